@@ -1,0 +1,223 @@
+//! `rawdaemon [OPTIONS] [--] PROGRAM [ARG]...`: start PROGRAM as a daemon.
+//!
+//! A thin layer over the library: parse the command line in place, find PROGRAM, build its
+//! environment in a fixed array, then [`Daemon::start`] with [`Exec`]. `#![no_std]` and
+//! `#![no_main]`: the C library's `_start` calls `main`, and nothing here allocates.
+#![no_std]
+#![no_main]
+
+mod args;
+mod search;
+
+use core::ffi::CStr;
+
+use rawdaemon::{Daemon, Error, Exec, Message, Output, Runtime, Step};
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+
+use args::{Args, Stop};
+
+const USAGE: &str = "\
+Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
+Start PROGRAM as a daemon: fork, setsid, fork, chdir, umask, stdio on /dev/null (or log
+files), every other descriptor closed, signals reset, pid file written and locked. Exits 0
+once PROGRAM has been executed, or non-zero with a message naming the step that failed.
+
+  -p, --pidfile PATH   write the daemon's pid to PATH and hold its lock; refuse to start
+                       while another process holds it
+  -c, --chdir DIR      working directory (default /)
+  -m, --umask OCTAL    file-creation mask (default 022)
+  -o, --stdout PATH    append stdout to PATH (default /dev/null)
+  -e, --stderr PATH    append stderr to PATH (default /dev/null)
+  -k, --keep-fd N      leave descriptor N open for PROGRAM (repeatable)
+  -E, --env NAME=VALUE set an environment variable for PROGRAM (repeatable)
+  -f, --foreground     do not fork or start a session; stdout and stderr stay as they are
+                       unless -o or -e is given
+  -h, --help           print this help
+  -V, --version        print the version
+
+Exit status: 0 started; 1 a step failed; 2 usage error; 126 PROGRAM could not be executed;
+127 PROGRAM not found.
+";
+
+/// The most environment variables PROGRAM can inherit.
+const MAX_ENV: usize = 4096;
+
+/// The entry point the C library's `_start` calls.
+///
+/// # Safety
+///
+/// Called once by the C runtime with `argc` valid pointers in `argv` (followed by a null) and a
+/// null-terminated `envp`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *const u8) -> i32 {
+    let argc = argc.max(0) as usize;
+    // SAFETY: the C runtime passes argc pointers followed by a null.
+    let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc + 1) };
+    let mut strings = [c""; 1024];
+    if argc > strings.len() {
+        return usage_error("too many arguments", b"");
+    }
+    for (slot, &p) in strings.iter_mut().zip(&raw_argv[..argc]) {
+        // SAFETY: each argv entry is a NUL-terminated string.
+        *slot = unsafe { CStr::from_ptr(p.cast()) };
+    }
+    let args = match args::parse(&strings[..argc]) {
+        Ok(a) => a,
+        Err(Stop::Help) => return print(stdout(), USAGE.as_bytes(), 0),
+        Err(Stop::Version) => {
+            return print(stdout(), concat!("rawdaemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(), 0);
+        }
+        Err(Stop::Usage(what, arg)) => return usage_error(what, arg),
+    };
+    // SAFETY: the C runtime's environment is null-terminated.
+    let env = unsafe { inherited_env(envp) };
+    let mut env_ptrs = [core::ptr::null::<u8>(); MAX_ENV + args::MAX_REPEATS + 1];
+    let Some(env_len) = build_env(env, &args, &mut env_ptrs) else {
+        return usage_error("too many environment variables (at most 4096)", b"");
+    };
+    let name = strings[args.program];
+    let mut resolved = search::PathBuf::new();
+    let path = search::resolve(name, find_env(env, b"PATH"), &mut resolved);
+    let program_argv = &raw_argv[args.program..];
+    let daemon = configure(&args, Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]));
+    if let Err(errno) = path {
+        let error = Error::new(Step::Exec, errno);
+        daemon.message(&error).write_line(stderr());
+        return rawdaemon::exit_code(&error);
+    }
+    // SAFETY: this program never starts a thread; it links a C library, hence Runtime::Libc;
+    // argv and envp come from the C runtime and the fixed array above, all null-terminated.
+    unsafe { daemon.start() };
+    // Not reached: start() exits in the original process and execs (or exits) in the daemon.
+    1
+}
+
+/// The library's configuration for these arguments.
+fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
+    let keep = if args.foreground { Output::Inherit } else { Output::Null };
+    let out = |path: Option<&'a CStr>| path.map_or(keep, Output::Append);
+    let mut d = Daemon::new(Runtime::Libc)
+        .chdir(args.chdir)
+        .stdout(out(args.stdout))
+        .stderr(out(args.stderr))
+        .keep_fds(&args.keep[..args.keep_len])
+        .foreground(args.foreground)
+        // This program is single-threaded by construction, and qemu-user adds a thread of
+        // its own that the check would count.
+        .skip_thread_check()
+        .exec(exec);
+    if let Some(path) = args.pid_file {
+        d = d.pid_file(path);
+    }
+    if let Some(mask) = args.umask {
+        d = d.umask(mask);
+    }
+    d
+}
+
+/// The C runtime's environment as a slice (without the final null).
+///
+/// # Safety
+///
+/// `envp` is null or a null-terminated array of pointers.
+unsafe fn inherited_env<'a>(envp: *const *const u8) -> &'a [*const u8] {
+    if envp.is_null() {
+        return &[];
+    }
+    let mut n = 0;
+    // SAFETY: the array is null-terminated.
+    while !unsafe { *envp.add(n) }.is_null() {
+        n += 1;
+    }
+    // SAFETY: n entries were just read.
+    unsafe { core::slice::from_raw_parts(envp, n) }
+}
+
+/// The inherited environment less the names `-E` sets, then the `-E` entries, then a null.
+/// Returns the number of entries, `None` if they do not fit.
+fn build_env(env: &[*const u8], args: &Args<'_>, out: &mut [*const u8]) -> Option<usize> {
+    let set = &args.env[..args.env_len];
+    let mut n = 0;
+    for &entry in env {
+        // SAFETY: environment entries are NUL-terminated strings.
+        let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
+        if set.iter().any(|e| same_name(e.to_bytes(), text)) {
+            continue;
+        }
+        *out.get_mut(n)? = entry;
+        n += 1;
+    }
+    for (i, e) in set.iter().enumerate() {
+        // A later -E for the same name wins.
+        if set[i + 1..].iter().any(|later| same_name(later.to_bytes(), e.to_bytes())) {
+            continue;
+        }
+        *out.get_mut(n)? = e.as_ptr().cast();
+        n += 1;
+    }
+    *out.get_mut(n)? = core::ptr::null();
+    Some(n)
+}
+
+/// Whether two `NAME=VALUE` entries set the same name.
+fn same_name(a: &[u8], b: &[u8]) -> bool {
+    let name = |s: &[u8]| -> usize { s.iter().position(|&c| c == b'=').unwrap_or(s.len()) };
+    a[..name(a)] == b[..name(b)]
+}
+
+/// The value of `name` in the environment.
+fn find_env<'a>(env: &[*const u8], name: &[u8]) -> Option<&'a [u8]> {
+    env.iter().find_map(|&entry| {
+        // SAFETY: environment entries are NUL-terminated strings that live as long as main.
+        let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
+        text.strip_prefix(name)?.strip_prefix(b"=")
+    })
+}
+
+fn usage_error(what: &str, arg: &[u8]) -> i32 {
+    let mut m = Message::new();
+    m.push_str("rawdaemon: ").push_str(what);
+    if !arg.is_empty() {
+        m.push_str(": ").push(arg);
+    }
+    m.push_str(" (try --help)");
+    m.write_line(stderr());
+    2
+}
+
+fn print(fd: BorrowedFd<'_>, bytes: &[u8], code: i32) -> i32 {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match rustix::io::write(fd, rest) {
+            Ok(n) if n > 0 => rest = &rest[n..],
+            Err(Errno::INTR) => {}
+            _ => return 1,
+        }
+    }
+    code
+}
+
+fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: descriptor 1 is only written to; a closed one fails with EBADF.
+    unsafe { BorrowedFd::borrow_raw(1) }
+}
+
+fn stderr() -> BorrowedFd<'static> {
+    // SAFETY: as for stdout.
+    unsafe { BorrowedFd::borrow_raw(2) }
+}
+
+#[cfg(not(feature = "std"))]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    let _ = rustix::io::write(stderr(), b"rawdaemon: internal error\n");
+    // SAFETY: abort never returns.
+    unsafe { libc::abort() }
+}
+
+/// Debug builds of `core` refer to the unwinder's personality routine even with
+/// `panic = "abort"`; nothing ever unwinds here.
+#[cfg(all(debug_assertions, not(feature = "std")))]
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}

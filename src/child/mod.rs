@@ -1,0 +1,100 @@
+//! **After the fork.** Everything in this module runs in the intermediate process or in the
+//! daemon, between `fork` and the return to the application (or `execve`).
+//!
+//! The rules, which every file here keeps:
+//! - only async-signal-safe work: rustix system calls and [`sys`](crate::sys) on descriptors
+//!   prepared before the fork and on stack data;
+//! - no allocation, no locks, no `core::fmt`, no panics (no `unwrap`, no unchecked indexing);
+//! - a failure is sent through the readiness pipe as an [`Error`] and the process ends with
+//!   `_exit` (in foreground mode it is returned instead).
+
+mod fds;
+mod session;
+mod stdio;
+
+use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use rustix::io::FdFlags;
+
+use crate::config::Daemon;
+use crate::error::{Error, Step};
+use crate::prepare::Prepared;
+use crate::ready::{self, Ready, Record};
+use crate::sys;
+
+pub(crate) use session::intermediate;
+
+/// The daemon's steps in order: signals, chdir, umask, stdio, close every other descriptor,
+/// pid file; then readiness or `execve`.
+///
+/// With a readiness pipe, a failure is reported through it and the process exits; without one
+/// (foreground mode) it is returned.
+pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Error> {
+    let pipe = prep.pipe.take().map(|(read, write)| {
+        drop(read);
+        write
+    });
+    let ready = Ready { pipe, pid: rustix::process::getpid(), runtime: cfg.runtime };
+    match steps(cfg, prep, ready.pipe.as_ref()) {
+        Ok(()) => finish(cfg, ready),
+        Err(e) if ready.pipe.is_some() => ready.abort(e),
+        Err(e) => Err(e),
+    }
+}
+
+/// Runs the steps; the pid file's descriptor stays open (and locked) for good.
+fn steps(cfg: &Daemon<'_>, prep: Prepared, pipe: Option<&OwnedFd>) -> Result<(), Error> {
+    sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
+        .map_err(|e| Error::new(Step::SignalMask, e))?;
+    if let Some(dir) = cfg.chdir {
+        rustix::process::chdir(dir).map_err(|e| Error::new(Step::Chdir, e))?;
+    }
+    if let Some(mask) = cfg.umask {
+        rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
+    }
+    stdio::redirect(cfg, &prep)?;
+    // From here on the prepared descriptors are closed by number, so Drop must not close them
+    // again (the numbers could be reused by then).
+    let _ = prep.devnull.into_raw_fd();
+    let _ = prep.stdout.map(IntoRawFd::into_raw_fd);
+    let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
+    let pid_file = prep.pid_file;
+    let internal = [
+        pipe.map_or(-1, AsRawFd::as_raw_fd),
+        pid_file.as_ref().map_or(-1, |f| f.fd.as_raw_fd()),
+    ];
+    fds::close_all_except(cfg.keep_fds, internal).map_err(|e| Error::new(Step::CloseFds, e))?;
+    let Some(file) = pid_file else { return Ok(()) };
+    if cfg.exec.is_some() {
+        // The program inherits the locked descriptor: the lock lives exactly as long as it.
+        rustix::io::fcntl_setfd(&file.fd, FdFlags::empty())
+            .map_err(|e| Error::new(Step::PidFileWrite, e))?;
+    }
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    crate::pidfile::write_pid(&file.fd, pid, file.created)
+        .map_err(|e| Error::new(Step::PidFileWrite, e))?;
+    // Never closed: the lock lasts as long as the daemon.
+    let _ = file.fd.into_raw_fd();
+    Ok(())
+}
+
+/// Reports readiness (automatic mode), hands the handle back (manual mode), or executes the
+/// program.
+fn finish(cfg: &Daemon<'_>, mut ready: Ready) -> Result<Ready, Error> {
+    let pid = ready.pid.as_raw_nonzero().get() as u32;
+    if let Some(exec) = cfg.exec {
+        if let Some(pipe) = &ready.pipe {
+            ready::send(pipe, Record::Exec(pid));
+        }
+        // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
+        // `start`/`detach` guaranteed that their strings are valid.
+        let errno = unsafe { sys::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr()) };
+        let e = Error::new(Step::Exec, errno);
+        return if ready.pipe.is_some() { ready.abort(e) } else { Err(e) };
+    }
+    if !cfg.manual_ready {
+        if let Some(pipe) = ready.pipe.take() {
+            ready::send(&pipe, Record::Ready(pid));
+        }
+    }
+    Ok(ready)
+}

@@ -1,0 +1,36 @@
+//! The intermediate process: the only code between the two forks.
+
+use crate::error::{Error, Step};
+use crate::prepare::Prepared;
+use crate::ready::{self, Record};
+use crate::{Runtime, sys};
+
+/// `setsid()`, then `fork()` again; the intermediate exits at once and only the daemon (its
+/// child, not a session leader, so it can never acquire a controlling terminal) returns.
+///
+/// A failure is sent through the readiness pipe and the intermediate exits with status 1.
+///
+/// # Safety
+///
+/// The process has one thread, and `runtime` matches the process (see [`Runtime`]).
+///
+/// # References
+///  - [setsid(2)](https://man7.org/linux/man-pages/man2/setsid.2.html)
+///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
+    let fail = |e: Error| -> ! {
+        if let Some((_, write)) = &prep.pipe {
+            ready::send(write, Record::Failed(e));
+        }
+        sys::exit(runtime, 1)
+    };
+    if let Err(e) = rustix::process::setsid() {
+        fail(Error::new(Step::Setsid, e));
+    }
+    // SAFETY: still one thread; the caller guarantees the runtime.
+    match unsafe { sys::fork(runtime) } {
+        Ok(sys::Forked::Child) => {}
+        Ok(sys::Forked::Parent(_)) => sys::exit(runtime, 0),
+        Err(e) => fail(Error::new(Step::Fork2, e)),
+    }
+}

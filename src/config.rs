@@ -1,0 +1,242 @@
+//! [`Daemon`], the `Copy` description of one daemon start: pure data and defaults, no syscalls.
+
+use core::ffi::CStr;
+
+use crate::error::{Error, Step};
+use crate::message::Message;
+
+/// How the process forks, exits and resets signals: the application chooses, explicitly.
+///
+/// It is a value, not a cargo feature, because features unify across a dependency graph: a
+/// switch one crate flips would silently change the fork of every other user in the build.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Runtime {
+    /// Through the C library: `fork(3)`, `_exit(2)` and `sigaction(2)` as the libc provides
+    /// them, so that its own state (cached thread id, atfork handlers, reserved signals) stays
+    /// right. **Every process that links a C library must use this**: all std programs, and
+    /// no_std programs linked against musl or glibc.
+    #[cfg(feature = "libc")]
+    Libc,
+    /// Raw system calls: `clone(SIGCHLD)`, `exit_group`, `rt_sigaction` on every signal. Only
+    /// for binaries with no C library at all (their own `_start`); in a process with a libc it
+    /// leaves the libc's state stale (on musl, `abort()` in the child would kill the parent).
+    NoLibc,
+}
+
+/// Where a standard output stream of the daemon goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output<'a> {
+    /// `/dev/null` (the default).
+    Null,
+    /// Left as the launching process had it (useful in foreground mode under a supervisor).
+    Inherit,
+    /// Appended to this file, created with mode `0640` (less the umask at start) if missing.
+    Append(&'a CStr),
+}
+
+/// A program the daemon executes once every step is done (what the `rawdaemon` tool does).
+///
+/// Readiness then means "exec succeeded": the original process exits 0 only after `execve`
+/// has replaced the daemon, and an exec failure is reported like any other step. The pid
+/// file's locked descriptor is handed to the program, so the lock lives exactly as long as it.
+#[derive(Clone, Copy, Debug)]
+pub struct Exec<'a> {
+    pub(crate) path: &'a CStr,
+    pub(crate) argv: &'a [*const u8],
+    pub(crate) envp: &'a [*const u8],
+}
+
+impl<'a> Exec<'a> {
+    /// `path` is executed as is (no PATH search); `argv` and `envp` must each end with a null
+    /// pointer, and every other entry must point to a NUL-terminated string that lives as long
+    /// as `'a` (checked in part: a missing final null is refused with [`Step::Config`]).
+    pub const fn new(path: &'a CStr, argv: &'a [*const u8], envp: &'a [*const u8]) -> Self {
+        Exec { path, argv, envp }
+    }
+}
+
+/// One daemon start: what to do, built with `const fn` setters, then run by
+/// [`start`](Daemon::start) or [`detach`](Daemon::detach).
+///
+/// | setting | default |
+/// |---|---|
+/// | [`pid_file`](Self::pid_file) | none |
+/// | [`chdir`](Self::chdir) | `/` |
+/// | [`umask`](Self::umask) | `0o022` |
+/// | stdin | `/dev/null`, always |
+/// | [`stdout`](Self::stdout), [`stderr`](Self::stderr) | [`Output::Null`] |
+/// | [`keep_fds`](Self::keep_fds) | none: every descriptor above 2 is closed |
+/// | [`foreground`](Self::foreground) | off: fork, setsid, fork |
+/// | [`notify_manually`](Self::notify_manually) | off: ready as soon as the steps are done |
+/// | thread check | on ([`skip_thread_check`](Self::skip_thread_check)) |
+/// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
+///
+/// ```
+/// use rawdaemon::{Daemon, Output, Runtime};
+/// const DAEMON: Daemon<'static> = Daemon::new(Runtime::Libc)
+///     .pid_file(c"/run/agent.pid")
+///     .stderr(Output::Append(c"/var/log/agent.err"))
+///     .umask(0o027);
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Daemon<'a> {
+    pub(crate) runtime: Runtime,
+    pub(crate) pid_file: Option<&'a CStr>,
+    pub(crate) chdir: Option<&'a CStr>,
+    pub(crate) umask: Option<u32>,
+    pub(crate) stdout: Output<'a>,
+    pub(crate) stderr: Output<'a>,
+    pub(crate) keep_fds: &'a [i32],
+    pub(crate) foreground: bool,
+    pub(crate) manual_ready: bool,
+    pub(crate) check_threads: bool,
+    pub(crate) exec: Option<Exec<'a>>,
+    pub(crate) name: &'a str,
+}
+
+impl<'a> Daemon<'a> {
+    /// The default umask: `0o022`, as systemd gives services (files `rw-r--r--`).
+    pub const DEFAULT_UMASK: u32 = 0o022;
+
+    /// A start with every default (see the table above) and the given runtime.
+    pub const fn new(runtime: Runtime) -> Self {
+        Daemon {
+            runtime,
+            pid_file: None,
+            chdir: Some(c"/"),
+            umask: Some(Self::DEFAULT_UMASK),
+            stdout: Output::Null,
+            stderr: Output::Null,
+            keep_fds: &[],
+            foreground: false,
+            manual_ready: false,
+            check_threads: true,
+            exec: None,
+            name: "rawdaemon",
+        }
+    }
+
+    /// Writes the daemon's pid (and a newline) to this file and holds an exclusive `flock` on
+    /// it for the daemon's whole life. The lock is taken before the first fork: a second start
+    /// is refused there, naming the pid that holds it, and the live file is not touched. A
+    /// stale file (no process holds its lock) is reused. Symbolic links are refused.
+    #[must_use]
+    pub const fn pid_file(mut self, path: &'a CStr) -> Self {
+        self.pid_file = Some(path);
+        self
+    }
+
+    /// The daemon's working directory (default `/`).
+    #[must_use]
+    pub const fn chdir(mut self, dir: &'a CStr) -> Self {
+        self.chdir = Some(dir);
+        self
+    }
+
+    /// Keeps the working directory of the launching process.
+    #[must_use]
+    pub const fn no_chdir(mut self) -> Self {
+        self.chdir = None;
+        self
+    }
+
+    /// The daemon's file-creation mask (default [`DEFAULT_UMASK`](Self::DEFAULT_UMASK)).
+    #[must_use]
+    pub const fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask & 0o777);
+        self
+    }
+
+    /// Keeps the umask of the launching process.
+    #[must_use]
+    pub const fn keep_umask(mut self) -> Self {
+        self.umask = None;
+        self
+    }
+
+    /// Where stdout goes.
+    #[must_use]
+    pub const fn stdout(mut self, out: Output<'a>) -> Self {
+        self.stdout = out;
+        self
+    }
+
+    /// Where stderr goes.
+    #[must_use]
+    pub const fn stderr(mut self, out: Output<'a>) -> Self {
+        self.stderr = out;
+        self
+    }
+
+    /// Descriptors (each 3 or above, and open) that stay open in the daemon; every other one
+    /// above 2 is closed. Their close-on-exec flags are left as they are.
+    #[must_use]
+    pub const fn keep_fds(mut self, fds: &'a [i32]) -> Self {
+        self.keep_fds = fds;
+        self
+    }
+
+    /// Foreground mode: no fork and no new session; every other step runs in this process.
+    /// For supervisors and containers, which want to keep the process they started.
+    #[must_use]
+    pub const fn foreground(mut self, on: bool) -> Self {
+        self.foreground = on;
+        self
+    }
+
+    /// The daemon reports readiness itself, with [`Ready::notify`](crate::Ready::notify) after
+    /// its own initialization, so the launcher's exit status covers it.
+    #[must_use]
+    pub const fn notify_manually(mut self) -> Self {
+        self.manual_ready = true;
+        self
+    }
+
+    /// Does not read `/proc/self/status` to refuse a multi-threaded process. For programs that
+    /// know they never start a thread before daemonizing, and under emulators (qemu-user adds
+    /// a thread of its own to every guest process).
+    #[must_use]
+    pub const fn skip_thread_check(mut self) -> Self {
+        self.check_threads = false;
+        self
+    }
+
+    /// Executes a program once every step is done (see [`Exec`]).
+    #[must_use]
+    pub const fn exec(mut self, exec: Exec<'a>) -> Self {
+        self.exec = Some(exec);
+        self
+    }
+
+    /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
+    #[must_use]
+    pub const fn name(mut self, name: &'a str) -> Self {
+        self.name = name;
+        self
+    }
+
+    /// The one-line message for `error` under this configuration, naming the path involved:
+    /// `rawdaemon: chdir /nope: No such file or directory`.
+    pub fn message(&self, error: &Error) -> Message {
+        let subject = match error.step() {
+            Step::Chdir => self.chdir,
+            Step::OpenStdout => output_path(self.stdout),
+            Step::OpenStderr => output_path(self.stderr),
+            Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
+            Step::Exec => self.exec.map(|e| e.path),
+            _ => None,
+        };
+        let mut m = Message::new();
+        m.push_str(self.name).push_str(": ");
+        error.write_to(&mut m, subject.map(CStr::to_bytes));
+        m
+    }
+}
+
+fn output_path(out: Output<'_>) -> Option<&CStr> {
+    match out {
+        Output::Append(path) => Some(path),
+        _ => None,
+    }
+}

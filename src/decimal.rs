@@ -1,0 +1,59 @@
+//! Decimal numbers to and from bytes, without `core::fmt`.
+
+/// Writes `n` in decimal at the start of `out` and returns the number of bytes written.
+pub(crate) fn format_u32(mut n: u32, out: &mut [u8; 10]) -> usize {
+    let mut tmp = [0_u8; 10];
+    let mut i = tmp.len();
+    loop {
+        i -= 1;
+        tmp[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let len = tmp.len() - i;
+    out[..len].copy_from_slice(&tmp[i..]);
+    len
+}
+
+/// Parses a positive decimal number that fits in an `i32` (a pid), allowing surrounding ASCII
+/// white space; `None` for anything else.
+pub(crate) fn parse_pid(bytes: &[u8]) -> Option<u32> {
+    let s = bytes.trim_ascii();
+    if s.is_empty() || s.len() > 10 {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        n = n * 10 + u64::from(b - b'0');
+    }
+    (n >= 1 && n <= i32::MAX as u64).then_some(n as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_boundaries() {
+        let mut b = [0; 10];
+        for (n, s) in [(0, "0"), (7, "7"), (10, "10"), (4_194_304, "4194304"), (u32::MAX, "4294967295")] {
+            let len = format_u32(n, &mut b);
+            assert_eq!(&b[..len], s.as_bytes());
+        }
+    }
+
+    #[test]
+    fn parses_pids_strictly() {
+        assert_eq!(parse_pid(b"1234\n"), Some(1234));
+        assert_eq!(parse_pid(b" 42 "), Some(42));
+        for bad in [&b""[..], b"\n", b"0", b"-5", b"12a", b"99999999999", b"2147483648", b"1 2"] {
+            assert_eq!(parse_pid(bad), None, "{bad:?}");
+        }
+        assert_eq!(parse_pid(b"2147483647"), Some(2_147_483_647));
+    }
+}

@@ -1,0 +1,241 @@
+//! [`Error`]: which step failed and why, in eight bytes that cross the readiness pipe.
+
+use core::fmt;
+use rustix::io::Errno;
+
+use crate::message::Message;
+
+/// A step of the daemonization sequence, in the order the steps run.
+///
+/// The discriminants are part of the readiness-pipe wire format and never reused.
+#[repr(u8)]
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// The process has more than one thread; [`Error::detail`] is the thread count.
+    Threads = 1,
+    /// A descriptor of the keep-list is not open or is 0, 1 or 2; the detail is its number.
+    KeepFd = 2,
+    /// `open("/dev/null")`.
+    OpenDevNull = 3,
+    /// Opening the stdout log file.
+    OpenStdout = 4,
+    /// Opening the stderr log file.
+    OpenStderr = 5,
+    /// Opening the pid file.
+    PidFileOpen = 6,
+    /// Locking the pid file; with `EWOULDBLOCK` another process holds it and the detail is the
+    /// pid written in it (0 if none is written yet).
+    PidFileLock = 7,
+    /// `pipe2` for the readiness pipe.
+    Pipe = 8,
+    /// The first `fork`.
+    Fork = 9,
+    /// `setsid` in the intermediate process.
+    Setsid = 10,
+    /// The second `fork`, in the intermediate process.
+    Fork2 = 11,
+    /// Clearing the signal mask.
+    SignalMask = 12,
+    /// `chdir`.
+    Chdir = 13,
+    /// `dup2` onto a standard descriptor; the detail is the target (0, 1 or 2).
+    Dup2 = 14,
+    /// Closing inherited descriptors (close_range and its fallbacks all failed).
+    CloseFds = 15,
+    /// Writing the daemon's pid into the pid file.
+    PidFileWrite = 16,
+    /// `execve` of the program.
+    Exec = 17,
+    /// The daemon exited, or closed the readiness pipe, without reporting ready or an error.
+    NotReady = 18,
+    /// The program's own initialization failed ([`Ready::fail`](crate::Ready::fail)).
+    Init = 19,
+    /// Reading the readiness pipe in the original process.
+    ReadPipe = 20,
+    /// Invalid configuration (for example an `exec` argument vector that is not
+    /// null-terminated).
+    Config = 21,
+}
+
+impl Step {
+    /// The step with this wire number.
+    pub const fn from_u8(n: u8) -> Option<Step> {
+        use Step::*;
+        const ALL: [Step; 21] = [
+            Threads, KeepFd, OpenDevNull, OpenStdout, OpenStderr, PidFileOpen, PidFileLock, Pipe,
+            Fork, Setsid, Fork2, SignalMask, Chdir, Dup2, CloseFds, PidFileWrite, Exec, NotReady,
+            Init, ReadPipe, Config,
+        ];
+        if n >= 1 && (n as usize) <= ALL.len() {
+            Some(ALL[n as usize - 1])
+        } else {
+            None
+        }
+    }
+
+    /// A short lower-case name of the step, as used in messages.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Step::Threads => "thread check",
+            Step::KeepFd => "keep fd",
+            Step::OpenDevNull => "open /dev/null",
+            Step::OpenStdout => "open stdout",
+            Step::OpenStderr => "open stderr",
+            Step::PidFileOpen => "pid file",
+            Step::PidFileLock => "pid file",
+            Step::Pipe => "pipe",
+            Step::Fork => "fork",
+            Step::Setsid => "setsid",
+            Step::Fork2 => "second fork",
+            Step::SignalMask => "sigprocmask",
+            Step::Chdir => "chdir",
+            Step::Dup2 => "dup2",
+            Step::CloseFds => "close_range",
+            Step::PidFileWrite => "write pid file",
+            Step::Exec => "exec",
+            Step::NotReady => "daemon",
+            Step::Init => "initialization",
+            Step::ReadPipe => "read readiness pipe",
+            Step::Config => "configuration",
+        }
+    }
+}
+
+/// A failed step and its errno: small, `Copy`, and free of allocation.
+///
+/// It is what every entry point returns and what the daemon sends back to the original process
+/// through the readiness pipe. [`Display`](fmt::Display) prints `step: strerror`; for the full
+/// line with the path involved use [`Daemon::message`](crate::Daemon::message).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Error {
+    step: Step,
+    errno: u16,
+    detail: u32,
+}
+
+impl Error {
+    /// An error of `step` with `errno`.
+    pub const fn new(step: Step, errno: Errno) -> Self {
+        Error { step, errno: errno.raw_os_error() as u16, detail: 0 }
+    }
+
+    /// An error of `step` with `errno` and a step-specific number (see [`Step`]).
+    pub const fn with_detail(step: Step, errno: Errno, detail: u32) -> Self {
+        Error { step, errno: errno.raw_os_error() as u16, detail }
+    }
+
+    /// An error that has no errno (0).
+    pub(crate) const fn without_errno(step: Step, detail: u32) -> Self {
+        Error { step, errno: 0, detail }
+    }
+
+    /// The step that failed.
+    pub const fn step(&self) -> Step {
+        self.step
+    }
+
+    /// The errno, if the step failed in a system call.
+    pub const fn errno(&self) -> Option<Errno> {
+        if self.errno == 0 { None } else { Some(Errno::from_raw_os_error(self.errno as i32)) }
+    }
+
+    /// The raw errno number, 0 if there is none.
+    pub const fn raw_os_error(&self) -> i32 {
+        self.errno as i32
+    }
+
+    /// A step-specific number: a thread count, a descriptor, or the pid holding the pid file.
+    pub const fn detail(&self) -> u32 {
+        self.detail
+    }
+
+    /// The wire form behind the record kind: step, errno and detail (both little endian).
+    pub(crate) const fn to_bytes(self) -> [u8; 7] {
+        let e = self.errno.to_le_bytes();
+        let d = self.detail.to_le_bytes();
+        [self.step as u8, e[0], e[1], d[0], d[1], d[2], d[3]]
+    }
+
+    /// The inverse of [`to_bytes`](Self::to_bytes); `None` for an unknown step.
+    pub(crate) const fn from_bytes(b: [u8; 7]) -> Option<Self> {
+        match Step::from_u8(b[0]) {
+            Some(step) => Some(Error {
+                step,
+                errno: u16::from_le_bytes([b[1], b[2]]),
+                detail: u32::from_le_bytes([b[3], b[4], b[5], b[6]]),
+            }),
+            None => None,
+        }
+    }
+
+    /// Writes `step[ detail]: cause` without any path; see [`Daemon::message`].
+    ///
+    /// [`Daemon::message`]: crate::Daemon::message
+    pub(crate) fn write_to(&self, m: &mut Message, subject: Option<&[u8]>) {
+        m.push_str(self.step.name());
+        match (self.step, subject) {
+            (_, Some(s)) => {
+                m.push_str(" ");
+                m.push(s);
+            }
+            (Step::KeepFd | Step::Dup2, None) => {
+                m.push_str(" ");
+                m.push_u32(self.detail);
+            }
+            _ => {}
+        }
+        m.push_str(": ");
+        self.write_cause(m);
+    }
+
+    /// The cause alone: the errno's text, or the step's own explanation.
+    fn write_cause(&self, m: &mut Message) {
+        match self.step {
+            Step::Threads => {
+                m.push_str("the process runs ");
+                m.push_u32(self.detail);
+                m.push_str(" threads; daemonize before starting any");
+            }
+            Step::PidFileLock if self.errno == Errno::WOULDBLOCK.raw_os_error() as u16 => {
+                if self.detail == 0 {
+                    m.push_str("locked by another running instance");
+                } else {
+                    m.push_str("locked by running pid ");
+                    m.push_u32(self.detail);
+                }
+            }
+            Step::NotReady => {
+                m.push_str("exited before it was ready");
+            }
+            _ => match crate::strerror::strerror(self.errno) {
+                Some(text) => {
+                    m.push_str(text);
+                }
+                None => {
+                    m.push_str("error ").push_u32(u32::from(self.errno));
+                }
+            },
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut m = Message::new();
+        self.write_to(&mut m, None);
+        f.write_str(m.as_str())
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(feature = "std")]
+impl From<Error> for std::io::Error {
+    fn from(e: Error) -> Self {
+        match e.errno() {
+            Some(errno) => std::io::Error::from_raw_os_error(errno.raw_os_error()),
+            None => std::io::Error::other(e),
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! Allocation-free, `no_std` daemonization for Linux on raw system calls.
+//!
+//! See the README for the whole story; [`Daemon`] is where to start.
+#![no_std]
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+#[cfg(not(target_os = "linux"))]
+compile_error!("rawdaemon only supports Linux");
+
+#[cfg(feature = "std")]
+extern crate std;
+
+#[allow(unsafe_code)] // `intermediate` forks again; `execve` of the configured program
+mod child;
+mod config;
+mod decimal;
+mod error;
+mod message;
+mod parent;
+mod pidfile;
+mod prepare;
+mod procfs;
+mod ready;
+#[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
+mod start;
+mod strerror;
+#[allow(unsafe_code)] // fork, _exit, sigaction, close_range, execve: see the module's `# Safety`
+mod sys;
+
+pub use config::{Daemon, Exec, Output, Runtime};
+pub use error::{Error, Step};
+pub use message::Message;
+pub use ready::Ready;
+pub use start::{Detached, exit_code};

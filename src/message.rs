@@ -1,0 +1,82 @@
+//! [`Message`]: a line of text built in a fixed stack buffer, for error messages that must be
+//! written without allocation and without `core::fmt` (which would triple the tool's size).
+
+/// A fixed-capacity byte buffer; text past the capacity is cut and the line ends in `...`.
+pub struct Message {
+    buf: [u8; Message::CAPACITY],
+    len: usize,
+    cut: bool,
+}
+
+impl Message {
+    /// The most bytes a message holds.
+    pub const CAPACITY: usize = 1024;
+
+    /// An empty message.
+    pub const fn new() -> Self {
+        Message { buf: [0; Message::CAPACITY], len: 0, cut: false }
+    }
+
+    /// Appends bytes, cutting at the capacity.
+    pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
+        let room = Self::CAPACITY - 4 - self.len; // keep room for "...\n"
+        let n = bytes.len().min(room);
+        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+        self.len += n;
+        self.cut |= n < bytes.len();
+        self
+    }
+
+    /// Appends a string.
+    pub fn push_str(&mut self, s: &str) -> &mut Self {
+        self.push(s.as_bytes())
+    }
+
+    /// Appends a number in decimal.
+    pub fn push_u32(&mut self, n: u32) -> &mut Self {
+        let mut digits = [0_u8; 10];
+        let len = crate::decimal::format_u32(n, &mut digits);
+        self.push(&digits[..len])
+    }
+
+    /// The bytes so far, with `...` if something was cut.
+    pub fn as_bytes(&mut self) -> &[u8] {
+        if self.cut {
+            self.buf[self.len..self.len + 3].copy_from_slice(b"...");
+            self.len += 3;
+            self.cut = false;
+        }
+        &self.buf[..self.len]
+    }
+
+    /// The text so far; bytes that are not UTF-8 (a path can hold any) end it early.
+    pub fn as_str(&mut self) -> &str {
+        let bytes = self.as_bytes();
+        match core::str::from_utf8(bytes) {
+            Ok(s) => s,
+            // Cut at the first byte that is not UTF-8.
+            Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+        }
+    }
+
+    /// Writes the message and a newline to `fd` (normally stderr), ignoring failures: there is
+    /// nowhere else to report them.
+    pub fn write_line<Fd: rustix::fd::AsFd>(&mut self, fd: Fd) {
+        self.push(b"\n");
+        let mut rest = self.as_bytes();
+        while !rest.is_empty() {
+            match rustix::io::write(&fd, rest) {
+                Ok(0) => break,
+                Ok(n) => rest = &rest[n..],
+                Err(rustix::io::Errno::INTR) => {}
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+impl Default for Message {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,65 @@
+//! The original process after the first fork: wait for the daemon's verdict, reap the
+//! intermediate child.
+
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::process::{Pid, WaitOptions};
+
+use crate::error::{Error, Step};
+use crate::ready::{RECORD_LEN, Record};
+
+/// Reads the daemon's record, then reads on to end-of-file (so the daemon has closed its end,
+/// or exec'd, before this returns), then reaps the intermediate child `child`.
+///
+/// Returns the daemon's pid, or the error the daemon (or the intermediate) reported;
+/// [`Step::NotReady`] if the pipe closed with no record.
+///
+/// # References
+///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
+///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
+pub(crate) fn wait(pipe: OwnedFd, child: Pid) -> Result<u32, Error> {
+    let outcome = match read_record(&pipe) {
+        Ok(Some(Record::Ready(pid))) => read_record(&pipe).map(|_| pid),
+        // After Exec, end-of-file is success and a second record is the exec's failure.
+        Ok(Some(Record::Exec(pid))) => match read_record(&pipe) {
+            Ok(Some(Record::Failed(e))) => finish(&pipe, e),
+            Ok(_) => Ok(pid),
+            Err(e) => Err(e),
+        },
+        Ok(Some(Record::Failed(e))) => finish(&pipe, e),
+        Ok(None) => Err(Error::without_errno(Step::NotReady, 0)),
+        Err(e) => Err(e),
+    };
+    drop(pipe);
+    // The intermediate exits right after the second fork (or after reporting its failure).
+    // ECHILD: SIGCHLD is ignored and the kernel reaped it already.
+    loop {
+        match rustix::process::waitpid(Some(child), WaitOptions::empty()) {
+            Err(Errno::INTR) => continue,
+            _ => break,
+        }
+    }
+    outcome
+}
+
+/// After a failure record: wait until the failed process has closed the pipe (it exits right
+/// after writing), so nothing of the attempt is left running when the caller returns.
+fn finish(pipe: &OwnedFd, e: Error) -> Result<u32, Error> {
+    while let Ok(Some(_)) = read_record(pipe) {}
+    Err(e)
+}
+
+/// One record, or `None` at end-of-file (a torn or unknown record counts as end-of-file).
+fn read_record(pipe: &OwnedFd) -> Result<Option<Record>, Error> {
+    let mut buf = [0_u8; RECORD_LEN];
+    let mut len = 0;
+    while len < RECORD_LEN {
+        match rustix::io::read(pipe, &mut buf[len..]) {
+            Ok(0) => return Ok(None),
+            Ok(n) => len += n,
+            Err(Errno::INTR) => {}
+            Err(e) => return Err(Error::new(Step::ReadPipe, e)),
+        }
+    }
+    Ok(Record::decode(buf))
+}

@@ -1,0 +1,131 @@
+//! The pid file: opened and locked in the original process before any fork, written by the
+//! daemon as its last step, removed by the original process if the start fails.
+//!
+//! The lock is an exclusive `flock(2)`: it belongs to the open file description, so it is
+//! inherited across both forks and lives until the last descriptor of it closes: the daemon's
+//! (or, with [`Exec`](crate::Exec), the program's). A POSIX `fcntl` lock would be dropped when
+//! the original process exits.
+
+use core::ffi::CStr;
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+
+use crate::error::{Error, Step};
+
+/// The pid file's mode when created (less the umask of the launching process).
+const MODE: u32 = 0o644;
+
+/// How often to retry when the path changes between open and lock (another instance removed
+/// a file it had created and failed with).
+const ATTEMPTS: usize = 8;
+
+/// [`Error::detail`] of a [`Step::PidFileOpen`] error whose path is not a regular file.
+pub(crate) const NOT_REGULAR: u32 = 1;
+
+/// A locked pid file.
+#[derive(Debug)]
+pub(crate) struct PidFile {
+    pub fd: OwnedFd,
+    /// This start created the file, so a failed start removes it again.
+    pub created: bool,
+}
+
+/// Opens `path` without following a symbolic link and without truncating it, takes the lock
+/// without waiting, and checks that the path still names the locked file.
+///
+/// # Errors
+///
+/// [`Step::PidFileOpen`] for the open (or a path that is not a regular file); for
+/// [`Step::PidFileLock`] with `EWOULDBLOCK`, the detail is the pid written in the file.
+///
+/// # References
+///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+///  - [flock(2)](https://man7.org/linux/man-pages/man2/flock.2.html)
+pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
+    let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY;
+    for _ in 0..ATTEMPTS {
+        let (fd, created) =
+            match rustix::fs::open(path, flags | OFlags::CREATE | OFlags::EXCL, Mode::from(MODE)) {
+                Ok(fd) => (fd, true),
+                Err(Errno::EXIST) => match rustix::fs::open(path, flags, Mode::empty()) {
+                    Ok(fd) => (fd, false),
+                    Err(Errno::NOENT) => continue, // removed in between: create it again
+                    Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+                },
+                Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+            };
+        let st = rustix::fs::fstat(&fd).map_err(|e| Error::new(Step::PidFileOpen, e))?;
+        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+            return Err(Error::with_detail(Step::PidFileOpen, Errno::INVAL, NOT_REGULAR));
+        }
+        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(Errno::WOULDBLOCK) => {
+                return Err(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, holder(&fd)));
+            }
+            Err(e) => return Err(Error::new(Step::PidFileLock, e)),
+        }
+        // The file we locked must still be the one at `path`: a failing instance may have
+        // unlinked it between our open and our lock.
+        match rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino => {
+                return Ok(PidFile { fd, created });
+            }
+            Ok(_) | Err(Errno::NOENT) => continue,
+            Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+        }
+    }
+    Err(Error::new(Step::PidFileLock, Errno::AGAIN))
+}
+
+/// The pid written in a locked pid file, 0 if there is none (not yet written, or garbage).
+fn holder(fd: &OwnedFd) -> u32 {
+    let mut buf = [0_u8; 16];
+    match rustix::io::pread(fd, &mut buf, 0) {
+        Ok(n) => {
+            let text = &buf[..n];
+            let line = text.split(|&b| b == b'\n').next().unwrap_or(text);
+            // A full buffer with no newline is not a pid.
+            if n == buf.len() && line.len() == n {
+                return 0;
+            }
+            crate::decimal::parse_pid(line).unwrap_or(0)
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Writes `pid` and a newline at the start of the locked file and cuts anything after it.
+/// Writing before truncating means a reader never sees an empty file.
+///
+/// Runs in the daemon: async-signal-safe.
+///
+/// # References
+///  - [pwrite(2)](https://man7.org/linux/man-pages/man2/pwrite.2.html)
+///  - [ftruncate(2)](https://man7.org/linux/man-pages/man2/ftruncate.2.html)
+pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(), Errno> {
+    let mut line = [0_u8; 11];
+    let mut digits = [0_u8; 10];
+    let len = crate::decimal::format_u32(pid, &mut digits);
+    line[..len].copy_from_slice(&digits[..len]);
+    line[len] = b'\n';
+    let line = &line[..=len];
+    let n = rustix::io::retry_on_intr(|| rustix::io::pwrite(&fd, line, 0))?;
+    if n != line.len() {
+        return Err(Errno::NOSPC);
+    }
+    if !created {
+        rustix::fs::ftruncate(&fd, line.len() as u64)?;
+    }
+    Ok(())
+}
+
+/// After a failed start: removes the file if this start created it or the daemon had written
+/// it (the process it names never became ready). Called while the lock is still held.
+pub(crate) fn abandon(path: &CStr, file: &PidFile, failed: Step) {
+    if file.created || matches!(failed, Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady) {
+        let _ = rustix::fs::unlink(path);
+    }
+}

@@ -1,0 +1,134 @@
+//! The original process before the first fork: everything that can be checked or opened
+//! early is, so that most failures are reported before any process exists, and the children
+//! only apply what was prepared.
+//!
+//! Every descriptor opened here is close-on-exec and numbered 3 or above, so that the daemon's
+//! `dup2` onto 0, 1 and 2 never overwrites one of its own sources.
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+
+use crate::config::{Daemon, Output};
+use crate::error::{Error, Step};
+use crate::pidfile::{self, PidFile};
+use crate::procfs;
+
+/// Mode of log files created by [`Output::Append`] (less the launcher's umask).
+const LOG_MODE: u32 = 0o640;
+
+/// What the children need, all opened in the original process.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    pub devnull: OwnedFd,
+    pub stdout: Option<OwnedFd>,
+    /// `None` with [`Output::Append`] to the same path as stdout: stdout's descriptor serves.
+    pub stderr: Option<OwnedFd>,
+    pub pid_file: Option<PidFile>,
+    /// Read end, write end; none in foreground mode.
+    pub pipe: Option<(OwnedFd, OwnedFd)>,
+    /// Signals to reset to their default disposition (signal `n` is bit `n - 1`).
+    pub signals: u64,
+    /// Whether any signal is blocked.
+    pub blocked: bool,
+}
+
+/// Checks the configuration and the process, takes the pid file's lock, opens everything.
+///
+/// On failure nothing is left open, and a pid file this call created is removed again.
+pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
+    check_exec(cfg)?;
+    // One read of /proc/self/status: the thread count and the signals to reset.
+    let status = procfs::read_status();
+    if cfg.check_threads {
+        if let Some(s) = status.filter(|s| s.threads > 1) {
+            return Err(Error::without_errno(Step::Threads, s.threads));
+        }
+    }
+    for &fd in cfg.keep_fds {
+        check_keep_fd(fd)?;
+    }
+    let pid_file = match cfg.pid_file {
+        Some(path) => Some(pidfile::lock(path)?),
+        None => None,
+    };
+    match open_rest(cfg) {
+        Ok((devnull, stdout, stderr, pipe)) => {
+            // Without /proc: reset every signal and clear the mask unconditionally.
+            let (signals, blocked) = match status {
+                Some(s) => (s.ignored | s.caught, s.blocked != 0),
+                None => (u64::MAX, true),
+            };
+            Ok(Prepared { devnull, stdout, stderr, pid_file, pipe, signals, blocked })
+        }
+        Err(e) => {
+            if let (Some(path), Some(file)) = (cfg.pid_file, &pid_file) {
+                pidfile::abandon(path, file, e.step());
+            }
+            Err(e)
+        }
+    }
+}
+
+type Opened = (OwnedFd, Option<OwnedFd>, Option<OwnedFd>, Option<(OwnedFd, OwnedFd)>);
+
+/// /dev/null, the log files and the readiness pipe.
+fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
+    let devnull = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
+        .and_then(above_stdio)
+        .map_err(|e| Error::new(Step::OpenDevNull, e))?;
+    let stdout = open_log(cfg.stdout, Step::OpenStdout)?;
+    let stderr = match (cfg.stdout, cfg.stderr) {
+        (Output::Append(a), Output::Append(b)) if a == b => None,
+        (_, out) => open_log(out, Step::OpenStderr)?,
+    };
+    let pipe = if cfg.foreground {
+        None
+    } else {
+        let (r, w) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
+            .map_err(|e| Error::new(Step::Pipe, e))?;
+        let r = above_stdio(r).map_err(|e| Error::new(Step::Pipe, e))?;
+        let w = above_stdio(w).map_err(|e| Error::new(Step::Pipe, e))?;
+        Some((r, w))
+    };
+    Ok((devnull, stdout, stderr, pipe))
+}
+
+/// Opens a log file for appending, if the output is one.
+fn open_log(out: Output<'_>, step: Step) -> Result<Option<OwnedFd>, Error> {
+    let Output::Append(path) = out else { return Ok(None) };
+    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
+    rustix::fs::open(path, flags, Mode::from(LOG_MODE))
+        .and_then(above_stdio)
+        .map(Some)
+        .map_err(|e| Error::new(step, e))
+}
+
+/// Moves a descriptor that landed on 0, 1 or 2 (because the launcher started with one of
+/// them closed) to 3 or above, leaving the standard slot closed again.
+fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
+    use rustix::fd::AsRawFd;
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+}
+
+/// A kept descriptor must be open and not a standard one.
+fn check_keep_fd(fd: i32) -> Result<(), Error> {
+    if fd < 3 {
+        return Err(Error::with_detail(Step::KeepFd, Errno::INVAL, fd as u32));
+    }
+    crate::sys::fd_is_open(fd).map_err(|e| Error::with_detail(Step::KeepFd, e, fd as u32))
+}
+
+/// `argv` and `envp` must be null-terminated, and `argv` must name the program.
+fn check_exec(cfg: &Daemon<'_>) -> Result<(), Error> {
+    let Some(exec) = cfg.exec else { return Ok(()) };
+    let ok = |v: &[*const u8]| v.last().is_some_and(|p| p.is_null());
+    if exec.argv.len() < 2 || !ok(exec.argv) || !ok(exec.envp) {
+        return Err(Error::new(Step::Config, Errno::INVAL));
+    }
+    Ok(())
+}

@@ -1,0 +1,134 @@
+//! The readiness pipe: its eight-byte records, and [`Ready`], the daemon's end of it.
+//!
+//! A record is `[kind, payload…]`, written with one `write(2)` of 8 bytes: below `PIPE_BUF`,
+//! so it arrives whole or not at all. The original process reads one record, then reads on to
+//! end-of-file, so it returns only once the daemon has closed its end.
+
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::process::Pid;
+
+use crate::error::{Error, Step};
+use crate::{Runtime, sys};
+
+/// The size of every record.
+pub(crate) const RECORD_LEN: usize = 8;
+
+/// What the original process can read from the pipe.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Record {
+    /// The daemon is ready; its pid.
+    Ready(u32),
+    /// The daemon is about to `execve`: end-of-file next means the exec succeeded, an
+    /// [`Record::Failed`] means it did not.
+    Exec(u32),
+    /// A step failed.
+    Failed(Error),
+}
+
+const READY: u8 = 1;
+const EXEC: u8 = 2;
+const FAILED: u8 = 3;
+
+impl Record {
+    /// The wire form.
+    pub(crate) const fn encode(self) -> [u8; RECORD_LEN] {
+        match self {
+            Record::Ready(pid) | Record::Exec(pid) => {
+                let kind = if matches!(self, Record::Ready(_)) { READY } else { EXEC };
+                let p = pid.to_le_bytes();
+                [kind, 0, 0, 0, p[0], p[1], p[2], p[3]]
+            }
+            Record::Failed(e) => {
+                let b = e.to_bytes();
+                [FAILED, b[0], b[1], b[2], b[3], b[4], b[5], b[6]]
+            }
+        }
+    }
+
+    /// The inverse of [`encode`](Self::encode); `None` for anything else.
+    pub(crate) fn decode(b: [u8; RECORD_LEN]) -> Option<Self> {
+        let pid = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        match b[0] {
+            READY => Some(Record::Ready(pid)),
+            EXEC => Some(Record::Exec(pid)),
+            FAILED => Error::from_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).map(Record::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// Writes one record; failures are ignored (the reader is gone, and there is nobody else to
+/// tell). Async-signal-safe.
+pub(crate) fn send(pipe: &OwnedFd, record: Record) {
+    let bytes = record.encode();
+    let _ = rustix::io::retry_on_intr(|| rustix::io::write(pipe, &bytes));
+}
+
+/// The daemon's handle on readiness, returned in the daemon by [`Daemon::start`] and
+/// [`Daemon::detach`].
+///
+/// With the default automatic readiness it has already been reported and this handle only
+/// carries the pid. With [`Daemon::notify_manually`] call [`notify`](Ready::notify) once the
+/// program has initialized, or [`fail`](Ready::fail) if it could not; dropping the handle
+/// without either makes the launcher report that the daemon exited before it was ready.
+///
+/// [`Daemon::start`]: crate::Daemon::start
+/// [`Daemon::detach`]: crate::Daemon::detach
+/// [`Daemon::notify_manually`]: crate::Daemon::notify_manually
+#[derive(Debug)]
+pub struct Ready {
+    pub(crate) pipe: Option<OwnedFd>,
+    pub(crate) pid: Pid,
+    pub(crate) runtime: Runtime,
+}
+
+impl Ready {
+    /// The daemon's pid (the one in the pid file).
+    pub fn pid(&self) -> Pid {
+        self.pid
+    }
+
+    /// Reports readiness: the launcher exits 0. Does nothing if it was reported already.
+    pub fn notify(mut self) {
+        if let Some(pipe) = self.pipe.take() {
+            send(&pipe, Record::Ready(self.pid.as_raw_nonzero().get() as u32));
+        }
+    }
+
+    /// Reports that the program's own initialization failed with `errno`: the launcher prints
+    /// `initialization: <strerror>` and exits 1. The caller should then exit.
+    pub fn fail(mut self, errno: Errno) {
+        if let Some(pipe) = self.pipe.take() {
+            send(&pipe, Record::Failed(Error::new(Step::Init, errno)));
+        }
+    }
+
+    /// Reports `error` through the pipe (if any) and ends the process with status 1.
+    pub(crate) fn abort(mut self, error: Error) -> ! {
+        if let Some(pipe) = self.pipe.take() {
+            send(&pipe, Record::Failed(error));
+        }
+        sys::exit(self.runtime, 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip() {
+        for r in [
+            Record::Ready(1),
+            Record::Exec(4_194_304),
+            Record::Failed(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 4321)),
+            Record::Failed(Error::new(Step::Chdir, Errno::NOENT)),
+        ] {
+            assert_eq!(Record::decode(r.encode()), Some(r));
+        }
+        assert_eq!(Record::decode([0; 8]), None);
+        assert_eq!(Record::decode([FAILED, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(Record::decode([FAILED, 200, 0, 0, 0, 0, 0, 0]), None);
+    }
+}

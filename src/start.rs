@@ -1,0 +1,112 @@
+//! The two entry points: the recipe in order, and nothing else.
+
+use crate::child;
+use crate::config::Daemon;
+use crate::error::{Error, Step};
+use crate::pidfile;
+use crate::prepare::{self, Prepared};
+use crate::ready::Ready;
+use crate::sys::{self, Forked};
+
+/// Where [`Daemon::detach`] returns.
+#[derive(Debug)]
+pub enum Detached {
+    /// In the original process, once the daemon is ready (or has exec'd).
+    Parent {
+        /// The daemon's pid.
+        pid: rustix::process::Pid,
+    },
+    /// In the daemon, after every step.
+    Daemon(Ready),
+}
+
+impl Daemon<'_> {
+    /// Daemonizes; the original process **exits** (status 0 once the daemon is ready, or 1
+    /// with a one-line message on stderr naming the failed step), and only the daemon returns.
+    ///
+    /// The original process ends with `_exit`: flush your own buffered output first. An exec
+    /// failure (see [`Exec`](crate::Exec)) exits 127 for `ENOENT` and 126 otherwise. In
+    /// foreground mode this process is the daemon: it returns, or exits 1 with the message.
+    ///
+    /// # Safety
+    ///
+    /// - **No other thread runs** in the process. After `fork` only the calling thread exists
+    ///   in the child, and any lock another thread held (the allocator's, stdout's) stays held
+    ///   forever. The start checks `/proc/self/status` and refuses with [`Step::Threads`]
+    ///   unless told not to, but the check cannot see threads started concurrently.
+    /// - The [`Runtime`](crate::Runtime) matches the process: `Libc` whenever a C library is
+    ///   linked.
+    /// - With [`Exec`](crate::Exec), every non-null pointer in its `argv` and `envp` points to a
+    ///   NUL-terminated string.
+    ///
+    /// # References
+    ///  - [daemon(7)](https://man7.org/linux/man-pages/man7/daemon.7.html)
+    pub unsafe fn start(&self) -> Ready {
+        // SAFETY: the caller upholds detach's contract, which is this function's.
+        match unsafe { self.detach() } {
+            Ok(Detached::Daemon(ready)) => ready,
+            Ok(Detached::Parent { .. }) => sys::exit(self.runtime, 0),
+            Err(e) => {
+                self.message(&e).write_line(sys::stderr());
+                sys::exit(self.runtime, exit_code(&e))
+            }
+        }
+    }
+
+    /// Daemonizes and returns the outcome in both processes instead of exiting: the original
+    /// gets [`Detached::Parent`] or the [`Error`] of the failed step (reported by the daemon
+    /// through the readiness pipe), the daemon gets [`Detached::Daemon`]. A failing daemon
+    /// never returns: it reports and exits.
+    ///
+    /// # Safety
+    ///
+    /// As for [`start`](Self::start).
+    pub unsafe fn detach(&self) -> Result<Detached, Error> {
+        let mut prep = prepare::prepare(self)?;
+        if self.foreground {
+            return child::daemon(self, prep).map(Detached::Daemon);
+        }
+        // SAFETY: the caller guarantees one thread and the right runtime.
+        match unsafe { sys::fork(self.runtime) } {
+            Err(e) => Err(self.abandon(prep, Error::new(Step::Fork, e))),
+            Ok(Forked::Parent(child)) => {
+                let pipe = prep.pipe.take().map(|(read, _write)| read);
+                let outcome = match pipe {
+                    Some(read) => crate::parent::wait(read, child),
+                    None => Err(Error::new(Step::Pipe, rustix::io::Errno::BADF)),
+                };
+                match outcome {
+                    // SAFETY: the daemon reported its own pid, which is positive.
+                    Ok(pid) => Ok(Detached::Parent {
+                        pid: rustix::process::Pid::from_raw(pid as i32)
+                            .unwrap_or(rustix::process::Pid::INIT),
+                    }),
+                    Err(e) => Err(self.abandon(prep, e)),
+                }
+            }
+            Ok(Forked::Child) => {
+                // SAFETY: as above; returns only in the daemon.
+                unsafe { child::intermediate(self.runtime, &prep) };
+                child::daemon(self, prep).map(Detached::Daemon)
+            }
+        }
+    }
+
+    /// The original process's cleanup after a failed start: the pid file goes if this start
+    /// created it or the failed daemon had written it; every prepared descriptor closes.
+    fn abandon(&self, prep: Prepared, e: Error) -> Error {
+        if let (Some(path), Some(file)) = (self.pid_file, &prep.pid_file) {
+            pidfile::abandon(path, file, e.step());
+        }
+        e
+    }
+}
+
+/// The exit status of a failed start: 127 and 126 for exec failures as shells use them.
+pub fn exit_code(e: &Error) -> i32 {
+    match (e.step(), e.errno()) {
+        (Step::Exec, Some(rustix::io::Errno::NOENT)) => 127,
+        (Step::Exec, _) => 126,
+        _ => 1,
+    }
+}

@@ -1,0 +1,317 @@
+//! The only module with `unsafe`: the few system calls rustix does not wrap.
+//!
+//! - `fork`, `_exit` and the signal reset through the C library ([`Runtime::Libc`]): rustix
+//!   offers no usable `fork` (its `runtime` module is hidden and renamed on purpose), and a raw
+//!   `clone` behind a libc's back leaves the libc's cached thread id stale: on musl `raise()` and
+//!   `abort()` in the child then hit the parent, and `setuid` changes only one thread.
+//! - The same three as raw system calls ([`Runtime::NoLibc`]), for binaries with no C library.
+//! - `close_range(2)` and `execve(2)`, which rustix does not wrap, as raw system calls in both
+//!   runtimes: neither touches any state a libc keeps.
+//!
+//! Everything here is async-signal-safe: plain system calls on stack data.
+//!
+//! # Safety
+//!
+//! The raw system call stubs follow the Linux calling convention of each supported architecture
+//! (arguments in registers, result in the first register, `-4095..=-1` meaning `-errno`).
+//! Callers pass pointers that are valid for the call's duration.
+//!
+//! [`Runtime::Libc`]: crate::Runtime::Libc
+//! [`Runtime::NoLibc`]: crate::Runtime::NoLibc
+
+use core::arch::asm;
+use linux_raw_sys::general as nr;
+use rustix::io::Errno;
+
+use crate::Runtime;
+
+/// Turns a raw system call result into `Ok(value)` or the `Errno`.
+fn check(ret: isize) -> Result<usize, Errno> {
+    if (-4095..0).contains(&ret) {
+        Err(Errno::from_raw_os_error(-ret as i32))
+    } else {
+        Ok(ret as usize)
+    }
+}
+
+/// A system call with up to five arguments.
+///
+/// # Safety
+///
+/// - `n` is a Linux system call number for this architecture and the arguments are what that
+///   call expects; any pointer among them is valid for the call.
+/// - The call must not be one that changes the stack or thread state in a way the compiler
+///   cannot see, except `clone` without `CLONE_VM`, which duplicates the whole process.
+#[cfg(target_arch = "x86_64")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the x86_64 `syscall` convention: number in rax, arguments in rdi, rsi, rdx, r10,
+    // r8; the kernel clobbers rcx and r11; the caller upholds the rest.
+    unsafe {
+        asm!("syscall", inlateout("rax") n as isize => ret, in("rdi") a, in("rsi") b,
+             in("rdx") c, in("r10") d, in("r8") e, lateout("rcx") _, lateout("r11") _,
+             options(nostack));
+    }
+    ret
+}
+
+/// See the x86_64 variant.
+///
+/// # Safety
+///
+/// As for the x86_64 variant.
+#[cfg(target_arch = "aarch64")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the aarch64 convention: number in x8, arguments and result in x0..x4.
+    unsafe {
+        asm!("svc 0", in("x8") n as usize, inlateout("x0") a as isize => ret, in("x1") b,
+             in("x2") c, in("x3") d, in("x4") e, options(nostack));
+    }
+    ret
+}
+
+/// See the x86_64 variant.
+///
+/// # Safety
+///
+/// As for the x86_64 variant.
+#[cfg(target_arch = "riscv64")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the riscv64 convention: number in a7, arguments and result in a0..a4.
+    unsafe {
+        asm!("ecall", in("a7") n as usize, inlateout("a0") a as isize => ret, in("a1") b,
+             in("a2") c, in("a3") d, in("a4") e, options(nostack));
+    }
+    ret
+}
+
+/// See the x86_64 variant.
+///
+/// # Safety
+///
+/// As for the x86_64 variant.
+#[cfg(target_arch = "arm")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the arm EABI convention: number in r7, arguments and result in r0..r4.
+    unsafe {
+        asm!("svc 0", in("r7") n as usize, inlateout("r0") a as isize => ret, in("r1") b,
+             in("r2") c, in("r3") d, in("r4") e, options(nostack));
+    }
+    ret
+}
+
+#[cfg(not(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    target_arch = "riscv64",
+    target_arch = "arm"
+)))]
+compile_error!("rawdaemon supports x86_64, aarch64, riscv64 and arm (EABI) Linux");
+
+/// `close_range(first, last, 0)`—close every descriptor in `first..=last`.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/close_range.2.html)
+pub(crate) fn close_range(first: u32, last: u32) -> Result<(), Errno> {
+    // SAFETY: close_range takes no pointers; closing descriptors is what the caller asked for.
+    check(unsafe { syscall5(nr::__NR_close_range, first as usize, last as usize, 0, 0, 0) })
+        .map(drop)
+}
+
+/// `close(fd)` ignoring the result, for the bounded fallback loop where most numbers are not
+/// open (rustix's `close` debug-asserts success).
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/close.2.html)
+pub(crate) fn close_quietly(fd: i32) {
+    // SAFETY: no pointers; the caller owns every descriptor in the range it closes.
+    let _ = unsafe { syscall5(nr::__NR_close, fd as usize, 0, 0, 0, 0) };
+}
+
+/// `fcntl(fd, F_GETFD)` on a descriptor number this process does not own: `EBADF` if closed.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/fcntl.2.html)
+pub(crate) fn fd_is_open(fd: i32) -> Result<(), Errno> {
+    // SAFETY: F_GETFD takes no pointer and changes nothing.
+    check(unsafe { syscall5(nr::__NR_fcntl, fd as usize, nr::F_GETFD as usize, 0, 0, 0) })
+        .map(drop)
+}
+
+/// Descriptor 2, for the one-line error message of the original process.
+pub(crate) fn stderr() -> rustix::fd::BorrowedFd<'static> {
+    // SAFETY: only used to `write`; if 2 is closed the write fails with EBADF and the message
+    // is lost, which is all that can be done.
+    unsafe { rustix::fd::BorrowedFd::borrow_raw(2) }
+}
+
+/// `execve(path, argv, envp)`—replace the process image; returns only on failure.
+///
+/// # Safety
+///
+/// `argv` and `envp` point to null-terminated arrays of pointers to NUL-terminated strings,
+/// all valid for the call.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/execve.2.html)
+pub(crate) unsafe fn execve(
+    path: &core::ffi::CStr,
+    argv: *const *const u8,
+    envp: *const *const u8,
+) -> Errno {
+    // SAFETY: the caller guarantees argv and envp; path is a valid C string.
+    let ret = unsafe {
+        syscall5(nr::__NR_execve, path.as_ptr() as usize, argv as usize, envp as usize, 0, 0)
+    };
+    match check(ret) {
+        Err(e) => e,
+        Ok(_) => Errno::INVAL, // execve does not return on success
+    }
+}
+
+/// The result of [`fork`].
+pub(crate) enum Forked {
+    /// In the parent, with the child's pid.
+    Parent(rustix::process::Pid),
+    /// In the child.
+    Child,
+}
+
+/// `fork()`—through the C library's `fork`, or as a raw `clone(SIGCHLD)` with no libc.
+///
+/// # Safety
+///
+/// - The process has exactly one thread.
+/// - `runtime` is [`Runtime::NoLibc`] only if no C library is linked into the process.
+/// - The child runs only async-signal-safe code until it calls [`exit`] or execs.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/fork.2.html)
+pub(crate) unsafe fn fork(runtime: Runtime) -> Result<Forked, Errno> {
+    let ret: isize = match runtime {
+        #[cfg(feature = "libc")]
+        // SAFETY: the caller guarantees a single thread.
+        Runtime::Libc => match unsafe { libc::fork() } {
+            -1 => return Err(Errno::from_raw_os_error(last_libc_errno())),
+            pid => pid as isize,
+        },
+        Runtime::NoLibc => {
+            // clone(SIGCHLD, 0, 0, 0, 0): a new process sharing nothing, like fork(2). The
+            // argument order after `flags` differs per architecture; all are zero here.
+            // SAFETY: without CLONE_VM the child gets a copy of this stack, as with fork.
+            let ret = unsafe {
+                syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0)
+            };
+            check(ret)? as isize
+        }
+    };
+    Ok(match ret {
+        0 => Forked::Child,
+        // SAFETY: fork returned a positive pid.
+        pid => Forked::Parent(unsafe { rustix::process::Pid::from_raw_unchecked(pid as i32) }),
+    })
+}
+
+/// `_exit(code)`—end the process at once: no atexit handlers, no buffer flushing.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/exit.2.html)
+pub(crate) fn exit(runtime: Runtime, code: i32) -> ! {
+    match runtime {
+        #[cfg(feature = "libc")]
+        // SAFETY: `_exit` is always safe to call and never returns.
+        Runtime::Libc => unsafe { libc::_exit(code) },
+        Runtime::NoLibc => loop {
+            // SAFETY: exit_group takes no pointers and does not return.
+            unsafe { syscall5(nr::__NR_exit_group, code as usize, 0, 0, 0, 0) };
+        },
+    }
+}
+
+/// Resets to `SIG_DFL` every signal whose bit (signal `n` is bit `n - 1`) is set in `signals`,
+/// and empties the signal mask if `clear_mask` is set.
+///
+/// With the C library, signals the libc reserves for itself are refused by its `sigaction` and
+/// stay as they are; with no libc every signal is reset. SIGKILL and SIGSTOP are skipped.
+///
+/// # References
+///  - [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+///  - [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub(crate) fn reset_signals(runtime: Runtime, signals: u64, clear_mask: bool) -> Result<(), Errno> {
+    for sig in 1..=64_i32 {
+        if signals & (1 << (sig - 1)) == 0 || sig == 9 || sig == 19 {
+            continue;
+        }
+        match runtime {
+            #[cfg(feature = "libc")]
+            Runtime::Libc => {
+                // SAFETY: a zeroed sigaction is SIG_DFL with no flags and an empty mask; errors
+                // (the libc's reserved signals) are ignored on purpose.
+                unsafe {
+                    let mut act: libc::sigaction = core::mem::zeroed();
+                    act.sa_sigaction = libc::SIG_DFL;
+                    libc::sigaction(sig, &act, core::ptr::null_mut());
+                }
+            }
+            Runtime::NoLibc => raw_sigaction_default(sig),
+        }
+    }
+    if !clear_mask {
+        return Ok(());
+    }
+    match runtime {
+        #[cfg(feature = "libc")]
+        Runtime::Libc => {
+            // SAFETY: an empty set on the stack; the old set is not wanted.
+            let ret = unsafe {
+                let mut set: libc::sigset_t = core::mem::zeroed();
+                libc::sigemptyset(&mut set);
+                libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut())
+            };
+            if ret != 0 {
+                return Err(Errno::from_raw_os_error(last_libc_errno()));
+            }
+            Ok(())
+        }
+        Runtime::NoLibc => raw_unblock_all(),
+    }
+}
+
+/// Raw `rt_sigaction(sig, SIG_DFL)`; also used just before `execve`, where the libc's own
+/// reserved signals no longer matter.
+pub(crate) fn raw_sigaction_default(sig: i32) {
+    // A zeroed kernel `struct sigaction` is SIG_DFL, no flags, no restorer, empty mask in every
+    // architecture's layout; 32 bytes cover the largest of them.
+    let act = [0_u64; 4];
+    // SAFETY: `act` is valid for reading, the old action is not wanted, sigsetsize is 8.
+    let _ = unsafe {
+        syscall5(nr::__NR_rt_sigaction, sig as usize, act.as_ptr() as usize, 0, 8, 0)
+    };
+}
+
+/// Raw `rt_sigprocmask(SIG_SETMASK, {})`.
+pub(crate) fn raw_unblock_all() -> Result<(), Errno> {
+    let empty = 0_u64;
+    // SAFETY: `empty` is valid for reading, the old mask is not wanted, sigsetsize is 8.
+    check(unsafe {
+        syscall5(
+            nr::__NR_rt_sigprocmask,
+            nr::SIG_SETMASK as usize,
+            &empty as *const u64 as usize,
+            0,
+            8,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// The calling thread's `errno` after a failed libc call.
+#[cfg(feature = "libc")]
+fn last_libc_errno() -> i32 {
+    // SAFETY: `__errno_location` returns a valid pointer to this thread's errno (glibc, musl).
+    unsafe { *libc::__errno_location() }
+}
