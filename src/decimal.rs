@@ -41,7 +41,13 @@ mod tests {
     #[test]
     fn formats_boundaries() {
         let mut b = [0; 10];
-        for (n, s) in [(0, "0"), (7, "7"), (10, "10"), (4_194_304, "4194304"), (u32::MAX, "4294967295")] {
+        for (n, s) in [
+            (0, "0"),
+            (7, "7"),
+            (10, "10"),
+            (4_194_304, "4194304"),
+            (u32::MAX, "4294967295"),
+        ] {
             let len = format_u32(n, &mut b);
             assert_eq!(&b[..len], s.as_bytes());
         }
@@ -51,7 +57,16 @@ mod tests {
     fn parses_pids_strictly() {
         assert_eq!(parse_pid(b"1234\n"), Some(1234));
         assert_eq!(parse_pid(b" 42 "), Some(42));
-        for bad in [&b""[..], b"\n", b"0", b"-5", b"12a", b"99999999999", b"2147483648", b"1 2"] {
+        for bad in [
+            &b""[..],
+            b"\n",
+            b"0",
+            b"-5",
+            b"12a",
+            b"99999999999",
+            b"2147483648",
+            b"1 2",
+        ] {
             assert_eq!(parse_pid(bad), None, "{bad:?}");
         }
         assert_eq!(parse_pid(b"2147483647"), Some(2_147_483_647));

@@ -63,9 +63,27 @@ impl Step {
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
         const ALL: [Step; 21] = [
-            Threads, KeepFd, OpenDevNull, OpenStdout, OpenStderr, PidFileOpen, PidFileLock, Pipe,
-            Fork, Setsid, Fork2, SignalMask, Chdir, Dup2, CloseFds, PidFileWrite, Exec, NotReady,
-            Init, ReadPipe, Config,
+            Threads,
+            KeepFd,
+            OpenDevNull,
+            OpenStdout,
+            OpenStderr,
+            PidFileOpen,
+            PidFileLock,
+            Pipe,
+            Fork,
+            Setsid,
+            Fork2,
+            SignalMask,
+            Chdir,
+            Dup2,
+            CloseFds,
+            PidFileWrite,
+            Exec,
+            NotReady,
+            Init,
+            ReadPipe,
+            Config,
         ];
         if n >= 1 && (n as usize) <= ALL.len() {
             Some(ALL[n as usize - 1])
@@ -117,17 +135,29 @@ pub struct Error {
 impl Error {
     /// An error of `step` with `errno`.
     pub const fn new(step: Step, errno: Errno) -> Self {
-        Error { step, errno: errno.raw_os_error() as u16, detail: 0 }
+        Error {
+            step,
+            errno: errno.raw_os_error() as u16,
+            detail: 0,
+        }
     }
 
     /// An error of `step` with `errno` and a step-specific number (see [`Step`]).
     pub const fn with_detail(step: Step, errno: Errno, detail: u32) -> Self {
-        Error { step, errno: errno.raw_os_error() as u16, detail }
+        Error {
+            step,
+            errno: errno.raw_os_error() as u16,
+            detail,
+        }
     }
 
     /// An error that has no errno (0).
     pub(crate) const fn without_errno(step: Step, detail: u32) -> Self {
-        Error { step, errno: 0, detail }
+        Error {
+            step,
+            errno: 0,
+            detail,
+        }
     }
 
     /// The step that failed.
@@ -137,7 +167,11 @@ impl Error {
 
     /// The errno, if the step failed in a system call.
     pub const fn errno(&self) -> Option<Errno> {
-        if self.errno == 0 { None } else { Some(Errno::from_raw_os_error(self.errno as i32)) }
+        if self.errno == 0 {
+            None
+        } else {
+            Some(Errno::from_raw_os_error(self.errno as i32))
+        }
     }
 
     /// The raw errno number, 0 if there is none.
@@ -237,5 +271,56 @@ impl From<Error> for std::io::Error {
             Some(errno) => std::io::Error::from_raw_os_error(errno.raw_os_error()),
             None => std::io::Error::other(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_round_trip_and_keep_their_numbers() {
+        for n in 0..=255_u8 {
+            if let Some(step) = Step::from_u8(n) {
+                assert_eq!(step as u8, n);
+            }
+        }
+        assert_eq!(Step::from_u8(1), Some(Step::Threads));
+        assert_eq!(Step::from_u8(13), Some(Step::Chdir));
+        assert_eq!(Step::from_u8(21), Some(Step::Config));
+        assert_eq!(Step::from_u8(22), None);
+        assert!(core::mem::size_of::<Error>() <= 8);
+    }
+
+    fn text(e: Error) -> std::string::String {
+        std::format!("{e}")
+    }
+
+    #[test]
+    fn messages() {
+        assert_eq!(
+            text(Error::new(Step::Chdir, Errno::NOENT)),
+            "chdir: No such file or directory"
+        );
+        assert_eq!(
+            text(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 42)),
+            "pid file: locked by running pid 42"
+        );
+        assert_eq!(
+            text(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 0)),
+            "pid file: locked by another running instance"
+        );
+        assert_eq!(
+            text(Error::with_detail(Step::Dup2, Errno::BADF, 1)),
+            "dup2 1: Bad file descriptor"
+        );
+        assert_eq!(
+            text(Error::without_errno(Step::NotReady, 0)),
+            "daemon: exited before it was ready"
+        );
+        assert_eq!(
+            text(Error::new(Step::Exec, Errno::from_raw_os_error(4000))),
+            "exec: error 4000"
+        );
     }
 }

@@ -8,7 +8,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("rawdaemon only supports Linux");
 
-#[cfg(feature = "std")]
+#[cfg(any(test, feature = "std"))]
 extern crate std;
 
 #[allow(unsafe_code)] // `intermediate` forks again; `execve` of the configured program

@@ -14,7 +14,11 @@ impl Message {
 
     /// An empty message.
     pub const fn new() -> Self {
-        Message { buf: [0; Message::CAPACITY], len: 0, cut: false }
+        Message {
+            buf: [0; Message::CAPACITY],
+            len: 0,
+            cut: false,
+        }
     }
 
     /// Appends bytes, cutting at the capacity.

@@ -33,12 +33,7 @@ pub(crate) fn wait(pipe: OwnedFd, child: Pid) -> Result<u32, Error> {
     drop(pipe);
     // The intermediate exits right after the second fork (or after reporting its failure).
     // ECHILD: SIGCHLD is ignored and the kernel reaped it already.
-    loop {
-        match rustix::process::waitpid(Some(child), WaitOptions::empty()) {
-            Err(Errno::INTR) => continue,
-            _ => break,
-        }
-    }
+    while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}
     outcome
 }
 

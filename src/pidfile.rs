@@ -46,24 +46,35 @@ pub(crate) struct PidFile {
 pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
     let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY;
     for _ in 0..ATTEMPTS {
-        let (fd, created) =
-            match rustix::fs::open(path, flags | OFlags::CREATE | OFlags::EXCL, Mode::from(MODE)) {
-                Ok(fd) => (fd, true),
-                Err(Errno::EXIST) => match rustix::fs::open(path, flags, Mode::empty()) {
-                    Ok(fd) => (fd, false),
-                    Err(Errno::NOENT) => continue, // removed in between: create it again
-                    Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
-                },
+        let (fd, created) = match rustix::fs::open(
+            path,
+            flags | OFlags::CREATE | OFlags::EXCL,
+            Mode::from(MODE),
+        ) {
+            Ok(fd) => (fd, true),
+            Err(Errno::EXIST) => match rustix::fs::open(path, flags, Mode::empty()) {
+                Ok(fd) => (fd, false),
+                Err(Errno::NOENT) => continue, // removed in between: create it again
                 Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
-            };
+            },
+            Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+        };
         let st = rustix::fs::fstat(&fd).map_err(|e| Error::new(Step::PidFileOpen, e))?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(Error::with_detail(Step::PidFileOpen, Errno::INVAL, NOT_REGULAR));
+            return Err(Error::with_detail(
+                Step::PidFileOpen,
+                Errno::INVAL,
+                NOT_REGULAR,
+            ));
         }
         match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {}
             Err(Errno::WOULDBLOCK) => {
-                return Err(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, holder(&fd)));
+                return Err(Error::with_detail(
+                    Step::PidFileLock,
+                    Errno::WOULDBLOCK,
+                    holder(&fd),
+                ));
             }
             Err(e) => return Err(Error::new(Step::PidFileLock, e)),
         }
@@ -125,7 +136,12 @@ pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(),
 /// After a failed start: removes the file if this start created it or the daemon had written
 /// it (the process it names never became ready). Called while the lock is still held.
 pub(crate) fn abandon(path: &CStr, file: &PidFile, failed: Step) {
-    if file.created || matches!(failed, Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady) {
+    if file.created
+        || matches!(
+            failed,
+            Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady
+        )
+    {
         let _ = rustix::fs::unlink(path);
     }
 }

@@ -60,7 +60,15 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 Some(s) => (s.ignored | s.caught, s.blocked != 0),
                 None => (u64::MAX, true),
             };
-            Ok(Prepared { devnull, stdout, stderr, pid_file, pipe, signals, blocked })
+            Ok(Prepared {
+                devnull,
+                stdout,
+                stderr,
+                pid_file,
+                pipe,
+                signals,
+                blocked,
+            })
         }
         Err(e) => {
             if let (Some(path), Some(file)) = (cfg.pid_file, &pid_file) {
@@ -71,13 +79,22 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     }
 }
 
-type Opened = (OwnedFd, Option<OwnedFd>, Option<OwnedFd>, Option<(OwnedFd, OwnedFd)>);
+type Opened = (
+    OwnedFd,
+    Option<OwnedFd>,
+    Option<OwnedFd>,
+    Option<(OwnedFd, OwnedFd)>,
+);
 
 /// /dev/null, the log files and the readiness pipe.
 fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
-    let devnull = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
-        .and_then(above_stdio)
-        .map_err(|e| Error::new(Step::OpenDevNull, e))?;
+    let devnull = rustix::fs::open(
+        c"/dev/null",
+        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .and_then(above_stdio)
+    .map_err(|e| Error::new(Step::OpenDevNull, e))?;
     let stdout = open_log(cfg.stdout, Step::OpenStdout)?;
     let stderr = match (cfg.stdout, cfg.stderr) {
         (Output::Append(a), Output::Append(b)) if a == b => None,
@@ -86,8 +103,8 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
     let pipe = if cfg.foreground {
         None
     } else {
-        let (r, w) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
-            .map_err(|e| Error::new(Step::Pipe, e))?;
+        let (r, w) =
+            rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::new(Step::Pipe, e))?;
         let r = above_stdio(r).map_err(|e| Error::new(Step::Pipe, e))?;
         let w = above_stdio(w).map_err(|e| Error::new(Step::Pipe, e))?;
         Some((r, w))
@@ -97,7 +114,9 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
 
 /// Opens a log file for appending, if the output is one.
 fn open_log(out: Output<'_>, step: Step) -> Result<Option<OwnedFd>, Error> {
-    let Output::Append(path) = out else { return Ok(None) };
+    let Output::Append(path) = out else {
+        return Ok(None);
+    };
     let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
     rustix::fs::open(path, flags, Mode::from(LOG_MODE))
         .and_then(above_stdio)

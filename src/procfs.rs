@@ -24,8 +24,12 @@ pub(crate) struct Status {
 /// # References
 ///  - [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
 pub(crate) fn read_status() -> Option<Status> {
-    let fd = rustix::fs::open(c"/proc/self/status", OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())
-        .ok()?;
+    let fd = rustix::fs::open(
+        c"/proc/self/status",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
     let mut buf = [0_u8; 4096];
     let mut len = 0;
     // The kernel hands the whole file to one read of this size; loop only if it did not.
@@ -46,7 +50,9 @@ pub(crate) fn parse_status(text: &[u8]) -> Option<Status> {
     let mut s = Status::default();
     let mut found = 0_u8;
     for line in text.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else { continue };
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
         let (key, value) = (&line[..colon], line[colon + 1..].trim_ascii());
         match key {
             b"Threads" => {
@@ -93,14 +99,28 @@ mod tests {
 ShdPnd:\t0000000000000000\nSigBlk:\t0000000000010000\nSigIgn:\t0000000180000001\nSigCgt:\t0000000000004002\n\
 CapInh:\t0000000000000000\n";
         let s = parse_status(text).unwrap();
-        assert_eq!(s, Status { threads: 3, blocked: 0x10000, ignored: 0x1_8000_0001, caught: 0x4002 });
+        assert_eq!(
+            s,
+            Status {
+                threads: 3,
+                blocked: 0x10000,
+                ignored: 0x1_8000_0001,
+                caught: 0x4002
+            }
+        );
     }
 
     #[test]
     fn refuses_incomplete_or_garbage() {
         assert_eq!(parse_status(b"Threads:\t1\nSigBlk:\t0\nSigIgn:\t0\n"), None);
-        assert_eq!(parse_status(b"Threads:\tx\nSigBlk:\t0\nSigIgn:\t0\nSigCgt:\t0\n"), None);
-        assert_eq!(parse_status(b"Threads:\t1\nSigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n"), None);
+        assert_eq!(
+            parse_status(b"Threads:\tx\nSigBlk:\t0\nSigIgn:\t0\nSigCgt:\t0\n"),
+            None
+        );
+        assert_eq!(
+            parse_status(b"Threads:\t1\nSigBlk:\tzz\nSigIgn:\t0\nSigCgt:\t0\n"),
+            None
+        );
     }
 
     #[test]

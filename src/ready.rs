@@ -35,7 +35,11 @@ impl Record {
     pub(crate) const fn encode(self) -> [u8; RECORD_LEN] {
         match self {
             Record::Ready(pid) | Record::Exec(pid) => {
-                let kind = if matches!(self, Record::Ready(_)) { READY } else { EXEC };
+                let kind = if matches!(self, Record::Ready(_)) {
+                    READY
+                } else {
+                    EXEC
+                };
                 let p = pid.to_le_bytes();
                 [kind, 0, 0, 0, p[0], p[1], p[2], p[3]]
             }
@@ -52,7 +56,9 @@ impl Record {
         match b[0] {
             READY => Some(Record::Ready(pid)),
             EXEC => Some(Record::Exec(pid)),
-            FAILED => Error::from_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).map(Record::Failed),
+            FAILED => {
+                Error::from_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).map(Record::Failed)
+            }
             _ => None,
         }
     }
@@ -122,7 +128,11 @@ mod tests {
         for r in [
             Record::Ready(1),
             Record::Exec(4_194_304),
-            Record::Failed(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 4321)),
+            Record::Failed(Error::with_detail(
+                Step::PidFileLock,
+                Errno::WOULDBLOCK,
+                4321,
+            )),
             Record::Failed(Error::new(Step::Chdir, Errno::NOENT)),
         ] {
             assert_eq!(Record::decode(r.encode()), Some(r));

@@ -137,8 +137,7 @@ pub(crate) fn close_quietly(fd: i32) {
 ///  - [Linux](https://man7.org/linux/man-pages/man2/fcntl.2.html)
 pub(crate) fn fd_is_open(fd: i32) -> Result<(), Errno> {
     // SAFETY: F_GETFD takes no pointer and changes nothing.
-    check(unsafe { syscall5(nr::__NR_fcntl, fd as usize, nr::F_GETFD as usize, 0, 0, 0) })
-        .map(drop)
+    check(unsafe { syscall5(nr::__NR_fcntl, fd as usize, nr::F_GETFD as usize, 0, 0, 0) }).map(drop)
 }
 
 /// Descriptor 2, for the one-line error message of the original process.
@@ -164,7 +163,14 @@ pub(crate) unsafe fn execve(
 ) -> Errno {
     // SAFETY: the caller guarantees argv and envp; path is a valid C string.
     let ret = unsafe {
-        syscall5(nr::__NR_execve, path.as_ptr() as usize, argv as usize, envp as usize, 0, 0)
+        syscall5(
+            nr::__NR_execve,
+            path.as_ptr() as usize,
+            argv as usize,
+            envp as usize,
+            0,
+            0,
+        )
     };
     match check(ret) {
         Err(e) => e,
@@ -202,9 +208,7 @@ pub(crate) unsafe fn fork(runtime: Runtime) -> Result<Forked, Errno> {
             // clone(SIGCHLD, 0, 0, 0, 0): a new process sharing nothing, like fork(2). The
             // argument order after `flags` differs per architecture; all are zero here.
             // SAFETY: without CLONE_VM the child gets a copy of this stack, as with fork.
-            let ret = unsafe {
-                syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0)
-            };
+            let ret = unsafe { syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0) };
             check(ret)? as isize
         }
     };
@@ -288,7 +292,14 @@ pub(crate) fn raw_sigaction_default(sig: i32) {
     let act = [0_u64; 4];
     // SAFETY: `act` is valid for reading, the old action is not wanted, sigsetsize is 8.
     let _ = unsafe {
-        syscall5(nr::__NR_rt_sigaction, sig as usize, act.as_ptr() as usize, 0, 8, 0)
+        syscall5(
+            nr::__NR_rt_sigaction,
+            sig as usize,
+            act.as_ptr() as usize,
+            0,
+            8,
+            0,
+        )
     };
 }
 

@@ -1,1 +1,893 @@
-fn main(){}
+//! Starts real daemons (the `rawdaemon` tool, and this very binary re-executed as a small
+//! program using the library) and proves from /proc what they became.
+//!
+//! `harness = false`: libtest's threads would break the single-thread precondition of the
+//! library roles, and the test process must be a child subreaper reaping by pid. Run one
+//! test with `cargo test --test daemon -- NAME`.
+
+mod common;
+mod roles;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Error as IoError;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--role") {
+        roles::run(&args[2..]);
+    }
+    common::run(&[
+        (
+            "tool_daemon_is_detached_and_clean",
+            tool_daemon_is_detached_and_clean,
+        ),
+        (
+            "tool_options_reach_the_daemon",
+            tool_options_reach_the_daemon,
+        ),
+        (
+            "tool_closes_200_fds_up_to_the_limit",
+            tool_closes_200_fds_up_to_the_limit,
+        ),
+        (
+            "tool_with_closed_stdio_at_start",
+            tool_with_closed_stdio_at_start,
+        ),
+        ("tool_close_range_enosys_falls_back_to_proc", || {
+            close_range_blocked(libc::ENOSYS)
+        }),
+        ("tool_close_range_eperm_falls_back_to_proc", || {
+            close_range_blocked(libc::EPERM)
+        }),
+        (
+            "tool_without_proc_falls_back_to_loop",
+            tool_without_proc_falls_back_to_loop,
+        ),
+        (
+            "tool_foreground_does_not_fork",
+            tool_foreground_does_not_fork,
+        ),
+        (
+            "tool_second_instance_is_refused",
+            tool_second_instance_is_refused,
+        ),
+        (
+            "tool_stale_pid_file_is_reused",
+            tool_stale_pid_file_is_reused,
+        ),
+        ("tool_restarts_after_sigkill", tool_restarts_after_sigkill),
+        ("fail_missing_chdir", fail_missing_chdir),
+        ("fail_log_is_a_directory", fail_log_is_a_directory),
+        ("fail_log_unwritable_for_user", fail_log_unwritable_for_user),
+        ("fail_missing_program", fail_missing_program),
+        ("fail_exec_not_executable", fail_exec_not_executable),
+        ("fail_keep_fd_not_open", fail_keep_fd_not_open),
+        ("fail_pid_file_is_symlink", fail_pid_file_is_symlink),
+        ("fail_usage", fail_usage),
+        (
+            "lib_daemon_is_detached_and_clean",
+            lib_daemon_is_detached_and_clean,
+        ),
+        ("lib_manual_ready", lib_manual_ready),
+        (
+            "lib_init_failure_reaches_launcher",
+            lib_init_failure_reaches_launcher,
+        ),
+        ("lib_exit_before_ready", lib_exit_before_ready),
+        ("lib_refuses_threads", lib_refuses_threads),
+        ("lib_makes_no_allocation", lib_makes_no_allocation),
+    ]);
+}
+
+// ---------------------------------------------------------------------------------------
+// Launching
+
+/// Makes the launcher's start as dirty as real life: umask 077, SIGHUP and SIGPIPE ignored,
+/// SIGUSR1 and SIGTERM blocked, and `extra` open descriptors that are not close-on-exec.
+fn dirty(cmd: &mut Command, extra: usize) -> &mut Command {
+    // SAFETY: only async-signal-safe libc calls run between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::umask(0o077);
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigaddset(&mut set, libc::SIGTERM);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            for _ in 0..extra {
+                if libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY) < 0 {
+                    return Err(IoError::last_os_error());
+                }
+            }
+            Ok(())
+        })
+    }
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.stdin(Stdio::null()).output().expect("launcher runs")
+}
+
+fn stderr_of(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Waits until `path` holds a pid (a foreground start writes it after we spawn it).
+fn read_pid(path: &Path) -> Result<i32, String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if let Ok(text) = fs::read_to_string(path) {
+            if let Some(line) = text.strip_suffix('\n') {
+                return line.parse().map_err(|e| format!("pid file {text:?}: {e}"));
+            }
+        }
+        if Instant::now() > deadline {
+            return Err(format!("no pid in {}", path.display()));
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// What every daemon must be
+
+/// Session, process group, parent, terminal: a detached daemon re-parented to us.
+fn check_detached(pid: i32) -> Result<Stat, String> {
+    let s = stat(pid)?;
+    let me = std::process::id() as i32;
+    // SAFETY: getsid(0) has no preconditions.
+    let my_sid = unsafe { libc::getsid(0) };
+    ensure_eq!(s.ppid, me, "daemon re-parented to the subreaper");
+    ensure!(
+        s.session != my_sid,
+        "daemon still in the test's session {my_sid}"
+    );
+    ensure!(s.session != pid, "daemon {pid} is a session leader");
+    ensure_eq!(s.pgrp, s.session, "process group is the new session's");
+    ensure_eq!(s.tty_nr, 0, "no controlling terminal");
+    // The session leader was the intermediate, reaped by the launcher: gone, not a zombie.
+    ensure!(
+        !Path::new(&format!("/proc/{}", s.session)).exists(),
+        "intermediate {} still exists",
+        s.session
+    );
+    Ok(s)
+}
+
+/// Signal mask empty and no signal ignored, except `allowed` (a libc's reserved signals).
+fn check_signals(pid: i32, allowed: u64) -> TestResult {
+    ensure_eq!(sigset(pid, "SigBlk")? & !allowed, 0, "SigBlk of {pid}");
+    ensure_eq!(sigset(pid, "SigIgn")? & !allowed, 0, "SigIgn of {pid}");
+    Ok(())
+}
+
+/// Exactly 0, 1, 2 on /dev/null (or what `expect` says) plus the listed others.
+fn check_fds(pid: i32, expect: &[(i32, &str)]) -> TestResult {
+    settled(pid)?;
+    let got = fds(pid)?;
+    let mut want: BTreeMap<i32, String> = (0..3).map(|fd| (fd, "/dev/null".to_string())).collect();
+    for (fd, target) in expect {
+        want.insert(*fd, (*target).to_string());
+    }
+    ensure_eq!(got, want, "open descriptors of {pid}");
+    Ok(())
+}
+
+/// The descriptor of `pid` that points at `path`.
+fn fd_of(pid: i32, path: &Path) -> Result<i32, String> {
+    let target = path.display().to_string();
+    fds(pid)?
+        .into_iter()
+        .find(|(_, t)| *t == target)
+        .map(|(fd, _)| fd)
+        .ok_or(format!("{pid} has no descriptor on {target}"))
+}
+
+// ---------------------------------------------------------------------------------------
+// The tool
+
+fn tool_daemon_is_detached_and_clean() -> TestResult {
+    let dir = TempDir::new("clean");
+    let pid_file = dir.path("d.pid");
+    let out = run(dirty(
+        tool().arg("-p").arg(&pid_file).args(["sleep", "30"]),
+        5,
+    ));
+    ensure!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        describe(&out)
+    );
+    let daemon = the_daemon()?;
+    let pid = daemon.0;
+    ensure_eq!(comm(pid), Some("sleep".to_string()), "PROGRAM runs");
+    check_detached(pid)?;
+    ensure_eq!(status_field(pid, "Umask")?, "0022", "default umask");
+    ensure_eq!(cwd(pid)?, Path::new("/"), "default cwd");
+    // The tool resets even the libc-reserved signals right before exec.
+    check_signals(pid, 0)?;
+    let lock_fd = fd_of(pid, &pid_file)?;
+    check_fds(pid, &[(lock_fd, &pid_file.display().to_string())])?;
+    ensure_eq!(
+        fs::read_to_string(&pid_file).map_err(|e| e.to_string())?,
+        format!("{pid}\n")
+    );
+    ensure!(
+        is_locked(&pid_file)?,
+        "pid file not locked while the daemon runs"
+    );
+    // The lock goes with PROGRAM.
+    drop(daemon);
+    ensure!(
+        !is_locked(&pid_file)?,
+        "pid file still locked after the daemon died"
+    );
+    Ok(())
+}
+
+fn tool_options_reach_the_daemon() -> TestResult {
+    let dir = TempDir::new("opts");
+    let (out_log, err_log) = (dir.path("out.log"), dir.path("err.log"));
+    fs::write(&out_log, "old\n").map_err(|e| e.to_string())?;
+    let work = dir.path("work");
+    fs::create_dir(&work).map_err(|e| e.to_string())?;
+    // Descriptor 9 is given to the launcher; -k 9 must keep it, and nothing else.
+    let mut cmd = tool();
+    cmd.args(["-c"])
+        .arg(&work)
+        .args(["--umask=027", "-o"])
+        .arg(&out_log)
+        .arg(format!("--stderr={}", err_log.display()));
+    cmd.args([
+        "-k",
+        "9",
+        "-E",
+        "RAWDAEMON_TEST=a=b",
+        "-E",
+        "HOME=/nowhere",
+        "--",
+    ]);
+    cmd.args(["sh", "-c", "echo to-out; echo to-err >&2; exec sleep 30"]);
+    // SAFETY: dup2 in the child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::dup2(0, 9) != 9 {
+                return Err(IoError::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run(dirty(&mut cmd, 3));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let pid = daemon.0;
+    // sh writes its two lines, then execs sleep.
+    settled(pid)?;
+    check_detached(pid)?;
+    ensure_eq!(status_field(pid, "Umask")?, "0027");
+    ensure_eq!(cwd(pid)?, work);
+    let got = fds(pid)?;
+    ensure_eq!(got.get(&1).cloned(), Some(out_log.display().to_string()));
+    ensure_eq!(got.get(&2).cloned(), Some(err_log.display().to_string()));
+    ensure_eq!(
+        got.get(&9).cloned(),
+        Some("/dev/null".to_string()),
+        "kept fd 9"
+    );
+    ensure_eq!(got.len(), 4, "descriptors {got:?}");
+    let environ = fs::read(format!("/proc/{pid}/environ")).map_err(|e| e.to_string())?;
+    let vars: Vec<&[u8]> = environ.split(|&b| b == 0).collect();
+    ensure!(
+        vars.contains(&&b"RAWDAEMON_TEST=a=b"[..]),
+        "environ lacks RAWDAEMON_TEST: {:?}",
+        String::from_utf8_lossy(&environ)
+    );
+    ensure!(vars.contains(&&b"HOME=/nowhere"[..]), "HOME not replaced");
+    ensure_eq!(
+        vars.iter().filter(|v| v.starts_with(b"HOME=")).count(),
+        1,
+        "one HOME"
+    );
+    ensure!(
+        vars.iter().any(|v| v.starts_with(b"PATH=")),
+        "inherited PATH kept"
+    );
+    // Appended, not truncated.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while fs::read_to_string(&err_log).unwrap_or_default().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ensure_eq!(
+        fs::read_to_string(&out_log).map_err(|e| e.to_string())?,
+        "old\nto-out\n"
+    );
+    ensure_eq!(
+        fs::read_to_string(&err_log).map_err(|e| e.to_string())?,
+        "to-err\n"
+    );
+    Ok(())
+}
+
+fn tool_closes_200_fds_up_to_the_limit() -> TestResult {
+    let dir = TempDir::new("fds");
+    let pid_file = dir.path("d.pid");
+    let mut cmd = tool();
+    cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]);
+    // SAFETY: rlimit calls and dup2 in the child only.
+    unsafe {
+        cmd.pre_exec(move || {
+            let mut rl: libc::rlimit = std::mem::zeroed();
+            libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
+            rl.rlim_cur = rl.rlim_max.min(1 << 20);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
+            // One just below the limit, the rest low.
+            if libc::dup2(0, (rl.rlim_cur - 1) as i32) < 0 {
+                return Err(IoError::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = run(dirty(&mut cmd, 199));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let pid = daemon.0;
+    let limit: u64 = status_limit(pid)?;
+    ensure!(limit >= 1024, "the limit {limit} was raised");
+    let lock_fd = fd_of(pid, &pid_file)?;
+    check_fds(pid, &[(lock_fd, &pid_file.display().to_string())])?;
+    check_detached(pid)?;
+    Ok(())
+}
+
+/// The daemon's soft RLIMIT_NOFILE.
+fn status_limit(pid: i32) -> Result<u64, String> {
+    let text = fs::read_to_string(format!("/proc/{pid}/limits")).map_err(|e| e.to_string())?;
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .ok_or("no limit")?;
+    line.split_whitespace()
+        .nth(3)
+        .ok_or("no field")?
+        .parse()
+        .map_err(|e| format!("{e}"))
+}
+
+fn tool_with_closed_stdio_at_start() -> TestResult {
+    let mut cmd = tool();
+    cmd.args(["sleep", "30"]);
+    // SAFETY: close in the child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(0);
+            libc::close(2);
+            Ok(())
+        });
+    }
+    let status = cmd
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| e.to_string())?;
+    ensure!(status.success(), "{status:?}");
+    let daemon = the_daemon()?;
+    check_fds(daemon.0, &[])?;
+    Ok(())
+}
+
+/// A seccomp filter that fails close_range with `errno`; the daemon must still end up with
+/// only its own descriptors.
+fn close_range_blocked(errno: i32) -> TestResult {
+    let dir = TempDir::new("seccomp");
+    let pid_file = dir.path("d.pid");
+    let mut cmd = tool();
+    cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]);
+    // SAFETY: prctl calls in the child only.
+    unsafe {
+        cmd.pre_exec(move || deny_close_range(errno));
+    }
+    let out = run(dirty(&mut cmd, 50));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let lock_fd = fd_of(daemon.0, &pid_file)?;
+    check_fds(daemon.0, &[(lock_fd, &pid_file.display().to_string())])?;
+    Ok(())
+}
+
+/// Installs a seccomp filter: close_range (436 on x86_64 and every newer architecture)
+/// fails with `errno`, everything else is allowed.
+fn deny_close_range(errno: i32) -> std::io::Result<()> {
+    const NR_CLOSE_RANGE: u32 = 436;
+    let filter = [
+        // A = seccomp_data.nr
+        libc::sock_filter {
+            code: 0x20,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        },
+        // if A == close_range goto errno else goto allow
+        libc::sock_filter {
+            code: 0x15,
+            jt: 0,
+            jf: 1,
+            k: NR_CLOSE_RANGE,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x0005_0000 | errno as u32,
+        },
+        libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000,
+        },
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr() as *mut _,
+    };
+    // SAFETY: the filter outlives the prctl call, which copies it.
+    unsafe {
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+            || libc::prctl(
+                libc::PR_SET_SECCOMP,
+                2,
+                &prog as *const libc::sock_fprog,
+                0,
+                0,
+            ) != 0
+        {
+            return Err(IoError::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// No /proc in the launcher's mount namespace and close_range failing: the daemon closes
+/// descriptors with a loop up to the limit, and resets every signal blind.
+fn tool_without_proc_falls_back_to_loop() -> TestResult {
+    let mut cmd = tool();
+    cmd.args(["/bin/sleep", "30"]);
+    // SAFETY: unshare/mount calls in the child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            if libc::unshare(libc::CLONE_NEWNS) != 0
+                || libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+                || libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) != 0
+            {
+                return Err(IoError::last_os_error());
+            }
+            deny_close_range(libc::ENOSYS)
+        });
+    }
+    let out = run(dirty(&mut cmd, 20));
+    if stderr_of(&out).contains("Operation not permitted") && out.status.code().is_none() {
+        return Err(format!(
+            "cannot make a mount namespace here: {}",
+            describe(&out)
+        ));
+    }
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure!(
+        !Path::new(&format!("/proc/{}/root/proc/self", daemon.0)).exists(),
+        "daemon still sees /proc"
+    );
+    check_fds(daemon.0, &[])?;
+    check_signals(daemon.0, 0)?;
+    check_detached(daemon.0)?;
+    Ok(())
+}
+
+fn tool_foreground_does_not_fork() -> TestResult {
+    let dir = TempDir::new("fg");
+    let pid_file = dir.path("fg.pid");
+    let mut cmd = tool();
+    cmd.args(["-f", "-p"])
+        .arg(&pid_file)
+        .args(["-c", "/tmp", "sleep", "30"]);
+    let child = dirty(&mut cmd, 4)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let guard = Guard(child.id() as i32);
+    let pid = read_pid(&pid_file)?;
+    ensure_eq!(pid, guard.0, "the launched process itself is the daemon");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while comm(pid).as_deref() != Some("sleep") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ensure_eq!(comm(pid), Some("sleep".to_string()));
+    let s = stat(pid)?;
+    // SAFETY: getsid(0) has no preconditions.
+    let my_sid = unsafe { libc::getsid(0) };
+    ensure_eq!(s.session, my_sid, "foreground keeps the session");
+    ensure_eq!(cwd(pid)?, Path::new("/tmp"));
+    ensure_eq!(status_field(pid, "Umask")?, "0022");
+    check_signals(pid, 0)?;
+    let lock_fd = fd_of(pid, &pid_file)?;
+    check_fds(pid, &[(lock_fd, &pid_file.display().to_string())])?;
+    Ok(())
+}
+
+fn tool_second_instance_is_refused() -> TestResult {
+    let dir = TempDir::new("second");
+    let pid_file = dir.path("d.pid");
+    let first = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    ensure!(first.status.success(), "{}", describe(&first));
+    let daemon = the_daemon()?;
+    let before = fs::read(&pid_file).map_err(|e| e.to_string())?;
+    let second = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    ensure_eq!(second.status.code(), Some(1), "{}", describe(&second));
+    ensure_eq!(
+        stderr_of(&second),
+        format!(
+            "rawdaemon: pid file {}: locked by running pid {}\n",
+            pid_file.display(),
+            daemon.0
+        )
+    );
+    ensure_eq!(
+        fs::read(&pid_file).map_err(|e| e.to_string())?,
+        before,
+        "live pid file untouched"
+    );
+    ensure_eq!(children(), vec![daemon.0], "only the first daemon runs");
+    Ok(())
+}
+
+fn tool_stale_pid_file_is_reused() -> TestResult {
+    let dir = TempDir::new("stale");
+    let pid_file = dir.path("d.pid");
+    // A long stale content: the new pid must replace it entirely.
+    fs::write(&pid_file, "123456789\ngarbage\n").map_err(|e| e.to_string())?;
+    let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure_eq!(
+        fs::read_to_string(&pid_file).map_err(|e| e.to_string())?,
+        format!("{}\n", daemon.0)
+    );
+    Ok(())
+}
+
+fn tool_restarts_after_sigkill() -> TestResult {
+    let dir = TempDir::new("restart");
+    let pid_file = dir.path("d.pid");
+    let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let first = the_daemon()?;
+    let first_pid = first.0;
+    drop(first); // SIGKILL and reap
+    let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let second = the_daemon()?;
+    ensure!(second.0 != first_pid, "a new daemon");
+    ensure_eq!(read_pid(&pid_file)?, second.0);
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Failures: the right status and message, no process, no pid file left
+
+/// Runs the tool, expects `code` and exactly `message` on stderr, no process left, and the
+/// pid file (if any) absent.
+fn expect_failure(
+    cmd: &mut Command,
+    code: i32,
+    message: &str,
+    pid_file: Option<&Path>,
+) -> TestResult {
+    let out = run(cmd);
+    ensure_eq!(out.status.code(), Some(code), "{}", describe(&out));
+    ensure_eq!(stderr_of(&out), format!("{message}\n"));
+    ensure!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
+    no_process_left()?;
+    if let Some(p) = pid_file {
+        ensure!(!p.exists(), "pid file {} left behind", p.display());
+    }
+    Ok(())
+}
+
+fn fail_missing_chdir() -> TestResult {
+    let dir = TempDir::new("chdir");
+    let pid_file = dir.path("d.pid");
+    expect_failure(
+        tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["-c", "/nonexistent/dir", "sleep", "30"]),
+        1,
+        "rawdaemon: chdir /nonexistent/dir: No such file or directory",
+        Some(&pid_file),
+    )
+}
+
+fn fail_log_is_a_directory() -> TestResult {
+    let dir = TempDir::new("logdir");
+    let pid_file = dir.path("d.pid");
+    expect_failure(
+        tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .arg("-e")
+            .arg(&dir.0)
+            .args(["sleep", "30"]),
+        1,
+        &format!("rawdaemon: open stderr {}: Is a directory", dir.0.display()),
+        Some(&pid_file),
+    )
+}
+
+/// As an unprivileged user (uid/gid 65534), a root-owned 0600 log file cannot be opened.
+fn fail_log_unwritable_for_user() -> TestResult {
+    let dir = TempDir::new("logperm");
+    let log = dir.path("root-only.log");
+    fs::write(&log, "").map_err(|e| e.to_string())?;
+    std::os::unix::fs::chown(&dir.0, Some(65534), Some(65534)).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&log, fs::Permissions::from_mode(0o600)).map_err(|e| e.to_string())?;
+    let pid_file = dir.path("d.pid");
+    let mut cmd = tool();
+    cmd.arg("-p")
+        .arg(&pid_file)
+        .arg("-o")
+        .arg(&log)
+        .args(["sleep", "30"]);
+    cmd.uid(65534).gid(65534);
+    expect_failure(
+        &mut cmd,
+        1,
+        &format!(
+            "rawdaemon: open stdout {}: Permission denied",
+            log.display()
+        ),
+        Some(&pid_file),
+    )
+}
+
+fn fail_missing_program() -> TestResult {
+    let dir = TempDir::new("noprog");
+    let pid_file = dir.path("d.pid");
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).arg("no-such-program-here"),
+        127,
+        "rawdaemon: exec no-such-program-here: No such file or directory",
+        Some(&pid_file),
+    )?;
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).arg("/no/such/program"),
+        127,
+        "rawdaemon: exec /no/such/program: No such file or directory",
+        Some(&pid_file),
+    )
+}
+
+/// Found but not executable: the exec in the daemon fails and travels back.
+fn fail_exec_not_executable() -> TestResult {
+    let dir = TempDir::new("noexec");
+    let pid_file = dir.path("d.pid");
+    let script = dir.path("script");
+    fs::write(&script, "#!/bin/sh\nsleep 30\n").map_err(|e| e.to_string())?;
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).arg(&script),
+        126,
+        &format!("rawdaemon: exec {}: Permission denied", script.display()),
+        Some(&pid_file),
+    )
+}
+
+fn fail_keep_fd_not_open() -> TestResult {
+    expect_failure(
+        tool().args(["-k", "77", "sleep", "30"]),
+        1,
+        "rawdaemon: keep fd 77: Bad file descriptor",
+        None,
+    )
+}
+
+fn fail_pid_file_is_symlink() -> TestResult {
+    let dir = TempDir::new("symlink");
+    let target = dir.path("target");
+    fs::write(&target, "precious\n").map_err(|e| e.to_string())?;
+    let link = dir.path("d.pid");
+    std::os::unix::fs::symlink(&target, &link).map_err(|e| e.to_string())?;
+    let out = run(tool().arg("-p").arg(&link).args(["sleep", "30"]));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: pid file {}: Too many levels of symbolic links\n",
+            link.display()
+        )
+    );
+    no_process_left()?;
+    ensure_eq!(
+        fs::read_to_string(&target).map_err(|e| e.to_string())?,
+        "precious\n"
+    );
+    Ok(())
+}
+
+fn fail_usage() -> TestResult {
+    expect_failure(
+        tool().args(["--bogus", "sleep"]),
+        2,
+        "rawdaemon: unknown option: --bogus (try --help)",
+        None,
+    )?;
+    expect_failure(
+        tool().args(["-p"]),
+        2,
+        "rawdaemon: option needs a value: -p (try --help)",
+        None,
+    )?;
+    expect_failure(
+        tool().args(["-m", "999", "sleep"]),
+        2,
+        "rawdaemon: umask must be octal, 0 to 777: 999 (try --help)",
+        None,
+    )?;
+    expect_failure(
+        tool().args(["-f"]),
+        2,
+        "rawdaemon: no program given (try --help)",
+        None,
+    )?;
+    let help = run(tool().arg("--help"));
+    ensure!(
+        help.status.success()
+            && String::from_utf8_lossy(&help.stdout).starts_with("Usage: rawdaemon"),
+        "{}",
+        describe(&help)
+    );
+    let version = run(tool().arg("-V"));
+    ensure_eq!(
+        String::from_utf8_lossy(&version.stdout),
+        format!("rawdaemon {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The library, through this binary re-executed in a role (see roles.rs)
+
+fn lib(args: &[&str]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().expect("own path"));
+    cmd.arg("--role").args(args);
+    cmd
+}
+
+fn lib_daemon_is_detached_and_clean() -> TestResult {
+    let dir = TempDir::new("lib");
+    let pid_file = dir.path("lib.pid");
+    let pid_arg = format!("pid={}", pid_file.display());
+    let out = run(dirty(
+        &mut lib(&["daemon", &pid_arg, "chdir=/tmp", "umask=007"]),
+        5,
+    ));
+    ensure!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        describe(&out)
+    );
+    let daemon = the_daemon()?;
+    let pid = daemon.0;
+    check_detached(pid)?;
+    ensure_eq!(status_field(pid, "Umask")?, "0007");
+    ensure_eq!(status_field(pid, "Threads")?, "1");
+    ensure_eq!(cwd(pid)?, Path::new("/tmp"));
+    check_signals(pid, LIBC_RESERVED)?;
+    let lock_fd = fd_of(pid, &pid_file)?;
+    check_fds(pid, &[(lock_fd, &pid_file.display().to_string())])?;
+    ensure_eq!(read_pid(&pid_file)?, pid);
+    ensure!(is_locked(&pid_file)?, "locked");
+    Ok(())
+}
+
+fn lib_manual_ready() -> TestResult {
+    let dir = TempDir::new("manual");
+    let marker = dir.path("initialized");
+    let arg = format!("manual=ok:{}", marker.display());
+    let out = run(&mut lib(&["daemon", &arg]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    // The launcher returned only after the daemon's own initialization.
+    ensure!(
+        marker.exists(),
+        "launcher exited before the daemon initialized"
+    );
+    let _daemon = the_daemon()?;
+    Ok(())
+}
+
+fn lib_init_failure_reaches_launcher() -> TestResult {
+    let dir = TempDir::new("initfail");
+    let pid_file = dir.path("d.pid");
+    let pid_arg = format!("pid={}", pid_file.display());
+    let out = run(&mut lib(&["daemon", &pid_arg, "manual=fail"]));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        "libdaemon: initialization: Address already in use\n"
+    );
+    no_process_left()?;
+    ensure!(
+        !pid_file.exists(),
+        "pid file of a daemon that never became ready"
+    );
+    Ok(())
+}
+
+fn lib_exit_before_ready() -> TestResult {
+    let out = run(&mut lib(&["daemon", "manual=drop"]));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        "libdaemon: daemon: exited before it was ready\n"
+    );
+    no_process_left()
+}
+
+fn lib_refuses_threads() -> TestResult {
+    let dir = TempDir::new("threads");
+    let pid_file = dir.path("d.pid");
+    let pid_arg = format!("pid={}", pid_file.display());
+    let out = run(&mut lib(&["daemon", "threads", &pid_arg]));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        "libdaemon: thread check: the process runs 2 threads; daemonize before starting any\n"
+    );
+    no_process_left()?;
+    ensure!(
+        !pid_file.exists(),
+        "pid file created before the thread check"
+    );
+    Ok(())
+}
+
+fn lib_makes_no_allocation() -> TestResult {
+    let dir = TempDir::new("alloc");
+    let report = dir.path("daemon-allocations");
+    let pid_file = dir.path("d.pid");
+    let out = run(&mut lib(&[
+        "alloc",
+        &report.display().to_string(),
+        &pid_file.display().to_string(),
+    ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "parent allocations: 0\n"
+    );
+    let _daemon = the_daemon()?;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !report.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    ensure_eq!(
+        fs::read_to_string(&report).map_err(|e| e.to_string())?,
+        "daemon allocations: 0\n"
+    );
+    Ok(())
+}

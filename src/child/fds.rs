@@ -23,7 +23,11 @@ pub(super) fn close_all_except(keep: &[i32], internal: [i32; 2]) -> Result<(), E
     let kept = |fd: i32| keep.contains(&fd) || internal.contains(&fd);
     // The smallest kept descriptor at or above `from`.
     let next_kept = |from: i32| {
-        keep.iter().chain(internal.iter()).copied().filter(|&k| k >= from).min()
+        keep.iter()
+            .chain(internal.iter())
+            .copied()
+            .filter(|&k| k >= from)
+            .min()
     };
     let mut first = 3;
     let ranged = loop {
@@ -32,7 +36,14 @@ pub(super) fn close_all_except(keep: &[i32], internal: [i32; 2]) -> Result<(), E
             None => (i32::MAX, None),
         };
         if last >= first {
-            if let Err(e) = sys::close_range(first as u32, if next.is_some() { last as u32 } else { u32::MAX }) {
+            if let Err(e) = sys::close_range(
+                first as u32,
+                if next.is_some() {
+                    last as u32
+                } else {
+                    u32::MAX
+                },
+            ) {
                 break Err(e);
             }
         }
@@ -63,7 +74,9 @@ fn close_listed(kept: &dyn Fn(i32) -> bool) -> Result<(), Errno> {
     let mut entries = RawDir::new(&dir, &mut buf);
     while let Some(entry) = entries.next() {
         let entry = entry?;
-        let Some(fd) = crate::decimal::parse_pid(entry.file_name().to_bytes()) else { continue };
+        let Some(fd) = crate::decimal::parse_pid(entry.file_name().to_bytes()) else {
+            continue;
+        };
         let fd = fd as i32;
         if fd > 2 && fd != own && !kept(fd) {
             sys::close_quietly(fd);
@@ -74,7 +87,9 @@ fn close_listed(kept: &dyn Fn(i32) -> bool) -> Result<(), Errno> {
 
 /// Closes every number from 3 to the descriptor limit (capped at [`LOOP_CEILING`]).
 fn close_loop(kept: &dyn Fn(i32) -> bool) {
-    let limit = rustix::process::getrlimit(Resource::Nofile).current.unwrap_or(LOOP_CEILING);
+    let limit = rustix::process::getrlimit(Resource::Nofile)
+        .current
+        .unwrap_or(LOOP_CEILING);
     let limit = limit.min(LOOP_CEILING) as i32;
     for fd in 3..limit {
         if !kept(fd) {

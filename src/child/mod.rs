@@ -33,9 +33,14 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         drop(read);
         write
     });
-    let ready = Ready { pipe, pid: rustix::process::getpid(), runtime: cfg.runtime };
+    let ready = Ready {
+        pipe,
+        pid: rustix::process::getpid(),
+        runtime: cfg.runtime,
+    };
+    let signals = prep.signals;
     match steps(cfg, prep, ready.pipe.as_ref()) {
-        Ok(()) => finish(cfg, ready),
+        Ok(()) => finish(cfg, ready, signals),
         Err(e) if ready.pipe.is_some() => ready.abort(e),
         Err(e) => Err(e),
     }
@@ -79,17 +84,30 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, pipe: Option<&OwnedFd>) -> Result<(),
 
 /// Reports readiness (automatic mode), hands the handle back (manual mode), or executes the
 /// program.
-fn finish(cfg: &Daemon<'_>, mut ready: Ready) -> Result<Ready, Error> {
+///
+/// Before `execve`, the signals a C library reserves for itself (32 to 34), which its
+/// `sigaction` refused to reset, are reset with the raw system call: the libc is about to be
+/// replaced, and the program deserves a clean start.
+fn finish(cfg: &Daemon<'_>, mut ready: Ready, signals: u64) -> Result<Ready, Error> {
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     if let Some(exec) = cfg.exec {
         if let Some(pipe) = &ready.pipe {
             ready::send(pipe, Record::Exec(pid));
         }
+        for sig in 32..=34 {
+            if signals & (1 << (sig - 1)) != 0 {
+                sys::raw_sigaction_default(sig);
+            }
+        }
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
         // `start`/`detach` guaranteed that their strings are valid.
         let errno = unsafe { sys::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr()) };
         let e = Error::new(Step::Exec, errno);
-        return if ready.pipe.is_some() { ready.abort(e) } else { Err(e) };
+        return if ready.pipe.is_some() {
+            ready.abort(e)
+        } else {
+            Err(e)
+        };
     }
     if !cfg.manual_ready {
         if let Some(pipe) = ready.pipe.take() {

@@ -19,14 +19,22 @@ pub(super) fn redirect(cfg: &Daemon<'_>, prep: &Prepared) -> Result<(), Error> {
         rustix::stdio::dup2_stdout(fd).map_err(|e| Error::with_detail(Step::Dup2, e, 1))?;
     }
     // stderr to the same file as stdout shares stdout's descriptor.
-    if let Some(fd) = source(cfg.stderr, prep, prep.stderr.as_ref().or(prep.stdout.as_ref())) {
+    if let Some(fd) = source(
+        cfg.stderr,
+        prep,
+        prep.stderr.as_ref().or(prep.stdout.as_ref()),
+    ) {
         rustix::stdio::dup2_stderr(fd).map_err(|e| Error::with_detail(Step::Dup2, e, 2))?;
     }
     Ok(())
 }
 
 /// The descriptor an output takes, `None` to leave it as inherited.
-fn source<'p>(out: Output<'_>, prep: &'p Prepared, log: Option<&'p OwnedFd>) -> Option<&'p OwnedFd> {
+fn source<'p>(
+    out: Output<'_>,
+    prep: &'p Prepared,
+    log: Option<&'p OwnedFd>,
+) -> Option<&'p OwnedFd> {
     match out {
         Output::Null => Some(&prep.devnull),
         Output::Inherit => None,

@@ -60,8 +60,12 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         // The option's letter, and its value if it was attached (`-pX`, `--pidfile=X`).
         let (letter, attached): (u8, Option<&'a CStr>) = if text[1] == b'-' {
             let name_end = text.iter().position(|&b| b == b'=').unwrap_or(text.len());
-            let letter = long_to_short(&text[2..name_end]).ok_or(Stop::Usage("unknown option", text))?;
-            (letter, (name_end < text.len()).then(|| tail(argv[i], name_end + 1)))
+            let letter =
+                long_to_short(&text[2..name_end]).ok_or(Stop::Usage("unknown option", text))?;
+            (
+                letter,
+                (name_end < text.len()).then(|| tail(argv[i], name_end + 1)),
+            )
         } else {
             (text[1], (text.len() > 2).then(|| tail(argv[i], 2)))
         };
@@ -75,7 +79,11 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             Some(v)
         } else {
             i += 1;
-            Some(*argv.get(i).ok_or(Stop::Usage("option needs a value", text))?)
+            Some(
+                *argv
+                    .get(i)
+                    .ok_or(Stop::Usage("option needs a value", text))?,
+            )
         };
         match (letter, value) {
             (b'h', _) => return Err(Stop::Help),
@@ -86,12 +94,21 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b'o', Some(v)) => a.stdout = Some(non_empty(v, text)?),
             (b'e', Some(v)) => a.stderr = Some(non_empty(v, text)?),
             (b'm', Some(v)) => {
-                a.umask = Some(parse_octal(v.to_bytes()).ok_or(Stop::Usage("umask must be octal, 0 to 777", v.to_bytes()))?);
+                a.umask = Some(
+                    parse_octal(v.to_bytes())
+                        .ok_or(Stop::Usage("umask must be octal, 0 to 777", v.to_bytes()))?,
+                );
             }
             (b'k', Some(v)) => {
-                let fd = parse_fd(v.to_bytes()).ok_or(Stop::Usage("--keep-fd needs a descriptor number of 3 or more", v.to_bytes()))?;
+                let fd = parse_fd(v.to_bytes()).ok_or(Stop::Usage(
+                    "--keep-fd needs a descriptor number of 3 or more",
+                    v.to_bytes(),
+                ))?;
                 if a.keep_len == MAX_REPEATS {
-                    return Err(Stop::Usage("too many --keep-fd options (at most 64)", v.to_bytes()));
+                    return Err(Stop::Usage(
+                        "too many --keep-fd options (at most 64)",
+                        v.to_bytes(),
+                    ));
                 }
                 a.keep[a.keep_len] = fd;
                 a.keep_len += 1;
@@ -142,7 +159,11 @@ fn tail(s: &CStr, from: usize) -> &CStr {
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {
-    if v.is_empty() { Err(Stop::Usage("option needs a non-empty value", option)) } else { Ok(v) }
+    if v.is_empty() {
+        Err(Stop::Usage("option needs a non-empty value", option))
+    } else {
+        Ok(v)
+    }
 }
 
 /// An octal umask from 0 to 777.

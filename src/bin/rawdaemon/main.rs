@@ -66,7 +66,11 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         Ok(a) => a,
         Err(Stop::Help) => return print(stdout(), USAGE.as_bytes(), 0),
         Err(Stop::Version) => {
-            return print(stdout(), concat!("rawdaemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(), 0);
+            return print(
+                stdout(),
+                concat!("rawdaemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+                0,
+            );
         }
         Err(Stop::Usage(what, arg)) => return usage_error(what, arg),
     };
@@ -80,7 +84,10 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let mut resolved = search::PathBuf::new();
     let path = search::resolve(name, find_env(env, b"PATH"), &mut resolved);
     let program_argv = &raw_argv[args.program..];
-    let daemon = configure(&args, Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]));
+    let daemon = configure(
+        &args,
+        Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]),
+    );
     if let Err(errno) = path {
         let error = Error::new(Step::Exec, errno);
         daemon.message(&error).write_line(stderr());
@@ -95,7 +102,11 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
 
 /// The library's configuration for these arguments.
 fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
-    let keep = if args.foreground { Output::Inherit } else { Output::Null };
+    let keep = if args.foreground {
+        Output::Inherit
+    } else {
+        Output::Null
+    };
     let out = |path: Option<&'a CStr>| path.map_or(keep, Output::Append);
     let mut d = Daemon::new(Runtime::Libc)
         .chdir(args.chdir)
@@ -150,7 +161,10 @@ fn build_env(env: &[*const u8], args: &Args<'_>, out: &mut [*const u8]) -> Optio
     }
     for (i, e) in set.iter().enumerate() {
         // A later -E for the same name wins.
-        if set[i + 1..].iter().any(|later| same_name(later.to_bytes(), e.to_bytes())) {
+        if set[i + 1..]
+            .iter()
+            .any(|later| same_name(later.to_bytes(), e.to_bytes()))
+        {
             continue;
         }
         *out.get_mut(n)? = e.as_ptr().cast();

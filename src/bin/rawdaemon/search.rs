@@ -18,7 +18,10 @@ pub struct PathBuf {
 
 impl PathBuf {
     pub const fn new() -> Self {
-        PathBuf { buf: [0; PATH_MAX], len: 0 }
+        PathBuf {
+            buf: [0; PATH_MAX],
+            len: 0,
+        }
     }
 
     fn clear(&mut self) {
@@ -51,7 +54,11 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 ///
 /// `ENOENT` if no directory has it, `EACCES` if one has it but it is not executable (as a
 /// shell reports), `ENAMETOOLONG`, or the error of `getcwd`.
-pub fn resolve<'o>(name: &CStr, path: Option<&[u8]>, out: &'o mut PathBuf) -> Result<&'o CStr, Errno> {
+pub fn resolve<'o>(
+    name: &CStr,
+    path: Option<&[u8]>,
+    out: &'o mut PathBuf,
+) -> Result<&'o CStr, Errno> {
     let bytes = name.to_bytes();
     if bytes.contains(&b'/') {
         out.clear();
@@ -98,7 +105,9 @@ fn push_cwd(out: &mut PathBuf) -> Result<(), Errno> {
     let ret = unsafe { libc::getcwd(out.buf[start..].as_mut_ptr().cast(), PATH_MAX - start - 1) };
     if ret.is_null() {
         // SAFETY: `__errno_location` gives this thread's errno.
-        return Err(Errno::from_raw_os_error(unsafe { *libc::__errno_location() }));
+        return Err(Errno::from_raw_os_error(unsafe {
+            *libc::__errno_location()
+        }));
     }
     let len = out.buf[start..].iter().position(|&b| b == 0).unwrap_or(0);
     out.len = start + len;
