@@ -24,6 +24,17 @@ pub enum Runtime {
     NoLibc,
 }
 
+impl Runtime {
+    /// `_exit(code)` in this runtime: ends the process at once, with no atexit handlers and no
+    /// flushing of buffered output. What a program with no C library calls to exit.
+    ///
+    /// # References
+    ///  - [_exit(2)](https://man7.org/linux/man-pages/man2/_exit.2.html)
+    pub fn exit(self, code: i32) -> ! {
+        crate::sys::exit(self, code)
+    }
+}
+
 /// Where a standard output stream of the daemon goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output<'a> {

@@ -458,6 +458,7 @@ fn deny_close_range(errno: i32) -> std::io::Result<()> {
 /// No /proc in the launcher's mount namespace and close_range failing: the daemon closes
 /// descriptors with a loop up to the limit, and resets every signal blind.
 fn tool_without_proc_falls_back_to_loop() -> TestResult {
+    needs_root()?;
     let mut cmd = tool();
     cmd.args(["/bin/sleep", "30"]);
     // SAFETY: unshare/mount calls in the child only.
@@ -641,6 +642,7 @@ fn fail_log_is_a_directory() -> TestResult {
 
 /// As an unprivileged user (uid/gid 65534), a root-owned 0600 log file cannot be opened.
 fn fail_log_unwritable_for_user() -> TestResult {
+    needs_root()?;
     let dir = TempDir::new("logperm");
     let log = dir.path("root-only.log");
     fs::write(&log, "").map_err(|e| e.to_string())?;

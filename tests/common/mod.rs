@@ -58,7 +58,7 @@ pub fn run(tests: &[Test]) -> ! {
         .skip(1)
         .filter(|a| !a.starts_with('-'))
         .collect();
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for (name, test) in tests {
         if !filters.is_empty() && !filters.iter().any(|f| name.contains(f.as_str())) {
             continue;
@@ -70,6 +70,10 @@ pub fn run(tests: &[Test]) -> ! {
             result = Err(format!("left processes behind: {strays:?}"));
         }
         match result {
+            Err(e) if e.starts_with(SKIP) => {
+                skipped += 1;
+                println!("test {name} ... skipped: {}", &e[SKIP.len()..]);
+            }
             Ok(()) => {
                 passed += 1;
                 println!("test {name} ... ok ({} ms)", started.elapsed().as_millis());
@@ -80,8 +84,20 @@ pub fn run(tests: &[Test]) -> ! {
             }
         }
     }
-    println!("\n{passed} passed, {failed} failed");
+    println!("\n{passed} passed, {failed} failed, {skipped} skipped");
     std::process::exit(if failed == 0 { 0 } else { 1 })
+}
+
+const SKIP: &str = "skip: ";
+
+/// Skips the calling test unless it runs as root (mount namespaces, other users' ids).
+pub fn needs_root() -> TestResult {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        Ok(())
+    } else {
+        Err(format!("{SKIP}needs root"))
+    }
 }
 
 /// Kills and reaps every child still alive; returns those that were alive (not zombies).

@@ -98,18 +98,23 @@ pub fn resolve<'o>(
     Err(if denied { Errno::ACCESS } else { Errno::NOENT })
 }
 
-/// Appends the current directory.
+/// Appends the current directory (the raw `getcwd` system call: the libc function would
+/// link `malloc` for the case of a null buffer).
+///
+/// # References
+///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)
 fn push_cwd(out: &mut PathBuf) -> Result<(), Errno> {
     let start = out.len;
-    // SAFETY: the buffer past `start` is writable for its whole remaining length.
-    let ret = unsafe { libc::getcwd(out.buf[start..].as_mut_ptr().cast(), PATH_MAX - start - 1) };
-    if ret.is_null() {
+    let room = PATH_MAX - start - 1;
+    // SAFETY: the buffer past `start` is writable for `room` bytes.
+    let ret = unsafe { libc::syscall(libc::SYS_getcwd, out.buf[start..].as_mut_ptr(), room) };
+    if ret < 0 {
         // SAFETY: `__errno_location` gives this thread's errno.
         return Err(Errno::from_raw_os_error(unsafe {
             *libc::__errno_location()
         }));
     }
-    let len = out.buf[start..].iter().position(|&b| b == 0).unwrap_or(0);
-    out.len = start + len;
+    // The kernel returns the length including the terminating NUL.
+    out.len = start + (ret as usize).saturating_sub(1);
     Ok(())
 }

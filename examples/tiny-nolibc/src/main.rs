@@ -1,0 +1,182 @@
+//! `tiny-nolibc PIDFILE SECONDS`: a daemon with no C library at all, for the smallest embedded
+//! images. Its own `_start`, [`Runtime::NoLibc`] (a raw `clone(SIGCHLD)` for fork,
+//! `exit_group`, every signal reset with `rt_sigaction`), and the same steps as every other
+//! rawdaemon start: pid file locked and written, readiness reported, then SECONDS of idling.
+//!
+//! Same as `examples/tiny-musl` but for the C library: here nothing caches a thread id or
+//! holds a lock, so the raw fork is right, and it is the only fork there is.
+//!
+//! ```text
+//! cargo build --release --manifest-path examples/tiny-nolibc/Cargo.toml
+//! examples/tiny-nolibc/target/release/tiny-nolibc /tmp/tiny.pid 10
+//! ```
+#![no_std]
+#![no_main]
+
+use core::ffi::{CStr, c_char};
+
+use rawdaemon::{Daemon, Detached, Runtime};
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".globl _start",
+    "_start:",
+    "xor ebp, ebp",   // the outermost frame
+    "mov rdi, rsp",   // argc, argv..., NULL, envp..., NULL
+    "and rsp, -16",   // the ABI's stack alignment for the call
+    "call {entry}",
+    "ud2",
+    entry = sym entry,
+);
+
+#[cfg(not(target_arch = "x86_64"))]
+compile_error!("this example's _start and memory functions are written for x86_64");
+
+/// The real entry: `stack` points at `argc`, followed by the `argv` pointers.
+///
+/// # Safety
+///
+/// Called once, by `_start`, with the stack the kernel set up.
+unsafe extern "C" fn entry(stack: *const usize) -> ! {
+    // SAFETY: the kernel's initial stack layout.
+    let (argc, argv) = unsafe { (*stack, stack.add(1).cast::<*const c_char>()) };
+    if argc != 3 {
+        let _ = rustix::io::write(stderr(), b"usage: tiny-nolibc PIDFILE SECONDS\n");
+        Runtime::NoLibc.exit(2);
+    }
+    // SAFETY: argc is 3, so argv[1] and argv[2] are NUL-terminated strings.
+    let (pid_file, seconds) =
+        unsafe { (CStr::from_ptr(*argv.add(1)), CStr::from_ptr(*argv.add(2))) };
+    let daemon = Daemon::new(Runtime::NoLibc).pid_file(pid_file);
+    // SAFETY: one thread, and no C library in this binary: NoLibc is the right runtime.
+    match unsafe { daemon.detach() } {
+        Ok(Detached::Daemon(_ready)) => {}
+        Ok(Detached::Parent { .. }) => Runtime::NoLibc.exit(0),
+        Err(e) => {
+            // The step's name and the errno as one byte-sized exit status keep this tiny.
+            let _ = rustix::io::write(stderr(), b"tiny-nolibc: ");
+            let _ = rustix::io::write(stderr(), e.step().name().as_bytes());
+            let _ = rustix::io::write(stderr(), b" failed\n");
+            Runtime::NoLibc.exit(1);
+        }
+    }
+    for _ in 0..parse_seconds(seconds.to_bytes()) {
+        let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+            tv_sec: 1,
+            tv_nsec: 0,
+        });
+    }
+    Runtime::NoLibc.exit(0)
+}
+
+/// Decimal seconds, at most a day; anything else counts as 10.
+fn parse_seconds(s: &[u8]) -> u32 {
+    let mut n: u32 = 0;
+    for &b in s {
+        if !b.is_ascii_digit() || n > 86_400 {
+            return 10;
+        }
+        n = n * 10 + u32::from(b - b'0');
+    }
+    if s.is_empty() { 10 } else { n.min(86_400) }
+}
+
+fn stderr() -> rustix::fd::BorrowedFd<'static> {
+    // SAFETY: only written to; a closed descriptor 2 fails with EBADF.
+    unsafe { rustix::fd::BorrowedFd::borrow_raw(2) }
+}
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
+    Runtime::NoLibc.exit(101)
+}
+
+/// Debug builds of `core` refer to the unwinder's personality routine even with
+/// `panic = "abort"`; nothing ever unwinds here.
+#[cfg(debug_assertions)]
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
+
+// The memory functions `core` calls, which a C library would provide. `rep movsb` and
+// `rep stosb` in assembly, so that the compiler cannot turn them back into calls to themselves.
+
+/// # Safety
+///
+/// `dst` and `src` are valid for `n` bytes and do not overlap.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    // SAFETY: the caller's contract; rep movsb copies rcx bytes from rsi to rdi.
+    unsafe {
+        core::arch::asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _,
+                         inout("rsi") src => _, options(nostack, preserves_flags));
+    }
+    dst
+}
+
+/// # Safety
+///
+/// `dst` and `src` are valid for `n` bytes; they may overlap.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
+    if (dst as usize).wrapping_sub(src as usize) >= n {
+        // SAFETY: a forward copy is safe when dst does not start inside src.
+        return unsafe { memcpy(dst, src, n) };
+    }
+    // SAFETY: backwards, with the direction flag set and cleared again.
+    unsafe {
+        core::arch::asm!("std", "rep movsb", "cld", inout("rcx") n => _,
+                         inout("rdi") dst.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
+                         options(nostack));
+    }
+    dst
+}
+
+/// # Safety
+///
+/// `dst` is valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memset(dst: *mut u8, c: i32, n: usize) -> *mut u8 {
+    // SAFETY: the caller's contract; rep stosb stores al rcx times at rdi.
+    unsafe {
+        core::arch::asm!("rep stosb", inout("rcx") n => _, inout("rdi") dst => _,
+                         in("al") c as u8, options(nostack, preserves_flags));
+    }
+    dst
+}
+
+/// # Safety
+///
+/// `a` and `b` are valid for `n` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn memcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    for i in 0..n {
+        // SAFETY: i < n; volatile keeps the loop from being recognised as a memcmp call.
+        let (x, y) = unsafe { (a.add(i).read_volatile(), b.add(i).read_volatile()) };
+        if x != y {
+            return i32::from(x) - i32::from(y);
+        }
+    }
+    0
+}
+
+/// # Safety
+///
+/// As for [`memcmp`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn bcmp(a: *const u8, b: *const u8, n: usize) -> i32 {
+    // SAFETY: same contract.
+    unsafe { memcmp(a, b, n) }
+}
+
+/// # Safety
+///
+/// `s` points to a NUL-terminated string.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn strlen(s: *const c_char) -> usize {
+    let mut n = 0;
+    // SAFETY: the string is NUL-terminated; volatile keeps this from becoming a strlen call.
+    while unsafe { s.add(n).read_volatile() } != 0 {
+        n += 1;
+    }
+    n
+}
