@@ -47,44 +47,30 @@ pub(crate) fn read_status() -> Option<Status> {
 
 /// Parses the text of `/proc/PID/status`; `None` unless all four fields are there.
 pub(crate) fn parse_status(text: &[u8]) -> Option<Status> {
-    let mut s = Status::default();
-    let mut found = 0_u8;
-    for line in text.split(|&b| b == b'\n') {
-        let Some(colon) = line.iter().position(|&b| b == b':') else {
-            continue;
-        };
-        let (key, value) = (&line[..colon], line[colon + 1..].trim_ascii());
-        match key {
-            b"Threads" => {
-                s.threads = crate::decimal::parse_pid(value)?;
-                found |= 1;
-            }
-            b"SigBlk" => {
-                s.blocked = parse_hex(value)?;
-                found |= 2;
-            }
-            b"SigIgn" => {
-                s.ignored = parse_hex(value)?;
-                found |= 4;
-            }
-            b"SigCgt" => {
-                s.caught = parse_hex(value)?;
-                found |= 8;
-            }
-            _ => {}
-        }
-    }
-    (found == 15).then_some(s)
+    Some(Status {
+        threads: number(field(text, b"\nThreads:")?, 10)? as u32,
+        blocked: number(field(text, b"\nSigBlk:")?, 16)?,
+        ignored: number(field(text, b"\nSigIgn:")?, 16)?,
+        caught: number(field(text, b"\nSigCgt:")?, 16)?,
+    })
 }
 
-fn parse_hex(s: &[u8]) -> Option<u64> {
+/// The value after `key` (which starts with a newline), up to the end of its line.
+fn field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
+    let start = text.windows(key.len()).position(|w| w == key)? + key.len();
+    let rest = &text[start..];
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    Some(rest[..end].trim_ascii())
+}
+
+/// A number of at most 16 digits in `radix` (10 or 16).
+fn number(s: &[u8], radix: u32) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;
     }
     let mut n = 0_u64;
     for &b in s {
-        let d = (b as char).to_digit(16)?;
-        n = n << 4 | u64::from(d);
+        n = n * u64::from(radix) + u64::from((b as char).to_digit(radix)?);
     }
     Some(n)
 }
