@@ -62,33 +62,32 @@ impl Daemon<'_> {
     ///
     /// As for [`start`](Self::start).
     pub unsafe fn detach(&self) -> Result<Detached, Error> {
-        let mut prep = prepare::prepare(self)?;
-        if self.foreground {
-            return child::daemon(self, prep).map(Detached::Daemon);
-        }
-        // SAFETY: the caller guarantees one thread and the right runtime.
-        match unsafe { sys::fork(self.runtime) } {
-            Err(e) => Err(self.abandon(prep, Error::new(Step::Fork, e))),
-            Ok(Forked::Parent(child)) => {
-                let pipe = prep.pipe.take().map(|(read, _write)| read);
-                let outcome = match pipe {
-                    Some(read) => crate::parent::wait(read, child),
-                    None => Err(Error::new(Step::Pipe, rustix::io::Errno::BADF)),
-                };
-                match outcome {
-                    // SAFETY: the daemon reported its own pid, which is positive.
-                    Ok(pid) => Ok(Detached::Parent {
-                        pid: rustix::process::Pid::from_raw(pid as i32)
-                            .unwrap_or(rustix::process::Pid::INIT),
-                    }),
-                    Err(e) => Err(self.abandon(prep, e)),
-                }
-            }
-            Ok(Forked::Child) => {
+        let prep = prepare::prepare(self)?;
+        if !self.foreground {
+            // SAFETY: the caller guarantees one thread and the right runtime.
+            match unsafe { sys::fork(self.runtime) } {
+                Err(e) => return Err(self.abandon(prep, Error::new(Step::Fork, e))),
+                Ok(Forked::Parent(child)) => return self.wait(prep, child),
                 // SAFETY: as above; returns only in the daemon.
-                unsafe { child::intermediate(self.runtime, &prep) };
-                child::daemon(self, prep).map(Detached::Daemon)
+                Ok(Forked::Child) => unsafe { child::intermediate(self.runtime, &prep) },
             }
+        }
+        // The one call of the daemon's steps (so that the compiler can fold a constant
+        // configuration into them).
+        child::daemon(self, prep).map(Detached::Daemon)
+    }
+
+    /// The original process after the fork: the daemon's verdict, and cleanup on failure.
+    fn wait(&self, mut prep: Prepared, child: rustix::process::Pid) -> Result<Detached, Error> {
+        let outcome = match prep.pipe.take() {
+            Some((read, _write)) => crate::parent::wait(read, child),
+            None => Err(Error::new(Step::Pipe, rustix::io::Errno::BADF)),
+        };
+        match outcome {
+            Ok(pid) => Ok(Detached::Parent {
+                pid: rustix::process::Pid::from_raw(pid as i32).unwrap_or(rustix::process::Pid::INIT),
+            }),
+            Err(e) => Err(self.abandon(prep, e)),
         }
     }
 
