@@ -8,8 +8,12 @@ use rustix::process::{Pid, WaitOptions};
 use crate::error::{Error, Step};
 use crate::ready::{RECORD_LEN, Record};
 
-/// Reads the daemon's record, then reads on to end-of-file (so the daemon has closed its end,
-/// or exec'd, before this returns), then reaps the intermediate child `child`.
+/// Reads the daemon's record, then reaps the intermediate child `child`.
+///
+/// With `to_eof`, it first reads on to end-of-file, so the daemon has closed its end (or
+/// exec'd, or exited after a failure) before this returns. Not with manual readiness: there
+/// the program's own code runs before it reports, and any process it forked meanwhile holds
+/// a copy of the channel until it exits.
 ///
 /// Returns the daemon's pid, or the error the daemon (or the intermediate) reported;
 /// [`Step::NotReady`] if the pipe closed with no record.
@@ -17,8 +21,10 @@ use crate::ready::{RECORD_LEN, Record};
 /// # References
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 ///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
-pub(crate) fn wait(pipe: OwnedFd, child: Pid) -> Result<u32, Error> {
+pub(crate) fn wait(pipe: OwnedFd, child: Pid, to_eof: bool) -> Result<u32, Error> {
     let outcome = match read_record(&pipe) {
+        Ok(Some(Record::Ready(pid))) if !to_eof => Ok(pid),
+        Ok(Some(Record::Failed(e))) if !to_eof => Err(e),
         Ok(Some(Record::Ready(pid))) => read_record(&pipe).map(|_| pid),
         // After Exec, end-of-file is success and a second record is the exec's failure.
         Ok(Some(Record::Exec(pid))) => match read_record(&pipe) {

@@ -134,14 +134,18 @@ pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(),
 }
 
 /// After a failed start: removes the file if this start created it or the daemon had written
-/// it (the process it names never became ready). Called while the lock is still held.
-pub(crate) fn abandon(path: &CStr, file: &PidFile, failed: Step) {
-    if file.created
+/// it (the process it names never became ready). Called while the lock is still held. A
+/// relative `path` is taken from `dir` (the launcher's working directory) if given.
+pub(crate) fn abandon(dir: Option<&OwnedFd>, path: &CStr, created: bool, failed: Step) {
+    if created
         || matches!(
             failed,
             Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady
         )
     {
-        let _ = rustix::fs::unlink(path);
+        let _ = match dir {
+            Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
+            None => rustix::fs::unlink(path),
+        };
     }
 }

@@ -8,7 +8,7 @@
 use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
-use rustix::pipe::PipeFlags;
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
 use crate::config::{Daemon, Output};
 use crate::error::{Error, Step};
@@ -28,6 +28,9 @@ pub(crate) struct Prepared {
     pub pid_file: Option<PidFile>,
     /// Read end, write end; none in foreground mode.
     pub pipe: Option<(OwnedFd, OwnedFd)>,
+    /// Foreground mode with a relative pid file path: the launcher's working directory, to
+    /// remove the pid file after a failure that comes after `chdir`.
+    pub origin: Option<OwnedFd>,
     /// Signals to reset to their default disposition (signal `n` is bit `n - 1`).
     pub signals: u64,
     /// Whether any signal is blocked.
@@ -50,11 +53,24 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         check_keep_fd(fd)?;
     }
     let pid_file = match cfg.pid_file {
-        Some(path) => Some(pidfile::lock(path)?),
+        Some(path) => {
+            let PidFile { fd, created } = pidfile::lock(path)?;
+            // A launcher started with 0, 1 or 2 closed gets the pid file there, where the
+            // daemon's dup2 would replace it; the duplicate shares the lock.
+            match above_stdio(fd) {
+                Ok(fd) => Some(PidFile { fd, created }),
+                Err(e) => {
+                    if created {
+                        let _ = rustix::fs::unlink(path);
+                    }
+                    return Err(Error::new(Step::PidFileOpen, e));
+                }
+            }
+        }
         None => None,
     };
     match open_rest(cfg) {
-        Ok((devnull, stdout, stderr, pipe)) => {
+        Ok((devnull, stdout, stderr, pipe, origin)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked) = match status {
                 Some(s) => (s.ignored | s.caught, s.blocked != 0),
@@ -66,13 +82,14 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 stderr,
                 pid_file,
                 pipe,
+                origin,
                 signals,
                 blocked,
             })
         }
         Err(e) => {
             if let (Some(path), Some(file)) = (cfg.pid_file, &pid_file) {
-                pidfile::abandon(path, file, e.step());
+                pidfile::abandon(None, path, file.created, e.step());
             }
             Err(e)
         }
@@ -84,9 +101,11 @@ type Opened = (
     Option<OwnedFd>,
     Option<OwnedFd>,
     Option<(OwnedFd, OwnedFd)>,
+    Option<OwnedFd>,
 );
 
-/// /dev/null, the log files and the readiness pipe.
+/// /dev/null, the log files, the readiness channel, and in foreground mode the working
+/// directory a relative pid file path is relative to.
 fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
     let devnull = rustix::fs::open(
         c"/dev/null",
@@ -103,13 +122,30 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
     let pipe = if cfg.foreground {
         None
     } else {
-        let (r, w) =
-            rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(|e| Error::new(Step::Pipe, e))?;
+        // A socket pair rather than a pipe: the daemon sends with MSG_NOSIGNAL, so a launcher
+        // that died (killed, timed out) does not take the daemon with it through SIGPIPE.
+        let (r, w) = rustix::net::socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| Error::new(Step::Pipe, e))?;
         let r = above_stdio(r).map_err(|e| Error::new(Step::Pipe, e))?;
         let w = above_stdio(w).map_err(|e| Error::new(Step::Pipe, e))?;
         Some((r, w))
     };
-    Ok((devnull, stdout, stderr, pipe))
+    let relative = cfg
+        .pid_file
+        .is_some_and(|p| p.to_bytes().first() != Some(&b'/'));
+    let origin = if cfg.foreground && relative && cfg.chdir.is_some() {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        let dir = rustix::fs::open(c".", flags, Mode::empty()).and_then(above_stdio);
+        Some(dir.map_err(|e| Error::new(Step::PidFileOpen, e))?)
+    } else {
+        None
+    };
+    Ok((devnull, stdout, stderr, pipe, origin))
 }
 
 /// Opens a log file for appending, if the output is one.

@@ -64,11 +64,14 @@ impl Record {
     }
 }
 
-/// Writes one record; failures are ignored (the reader is gone, and there is nobody else to
-/// tell). Async-signal-safe.
-pub(crate) fn send(pipe: &OwnedFd, record: Record) {
+/// Sends one record with `MSG_NOSIGNAL`: if the launcher is gone the send fails with `EPIPE`
+/// and is ignored (there is nobody else to tell), and no SIGPIPE kills the daemon.
+/// Async-signal-safe.
+pub(crate) fn send(channel: &OwnedFd, record: Record) {
     let bytes = record.encode();
-    let _ = rustix::io::retry_on_intr(|| rustix::io::write(pipe, &bytes));
+    let _ = rustix::io::retry_on_intr(|| {
+        rustix::net::send(channel, &bytes, rustix::net::SendFlags::NOSIGNAL)
+    });
 }
 
 /// The daemon's handle on readiness, returned in the daemon by [`Daemon::start`] and
@@ -83,6 +86,7 @@ pub(crate) fn send(pipe: &OwnedFd, record: Record) {
 /// [`Daemon::detach`]: crate::Daemon::detach
 /// [`Daemon::notify_manually`]: crate::Daemon::notify_manually
 #[derive(Debug)]
+#[must_use = "with notify_manually, dropping Ready reports that the daemon exited before it was ready"]
 pub struct Ready {
     pub(crate) pipe: Option<OwnedFd>,
     pub(crate) pid: Pid,

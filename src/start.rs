@@ -80,12 +80,17 @@ impl Daemon<'_> {
     /// The original process after the fork: the daemon's verdict, and cleanup on failure.
     fn wait(&self, mut prep: Prepared, child: rustix::process::Pid) -> Result<Detached, Error> {
         let outcome = match prep.pipe.take() {
-            Some((read, _write)) => crate::parent::wait(read, child),
+            Some((read, write)) => {
+                // Our copy of the write end must go, or end-of-file never comes.
+                drop(write);
+                crate::parent::wait(read, child, !self.manual_ready)
+            }
             None => Err(Error::new(Step::Pipe, rustix::io::Errno::BADF)),
         };
         match outcome {
             Ok(pid) => Ok(Detached::Parent {
-                pid: rustix::process::Pid::from_raw(pid as i32).unwrap_or(rustix::process::Pid::INIT),
+                pid: rustix::process::Pid::from_raw(pid as i32)
+                    .ok_or(Error::without_errno(Step::NotReady, 0))?,
             }),
             Err(e) => Err(self.abandon(prep, e)),
         }
@@ -95,7 +100,7 @@ impl Daemon<'_> {
     /// created it or the failed daemon had written it; every prepared descriptor closes.
     fn abandon(&self, prep: Prepared, e: Error) -> Error {
         if let (Some(path), Some(file)) = (self.pid_file, &prep.pid_file) {
-            pidfile::abandon(path, file, e.step());
+            pidfile::abandon(None, path, file.created, e.step());
         }
         e
     }

@@ -23,67 +23,46 @@ fn main() {
     if args.get(1).map(String::as_str) == Some("--role") {
         roles::run(&args[2..]);
     }
-    common::run(&[
-        (
-            "tool_daemon_is_detached_and_clean",
-            tool_daemon_is_detached_and_clean,
-        ),
-        (
-            "tool_options_reach_the_daemon",
-            tool_options_reach_the_daemon,
-        ),
-        (
-            "tool_closes_200_fds_up_to_the_limit",
-            tool_closes_200_fds_up_to_the_limit,
-        ),
-        (
-            "tool_with_closed_stdio_at_start",
-            tool_with_closed_stdio_at_start,
-        ),
-        ("tool_close_range_enosys_falls_back_to_proc", || {
-            close_range_blocked(libc::ENOSYS)
-        }),
-        ("tool_close_range_eperm_falls_back_to_proc", || {
-            close_range_blocked(libc::EPERM)
-        }),
-        (
-            "tool_without_proc_falls_back_to_loop",
-            tool_without_proc_falls_back_to_loop,
-        ),
-        (
-            "tool_foreground_does_not_fork",
-            tool_foreground_does_not_fork,
-        ),
-        (
-            "tool_second_instance_is_refused",
-            tool_second_instance_is_refused,
-        ),
-        (
-            "tool_stale_pid_file_is_reused",
-            tool_stale_pid_file_is_reused,
-        ),
-        ("tool_restarts_after_sigkill", tool_restarts_after_sigkill),
-        ("fail_missing_chdir", fail_missing_chdir),
-        ("fail_log_is_a_directory", fail_log_is_a_directory),
-        ("fail_log_unwritable_for_user", fail_log_unwritable_for_user),
-        ("fail_missing_program", fail_missing_program),
-        ("fail_exec_not_executable", fail_exec_not_executable),
-        ("fail_keep_fd_not_open", fail_keep_fd_not_open),
-        ("fail_pid_file_is_symlink", fail_pid_file_is_symlink),
-        ("fail_usage", fail_usage),
-        (
-            "lib_daemon_is_detached_and_clean",
-            lib_daemon_is_detached_and_clean,
-        ),
-        ("lib_manual_ready", lib_manual_ready),
-        (
-            "lib_init_failure_reaches_launcher",
-            lib_init_failure_reaches_launcher,
-        ),
-        ("lib_exit_before_ready", lib_exit_before_ready),
-        ("lib_refuses_threads", lib_refuses_threads),
-        ("lib_makes_no_allocation", lib_makes_no_allocation),
+    common::run(tests![
+        tool_daemon_is_detached_and_clean,
+        tool_options_reach_the_daemon,
+        tool_closes_200_fds_up_to_the_limit,
+        tool_with_closed_stdio_at_start,
+        tool_with_closed_stdio_and_pid_file,
+        tool_close_range_enosys_falls_back_to_proc,
+        tool_close_range_eperm_falls_back_to_proc,
+        tool_without_proc_falls_back_to_loop,
+        tool_foreground_does_not_fork,
+        tool_second_instance_is_refused,
+        tool_stale_pid_file_is_reused,
+        tool_restarts_after_sigkill,
+        tool_path_search,
+        fail_missing_chdir,
+        fail_log_is_a_directory,
+        fail_log_unwritable_for_user,
+        fail_missing_program,
+        fail_exec_not_executable,
+        fail_keep_fd_not_open,
+        fail_pid_file_is_symlink,
+        fail_usage,
+        fail_foreground_leaves_no_pid_file,
+        lib_daemon_is_detached_and_clean,
+        lib_manual_ready,
+        lib_init_failure_reaches_launcher,
+        lib_exit_before_ready,
+        lib_survives_launcher_death,
+        lib_manual_ready_with_worker,
+        lib_refuses_threads,
+        lib_makes_no_allocation,
     ]);
+}
+
+fn tool_close_range_enosys_falls_back_to_proc() -> TestResult {
+    close_range_blocked(libc::ENOSYS)
+}
+
+fn tool_close_range_eperm_falls_back_to_proc() -> TestResult {
+    close_range_blocked(libc::EPERM)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -113,8 +92,29 @@ fn dirty(cmd: &mut Command, extra: usize) -> &mut Command {
     }
 }
 
+/// Runs a launcher to its end; one that does not end within 20 s is killed (and the test
+/// then fails on its status).
 fn run(cmd: &mut Command) -> Output {
-    cmd.stdin(Stdio::null()).output().expect("launcher runs")
+    try_run(cmd).unwrap_or_else(|e| panic!("launcher did not start: {e}"))
+}
+
+/// As [`run`], with a launcher that could not be started as an error.
+fn try_run(cmd: &mut Command) -> Result<Output, String> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().map_err(|e| e.to_string())?.is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.wait_with_output().map_err(|e| e.to_string())
 }
 
 fn stderr_of(out: &Output) -> String {
@@ -383,6 +383,33 @@ fn tool_with_closed_stdio_at_start() -> TestResult {
     Ok(())
 }
 
+/// 0, 1 and 2 closed at start: the pid file must not land on one of them (where the
+/// daemon's dup2 would replace it).
+fn tool_with_closed_stdio_and_pid_file() -> TestResult {
+    let dir = TempDir::new("closed-pid");
+    let pid_file = dir.path("d.pid");
+    let mut cmd = tool();
+    cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]);
+    // SAFETY: close in the child only.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::close(0);
+            libc::close(1);
+            libc::close(2);
+            Ok(())
+        });
+    }
+    let status = cmd.status().map_err(|e| e.to_string())?;
+    ensure!(status.success(), "{status:?}");
+    let daemon = the_daemon()?;
+    ensure_eq!(read_pid(&pid_file)?, daemon.0);
+    ensure!(is_locked(&pid_file)?, "pid file not locked");
+    let lock_fd = fd_of(daemon.0, &pid_file)?;
+    ensure!(lock_fd > 2, "lock on standard descriptor {lock_fd}");
+    check_fds(daemon.0, &[(lock_fd, &pid_file.display().to_string())])?;
+    Ok(())
+}
+
 /// A seccomp filter that fails close_range with `errno`; the daemon must still end up with
 /// only its own descriptors.
 fn close_range_blocked(errno: i32) -> TestResult {
@@ -479,13 +506,11 @@ fn tool_without_proc_falls_back_to_loop() -> TestResult {
             deny_close_range(libc::ENOSYS)
         });
     }
-    let out = run(dirty(&mut cmd, 20));
-    if stderr_of(&out).contains("Operation not permitted") && out.status.code().is_none() {
-        return Err(format!(
-            "cannot make a mount namespace here: {}",
-            describe(&out)
-        ));
-    }
+    // Root without CAP_SYS_ADMIN (a default container) cannot make the namespace.
+    let out = match try_run(dirty(&mut cmd, 20)) {
+        Ok(out) => out,
+        Err(e) => return Err(format!("skip: no private mount namespace here: {e}")),
+    };
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure!(
@@ -568,6 +593,25 @@ fn tool_stale_pid_file_is_reused() -> TestResult {
     ensure_eq!(
         fs::read_to_string(&pid_file).map_err(|e| e.to_string())?,
         format!("{}\n", daemon.0)
+    );
+    Ok(())
+}
+
+/// PROGRAM is looked up in PATH as `-E` sets it, skipping entries that cannot be used.
+fn tool_path_search() -> TestResult {
+    let dir = TempDir::new("path");
+    let bin = dir.path("bin");
+    fs::create_dir(&bin).map_err(|e| e.to_string())?;
+    fs::copy("/bin/sleep", bin.join("only-here")).map_err(|e| e.to_string())?;
+    let long = "x".repeat(5000);
+    let path = format!("PATH={long}:/nonexistent:{}", bin.display());
+    let out = run(tool().args(["-E", &path, "only-here", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure_eq!(comm(daemon.0), Some("only-here".to_string()));
+    ensure_eq!(
+        fs::read_link(format!("/proc/{}/exe", daemon.0)).map_err(|e| e.to_string())?,
+        bin.join("only-here")
     );
     Ok(())
 }
@@ -678,6 +722,12 @@ fn fail_missing_program() -> TestResult {
         Some(&pid_file),
     )?;
     expect_failure(
+        tool().arg(""),
+        127,
+        "rawdaemon: exec : No such file or directory",
+        None,
+    )?;
+    expect_failure(
         tool().arg("-p").arg(&pid_file).arg("/no/such/program"),
         127,
         "rawdaemon: exec /no/such/program: No such file or directory",
@@ -729,6 +779,34 @@ fn fail_pid_file_is_symlink() -> TestResult {
         "precious\n"
     );
     Ok(())
+}
+
+/// Foreground failures after chdir, with a pid file path relative to the launch directory:
+/// the file this start created is removed from the right directory.
+fn fail_foreground_leaves_no_pid_file() -> TestResult {
+    let dir = TempDir::new("fgfail");
+    let pid_file = dir.path("rel.pid");
+    let mut cmd = tool();
+    cmd.current_dir(&dir.0)
+        .args(["-f", "-p", "rel.pid", "-c", "/nonexistent", "sleep", "30"]);
+    expect_failure(
+        &mut cmd,
+        1,
+        "rawdaemon: chdir /nonexistent: No such file or directory",
+        Some(&pid_file),
+    )?;
+    let script = dir.path("script");
+    fs::write(&script, "#!/bin/sh\n").map_err(|e| e.to_string())?;
+    let mut cmd = tool();
+    cmd.current_dir(&dir.0)
+        .args(["-f", "-p", "rel.pid", "-c", "/tmp"])
+        .arg(&script);
+    expect_failure(
+        &mut cmd,
+        126,
+        &format!("rawdaemon: exec {}: Permission denied", script.display()),
+        Some(&pid_file),
+    )
 }
 
 fn fail_usage() -> TestResult {
@@ -848,6 +926,66 @@ fn lib_exit_before_ready() -> TestResult {
         "libdaemon: daemon: exited before it was ready\n"
     );
     no_process_left()
+}
+
+/// The launcher is killed before the daemon reports ready: the daemon's report must not kill
+/// it (no SIGPIPE), and it goes on.
+fn lib_survives_launcher_death() -> TestResult {
+    let dir = TempDir::new("orphan");
+    let marker = dir.path("m");
+    let arg = format!("manual=ok:{}", marker.display());
+    let launcher = lib(&["daemon", &arg])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let started = dir.path("m.started");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !started.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    ensure!(started.exists(), "daemon never started");
+    kill_and_reap(launcher.id() as i32);
+    let after = dir.path("m.after");
+    while !after.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    ensure!(
+        after.exists(),
+        "daemon died reporting ready to a dead launcher"
+    );
+    let _daemon = the_daemon()?;
+    Ok(())
+}
+
+/// Manual readiness with a worker forked before `notify`: the launcher returns at `notify`,
+/// not when the worker (which inherited the channel) exits.
+fn lib_manual_ready_with_worker() -> TestResult {
+    let out = run(&mut lib(&["daemon", "manual=worker"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let children = format!("/proc/{0}/task/{0}/children", daemon.0);
+    let workers: Vec<i32> = fs::read_to_string(children)
+        .map_err(|e| e.to_string())?
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    // The worker is the daemon's child: kill it and wait until the daemon has it as a zombie.
+    for &w in &workers {
+        // SAFETY: a signal to one pid we just read.
+        unsafe { libc::kill(w, libc::SIGKILL) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while stat(w).is_ok_and(|s| s.state != 'Z') && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+    ensure_eq!(
+        workers.len(),
+        1,
+        "the worker is still running after the launcher returned"
+    );
+    Ok(())
 }
 
 fn lib_refuses_threads() -> TestResult {

@@ -73,8 +73,19 @@ fn daemon(args: &[String]) -> ! {
     let ready = unsafe { d.start() };
     match manual {
         Some(m) if m.starts_with("ok:") => {
+            std::fs::write(format!("{}.started", &m[3..]), "").unwrap();
             std::thread::sleep(Duration::from_millis(100));
             std::fs::write(&m[3..], "").unwrap();
+            ready.notify();
+            std::fs::write(format!("{}.after", &m[3..]), "").unwrap();
+        }
+        Some("worker") => {
+            // SAFETY: the daemon is single-threaded; the child only sleeps and exits.
+            if unsafe { libc::fork() } == 0 {
+                std::thread::sleep(LIFETIME);
+                // SAFETY: _exit in the forked child.
+                unsafe { libc::_exit(0) };
+            }
             ready.notify();
         }
         Some("fail") => {

@@ -12,7 +12,7 @@ mod fds;
 mod session;
 mod stdio;
 
-use rustix::fd::{AsRawFd, IntoRawFd, OwnedFd};
+use rustix::fd::{AsRawFd, IntoRawFd};
 use rustix::io::FdFlags;
 
 use crate::config::Daemon;
@@ -39,15 +39,27 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         runtime: cfg.runtime,
     };
     let signals = prep.signals;
-    match steps(cfg, prep, ready.pipe.as_ref()) {
+    // Foreground mode: what a failure must remove, and from where.
+    let created = prep.pid_file.as_ref().is_some_and(|f| f.created);
+    let origin = prep.origin.take();
+    let keep = ready
+        .pipe
+        .as_ref()
+        .or(origin.as_ref())
+        .map_or(-1, AsRawFd::as_raw_fd);
+    let outcome = match steps(cfg, prep, keep) {
         Ok(()) => finish(cfg, ready, signals),
         Err(e) if ready.pipe.is_some() => ready.abort(e),
         Err(e) => Err(e),
+    };
+    if let (Err(e), Some(path)) = (&outcome, cfg.pid_file) {
+        crate::pidfile::abandon(origin.as_ref(), path, created, e.step());
     }
+    outcome
 }
 
 /// Runs the steps; the pid file's descriptor stays open (and locked) for good.
-fn steps(cfg: &Daemon<'_>, prep: Prepared, pipe: Option<&OwnedFd>) -> Result<(), Error> {
+fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
     if let Some(dir) = cfg.chdir {
@@ -63,10 +75,7 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, pipe: Option<&OwnedFd>) -> Result<(),
     let _ = prep.stdout.map(IntoRawFd::into_raw_fd);
     let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
     let pid_file = prep.pid_file;
-    let internal = [
-        pipe.map_or(-1, AsRawFd::as_raw_fd),
-        pid_file.as_ref().map_or(-1, |f| f.fd.as_raw_fd()),
-    ];
+    let internal = [channel, pid_file.as_ref().map_or(-1, |f| f.fd.as_raw_fd())];
     fds::close_all_except(cfg.keep_fds, internal).map_err(|e| Error::new(Step::CloseFds, e))?;
     let Some(file) = pid_file else { return Ok(()) };
     if cfg.exec.is_some() {

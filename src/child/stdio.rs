@@ -15,28 +15,29 @@ use crate::prepare::Prepared;
 ///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
 pub(super) fn redirect(cfg: &Daemon<'_>, prep: &Prepared) -> Result<(), Error> {
     rustix::stdio::dup2_stdin(&prep.devnull).map_err(|e| Error::with_detail(Step::Dup2, e, 0))?;
-    if let Some(fd) = source(cfg.stdout, prep, prep.stdout.as_ref()) {
+    if let Some(fd) = source(cfg.stdout, 1, prep, prep.stdout.as_ref()) {
         rustix::stdio::dup2_stdout(fd).map_err(|e| Error::with_detail(Step::Dup2, e, 1))?;
     }
     // stderr to the same file as stdout shares stdout's descriptor.
-    if let Some(fd) = source(
-        cfg.stderr,
-        prep,
-        prep.stderr.as_ref().or(prep.stdout.as_ref()),
-    ) {
+    let log = prep.stderr.as_ref().or(prep.stdout.as_ref());
+    if let Some(fd) = source(cfg.stderr, 2, prep, log) {
         rustix::stdio::dup2_stderr(fd).map_err(|e| Error::with_detail(Step::Dup2, e, 2))?;
     }
     Ok(())
 }
 
-/// The descriptor an output takes, `None` to leave it as inherited.
+/// The descriptor an output takes, `None` to leave `target` as inherited. An inherited
+/// descriptor that is closed gets /dev/null, so that the first file the program opens does
+/// not become its stdout or stderr.
 fn source<'p>(
     out: Output<'_>,
+    target: i32,
     prep: &'p Prepared,
     log: Option<&'p OwnedFd>,
 ) -> Option<&'p OwnedFd> {
     match out {
         Output::Null => Some(&prep.devnull),
+        Output::Inherit if crate::sys::fd_is_open(target).is_err() => Some(&prep.devnull),
         Output::Inherit => None,
         Output::Append(_) => log,
     }

@@ -40,6 +40,14 @@ macro_rules! ensure_eq {
     }};
 }
 
+/// `tests![a, b]`: the test functions with their names.
+#[macro_export]
+macro_rules! tests {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), $name as fn() -> $crate::common::TestResult)),*]
+    };
+}
+
 /// Runs the tests whose names contain one of the filters (all without filters), one after
 /// another in this one thread, and prints `N passed, N failed`. After each test every child
 /// still around is a failure of that test, then killed and reaped.

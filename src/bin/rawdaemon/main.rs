@@ -82,7 +82,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     };
     let name = strings[args.program];
     let mut resolved = search::PathBuf::new();
-    let path = search::resolve(name, find_env(env, b"PATH"), &mut resolved);
+    let path = search::resolve(name, find_env(&env_ptrs[..env_len], b"PATH"), &mut resolved);
     let program_argv = &raw_argv[args.program..];
     let daemon = configure(
         &args,
@@ -95,7 +95,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     // SAFETY: this program never starts a thread; it links a C library, hence Runtime::Libc;
     // argv and envp come from the C runtime and the fixed array above, all null-terminated.
-    unsafe { daemon.start() };
+    let _never = unsafe { daemon.start() };
     // Not reached: start() exits in the original process and execs (or exits) in the daemon.
     1
 }

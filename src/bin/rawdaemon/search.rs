@@ -60,6 +60,9 @@ pub fn resolve<'o>(
     out: &'o mut PathBuf,
 ) -> Result<&'o CStr, Errno> {
     let bytes = name.to_bytes();
+    if bytes.is_empty() {
+        return Err(Errno::NOENT);
+    }
     if bytes.contains(&b'/') {
         out.clear();
         if bytes[0] != b'/' {
@@ -71,17 +74,11 @@ pub fn resolve<'o>(
     }
     let mut denied = false;
     for dir in path.unwrap_or(DEFAULT_PATH).split(|&b| b == b':') {
-        out.clear();
-        // An empty entry means the current directory.
-        if dir.first() != Some(&b'/') {
-            push_cwd(out)?;
-            if !dir.is_empty() {
-                out.push(b"/")?;
-            }
+        // An entry that cannot be made into a path (too long, or relative with no current
+        // directory) is skipped, as a shell skips it.
+        if candidate(dir, bytes, out).is_err() {
+            continue;
         }
-        out.push(dir)?;
-        out.push(b"/")?;
-        out.push(bytes)?;
         match rustix::fs::access(out.as_c_str(), Access::EXEC_OK) {
             Ok(()) => {
                 if rustix::fs::stat(out.as_c_str())
@@ -96,6 +93,20 @@ pub fn resolve<'o>(
         }
     }
     Err(if denied { Errno::ACCESS } else { Errno::NOENT })
+}
+
+/// `dir/name` into `out`; an empty `dir` means the current directory.
+fn candidate(dir: &[u8], name: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+    out.clear();
+    if dir.first() != Some(&b'/') {
+        push_cwd(out)?;
+        if !dir.is_empty() {
+            out.push(b"/")?;
+        }
+    }
+    out.push(dir)?;
+    out.push(b"/")?;
+    out.push(name)
 }
 
 /// Appends the current directory (the raw `getcwd` system call: the libc function would
