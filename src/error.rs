@@ -239,6 +239,9 @@ impl Error {
                     m.push_u32(self.detail);
                 }
             }
+            Step::PidFileOpen if self.detail == crate::pidfile::NOT_REGULAR => {
+                m.push_str("not a regular file");
+            }
             Step::NotReady => {
                 m.push_str("exited before it was ready");
             }

@@ -21,13 +21,21 @@ impl Message {
         }
     }
 
-    /// Appends bytes, cutting at the capacity.
+    /// Appends bytes. What does not fit is cut, the text ends in `...`, and later pushes are
+    /// ignored; one byte always stays free for the newline of [`write_line`](Self::write_line).
     pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
-        let room = Self::CAPACITY - 4 - self.len; // keep room for "...\n"
+        if self.cut {
+            return self;
+        }
+        let room = Self::CAPACITY - 4 - self.len;
         let n = bytes.len().min(room);
         self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
         self.len += n;
-        self.cut |= n < bytes.len();
+        if n < bytes.len() {
+            self.buf[self.len..self.len + 3].copy_from_slice(b"...");
+            self.len += 3;
+            self.cut = true;
+        }
         self
     }
 
@@ -43,18 +51,13 @@ impl Message {
         self.push(&digits[..len])
     }
 
-    /// The bytes so far, with `...` if something was cut.
-    pub fn as_bytes(&mut self) -> &[u8] {
-        if self.cut {
-            self.buf[self.len..self.len + 3].copy_from_slice(b"...");
-            self.len += 3;
-            self.cut = false;
-        }
+    /// The bytes so far (ending in `...` if something was cut).
+    pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]
     }
 
     /// The text so far; bytes that are not UTF-8 (a path can hold any) end it early.
-    pub fn as_str(&mut self) -> &str {
+    pub fn as_str(&self) -> &str {
         let bytes = self.as_bytes();
         match core::str::from_utf8(bytes) {
             Ok(s) => s,
@@ -65,8 +68,10 @@ impl Message {
 
     /// Writes the message and a newline to `fd` (normally stderr), ignoring failures: there is
     /// nowhere else to report them.
-    pub fn write_line<Fd: rustix::fd::AsFd>(&mut self, fd: Fd) {
-        self.push(b"\n");
+    pub fn write_line<Fd: rustix::fd::AsFd>(mut self, fd: Fd) {
+        // `push` always leaves room for the newline.
+        self.buf[self.len] = b'\n';
+        self.len += 1;
         let mut rest = self.as_bytes();
         while !rest.is_empty() {
             match rustix::io::write(&fd, rest) {
@@ -82,5 +87,23 @@ impl Message {
 impl Default for Message {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cuts_long_text_and_keeps_working() {
+        let mut m = Message::new();
+        m.push(&[b'a'; 2000]);
+        assert_eq!(m.as_bytes().len(), Message::CAPACITY - 1);
+        assert_eq!(&m.as_bytes()[..4], b"aaaa");
+        assert!(m.as_bytes().ends_with(b"a..."));
+        m.push(b"more");
+        m.push_u32(7);
+        assert!(m.as_bytes().ends_with(b"..."));
+        assert_eq!(m.as_str().len(), Message::CAPACITY - 1);
     }
 }

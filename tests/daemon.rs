@@ -44,6 +44,7 @@ fn main() {
         fail_exec_not_executable,
         fail_keep_fd_not_open,
         fail_pid_file_is_symlink,
+        fail_pid_file_is_fifo,
         fail_usage,
         fail_foreground_leaves_no_pid_file,
         lib_daemon_is_detached_and_clean,
@@ -807,6 +808,22 @@ fn fail_foreground_leaves_no_pid_file() -> TestResult {
         &format!("rawdaemon: exec {}: Permission denied", script.display()),
         Some(&pid_file),
     )
+}
+
+fn fail_pid_file_is_fifo() -> TestResult {
+    let dir = TempDir::new("fifo");
+    let fifo = dir.path("d.pid");
+    // SAFETY: a NUL-terminated path.
+    let r = unsafe { libc::mkfifo(cstring(&fifo).as_ptr(), 0o644) };
+    ensure_eq!(r, 0, "mkfifo");
+    expect_failure(
+        tool().arg("-p").arg(&fifo).args(["sleep", "30"]),
+        1,
+        &format!("rawdaemon: pid file {}: not a regular file", fifo.display()),
+        None,
+    )?;
+    ensure!(fifo.exists(), "the FIFO was removed");
+    Ok(())
 }
 
 fn fail_usage() -> TestResult {
