@@ -21,22 +21,21 @@ use crate::ready::{RECORD_LEN, Record};
 /// # References
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 ///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
-pub(crate) fn wait(pipe: OwnedFd, child: Pid, to_eof: bool) -> Result<u32, Error> {
-    let outcome = match read_record(&pipe) {
+pub(crate) fn wait(pipe: &OwnedFd, child: Pid, to_eof: bool) -> Result<u32, Error> {
+    let outcome = match read_record(pipe) {
         Ok(Some(Record::Ready(pid))) if !to_eof => Ok(pid),
         Ok(Some(Record::Failed(e))) if !to_eof => Err(e),
-        Ok(Some(Record::Ready(pid))) => read_record(&pipe).map(|_| pid),
+        Ok(Some(Record::Ready(pid))) => read_record(pipe).map(|_| pid),
         // After Exec, end-of-file is success and a second record is the exec's failure.
-        Ok(Some(Record::Exec(pid))) => match read_record(&pipe) {
-            Ok(Some(Record::Failed(e))) => finish(&pipe, e),
+        Ok(Some(Record::Exec(pid))) => match read_record(pipe) {
+            Ok(Some(Record::Failed(e))) => finish(pipe, e),
             Ok(_) => Ok(pid),
             Err(e) => Err(e),
         },
-        Ok(Some(Record::Failed(e))) => finish(&pipe, e),
+        Ok(Some(Record::Failed(e))) => finish(pipe, e),
         Ok(None) => Err(Error::without_errno(Step::NotReady, 0)),
         Err(e) => Err(e),
     };
-    drop(pipe);
     // The intermediate exits right after the second fork (or after reporting its failure).
     // ECHILD: SIGCHLD is ignored and the kernel reaped it already.
     while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}

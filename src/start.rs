@@ -43,7 +43,7 @@ impl Daemon<'_> {
     ///  - [daemon(7)](https://man7.org/linux/man-pages/man7/daemon.7.html)
     pub unsafe fn start(&self) -> Ready {
         // SAFETY: the caller upholds detach's contract, which is this function's.
-        match unsafe { self.detach() } {
+        match unsafe { self.run(true) } {
             Ok(Detached::Daemon(ready)) => ready,
             Ok(Detached::Parent { .. }) => sys::exit(self.runtime, 0),
             Err(e) => {
@@ -62,12 +62,23 @@ impl Daemon<'_> {
     ///
     /// As for [`start`](Self::start).
     pub unsafe fn detach(&self) -> Result<Detached, Error> {
+        // SAFETY: the caller upholds this function's contract.
+        unsafe { self.run(false) }
+    }
+
+    /// [`detach`](Self::detach), or with `exit` the original process ends with status 0 as
+    /// soon as the daemon is ready, without closing anything first (the exit does).
+    ///
+    /// # Safety
+    ///
+    /// As for [`start`](Self::start).
+    unsafe fn run(&self, exit: bool) -> Result<Detached, Error> {
         let prep = prepare::prepare(self)?;
         if !self.foreground {
             // SAFETY: the caller guarantees one thread and the right runtime.
             match unsafe { sys::fork(self.runtime) } {
                 Err(e) => return Err(self.abandon(prep, Error::new(Step::Fork, e))),
-                Ok(Forked::Parent(child)) => return self.wait(prep, child),
+                Ok(Forked::Parent(child)) => return self.wait(prep, child, exit),
                 // SAFETY: as above; returns only in the daemon.
                 Ok(Forked::Child) => unsafe { child::intermediate(self.runtime, &prep) },
             }
@@ -78,12 +89,21 @@ impl Daemon<'_> {
     }
 
     /// The original process after the fork: the daemon's verdict, and cleanup on failure.
-    fn wait(&self, mut prep: Prepared, child: rustix::process::Pid) -> Result<Detached, Error> {
+    fn wait(
+        &self,
+        mut prep: Prepared,
+        child: rustix::process::Pid,
+        exit: bool,
+    ) -> Result<Detached, Error> {
         let outcome = match prep.pipe.take() {
             Some((read, write)) => {
                 // Our copy of the write end must go, or end-of-file never comes.
                 drop(write);
-                crate::parent::wait(read, child, !self.manual_ready)
+                let outcome = crate::parent::wait(&read, child, !self.manual_ready);
+                if exit && outcome.is_ok() {
+                    sys::exit(self.runtime, 0);
+                }
+                outcome
             }
             None => Err(Error::new(Step::Pipe, rustix::io::Errno::BADF)),
         };

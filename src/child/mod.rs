@@ -29,8 +29,9 @@ pub(crate) use session::intermediate;
 /// With a readiness pipe, a failure is reported through it and the process exits; without one
 /// (foreground mode) it is returned.
 pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Error> {
+    // The read end is closed with every other descriptor by close_range.
     let pipe = prep.pipe.take().map(|(read, write)| {
-        drop(read);
+        let _ = read.into_raw_fd();
         write
     });
     let ready = Ready {
@@ -47,7 +48,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         .as_ref()
         .or(origin.as_ref())
         .map_or(-1, AsRawFd::as_raw_fd);
-    let outcome = match steps(cfg, prep, keep) {
+    let pid = ready.pid.as_raw_nonzero().get() as u32;
+    let outcome = match steps(cfg, prep, keep, pid) {
         Ok(()) => finish(cfg, ready, signals),
         Err(e) if ready.pipe.is_some() => ready.abort(e),
         Err(e) => Err(e),
@@ -59,7 +61,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
 }
 
 /// Runs the steps; the pid file's descriptor stays open (and locked) for good.
-fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32) -> Result<(), Error> {
+fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
     if let Some(dir) = cfg.chdir {
@@ -83,7 +85,6 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32) -> Result<(), Error> {
         rustix::io::fcntl_setfd(&file.fd, FdFlags::empty())
             .map_err(|e| Error::new(Step::PidFileWrite, e))?;
     }
-    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
     crate::pidfile::write_pid(&file.fd, pid, file.created)
         .map_err(|e| Error::new(Step::PidFileWrite, e))?;
     // Never closed: the lock lasts as long as the daemon.
