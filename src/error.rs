@@ -1,4 +1,4 @@
-//! [`Error`]: which step failed and why, in eight bytes that cross the readiness pipe.
+//! [`Error`]: which step failed and why, in eight bytes that cross the readiness channel.
 
 use core::fmt;
 use rustix::io::Errno;
@@ -7,7 +7,7 @@ use crate::message::Message;
 
 /// A step of the daemonization sequence, in the order the steps run.
 ///
-/// The discriminants are part of the readiness-pipe wire format and never reused.
+/// The discriminants are part of the readiness wire format and never reused.
 #[repr(u8)]
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,7 +27,7 @@ pub enum Step {
     /// Locking the pid file; with `EWOULDBLOCK` another process holds it and the detail is the
     /// pid written in it (0 if none is written yet).
     PidFileLock = 7,
-    /// `pipe2` for the readiness pipe.
+    /// `socketpair` for the readiness channel.
     Pipe = 8,
     /// The first `fork`.
     Fork = 9,
@@ -47,11 +47,11 @@ pub enum Step {
     PidFileWrite = 16,
     /// `execve` of the program.
     Exec = 17,
-    /// The daemon exited, or closed the readiness pipe, without reporting ready or an error.
+    /// The daemon exited, or closed the readiness channel, without reporting ready or an error.
     NotReady = 18,
     /// The program's own initialization failed ([`Ready::fail`](crate::Ready::fail)).
     Init = 19,
-    /// Reading the readiness pipe in the original process.
+    /// Reading the readiness channel in the original process.
     ReadPipe = 20,
     /// Invalid configuration (for example an `exec` argument vector that is not
     /// null-terminated).
@@ -102,7 +102,7 @@ impl Step {
             Step::OpenStderr => "open stderr",
             Step::PidFileOpen => "pid file",
             Step::PidFileLock => "pid file",
-            Step::Pipe => "pipe",
+            Step::Pipe => "socketpair",
             Step::Fork => "fork",
             Step::Setsid => "setsid",
             Step::Fork2 => "second fork",
@@ -114,7 +114,7 @@ impl Step {
             Step::Exec => "exec",
             Step::NotReady => "daemon",
             Step::Init => "initialization",
-            Step::ReadPipe => "read readiness pipe",
+            Step::ReadPipe => "read readiness channel",
             Step::Config => "configuration",
         }
     }
@@ -123,7 +123,7 @@ impl Step {
 /// A failed step and its errno: small, `Copy`, and free of allocation.
 ///
 /// It is what every entry point returns and what the daemon sends back to the original process
-/// through the readiness pipe. [`Display`](fmt::Display) prints `step: strerror`; for the full
+/// through the readiness channel. [`Display`](fmt::Display) prints `step: strerror`; for the full
 /// line with the path involved use [`Daemon::message`](crate::Daemon::message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {

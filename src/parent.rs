@@ -16,7 +16,7 @@ use crate::ready::{RECORD_LEN, Record};
 /// a copy of the channel until it exits.
 ///
 /// Returns the daemon's pid, or the error the daemon (or the intermediate) reported;
-/// [`Step::NotReady`] if the pipe closed with no record.
+/// [`Step::NotReady`] if the channel closed with no record.
 ///
 /// # References
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
@@ -42,7 +42,7 @@ pub(crate) fn wait(pipe: &OwnedFd, child: Pid, to_eof: bool) -> Result<u32, Erro
     outcome
 }
 
-/// After a failure record: wait until the failed process has closed the pipe (it exits right
+/// After a failure record: wait until the failed process has closed the channel (it exits right
 /// after writing), so nothing of the attempt is left running when the caller returns.
 fn finish(pipe: &OwnedFd, e: Error) -> Result<u32, Error> {
     while let Ok(Some(_)) = read_record(pipe) {}

@@ -1,8 +1,10 @@
-//! The readiness pipe: its eight-byte records, and [`Ready`], the daemon's end of it.
+//! The readiness channel: its eight-byte records, and [`Ready`], the daemon's end of it.
 //!
-//! A record is `[kind, payload…]`, written with one `write(2)` of 8 bytes: below `PIPE_BUF`,
-//! so it arrives whole or not at all. The original process reads one record, then reads on to
-//! end-of-file, so it returns only once the daemon has closed its end.
+//! The channel is a Unix stream socket pair, so that the daemon can send with `MSG_NOSIGNAL`.
+//! A record is `[kind, payload…]`, sent with one `send(2)` of 8 bytes, which a Unix socket
+//! delivers whole. The original process reads one record, then (except with manual
+//! readiness) reads on to end-of-file, so it returns only once the daemon has closed its end
+//! or exec'd.
 
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
@@ -14,7 +16,7 @@ use crate::{Runtime, sys};
 /// The size of every record.
 pub(crate) const RECORD_LEN: usize = 8;
 
-/// What the original process can read from the pipe.
+/// What the original process can read from the channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Record {
     /// The daemon is ready; its pid.
@@ -114,7 +116,7 @@ impl Ready {
         }
     }
 
-    /// Reports `error` through the pipe (if any) and ends the process with status 1.
+    /// Reports `error` through the channel (if any) and ends the process with status 1.
     pub(crate) fn abort(mut self, error: Error) -> ! {
         if let Some(pipe) = self.pipe.take() {
             send(&pipe, Record::Failed(error));

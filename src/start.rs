@@ -55,7 +55,7 @@ impl Daemon<'_> {
 
     /// Daemonizes and returns the outcome in both processes instead of exiting: the original
     /// gets [`Detached::Parent`] or the [`Error`] of the failed step (reported by the daemon
-    /// through the readiness pipe), the daemon gets [`Detached::Daemon`]. A failing daemon
+    /// through the readiness channel), the daemon gets [`Detached::Daemon`]. A failing daemon
     /// never returns: it reports and exits.
     ///
     /// # Safety

@@ -1,4 +1,5 @@
-//! The only module with `unsafe`: the few system calls rustix does not wrap.
+//! The system calls rustix does not wrap (the rest of the crate's `unsafe` is the `unsafe fn`
+//! entry points and the calls into this module).
 //!
 //! - `fork`, `_exit` and the signal reset through the C library ([`Runtime::Libc`]): rustix
 //!   offers no usable `fork` (its `runtime` module is hidden and renamed on purpose), and a raw

@@ -5,7 +5,7 @@
 //! - only async-signal-safe work: rustix system calls and [`sys`](crate::sys) on descriptors
 //!   prepared before the fork and on stack data;
 //! - no allocation, no locks, no `core::fmt`, no panics (no `unwrap`, no unchecked indexing);
-//! - a failure is sent through the readiness pipe as an [`Error`] and the process ends with
+//! - a failure is sent through the readiness channel as an [`Error`] and the process ends with
 //!   `_exit` (in foreground mode it is returned instead).
 
 mod fds;
@@ -26,7 +26,7 @@ pub(crate) use session::intermediate;
 /// The daemon's steps in order: signals, chdir, umask, stdio, close every other descriptor,
 /// pid file; then readiness or `execve`.
 ///
-/// With a readiness pipe, a failure is reported through it and the process exits; without one
+/// With a readiness channel, a failure is reported through it and the process exits; without one
 /// (foreground mode) it is returned.
 pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Error> {
     // The read end is closed with every other descriptor by close_range.

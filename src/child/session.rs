@@ -8,7 +8,7 @@ use crate::{Runtime, sys};
 /// `setsid()`, then `fork()` again; the intermediate exits at once and only the daemon (its
 /// child, not a session leader, so it can never acquire a controlling terminal) returns.
 ///
-/// A failure is sent through the readiness pipe and the intermediate exits with status 1.
+/// A failure is sent through the readiness channel and the intermediate exits with status 1.
 ///
 /// # Safety
 ///
