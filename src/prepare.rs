@@ -40,6 +40,7 @@ pub(crate) struct Prepared {
 /// Checks the configuration and the process, takes the pid file's lock, opens everything.
 ///
 /// On failure nothing is left open, and a pid file this call created is removed again.
+#[inline]
 pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     check_exec(cfg)?;
     // One read of /proc/self/status: the thread count and the signals to reset.
@@ -106,6 +107,7 @@ type Opened = (
 
 /// /dev/null, the log files, the readiness channel, and in foreground mode the working
 /// directory a relative pid file path is relative to.
+#[inline]
 fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
     let devnull = rustix::fs::open(
         c"/dev/null",
@@ -149,6 +151,7 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
 }
 
 /// Opens a log file for appending, if the output is one.
+#[inline]
 fn open_log(out: Output<'_>, step: Step) -> Result<Option<OwnedFd>, Error> {
     let Output::Append(path) = out else {
         return Ok(None);
@@ -179,6 +182,7 @@ fn check_keep_fd(fd: i32) -> Result<(), Error> {
 }
 
 /// `argv` and `envp` must be null-terminated, and `argv` must name the program.
+#[inline]
 fn check_exec(cfg: &Daemon<'_>) -> Result<(), Error> {
     let Some(exec) = cfg.exec else { return Ok(()) };
     let ok = |v: &[*const u8]| v.last().is_some_and(|p| p.is_null());

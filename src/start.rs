@@ -41,6 +41,7 @@ impl Daemon<'_> {
     ///
     /// # References
     ///  - [daemon(7)](https://man7.org/linux/man-pages/man7/daemon.7.html)
+    #[inline]
     pub unsafe fn start(&self) -> Ready {
         // SAFETY: the caller upholds detach's contract, which is this function's.
         match unsafe { self.run(true) } {
@@ -61,6 +62,7 @@ impl Daemon<'_> {
     /// # Safety
     ///
     /// As for [`start`](Self::start).
+    #[inline]
     pub unsafe fn detach(&self) -> Result<Detached, Error> {
         // SAFETY: the caller upholds this function's contract.
         unsafe { self.run(false) }
@@ -72,6 +74,11 @@ impl Daemon<'_> {
     /// # Safety
     ///
     /// As for [`start`](Self::start).
+    // `#[inline]` here and on the one-call steps below it (prepare, open_rest, open_log,
+    // child::daemon, steps, finish, stdio): a program calls this once, usually with a
+    // constant configuration, and inlined the branches it never takes fold away (the musl
+    // example went from 17,736 to 16,064 bytes).
+    #[inline]
     unsafe fn run(&self, exit: bool) -> Result<Detached, Error> {
         let prep = prepare::prepare(self)?;
         if !self.foreground {

@@ -28,6 +28,7 @@ pub(crate) use session::intermediate;
 ///
 /// With a readiness channel, a failure is reported through it and the process exits; without one
 /// (foreground mode) it is returned.
+#[inline]
 pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Error> {
     // The read end is closed with every other descriptor by close_range.
     let pipe = prep.pipe.take().map(|(read, write)| {
@@ -61,6 +62,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
 }
 
 /// Runs the steps; the pid file's descriptor stays open (and locked) for good.
+#[inline]
 fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
@@ -98,6 +100,7 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(),
 /// Before `execve`, the signals a C library reserves for itself (32 to 34), which its
 /// `sigaction` refused to reset, are reset with the raw system call: the libc is about to be
 /// replaced, and the program deserves a clean start.
+#[inline]
 fn finish(cfg: &Daemon<'_>, mut ready: Ready, signals: u64) -> Result<Ready, Error> {
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     if let Some(exec) = cfg.exec {

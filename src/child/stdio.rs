@@ -13,6 +13,7 @@ use crate::prepare::Prepared;
 ///
 /// # References
 ///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
+#[inline]
 pub(super) fn redirect(cfg: &Daemon<'_>, prep: &Prepared) -> Result<(), Error> {
     rustix::stdio::dup2_stdin(&prep.devnull).map_err(|e| Error::with_detail(Step::Dup2, e, 0))?;
     if let Some(fd) = source(cfg.stdout, 1, prep, prep.stdout.as_ref()) {
@@ -29,6 +30,7 @@ pub(super) fn redirect(cfg: &Daemon<'_>, prep: &Prepared) -> Result<(), Error> {
 /// The descriptor an output takes, `None` to leave `target` as inherited. An inherited
 /// descriptor that is closed gets /dev/null, so that the first file the program opens does
 /// not become its stdout or stderr.
+#[inline]
 fn source<'p>(
     out: Output<'_>,
     target: i32,
