@@ -218,10 +218,7 @@ fn tool_daemon_is_detached_and_clean() -> TestResult {
     check_signals(pid, 0)?;
     let lock_fd = fd_of(pid, &pid_file)?;
     check_fds(pid, &[(lock_fd, &pid_file.display().to_string())])?;
-    ensure_eq!(
-        fs::read_to_string(&pid_file).map_err(|e| e.to_string())?,
-        format!("{pid}\n")
-    );
+    ensure_eq!(read_text(&pid_file)?, format!("{pid}\n"));
     ensure!(
         is_locked(&pid_file)?,
         "pid file not locked while the daemon runs"
@@ -303,18 +300,9 @@ fn tool_options_reach_the_daemon() -> TestResult {
         "inherited PATH kept"
     );
     // Appended, not truncated.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while fs::read_to_string(&err_log).unwrap_or_default().is_empty() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    ensure_eq!(
-        fs::read_to_string(&out_log).map_err(|e| e.to_string())?,
-        "old\nto-out\n"
-    );
-    ensure_eq!(
-        fs::read_to_string(&err_log).map_err(|e| e.to_string())?,
-        "to-err\n"
-    );
+    wait_until(|| !fs::read_to_string(&err_log).unwrap_or_default().is_empty());
+    ensure_eq!(read_text(&out_log)?, "old\nto-out\n");
+    ensure_eq!(read_text(&err_log)?, "to-err\n");
     Ok(())
 }
 
@@ -540,10 +528,7 @@ fn tool_foreground_does_not_fork() -> TestResult {
     let guard = Guard(child.id() as i32);
     let pid = read_pid(&pid_file)?;
     ensure_eq!(pid, guard.0, "the launched process itself is the daemon");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while comm(pid).as_deref() != Some("sleep") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until(|| comm(pid).as_deref() == Some("sleep"));
     ensure_eq!(comm(pid), Some("sleep".to_string()));
     let s = stat(pid)?;
     // SAFETY: getsid(0) has no preconditions.
@@ -591,10 +576,7 @@ fn tool_stale_pid_file_is_reused() -> TestResult {
     let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
-    ensure_eq!(
-        fs::read_to_string(&pid_file).map_err(|e| e.to_string())?,
-        format!("{}\n", daemon.0)
-    );
+    ensure_eq!(read_text(&pid_file)?, format!("{}\n", daemon.0));
     Ok(())
 }
 
@@ -775,10 +757,7 @@ fn fail_pid_file_is_symlink() -> TestResult {
         )
     );
     no_process_left()?;
-    ensure_eq!(
-        fs::read_to_string(&target).map_err(|e| e.to_string())?,
-        "precious\n"
-    );
+    ensure_eq!(read_text(&target)?, "precious\n");
     Ok(())
 }
 
@@ -958,18 +937,11 @@ fn lib_survives_launcher_death() -> TestResult {
         .spawn()
         .map_err(|e| e.to_string())?;
     let started = dir.path("m.started");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !started.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    ensure!(started.exists(), "daemon never started");
+    ensure!(wait_until(|| started.exists()), "daemon never started");
     kill_and_reap(launcher.id() as i32);
     let after = dir.path("m.after");
-    while !after.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(2));
-    }
     ensure!(
-        after.exists(),
+        wait_until(|| after.exists()),
         "daemon died reporting ready to a dead launcher"
     );
     let _daemon = the_daemon()?;
@@ -983,8 +955,7 @@ fn lib_manual_ready_with_worker() -> TestResult {
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     let children = format!("/proc/{0}/task/{0}/children", daemon.0);
-    let workers: Vec<i32> = fs::read_to_string(children)
-        .map_err(|e| e.to_string())?
+    let workers: Vec<i32> = read_text(Path::new(&children))?
         .split_whitespace()
         .filter_map(|p| p.parse().ok())
         .collect();
@@ -992,10 +963,7 @@ fn lib_manual_ready_with_worker() -> TestResult {
     for &w in &workers {
         // SAFETY: a signal to one pid we just read.
         unsafe { libc::kill(w, libc::SIGKILL) };
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while stat(w).is_ok_and(|s| s.state != 'Z') && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_until(|| stat(w).map_or(true, |s| s.state == 'Z'));
     }
     ensure_eq!(
         workers.len(),
@@ -1038,13 +1006,7 @@ fn lib_makes_no_allocation() -> TestResult {
         "parent allocations: 0\n"
     );
     let _daemon = the_daemon()?;
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !report.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    ensure_eq!(
-        fs::read_to_string(&report).map_err(|e| e.to_string())?,
-        "daemon allocations: 0\n"
-    );
+    wait_until(|| report.exists());
+    ensure_eq!(read_text(&report)?, "daemon allocations: 0\n");
     Ok(())
 }

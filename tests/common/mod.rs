@@ -322,6 +322,23 @@ impl Drop for TempDir {
     }
 }
 
+/// A file's text, with the path in the error.
+pub fn read_text(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Polls `cond` every 2 ms for up to 5 s; whether it came true.
+pub fn wait_until(mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !cond() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    true
+}
+
 /// Whether some process holds an exclusive lock on the file (our probe is refused).
 pub fn is_locked(path: &Path) -> Result<bool, String> {
     let file = fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
