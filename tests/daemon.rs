@@ -34,6 +34,7 @@ fn main() {
         tool_without_proc_falls_back_to_loop,
         tool_foreground_does_not_fork,
         tool_second_instance_is_refused,
+        tool_64_simultaneous_starts,
         tool_stale_pid_file_is_reused,
         tool_restarts_after_sigkill,
         tool_path_search,
@@ -565,6 +566,48 @@ fn tool_second_instance_is_refused() -> TestResult {
         "live pid file untouched"
     );
     ensure_eq!(children(), vec![daemon.0], "only the first daemon runs");
+    Ok(())
+}
+
+/// 64 launchers started at once with one pid file: exactly one daemon, 63 clean refusals,
+/// and the pid file names the one.
+fn tool_64_simultaneous_starts() -> TestResult {
+    let dir = TempDir::new("race");
+    let pid_file = dir.path("d.pid");
+    let launchers: Vec<_> = (0..64)
+        .map(|_| {
+            tool()
+                .arg("-p")
+                .arg(&pid_file)
+                .args(["sleep", "30"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| e.to_string())?;
+    let mut started = 0;
+    for launcher in launchers {
+        let out = launcher.wait_with_output().map_err(|e| e.to_string())?;
+        match out.status.code() {
+            Some(0) => started += 1,
+            Some(1) => {
+                let err = stderr_of(&out);
+                ensure!(
+                    err.starts_with(&format!(
+                        "rawdaemon: pid file {}: locked by ",
+                        pid_file.display()
+                    )),
+                    "unexpected refusal: {err:?}"
+                );
+            }
+            _ => return Err(describe(&out)),
+        }
+    }
+    ensure_eq!(started, 1, "launchers that succeeded");
+    let daemon = the_daemon()?;
+    ensure_eq!(read_pid(&pid_file)?, daemon.0);
     Ok(())
 }
 
