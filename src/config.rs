@@ -245,7 +245,8 @@ impl<'a> Daemon<'a> {
     }
 }
 
-fn output_path(out: Output<'_>) -> Option<&CStr> {
+/// The file an output appends to, if it is one.
+pub(crate) fn output_path(out: Output<'_>) -> Option<&CStr> {
     match out {
         Output::Append(path) => Some(path),
         _ => None,

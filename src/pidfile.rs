@@ -132,20 +132,3 @@ pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(),
     }
     Ok(())
 }
-
-/// After a failed start: removes the file if this start created it or the daemon had written
-/// it (the process it names never became ready). Called while the lock is still held. A
-/// relative `path` is taken from `dir` (the launcher's working directory) if given.
-pub(crate) fn abandon(dir: Option<&OwnedFd>, path: &CStr, created: bool, failed: Step) {
-    if created
-        || matches!(
-            failed,
-            Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady
-        )
-    {
-        let _ = match dir {
-            Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
-            None => rustix::fs::unlink(path),
-        };
-    }
-}

@@ -5,12 +5,14 @@
 //! Every descriptor opened here is close-on-exec and numbered 3 or above, so that the daemon's
 //! `dup2` onto 0, 1 and 2 never overwrites one of its own sources.
 
+use core::ffi::CStr;
+
 use rustix::fd::OwnedFd;
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::{AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
-use crate::config::{Daemon, Output};
+use crate::config::{Daemon, Output, output_path};
 use crate::error::{Error, Step};
 use crate::pidfile::{self, PidFile};
 use crate::procfs;
@@ -25,16 +27,58 @@ pub(crate) struct Prepared {
     pub stdout: Option<OwnedFd>,
     /// `None` with [`Output::Append`] to the same path as stdout: stdout's descriptor serves.
     pub stderr: Option<OwnedFd>,
-    pub pid_file: Option<PidFile>,
+    /// The pid file's locked descriptor.
+    pub pid_file: Option<OwnedFd>,
     /// Read end, write end; none in foreground mode.
     pub pipe: Option<(OwnedFd, OwnedFd)>,
-    /// Foreground mode with a relative pid file path: the launcher's working directory, to
-    /// remove the pid file after a failure that comes after `chdir`.
+    /// Foreground mode with a relative pid file or log path: the launcher's working
+    /// directory, to remove what a failure after `chdir` leaves behind.
     pub origin: Option<OwnedFd>,
     /// Signals to reset to their default disposition (signal `n` is bit `n - 1`).
     pub signals: u64,
     /// Whether any signal is blocked.
     pub blocked: bool,
+    /// The files this start created, which a failed start removes again.
+    pub created: Created,
+}
+
+/// The files a start created (rather than found): a failed start removes them again.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct Created {
+    pub pid_file: bool,
+    pub stdout: bool,
+    pub stderr: bool,
+}
+
+impl Created {
+    /// Removes what a start that failed at `failed` leaves behind: the files it created, and
+    /// the pid file if the daemon had written it (the process it names never became ready).
+    /// Log files stay once the program's own code has run (`Init`, `NotReady`): they may hold
+    /// why it failed. Relative paths are taken from `dir` if given (foreground mode after
+    /// `chdir`). Called while the pid file's lock is still held.
+    pub(crate) fn remove(self, cfg: &Daemon<'_>, dir: Option<&OwnedFd>, failed: Step) {
+        let unlink = |path: &CStr| {
+            let _ = match dir {
+                Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
+                None => rustix::fs::unlink(path),
+            };
+        };
+        let written = matches!(
+            failed,
+            Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady
+        );
+        if let Some(path) = cfg.pid_file.filter(|_| self.pid_file || written) {
+            unlink(path);
+        }
+        if matches!(failed, Step::Init | Step::NotReady) {
+            return;
+        }
+        for (out, created) in [(cfg.stdout, self.stdout), (cfg.stderr, self.stderr)] {
+            if let Some(path) = output_path(out).filter(|_| created) {
+                unlink(path);
+            }
+        }
+    }
 }
 
 /// Checks the configuration and the process, takes the pid file's lock, opens everything.
@@ -53,24 +97,24 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     for &fd in cfg.keep_fds {
         check_keep_fd(fd)?;
     }
+    let mut created = Created::default();
     let pid_file = match cfg.pid_file {
         Some(path) => {
-            let PidFile { fd, created } = pidfile::lock(path)?;
+            let PidFile { fd, created: new } = pidfile::lock(path)?;
+            created.pid_file = new;
             // A launcher started with 0, 1 or 2 closed gets the pid file there, where the
             // daemon's dup2 would replace it; the duplicate shares the lock.
             match above_stdio(fd) {
-                Ok(fd) => Some(PidFile { fd, created }),
+                Ok(fd) => Some(fd),
                 Err(e) => {
-                    if created {
-                        let _ = rustix::fs::unlink(path);
-                    }
+                    created.remove(cfg, None, Step::PidFileOpen);
                     return Err(Error::new(Step::PidFileOpen, e));
                 }
             }
         }
         None => None,
     };
-    match open_rest(cfg) {
+    match open_rest(cfg, &mut created) {
         Ok((devnull, stdout, stderr, pipe, origin)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked) = match status {
@@ -86,12 +130,11 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 origin,
                 signals,
                 blocked,
+                created,
             })
         }
         Err(e) => {
-            if let (Some(path), Some(file)) = (cfg.pid_file, &pid_file) {
-                pidfile::abandon(None, path, file.created, e.step());
-            }
+            created.remove(cfg, None, e.step());
             Err(e)
         }
     }
@@ -106,9 +149,9 @@ type Opened = (
 );
 
 /// /dev/null, the log files, the readiness channel, and in foreground mode the working
-/// directory a relative pid file path is relative to.
+/// directory that relative pid file and log paths are relative to.
 #[inline]
-fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
+fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     let devnull = rustix::fs::open(
         c"/dev/null",
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
@@ -116,10 +159,10 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
     )
     .and_then(above_stdio)
     .map_err(|e| Error::new(Step::OpenDevNull, e))?;
-    let stdout = open_log(cfg.stdout, Step::OpenStdout)?;
+    let stdout = open_log(cfg.stdout, Step::OpenStdout, &mut created.stdout)?;
     let stderr = match (cfg.stdout, cfg.stderr) {
         (Output::Append(a), Output::Append(b)) if a == b => None,
-        (_, out) => open_log(out, Step::OpenStderr)?,
+        (_, out) => open_log(out, Step::OpenStderr, &mut created.stderr)?,
     };
     let pipe = if cfg.foreground {
         None
@@ -137,9 +180,10 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
         let w = above_stdio(w).map_err(|e| Error::new(Step::Pipe, e))?;
         Some((r, w))
     };
-    let relative = cfg
-        .pid_file
-        .is_some_and(|p| p.to_bytes().first() != Some(&b'/'));
+    let relative = |p: Option<&CStr>| p.is_some_and(|p| p.to_bytes().first() != Some(&b'/'));
+    let relative = relative(cfg.pid_file)
+        || relative(output_path(cfg.stdout))
+        || relative(output_path(cfg.stderr));
     let origin = if cfg.foreground && relative && cfg.chdir.is_some() {
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let dir = rustix::fs::open(c".", flags, Mode::empty()).and_then(above_stdio);
@@ -150,15 +194,23 @@ fn open_rest(cfg: &Daemon<'_>) -> Result<Opened, Error> {
     Ok((devnull, stdout, stderr, pipe, origin))
 }
 
-/// Opens a log file for appending, if the output is one.
+/// Opens a log file for appending, if the output is one; sets `created` if it did not exist.
 #[inline]
-fn open_log(out: Output<'_>, step: Step) -> Result<Option<OwnedFd>, Error> {
+fn open_log(out: Output<'_>, step: Step, created: &mut bool) -> Result<Option<OwnedFd>, Error> {
     let Output::Append(path) = out else {
         return Ok(None);
     };
     let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
-    rustix::fs::open(path, flags, Mode::from(LOG_MODE))
-        .and_then(above_stdio)
+    let mode = Mode::from(LOG_MODE);
+    let fd = match rustix::fs::open(path, flags | OFlags::EXCL, mode) {
+        Ok(fd) => {
+            *created = true;
+            Ok(fd)
+        }
+        Err(Errno::EXIST) => rustix::fs::open(path, flags, mode),
+        Err(e) => Err(e),
+    };
+    fd.and_then(above_stdio)
         .map(Some)
         .map_err(|e| Error::new(step, e))
 }

@@ -3,7 +3,6 @@
 use crate::child;
 use crate::config::Daemon;
 use crate::error::{Error, Step};
-use crate::pidfile;
 use crate::prepare::{self, Prepared};
 use crate::ready::Ready;
 use crate::sys::{self, Forked};
@@ -126,9 +125,7 @@ impl Daemon<'_> {
     /// The original process's cleanup after a failed start: the pid file goes if this start
     /// created it or the failed daemon had written it; every prepared descriptor closes.
     fn abandon(&self, prep: Prepared, e: Error) -> Error {
-        if let (Some(path), Some(file)) = (self.pid_file, &prep.pid_file) {
-            pidfile::abandon(None, path, file.created, e.step());
-        }
+        prep.created.remove(self, None, e.step());
         e
     }
 }

@@ -683,15 +683,23 @@ fn expect_failure(
 fn fail_missing_chdir() -> TestResult {
     let dir = TempDir::new("chdir");
     let pid_file = dir.path("d.pid");
+    let new_log = dir.path("new.log");
     expect_failure(
         tool()
             .arg("-p")
             .arg(&pid_file)
+            .arg("-o")
+            .arg(&new_log)
             .args(["-c", "/nonexistent/dir", "sleep", "30"]),
         1,
         "rawdaemon: chdir /nonexistent/dir: No such file or directory",
         Some(&pid_file),
-    )
+    )?;
+    ensure!(
+        !new_log.exists(),
+        "a log file the failed start created is left"
+    );
+    Ok(())
 }
 
 fn fail_log_is_a_directory() -> TestResult {
@@ -767,12 +775,25 @@ fn fail_exec_not_executable() -> TestResult {
     let pid_file = dir.path("d.pid");
     let script = dir.path("script");
     fs::write(&script, "#!/bin/sh\nsleep 30\n").map_err(|e| e.to_string())?;
+    let old_log = dir.path("old.log");
+    fs::write(&old_log, "kept\n").map_err(|e| e.to_string())?;
     expect_failure(
-        tool().arg("-p").arg(&pid_file).arg(&script),
+        tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .arg("-e")
+            .arg(&old_log)
+            .arg(&script),
         126,
         &format!("rawdaemon: exec {}: Permission denied", script.display()),
         Some(&pid_file),
-    )
+    )?;
+    ensure_eq!(
+        read_text(&old_log)?,
+        "kept\n",
+        "an existing log file is kept"
+    );
+    Ok(())
 }
 
 fn fail_keep_fd_not_open() -> TestResult {
@@ -810,14 +831,27 @@ fn fail_foreground_leaves_no_pid_file() -> TestResult {
     let dir = TempDir::new("fgfail");
     let pid_file = dir.path("rel.pid");
     let mut cmd = tool();
-    cmd.current_dir(&dir.0)
-        .args(["-f", "-p", "rel.pid", "-c", "/nonexistent", "sleep", "30"]);
+    cmd.current_dir(&dir.0).args([
+        "-f",
+        "-p",
+        "rel.pid",
+        "-o",
+        "rel.log",
+        "-c",
+        "/nonexistent",
+        "sleep",
+        "30",
+    ]);
     expect_failure(
         &mut cmd,
         1,
         "rawdaemon: chdir /nonexistent: No such file or directory",
         Some(&pid_file),
     )?;
+    ensure!(
+        !dir.path("rel.log").exists(),
+        "foreground left its new log file"
+    );
     let script = dir.path("script");
     fs::write(&script, "#!/bin/sh\n").map_err(|e| e.to_string())?;
     let mut cmd = tool();

@@ -42,7 +42,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     };
     let signals = prep.signals;
     // Foreground mode: what a failure must remove, and from where.
-    let created = prep.pid_file.as_ref().is_some_and(|f| f.created);
+    let created = prep.created;
     let origin = prep.origin.take();
     let keep = ready
         .pipe
@@ -55,8 +55,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         Err(e) if ready.pipe.is_some() => ready.abort(e),
         Err(e) => Err(e),
     };
-    if let (Err(e), Some(path)) = (&outcome, cfg.pid_file) {
-        crate::pidfile::abandon(origin.as_ref(), path, created, e.step());
+    if let Err(e) = &outcome {
+        created.remove(cfg, origin.as_ref(), e.step());
     }
     outcome
 }
@@ -78,19 +78,20 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(),
     let _ = prep.devnull.into_raw_fd();
     let _ = prep.stdout.map(IntoRawFd::into_raw_fd);
     let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
+    let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
-    let internal = [channel, pid_file.as_ref().map_or(-1, |f| f.fd.as_raw_fd())];
+    let internal = [channel, pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd)];
     fds::close_all_except(cfg.keep_fds, internal).map_err(|e| Error::new(Step::CloseFds, e))?;
-    let Some(file) = pid_file else { return Ok(()) };
+    let Some(fd) = pid_file else { return Ok(()) };
     if cfg.exec.is_some() {
         // The program inherits the locked descriptor: the lock lives exactly as long as it.
-        rustix::io::fcntl_setfd(&file.fd, FdFlags::empty())
+        rustix::io::fcntl_setfd(&fd, FdFlags::empty())
             .map_err(|e| Error::new(Step::PidFileWrite, e))?;
     }
-    crate::pidfile::write_pid(&file.fd, pid, file.created)
+    crate::pidfile::write_pid(&fd, pid, created_pid_file)
         .map_err(|e| Error::new(Step::PidFileWrite, e))?;
     // Never closed: the lock lasts as long as the daemon.
-    let _ = file.fd.into_raw_fd();
+    let _ = fd.into_raw_fd();
     Ok(())
 }
 
