@@ -96,6 +96,13 @@ fn dirty(cmd: &mut Command, extra: usize) -> &mut Command {
 
 /// Runs a launcher to its end; one that does not end within 20 s is killed (and the test
 /// then fails on its status).
+/// `rawdaemon -p PID_FILE sleep 30`, the start most tests make.
+fn sleeper(pid_file: &Path) -> Command {
+    let mut cmd = tool();
+    cmd.arg("-p").arg(pid_file).args(["sleep", "30"]);
+    cmd
+}
+
 fn run(cmd: &mut Command) -> Output {
     try_run(cmd).unwrap_or_else(|e| panic!("launcher did not start: {e}"))
 }
@@ -200,10 +207,7 @@ fn fd_of(pid: i32, path: &Path) -> Result<i32, String> {
 fn tool_daemon_is_detached_and_clean() -> TestResult {
     let dir = TempDir::new("clean");
     let pid_file = dir.path("d.pid");
-    let out = run(dirty(
-        tool().arg("-p").arg(&pid_file).args(["sleep", "30"]),
-        5,
-    ));
+    let out = run(dirty(&mut sleeper(&pid_file), 5));
     ensure!(
         out.status.success() && out.stderr.is_empty(),
         "{}",
@@ -310,8 +314,7 @@ fn tool_options_reach_the_daemon() -> TestResult {
 fn tool_closes_200_fds_up_to_the_limit() -> TestResult {
     let dir = TempDir::new("fds");
     let pid_file = dir.path("d.pid");
-    let mut cmd = tool();
-    cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]);
+    let mut cmd = sleeper(&pid_file);
     // SAFETY: rlimit calls and dup2 in the child only.
     unsafe {
         cmd.pre_exec(move || {
@@ -378,8 +381,7 @@ fn tool_with_closed_stdio_at_start() -> TestResult {
 fn tool_with_closed_stdio_and_pid_file() -> TestResult {
     let dir = TempDir::new("closed-pid");
     let pid_file = dir.path("d.pid");
-    let mut cmd = tool();
-    cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]);
+    let mut cmd = sleeper(&pid_file);
     // SAFETY: close in the child only.
     unsafe {
         cmd.pre_exec(|| {
@@ -405,8 +407,7 @@ fn tool_with_closed_stdio_and_pid_file() -> TestResult {
 fn close_range_blocked(errno: i32) -> TestResult {
     let dir = TempDir::new("seccomp");
     let pid_file = dir.path("d.pid");
-    let mut cmd = tool();
-    cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]);
+    let mut cmd = sleeper(&pid_file);
     // SAFETY: prctl calls in the child only.
     unsafe {
         cmd.pre_exec(move || deny_close_range(errno));
@@ -546,11 +547,11 @@ fn tool_foreground_does_not_fork() -> TestResult {
 fn tool_second_instance_is_refused() -> TestResult {
     let dir = TempDir::new("second");
     let pid_file = dir.path("d.pid");
-    let first = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    let first = run(&mut sleeper(&pid_file));
     ensure!(first.status.success(), "{}", describe(&first));
     let daemon = the_daemon()?;
     let before = fs::read(&pid_file).map_err(|e| e.to_string())?;
-    let second = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    let second = run(&mut sleeper(&pid_file));
     ensure_eq!(second.status.code(), Some(1), "{}", describe(&second));
     ensure_eq!(
         stderr_of(&second),
@@ -576,10 +577,7 @@ fn tool_64_simultaneous_starts() -> TestResult {
     let pid_file = dir.path("d.pid");
     let launchers: Vec<_> = (0..64)
         .map(|_| {
-            tool()
-                .arg("-p")
-                .arg(&pid_file)
-                .args(["sleep", "30"])
+            sleeper(&pid_file)
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())
@@ -616,7 +614,7 @@ fn tool_stale_pid_file_is_reused() -> TestResult {
     let pid_file = dir.path("d.pid");
     // A long stale content: the new pid must replace it entirely.
     fs::write(&pid_file, "123456789\ngarbage\n").map_err(|e| e.to_string())?;
-    let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    let out = run(&mut sleeper(&pid_file));
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure_eq!(read_text(&pid_file)?, format!("{}\n", daemon.0));
@@ -645,12 +643,12 @@ fn tool_path_search() -> TestResult {
 fn tool_restarts_after_sigkill() -> TestResult {
     let dir = TempDir::new("restart");
     let pid_file = dir.path("d.pid");
-    let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    let out = run(&mut sleeper(&pid_file));
     ensure!(out.status.success(), "{}", describe(&out));
     let first = the_daemon()?;
     let first_pid = first.0;
     drop(first); // SIGKILL and reap
-    let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    let out = run(&mut sleeper(&pid_file));
     ensure!(out.status.success(), "{}", describe(&out));
     let second = the_daemon()?;
     ensure!(second.0 != first_pid, "a new daemon");
