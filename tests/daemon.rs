@@ -46,6 +46,8 @@ fn main() {
         fail_keep_fd_not_open,
         fail_pid_file_is_symlink,
         fail_pid_file_is_fifo,
+        fail_pid_file_is_directory,
+        garbage_pid_files,
         fail_usage,
         fail_foreground_leaves_no_pid_file,
         lib_daemon_is_detached_and_clean,
@@ -55,6 +57,7 @@ fn main() {
         lib_survives_launcher_death,
         lib_manual_ready_with_worker,
         lib_refuses_threads,
+        lib_cannot_acquire_a_terminal,
         lib_makes_no_allocation,
     ]);
 }
@@ -880,6 +883,71 @@ fn fail_pid_file_is_fifo() -> TestResult {
     Ok(())
 }
 
+fn fail_pid_file_is_directory() -> TestResult {
+    let dir = TempDir::new("piddir");
+    let pid_dir = dir.path("d.pid");
+    fs::create_dir(&pid_dir).map_err(|e| e.to_string())?;
+    expect_failure(
+        &mut sleeper(&pid_dir),
+        1,
+        &format!("rawdaemon: pid file {}: Is a directory", pid_dir.display()),
+        None,
+    )?;
+    ensure!(pid_dir.is_dir(), "the directory was removed");
+    Ok(())
+}
+
+/// Garbage in a pid file never crashes anything: unlocked, it is replaced by the new pid;
+/// locked by a live holder that wrote garbage, the refusal names no pid.
+fn garbage_pid_files() -> TestResult {
+    let dir = TempDir::new("garbage");
+    let pid_file = dir.path("d.pid");
+    let digits = "9".repeat(64 * 1024);
+    for garbage in [
+        "",
+        "\n",
+        "-42\n",
+        "abc\n",
+        "0\n",
+        "4294967296\n",
+        digits.as_str(),
+    ] {
+        fs::write(&pid_file, garbage).map_err(|e| e.to_string())?;
+        let out = run(&mut sleeper(&pid_file));
+        ensure!(out.status.success(), "{garbage:.20?}: {}", describe(&out));
+        let daemon = the_daemon()?;
+        ensure_eq!(
+            read_text(&pid_file)?,
+            format!("{}\n", daemon.0),
+            "{garbage:.20?}"
+        );
+    }
+    // A holder that keeps garbage in the file (this test's own lock).
+    fs::write(&pid_file, &digits).map_err(|e| e.to_string())?;
+    let file = fs::File::open(&pid_file).map_err(|e| e.to_string())?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    ensure_eq!(
+        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+        0
+    );
+    expect_failure(
+        &mut sleeper(&pid_file),
+        1,
+        &format!(
+            "rawdaemon: pid file {}: locked by another running instance",
+            pid_file.display()
+        ),
+        None,
+    )?;
+    ensure_eq!(
+        read_text(&pid_file)?,
+        digits,
+        "a locked file is not touched"
+    );
+    Ok(())
+}
+
 fn fail_usage() -> TestResult {
     expect_failure(
         tool().args(["--bogus", "sleep"]),
@@ -1045,6 +1113,27 @@ fn lib_manual_ready_with_worker() -> TestResult {
         1,
         "the worker is still running after the launcher returned"
     );
+    Ok(())
+}
+
+/// The daemon opens a terminal without O_NOCTTY and still has no controlling terminal: it is
+/// not a session leader.
+fn lib_cannot_acquire_a_terminal() -> TestResult {
+    let dir = TempDir::new("pty");
+    let marker = dir.path("opened");
+    let arg = format!("pty={}", marker.display());
+    let out = run(&mut lib(&["daemon", &arg]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure!(
+        wait_until(|| marker.exists()),
+        "the daemon did not open a terminal"
+    );
+    ensure!(
+        fds(daemon.0)?.values().any(|t| t.starts_with("/dev/pts/")),
+        "no terminal open in the daemon"
+    );
+    ensure_eq!(stat(daemon.0)?.tty_nr, 0, "controlling terminal acquired");
     Ok(())
 }
 

@@ -98,8 +98,30 @@ fn daemon(args: &[String]) -> ! {
         }
         _ => {}
     }
+    if let Some(marker) = get("pty") {
+        open_terminal();
+        std::fs::write(marker, "").unwrap();
+    }
     std::thread::sleep(LIFETIME);
     std::process::exit(0)
+}
+
+/// Opens a pseudo-terminal's slave without O_NOCTTY: what would make a session leader
+/// acquire it as its controlling terminal.
+fn open_terminal() {
+    // SAFETY: plain libc calls; the name buffer outlives the open.
+    unsafe {
+        let master = libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY);
+        assert!(master >= 0, "posix_openpt");
+        assert_eq!(libc::grantpt(master), 0);
+        assert_eq!(libc::unlockpt(master), 0);
+        let mut name = [0 as libc::c_char; 64];
+        assert_eq!(libc::ptsname_r(master, name.as_mut_ptr(), name.len()), 0);
+        assert!(
+            libc::open(name.as_ptr(), libc::O_RDWR) >= 0,
+            "open the slave"
+        );
+    }
 }
 
 fn alloc(report: &str, pid_file: &str) -> ! {
