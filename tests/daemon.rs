@@ -927,10 +927,8 @@ fn garbage_pid_files() -> TestResult {
     let file = fs::File::open(&pid_file).map_err(|e| e.to_string())?;
     use std::os::fd::AsRawFd;
     // SAFETY: flock on a descriptor we own.
-    ensure_eq!(
-        unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-        0
-    );
+    let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    ensure_eq!(locked, 0);
     expect_failure(
         &mut sleeper(&pid_file),
         1,
