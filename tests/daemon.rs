@@ -1041,28 +1041,22 @@ fn lib_init_failure_reaches_launcher() -> TestResult {
     let dir = TempDir::new("initfail");
     let pid_file = dir.path("d.pid");
     let pid_arg = format!("pid={}", pid_file.display());
-    let out = run(&mut lib(&["daemon", &pid_arg, "manual=fail"]));
-    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    ensure_eq!(
-        stderr_of(&out),
-        "libdaemon: initialization: Address already in use\n"
-    );
-    no_process_left()?;
-    ensure!(
-        !pid_file.exists(),
-        "pid file of a daemon that never became ready"
-    );
-    Ok(())
+    // The pid file of a daemon that never became ready is removed.
+    expect_failure(
+        &mut lib(&["daemon", &pid_arg, "manual=fail"]),
+        1,
+        "libdaemon: initialization: Address already in use",
+        Some(&pid_file),
+    )
 }
 
 fn lib_exit_before_ready() -> TestResult {
-    let out = run(&mut lib(&["daemon", "manual=drop"]));
-    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    ensure_eq!(
-        stderr_of(&out),
-        "libdaemon: daemon: exited before it was ready\n"
-    );
-    no_process_left()
+    expect_failure(
+        &mut lib(&["daemon", "manual=drop"]),
+        1,
+        "libdaemon: daemon: exited before it was ready",
+        None,
+    )
 }
 
 /// The launcher is killed before the daemon reports ready: the daemon's report must not kill
@@ -1139,18 +1133,13 @@ fn lib_refuses_threads() -> TestResult {
     let dir = TempDir::new("threads");
     let pid_file = dir.path("d.pid");
     let pid_arg = format!("pid={}", pid_file.display());
-    let out = run(&mut lib(&["daemon", "threads", &pid_arg]));
-    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    ensure_eq!(
-        stderr_of(&out),
-        "libdaemon: thread check: the process runs 2 threads; daemonize before starting any\n"
-    );
-    no_process_left()?;
-    ensure!(
-        !pid_file.exists(),
-        "pid file created before the thread check"
-    );
-    Ok(())
+    // Refused before the pid file is even created.
+    expect_failure(
+        &mut lib(&["daemon", "threads", &pid_arg]),
+        1,
+        "libdaemon: thread check: the process runs 2 threads; daemonize before starting any",
+        Some(&pid_file),
+    )
 }
 
 fn lib_makes_no_allocation() -> TestResult {
