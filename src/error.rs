@@ -56,13 +56,26 @@ pub enum Step {
     /// Invalid configuration (for example an `exec` argument vector that is not
     /// null-terminated).
     Config = 21,
+    /// Looking up `USER[:GROUP]` in `/etc/passwd` and `/etc/group`; the detail is
+    /// [`NO_SUCH_USER`](Error::NO_SUCH_USER) or [`NO_SUCH_GROUP`](Error::NO_SUCH_GROUP) when a
+    /// name is missing (errno `ENOENT`), or 0 when a file could not be read.
+    User = 22,
+    /// `chroot`.
+    Chroot = 23,
+    /// `setgroups`: the supplementary groups.
+    Setgroups = 24,
+    /// `setgid`.
+    Setgid = 25,
+    /// `setuid`; with the detail [`REGAINED_ROOT`](Error::REGAINED_ROOT), the process could
+    /// become root again after dropping privileges.
+    Setuid = 26,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 21] = [
+        const ALL: [Step; 26] = [
             Threads,
             KeepFd,
             OpenDevNull,
@@ -84,6 +97,11 @@ impl Step {
             Init,
             ReadPipe,
             Config,
+            User,
+            Chroot,
+            Setgroups,
+            Setgid,
+            Setuid,
         ];
         if n >= 1 && (n as usize) <= ALL.len() {
             Some(ALL[n as usize - 1])
@@ -116,6 +134,11 @@ impl Step {
             Step::Init => "initialization",
             Step::ReadPipe => "read readiness channel",
             Step::Config => "configuration",
+            Step::User => "user",
+            Step::Chroot => "chroot",
+            Step::Setgroups => "setgroups",
+            Step::Setgid => "setgid",
+            Step::Setuid => "setuid",
         }
     }
 }
@@ -133,6 +156,15 @@ pub struct Error {
 }
 
 impl Error {
+    /// [`Step::User`] detail: the user is in neither `/etc/passwd` nor a number.
+    pub const NO_SUCH_USER: u32 = 1;
+    /// [`Step::User`] detail: the group is in neither `/etc/group` nor a number.
+    pub const NO_SUCH_GROUP: u32 = 2;
+    /// [`Step::User`] detail: a numeric user not in `/etc/passwd` was given without a group.
+    pub const NEEDS_GROUP: u32 = 3;
+    /// [`Step::Setuid`] detail: `setuid(0)` succeeded after the drop.
+    pub const REGAINED_ROOT: u32 = 1;
+
     /// An error of `step` with `errno`.
     pub const fn new(step: Step, errno: Errno) -> Self {
         Error {
@@ -245,6 +277,18 @@ impl Error {
             Step::NotReady => {
                 m.push_str("exited before it was ready");
             }
+            Step::User if self.detail == Self::NO_SUCH_USER => {
+                m.push_str("no such user");
+            }
+            Step::User if self.detail == Self::NO_SUCH_GROUP => {
+                m.push_str("no such group");
+            }
+            Step::User if self.detail == Self::NEEDS_GROUP => {
+                m.push_str("not in /etc/passwd: give its group as USER:GROUP");
+            }
+            Step::Setuid if self.detail == Self::REGAINED_ROOT => {
+                m.push_str("root could be regained after dropping privileges");
+            }
             _ => match crate::strerror::strerror(self.errno) {
                 Some(text) => {
                     m.push_str(text);
@@ -291,7 +335,8 @@ mod tests {
         assert_eq!(Step::from_u8(1), Some(Step::Threads));
         assert_eq!(Step::from_u8(13), Some(Step::Chdir));
         assert_eq!(Step::from_u8(21), Some(Step::Config));
-        assert_eq!(Step::from_u8(22), None);
+        assert_eq!(Step::from_u8(26), Some(Step::Setuid));
+        assert_eq!(Step::from_u8(27), None);
         assert!(core::mem::size_of::<Error>() <= 8);
     }
 

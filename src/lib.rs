@@ -14,6 +14,7 @@ extern crate std;
 #[allow(unsafe_code)] // `intermediate` forks again; `execve` of the configured program
 mod child;
 mod config;
+mod credentials;
 mod decimal;
 mod error;
 mod message;
@@ -29,6 +30,7 @@ mod strerror;
 mod sys;
 
 pub use config::{Daemon, Exec, Output, Runtime};
+pub use credentials::Credentials;
 pub use error::{Error, Step};
 pub use message::Message;
 pub use ready::Ready;
