@@ -238,10 +238,7 @@ impl<'a> Daemon<'a> {
             Step::Exec => self.exec.map(|e| e.path),
             _ => None,
         };
-        let mut m = Message::new();
-        m.push_str(self.name).push_str(": ");
-        error.write_to(&mut m, subject.map(CStr::to_bytes));
-        m
+        error.message(self.name, subject.map(CStr::to_bytes))
     }
 }
 

@@ -69,13 +69,21 @@ pub enum Step {
     /// `setuid`; with the detail [`REGAINED_ROOT`](Error::REGAINED_ROOT), the process could
     /// become root again after dropping privileges.
     Setuid = 26,
+    /// Finding the process that holds a pid file's lock (`/proc`, the pid file itself).
+    Status = 27,
+    /// `pidfd_open` or `pidfd_send_signal` for the process holding a pid file.
+    Signal = 28,
+    /// Stopping the process that holds a pid file: the detail is
+    /// [`NOT_RUNNING`](Error::NOT_RUNNING) or [`UNIDENTIFIED`](Error::UNIDENTIFIED), or with
+    /// `ETIMEDOUT` the pid that outlived `SIGKILL`.
+    Stop = 29,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 26] = [
+        const ALL: [Step; 29] = [
             Threads,
             KeepFd,
             OpenDevNull,
@@ -102,6 +110,9 @@ impl Step {
             Setgroups,
             Setgid,
             Setuid,
+            Status,
+            Signal,
+            Stop,
         ];
         if n >= 1 && (n as usize) <= ALL.len() {
             Some(ALL[n as usize - 1])
@@ -139,6 +150,9 @@ impl Step {
             Step::Setgroups => "setgroups",
             Step::Setgid => "setgid",
             Step::Setuid => "setuid",
+            Step::Status => "status",
+            Step::Signal => "signal",
+            Step::Stop => "stop",
         }
     }
 }
@@ -164,6 +178,12 @@ impl Error {
     pub const NEEDS_GROUP: u32 = 3;
     /// [`Step::Setuid`] detail: `setuid(0)` succeeded after the drop.
     pub const REGAINED_ROOT: u32 = 1;
+    /// [`Step::Stop`] detail: no process holds the pid file's lock.
+    pub const NOT_RUNNING: u32 = 1;
+    /// [`Step::Stop`] detail: the lock is held, but not by the pid written in the file.
+    pub const UNIDENTIFIED: u32 = 2;
+    /// [`Step::PidFileOpen`] and [`Step::Status`] detail: the path is not a regular file.
+    pub const NOT_REGULAR: u32 = 1;
 
     /// An error of `step` with `errno`.
     pub const fn new(step: Step, errno: Errno) -> Self {
@@ -235,6 +255,16 @@ impl Error {
         }
     }
 
+    /// The one-line message `NAME: step SUBJECT: cause`, for errors that have no
+    /// [`Daemon`](crate::Daemon) to name their path (stop and status): `SUBJECT` is the file or
+    /// value involved.
+    pub fn message(&self, name: &str, subject: Option<&[u8]>) -> Message {
+        let mut m = Message::new();
+        m.push_str(name).push_str(": ");
+        self.write_to(&mut m, subject);
+        m
+    }
+
     /// Writes `step[ detail]: cause` without any path; see [`Daemon::message`].
     ///
     /// [`Daemon::message`]: crate::Daemon::message
@@ -271,7 +301,7 @@ impl Error {
                     m.push_u32(self.detail);
                 }
             }
-            Step::PidFileOpen if self.detail == crate::pidfile::NOT_REGULAR => {
+            Step::PidFileOpen | Step::Status if self.detail == Self::NOT_REGULAR => {
                 m.push_str("not a regular file");
             }
             Step::NotReady => {
@@ -285,6 +315,17 @@ impl Error {
             }
             Step::User if self.detail == Self::NEEDS_GROUP => {
                 m.push_str("not in /etc/passwd: give its group as USER:GROUP");
+            }
+            Step::Stop if self.detail == Self::NOT_RUNNING => {
+                m.push_str("not running (no process holds its lock)");
+            }
+            Step::Stop if self.detail == Self::UNIDENTIFIED => {
+                m.push_str("locked by a process other than the pid written in it");
+            }
+            Step::Stop if self.errno == Errno::TIMEDOUT.raw_os_error() as u16 => {
+                m.push_str("pid ");
+                m.push_u32(self.detail);
+                m.push_str(" still runs after SIGKILL");
             }
             Step::Setuid if self.detail == Self::REGAINED_ROOT => {
                 m.push_str("root could be regained after dropping privileges");
@@ -336,7 +377,8 @@ mod tests {
         assert_eq!(Step::from_u8(13), Some(Step::Chdir));
         assert_eq!(Step::from_u8(21), Some(Step::Config));
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
-        assert_eq!(Step::from_u8(27), None);
+        assert_eq!(Step::from_u8(29), Some(Step::Stop));
+        assert_eq!(Step::from_u8(30), None);
         assert!(core::mem::size_of::<Error>() <= 8);
     }
 

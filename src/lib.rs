@@ -14,9 +14,11 @@ extern crate std;
 #[allow(unsafe_code)] // `intermediate` forks again; `execve` of the configured program
 mod child;
 mod config;
+mod control;
 mod credentials;
 mod decimal;
 mod error;
+mod lines;
 mod message;
 mod parent;
 mod pidfile;
@@ -30,6 +32,7 @@ mod strerror;
 mod sys;
 
 pub use config::{Daemon, Exec, Output, Runtime};
+pub use control::{Status, Stopped, status, stop};
 pub use credentials::Credentials;
 pub use error::{Error, Step};
 pub use message::Message;

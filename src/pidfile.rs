@@ -21,9 +21,6 @@ const MODE: u32 = 0o644;
 /// a file it had created and failed with).
 const ATTEMPTS: usize = 8;
 
-/// [`Error::detail`] of a [`Step::PidFileOpen`] error whose path is not a regular file.
-pub(crate) const NOT_REGULAR: u32 = 1;
-
 /// A locked pid file.
 #[derive(Debug)]
 pub(crate) struct PidFile {
@@ -64,7 +61,7 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
             return Err(Error::with_detail(
                 Step::PidFileOpen,
                 Errno::INVAL,
-                NOT_REGULAR,
+                Error::NOT_REGULAR,
             ));
         }
         match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
@@ -73,7 +70,7 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
                 return Err(Error::with_detail(
                     Step::PidFileLock,
                     Errno::WOULDBLOCK,
-                    holder(&fd),
+                    read_pid(&fd),
                 ));
             }
             Err(e) => return Err(Error::new(Step::PidFileLock, e)),
@@ -91,8 +88,8 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
     Err(Error::new(Step::PidFileLock, Errno::AGAIN))
 }
 
-/// The pid written in a locked pid file, 0 if there is none (not yet written, or garbage).
-fn holder(fd: &OwnedFd) -> u32 {
+/// The pid written in a pid file, 0 if there is none (not yet written, or garbage).
+pub(crate) fn read_pid(fd: &OwnedFd) -> u32 {
     let mut buf = [0_u8; 16];
     match rustix::io::pread(fd, &mut buf, 0) {
         Ok(n) => {

@@ -6,6 +6,7 @@
 //! test with `cargo test --test daemon -- NAME`.
 
 mod common;
+mod control;
 mod roles;
 
 use std::collections::BTreeMap;
@@ -17,6 +18,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use control::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -50,6 +52,13 @@ fn main() {
         garbage_pid_files,
         fail_usage,
         fail_foreground_leaves_no_pid_file,
+        tool_stop_and_status,
+        tool_stop_with_signal,
+        tool_stop_escalates_to_kill,
+        tool_stale_pid_file_spares_a_stranger,
+        tool_status_of_an_unidentified_holder,
+        fail_stop_and_status_usage,
+        start_stop_daemon_on_a_tool_daemon,
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
         lib_init_failure_reaches_launcher,

@@ -3,11 +3,33 @@
 
 use core::ffi::CStr;
 
+use rustix::process::Signal;
+
 /// The most `-k` and the most `-E` options.
 pub const MAX_REPEATS: usize = 64;
 
+/// What the tool is asked to do.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Start PROGRAM as a daemon.
+    Start,
+    /// `--stop`: stop the daemon holding the pid file.
+    Stop,
+    /// `--status`: report whether a daemon holds the pid file.
+    Status,
+}
+
+/// Long options without a short letter get a byte no short option can be.
+const STOP: u8 = 1;
+const STATUS: u8 = 2;
+
 /// What the command line asks for.
 pub struct Args<'a> {
+    pub action: Action,
+    /// `--signal` for `--stop` (default TERM).
+    pub signal: Signal,
+    /// `--timeout` for `--stop`, in seconds (default 10).
+    pub timeout: u32,
     pub pid_file: Option<&'a CStr>,
     pub chdir: &'a CStr,
     pub umask: Option<u32>,
@@ -18,7 +40,7 @@ pub struct Args<'a> {
     pub env: [&'a CStr; MAX_REPEATS],
     pub env_len: usize,
     pub foreground: bool,
-    /// Index in `argv` of PROGRAM.
+    /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
 }
 
@@ -34,6 +56,9 @@ pub enum Stop<'a> {
 /// not an option, which is PROGRAM.
 pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     let mut a = Args {
+        action: Action::Start,
+        signal: Signal::TERM,
+        timeout: 10,
         pid_file: None,
         chdir: c"/",
         umask: None,
@@ -69,7 +94,10 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         } else {
             (text[1], (text.len() > 2).then(|| tail(argv[i], 2)))
         };
-        let takes_value = matches!(letter, b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E');
+        let takes_value = matches!(
+            letter,
+            b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E' | b's' | b't'
+        );
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -89,6 +117,23 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b'h', _) => return Err(Stop::Help),
             (b'V', _) => return Err(Stop::Version),
             (b'f', _) => a.foreground = true,
+            (STOP, _) => a.action = Action::Stop,
+            (STATUS, _) => a.action = Action::Status,
+            (b's', Some(v)) => {
+                a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
+                    "unknown signal (a name such as TERM or HUP, or a number)",
+                    v.to_bytes(),
+                ))?;
+            }
+            (b't', Some(v)) => {
+                a.timeout =
+                    parse_number(v.to_bytes())
+                        .filter(|&t| t <= 86_400)
+                        .ok_or(Stop::Usage(
+                            "--timeout needs whole seconds, 0 to 86400",
+                            v.to_bytes(),
+                        ))?;
+            }
             (b'p', Some(v)) => a.pid_file = Some(non_empty(v, text)?),
             (b'c', Some(v)) => a.chdir = non_empty(v, text)?,
             (b'o', Some(v)) => a.stdout = Some(non_empty(v, text)?),
@@ -128,6 +173,18 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         }
         i += 1;
     }
+    if a.action != Action::Start {
+        if a.pid_file.is_none() {
+            return Err(Stop::Usage("--stop and --status need -p PIDFILE", b""));
+        }
+        if let Some(extra) = argv.get(i) {
+            return Err(Stop::Usage(
+                "--stop and --status take no program",
+                extra.to_bytes(),
+            ));
+        }
+        return Ok(a);
+    }
     if i >= argv.len() {
         return Err(Stop::Usage("no program given", b""));
     }
@@ -146,6 +203,10 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"keep-fd" => b'k',
         b"env" => b'E',
         b"foreground" => b'f',
+        b"stop" => STOP,
+        b"status" => STATUS,
+        b"signal" => b's',
+        b"timeout" => b't',
         b"help" => b'h',
         b"version" => b'V',
         _ => return None,
@@ -183,15 +244,48 @@ pub fn parse_octal(s: &[u8]) -> Option<u32> {
 
 /// A descriptor number of 3 or more.
 fn parse_fd(s: &[u8]) -> Option<i32> {
+    parse_number(s).filter(|&n| n >= 3).map(|n| n as i32)
+}
+
+/// A decimal number of at most nine digits.
+fn parse_number(s: &[u8]) -> Option<u32> {
     if s.is_empty() || s.len() > 9 {
         return None;
     }
-    let mut n: i32 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + i32::from(b - b'0');
+    s.iter().try_fold(0_u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// A signal by name (`TERM`, `SIGTERM`, any case) or number.
+fn parse_signal(s: &[u8]) -> Option<Signal> {
+    if let Some(n) = parse_number(s) {
+        return Signal::from_named_raw(n as i32);
     }
-    (n >= 3).then_some(n)
+    let upper = |b: &u8| b.to_ascii_uppercase();
+    let mut name = [0_u8; 8];
+    let s = if s.len() > 3 && s[..3].iter().map(upper).eq(*b"SIG") {
+        &s[3..]
+    } else {
+        s
+    };
+    let name = name.get_mut(..s.len())?;
+    for (d, b) in name.iter_mut().zip(s) {
+        *d = upper(b);
+    }
+    Some(match &*name {
+        b"HUP" => Signal::HUP,
+        b"INT" => Signal::INT,
+        b"QUIT" => Signal::QUIT,
+        b"KILL" => Signal::KILL,
+        b"USR1" => Signal::USR1,
+        b"USR2" => Signal::USR2,
+        b"ALRM" => Signal::ALARM,
+        b"TERM" => Signal::TERM,
+        b"CONT" => Signal::CONT,
+        b"STOP" => Signal::STOP,
+        b"WINCH" => Signal::WINCH,
+        b"PWR" => Signal::POWER,
+        _ => return None,
+    })
 }

@@ -15,10 +15,12 @@ use rawdaemon::{Daemon, Error, Exec, Message, Output, Runtime, Step};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
-use args::{Args, Stop};
+use args::{Action, Args, Stop};
 
 const USAGE: &str = "\
 Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
+       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
+       rawdaemon --status -p PIDFILE
 Start PROGRAM as a daemon: fork, setsid, fork, chdir, umask, stdio on /dev/null (or log
 files), every other descriptor closed, signals reset, pid file written and locked. Exits 0
 once PROGRAM has been executed, or non-zero with a message naming the step that failed.
@@ -36,8 +38,16 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
   -h, --help           print this help
   -V, --version        print the version
 
-Exit status: 0 started; 1 a step failed; 2 usage error; 126 PROGRAM could not be executed;
-127 PROGRAM not found.
+Stop and status find the daemon by the pid file's lock, never by the number alone:
+      --stop           send SIGNAL to the process holding PIDFILE's lock (through a pidfd),
+                       wait for it to exit, SIGKILL it after the timeout, remove PIDFILE
+  -s, --signal NAME    the signal --stop sends (default TERM)
+  -t, --timeout SECS   how long --stop waits before SIGKILL (default 10)
+      --status         print the pid of the process holding PIDFILE's lock
+
+Exit status: 0 started (or stopped); 1 a step failed, or --stop found nothing running;
+2 usage error; 126 PROGRAM could not be executed; 127 PROGRAM not found.
+--status: 0 running, 1 dead but the pid file is left, 3 not running, 4 unknown.
 ";
 
 /// The most environment variables PROGRAM can inherit.
@@ -74,6 +84,11 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         }
         Err(Stop::Usage(what, arg)) => return usage_error(what, arg),
     };
+    match (args.action, args.pid_file) {
+        (Action::Stop, Some(path)) => return stop(path, &args),
+        (Action::Status, Some(path)) => return status(path),
+        _ => {}
+    }
     // SAFETY: the C runtime's environment is null-terminated.
     let env = unsafe { inherited_env(envp) };
     let mut env_ptrs = [core::ptr::null::<u8>(); MAX_ENV + args::MAX_REPEATS + 1];
@@ -98,6 +113,67 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let _never = unsafe { daemon.start() };
     // Not reached: start() exits in the original process and execs (or exits) in the daemon.
     1
+}
+
+/// `--stop`: 0 once the process holding the lock has exited, 1 otherwise.
+fn stop(path: &CStr, args: &Args<'_>) -> i32 {
+    let timeout = core::time::Duration::from_secs(u64::from(args.timeout));
+    match rawdaemon::stop(path, args.signal, timeout) {
+        Ok(stopped) => {
+            if stopped.killed {
+                let mut m = Message::new();
+                m.push_str("rawdaemon: stop: pid ")
+                    .push_u32(stopped.pid.as_raw_nonzero().get() as u32)
+                    .push_str(" was still running after ")
+                    .push_u32(args.timeout)
+                    .push_str(" s; sent SIGKILL");
+                m.write_line(stderr());
+            }
+            0
+        }
+        Err(e) => {
+            e.message("rawdaemon", Some(path.to_bytes()))
+                .write_line(stderr());
+            1
+        }
+    }
+}
+
+/// `--status`: prints the pid of a running daemon; the exit status is the LSB one.
+fn status(path: &CStr) -> i32 {
+    let status = match rawdaemon::status(path) {
+        Ok(s) => s,
+        Err(e) => {
+            e.message("rawdaemon", Some(path.to_bytes()))
+                .write_line(stderr());
+            return 4;
+        }
+    };
+    let mut m = Message::new();
+    match status {
+        rawdaemon::Status::Running(pid) => {
+            m.push_u32(pid.as_raw_nonzero().get() as u32);
+            m.write_line(stdout());
+            return 0;
+        }
+        rawdaemon::Status::Dead(pid) => {
+            m.push_str("rawdaemon: status ").push(path.to_bytes());
+            m.push_str(": not running; the pid file is left behind");
+            if pid != 0 {
+                m.push_str(" (it names pid ").push_u32(pid).push_str(")");
+            }
+        }
+        rawdaemon::Status::NotRunning => {
+            m.push_str("rawdaemon: status ").push(path.to_bytes());
+            m.push_str(": not running");
+        }
+        _ => {
+            m.push_str("rawdaemon: status ").push(path.to_bytes());
+            m.push_str(": locked by a process other than the pid written in it");
+        }
+    }
+    m.write_line(stderr());
+    status.lsb_code()
 }
 
 /// The library's configuration for these arguments.

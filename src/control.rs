@@ -1,0 +1,448 @@
+//! Status and stop of a running daemon, found by its pid file's **lock**, not by the number
+//! written in it: a pid file left behind by a crash names a pid that may since belong to an
+//! unrelated process, and that process must never be reported running nor signalled.
+//!
+//! The holder is proven from `/proc`: the pid written in the file must have the locked file
+//! open with the exclusive `flock` on that very descriptor (its `fdinfo` lists the lock). It
+//! is signalled through a pidfd opened *before* that proof, so a pid recycled in between can
+//! never be hit.
+
+use core::ffi::CStr;
+use core::time::Duration;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags, Stat};
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags, Signal};
+
+use crate::error::{Error, Step};
+use crate::lines::find_line;
+
+/// What a pid file says about its daemon, as the LSB `status` action reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// The process with this pid holds the pid file's lock.
+    Running(Pid),
+    /// The pid file exists but no process holds its lock: the daemon died without removing
+    /// it. The pid written in it (0 if none); it is not signalled, whatever runs there now.
+    Dead(u32),
+    /// There is no pid file.
+    NotRunning,
+    /// The lock is held, but not provably by the pid written in the file: a start in
+    /// progress, a process that is not a daemon started this way, or another user's process
+    /// whose descriptors this one may not inspect.
+    Unknown,
+}
+
+impl Status {
+    /// The exit status of an LSB init script's `status` action: 0 running, 1 dead with its pid
+    /// file left behind, 3 not running, 4 unknown.
+    ///
+    /// # References
+    ///  - [LSB init script actions](https://refspecs.linuxfoundation.org/LSB_5.0.0/LSB-Core-generic/LSB-Core-generic/iniscrptact.html)
+    pub const fn lsb_code(self) -> i32 {
+        match self {
+            Status::Running(_) => 0,
+            Status::Dead(_) => 1,
+            Status::NotRunning => 3,
+            Status::Unknown => 4,
+        }
+    }
+}
+
+/// How [`stop`] ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stopped {
+    /// The process that was stopped.
+    pub pid: Pid,
+    /// It outlived the timeout and was sent `SIGKILL`.
+    pub killed: bool,
+    /// The pid file was removed (it is left if another process holds its lock by then).
+    pub removed: bool,
+}
+
+/// How long [`stop`] waits for the process to go after `SIGKILL`.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// Which process holds the lock of the pid file at `path`.
+///
+/// # Errors
+///
+/// [`Step::Status`] when the pid file cannot be opened or read (other than not existing), is
+/// not a regular file, or `/proc` cannot be read.
+pub fn status(path: &CStr) -> Result<Status, Error> {
+    Ok(match find(path)? {
+        None => Status::NotRunning,
+        Some(found) => match found.holder {
+            Holder::Pid(pid, _) => Status::Running(pid),
+            Holder::Nobody => Status::Dead(found.written),
+            Holder::Unidentified => Status::Unknown,
+        },
+    })
+}
+
+/// Stops the daemon holding the pid file at `path`: sends `signal` through a pidfd, waits up
+/// to `timeout` for the process to exit, then sends `SIGKILL` and waits again; once it is gone,
+/// removes the pid file unless another process holds its lock by then.
+///
+/// # Errors
+///
+/// [`Step::Stop`] with [`Error::NOT_RUNNING`] when no process holds the lock (nothing is
+/// signalled or removed), [`Error::UNIDENTIFIED`] when the holder is not the pid written in
+/// the file, and `ETIMEDOUT` when the process outlives `SIGKILL`; [`Step::Signal`] when the
+/// signal cannot be sent (`EPERM`: another user's process); [`Step::Status`] as for
+/// [`status`].
+///
+/// # References
+///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, Error> {
+    let found = find(path)?.ok_or(Error::with_detail(
+        Step::Stop,
+        Errno::SRCH,
+        Error::NOT_RUNNING,
+    ))?;
+    let (pid, pidfd) = match found.holder {
+        Holder::Pid(pid, pidfd) => (pid, pidfd),
+        Holder::Nobody => {
+            return Err(Error::with_detail(
+                Step::Stop,
+                Errno::SRCH,
+                Error::NOT_RUNNING,
+            ));
+        }
+        Holder::Unidentified => {
+            return Err(Error::with_detail(
+                Step::Stop,
+                Errno::SRCH,
+                Error::UNIDENTIFIED,
+            ));
+        }
+    };
+    send(&pidfd, signal)?;
+    let mut killed = false;
+    if !exited_within(&pidfd, timeout)? {
+        send(&pidfd, Signal::KILL)?;
+        killed = true;
+        if !exited_within(&pidfd, KILL_WAIT)? {
+            return Err(Error::with_detail(
+                Step::Stop,
+                Errno::TIMEDOUT,
+                pid.as_raw_nonzero().get() as u32,
+            ));
+        }
+    }
+    let removed = remove_if_unlocked(path, &found.file, &found.stat);
+    Ok(Stopped {
+        pid,
+        killed,
+        removed,
+    })
+}
+
+/// `pidfd_send_signal`; a process that has exited already (`ESRCH`) counts as signalled.
+fn send(pidfd: &OwnedFd, signal: Signal) -> Result<(), Error> {
+    match rustix::process::pidfd_send_signal(pidfd, signal) {
+        Ok(()) | Err(Errno::SRCH) => Ok(()),
+        Err(e) => Err(Error::new(Step::Signal, e)),
+    }
+}
+
+/// Waits until the process behind `pidfd` exits (the pidfd becomes readable) or `timeout`
+/// passes; `true` if it exited.
+fn exited_within(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Error> {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    use rustix::time::{ClockId, clock_gettime};
+    let nanos = |t: Timespec| t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128;
+    let deadline = nanos(clock_gettime(ClockId::Monotonic)) + timeout.as_nanos() as i128;
+    loop {
+        let left = (deadline - nanos(clock_gettime(ClockId::Monotonic))).max(0);
+        let left = Timespec {
+            tv_sec: (left / 1_000_000_000) as i64,
+            tv_nsec: (left % 1_000_000_000) as i64,
+        };
+        let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, Some(&left)) {
+            Ok(0) if left.tv_sec == 0 && left.tv_nsec == 0 => return Ok(false),
+            Ok(0) | Err(Errno::INTR) => {}
+            Ok(_) => return Ok(true),
+            Err(e) => return Err(Error::new(Step::Stop, e)),
+        }
+    }
+}
+
+/// Removes the pid file of a daemon that has exited, if it is still the file at `path` and no
+/// other process (a new instance, a forked child of the old one) holds its lock.
+fn remove_if_unlocked(path: &CStr, file: &OwnedFd, stat: &Stat) -> bool {
+    if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_err() {
+        return false;
+    }
+    // While we hold the lock no start can take this file: it still being at `path` means the
+    // unlink removes exactly it (a start that opened it meanwhile sees it gone and retries).
+    let same = rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
+        .is_ok_and(|now| now.st_dev == stat.st_dev && now.st_ino == stat.st_ino);
+    same && rustix::fs::unlink(path).is_ok()
+}
+
+/// An open pid file and who holds its lock.
+struct Found {
+    file: OwnedFd,
+    stat: Stat,
+    /// The pid written in the file, 0 if none.
+    written: u32,
+    holder: Holder,
+}
+
+enum Holder {
+    /// The pid written in the file holds the lock; a pidfd opened before that was checked.
+    Pid(Pid, OwnedFd),
+    Nobody,
+    Unidentified,
+}
+
+/// Opens the pid file (`None` if there is none) and finds who holds its lock.
+fn find(path: &CStr) -> Result<Option<Found>, Error> {
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(Error::new(Step::Status, e)),
+    };
+    let stat = rustix::fs::fstat(&file).map_err(|e| Error::new(Step::Status, e))?;
+    if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
+        return Err(Error::with_detail(
+            Step::Status,
+            Errno::INVAL,
+            Error::NOT_REGULAR,
+        ));
+    }
+    let written = crate::pidfile::read_pid(&file);
+    let holder = match identify(written, &stat)? {
+        Some(holder) => holder,
+        None if is_locked(&stat)? => Holder::Unidentified,
+        None => Holder::Nobody,
+    };
+    Ok(Some(Found {
+        file,
+        stat,
+        written,
+        holder,
+    }))
+}
+
+/// The pid written in the file with a pidfd, if that process holds the file's lock.
+fn identify(written: u32, stat: &Stat) -> Result<Option<Holder>, Error> {
+    let Some(pid) = Pid::from_raw(written as i32).filter(|_| written <= i32::MAX as u32) else {
+        return Ok(None);
+    };
+    // Opened first: if the check below succeeds, this pidfd is the holder's.
+    let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(fd) => fd,
+        Err(Errno::SRCH) => return Ok(None),
+        Err(e) => return Err(Error::new(Step::Signal, e)),
+    };
+    match holds_lock(written, stat) {
+        Ok(true) => Ok(Some(Holder::Pid(pid, pidfd))),
+        Ok(false) | Err(Errno::NOENT | Errno::SRCH) => Ok(None),
+        // Another user's process, whose descriptors this one may not inspect: unproven, so
+        // never reported as the holder (the caller sees the lock as held by someone unknown).
+        Err(Errno::ACCESS | Errno::PERM) => Ok(None),
+        Err(e) => Err(Error::new(Step::Status, e)),
+    }
+}
+
+/// Whether process `pid` has a descriptor of the file `stat` describes that carries an
+/// exclusive `flock`: `/proc/PID/fdinfo/N` lists the locks held through descriptor N's open
+/// file description.
+///
+/// # References
+///  - [proc_pid_fdinfo(5)](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
+fn holds_lock(pid: u32, stat: &Stat) -> Result<bool, Errno> {
+    let mut path = [0_u8; 32];
+    let fd_dir = open_dir(proc_path(&mut path, pid, b"/fd")?)?;
+    let mut path = [0_u8; 32];
+    let fdinfo_dir = open_dir(proc_path(&mut path, pid, b"/fdinfo")?)?;
+    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
+    let mut dir = rustix::fs::RawDir::new(&fd_dir, &mut entries);
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_bytes().first().is_none_or(|b| !b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(target) = rustix::fs::statat(&fd_dir, name, AtFlags::empty()) else {
+            continue; // closed meanwhile, or a descriptor stat cannot follow
+        };
+        if target.st_dev != stat.st_dev || target.st_ino != stat.st_ino {
+            continue;
+        }
+        let Ok(info) = rustix::fs::openat(
+            &fdinfo_dir,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            continue;
+        };
+        if has_flock(info.as_fd())? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether an `fdinfo` file lists an exclusive `flock`.
+fn has_flock(info: BorrowedFd<'_>) -> Result<bool, Errno> {
+    let mut buf = [0_u8; 512];
+    let found = find_line(info, &mut buf, |line| {
+        let lock = line.strip_prefix(b"lock:")?;
+        has_words(lock, b"FLOCK", b"WRITE").then_some(())
+    })?;
+    Ok(found.is_some())
+}
+
+/// Whether any process holds an exclusive `flock` on the file `stat` describes, from
+/// `/proc/locks`, whose lines read `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010637 0 EOF`
+/// (major and minor in hex, then the inode).
+///
+/// # References
+///  - [proc_locks(5)](https://man7.org/linux/man-pages/man5/proc_locks.5.html)
+fn is_locked(stat: &Stat) -> Result<bool, Error> {
+    let locks = rustix::fs::open(
+        c"/proc/locks",
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .map_err(|e| Error::new(Step::Status, e))?;
+    let major = u64::from(rustix::fs::major(stat.st_dev));
+    let minor = u64::from(rustix::fs::minor(stat.st_dev));
+    let inode = stat.st_ino;
+    let mut buf = [0_u8; 512];
+    let found = find_line(&locks, &mut buf, |line| {
+        if !has_words(line, b"FLOCK", b"WRITE") {
+            return None;
+        }
+        line.split(|&b| b == b' ')
+            .any(|word| parse_lock_id(word) == Some((major, minor, inode)))
+            .then_some(())
+    })
+    .map_err(|e| Error::new(Step::Status, e))?;
+    Ok(found.is_some())
+}
+
+/// Whether the space-separated words of `line` include both `a` and `b`.
+fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
+    let mut words = line.split(|&c| c == b' ' || c == b'\t');
+    let (mut has_a, mut has_b) = (false, false);
+    for w in &mut words {
+        has_a |= w == a;
+        has_b |= w == b;
+    }
+    has_a && has_b
+}
+
+/// `MAJOR:MINOR:INODE` with the first two in hex.
+fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
+    let mut parts = word.split(|&b| b == b':');
+    let major = number(parts.next()?, 16)?;
+    let minor = number(parts.next()?, 16)?;
+    let inode = number(parts.next()?, 10)?;
+    parts.next().is_none().then_some((major, minor, inode))
+}
+
+fn number(s: &[u8], radix: u64) -> Option<u64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    s.iter().try_fold(0_u64, |n, &b| {
+        let digit = (b as char).to_digit(radix as u32)?;
+        n.checked_mul(radix)?.checked_add(u64::from(digit))
+    })
+}
+
+/// `/proc/PID` followed by `tail`, NUL-terminated, in `buf`.
+fn proc_path<'b>(buf: &'b mut [u8; 32], pid: u32, tail: &[u8]) -> Result<&'b CStr, Errno> {
+    let mut digits = [0_u8; 10];
+    let n = crate::decimal::format_u32(pid, &mut digits);
+    let parts: [&[u8]; 3] = [b"/proc/", &digits[..n], tail];
+    let mut len = 0;
+    for part in parts {
+        let dest = buf
+            .get_mut(len..len + part.len())
+            .ok_or(Errno::NAMETOOLONG)?;
+        dest.copy_from_slice(part);
+        len += part.len();
+    }
+    *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
+    CStr::from_bytes_with_nul(&buf[..=len]).map_err(|_| Errno::INVAL)
+}
+
+fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_ids_and_words() {
+        assert_eq!(parse_lock_id(b"fe:00:10010637"), Some((0xfe, 0, 10010637)));
+        assert_eq!(parse_lock_id(b"00:2d:5"), Some((0, 0x2d, 5)));
+        assert_eq!(parse_lock_id(b"fe:00"), None);
+        assert_eq!(parse_lock_id(b"fe:00:1:2"), None);
+        assert_eq!(parse_lock_id(b"EOF"), None);
+        let line = b"1: FLOCK  ADVISORY  WRITE 31178 fe:00:10010637 0 EOF";
+        assert!(has_words(line, b"FLOCK", b"WRITE"));
+        assert!(!has_words(
+            b"2: POSIX  ADVISORY  WRITE 1 fe:00:1 0 EOF",
+            b"FLOCK",
+            b"WRITE"
+        ));
+        assert!(!has_words(
+            b"3: FLOCK  ADVISORY  READ 1 fe:00:1 0 EOF",
+            b"FLOCK",
+            b"WRITE"
+        ));
+    }
+
+    #[test]
+    fn proc_paths() {
+        let mut buf = [0; 32];
+        assert_eq!(
+            proc_path(&mut buf, 4_194_304, b"/fdinfo").unwrap(),
+            c"/proc/4194304/fdinfo"
+        );
+    }
+
+    /// This process locks a file of its own: `status` must find it running, and dead once the
+    /// lock is gone.
+    #[test]
+    fn status_of_a_lock_held_here() {
+        let dir =
+            std::env::temp_dir().join(std::format!("rawdaemon-control-{}", std::process::id()));
+        let _ = std::fs::create_dir(&dir);
+        let path = dir.join("held.pid");
+        let cpath = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+        assert_eq!(status(&cpath), Ok(Status::NotRunning));
+        let me = std::process::id();
+        std::fs::write(&path, std::format!("{me}\n")).unwrap();
+        assert_eq!(status(&cpath), Ok(Status::Dead(me)));
+        let fd =
+            rustix::fs::open(&*cpath, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
+        rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let running = Pid::from_raw(me as i32).unwrap();
+        assert_eq!(status(&cpath), Ok(Status::Running(running)));
+        // The file names pid 1 but this process holds the lock.
+        std::fs::write(&path, "1\n").unwrap();
+        assert_eq!(status(&cpath), Ok(Status::Unknown));
+        drop(fd);
+        assert_eq!(status(&cpath), Ok(Status::Dead(1)));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,103 @@
+//! Reading a text file line by line through a fixed buffer: `/proc/locks`, `fdinfo`, and the
+//! account files.
+
+use rustix::fd::AsFd;
+use rustix::io::Errno;
+
+/// Calls `f` on each line read from `fd` (without its newline; a last line without one counts)
+/// until it returns `Some`, and returns that. A line longer than `buf` is skipped whole, never
+/// seen in parts.
+///
+/// # References
+///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
+pub(crate) fn find_line<Fd: AsFd, T>(
+    fd: Fd,
+    buf: &mut [u8],
+    mut f: impl FnMut(&[u8]) -> Option<T>,
+) -> Result<Option<T>, Errno> {
+    let mut len = 0;
+    // Inside a line that did not fit: drop bytes up to its newline.
+    let mut skipping = false;
+    loop {
+        let n = rustix::io::retry_on_intr(|| rustix::io::read(&fd, &mut buf[len..]))?;
+        len += n;
+        let mut start = 0;
+        while let Some(pos) = buf[start..len].iter().position(|&b| b == b'\n') {
+            let end = start + pos;
+            if !skipping {
+                if let Some(found) = f(&buf[start..end]) {
+                    return Ok(Some(found));
+                }
+            }
+            skipping = false;
+            start = end + 1;
+        }
+        if n == 0 {
+            let rest = &buf[start..len];
+            return Ok(if rest.is_empty() || skipping {
+                None
+            } else {
+                f(rest)
+            });
+        }
+        if start == 0 && len == buf.len() {
+            skipping = true;
+            len = 0;
+        } else {
+            buf.copy_within(start..len, 0);
+            len -= start;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A socket with `text` waiting in it and the other end closed.
+    fn reader(text: &[u8]) -> rustix::fd::OwnedFd {
+        use rustix::net::{AddressFamily, SocketFlags, SocketType, socketpair};
+        let (r, w) = socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::empty(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(rustix::io::write(&w, text), Ok(text.len()));
+        r
+    }
+    use std::vec::Vec;
+
+    fn lines(text: &[u8], buf_len: usize) -> Vec<Vec<u8>> {
+        let r = reader(text);
+        let mut buf = std::vec![0_u8; buf_len];
+        let mut seen = Vec::new();
+        let none: Option<()> = find_line(&r, &mut buf, |l| {
+            seen.push(l.to_vec());
+            None
+        })
+        .unwrap();
+        assert!(none.is_none());
+        seen
+    }
+
+    #[test]
+    fn splits_and_skips_long_lines() {
+        assert_eq!(lines(b"a\nbb\n\nc", 8), [&b"a"[..], b"bb", b"", b"c"]);
+        // "0123456789" does not fit in 8 bytes: skipped whole, its tail is not a line.
+        assert_eq!(lines(b"x\n0123456789\ny\n", 8), [&b"x"[..], b"y"]);
+        assert_eq!(lines(b"0123456789abcdefghij", 8), Vec::<Vec<u8>>::new());
+        assert_eq!(lines(b"", 8), Vec::<Vec<u8>>::new());
+        // Exactly the buffer's size with its newline.
+        assert_eq!(lines(b"1234567\nz", 8), [&b"1234567"[..], b"z"]);
+    }
+
+    #[test]
+    fn stops_at_the_first_match() {
+        let r = reader(b"a 1\nb 2\nb 3\n");
+        let mut buf = [0_u8; 16];
+        let found = find_line(&r, &mut buf, |l| l.strip_prefix(b"b ").map(|v| v[0])).unwrap();
+        assert_eq!(found, Some(b'2'));
+    }
+}
