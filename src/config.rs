@@ -2,6 +2,7 @@
 
 use core::ffi::CStr;
 
+use crate::credentials::Credentials;
 use crate::error::{Error, Step};
 use crate::message::Message;
 
@@ -81,6 +82,8 @@ impl<'a> Exec<'a> {
 /// | [`foreground`](Self::foreground) | off: fork, setsid, fork |
 /// | [`notify_manually`](Self::notify_manually) | off: ready as soon as the steps are done |
 /// | thread check | on ([`skip_thread_check`](Self::skip_thread_check)) |
+/// | [`user`](Self::user) | none: the daemon keeps the launcher's user and groups |
+/// | [`chroot`](Self::chroot) | none |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
 ///
 /// ```
@@ -103,6 +106,8 @@ pub struct Daemon<'a> {
     pub(crate) manual_ready: bool,
     pub(crate) check_threads: bool,
     pub(crate) exec: Option<Exec<'a>>,
+    pub(crate) user: Option<&'a Credentials>,
+    pub(crate) chroot: Option<&'a CStr>,
     pub(crate) name: &'a str,
 }
 
@@ -124,6 +129,8 @@ impl<'a> Daemon<'a> {
             manual_ready: false,
             check_threads: true,
             exec: None,
+            user: None,
+            chroot: None,
             name: "rawdaemon",
         }
     }
@@ -220,6 +227,27 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// Drops privileges to this user, its group and supplementary groups (see
+    /// [`Credentials::lookup`]): the daemon's last step before it is ready (or executes the
+    /// program), after the pid file and the log files were opened with the launcher's
+    /// privileges. Log files this start creates are given to the user, so that it can reopen
+    /// them; the pid file stays the launcher's. Root must not be regainable afterwards:
+    /// that is checked.
+    #[must_use]
+    pub const fn user(mut self, user: &'a Credentials) -> Self {
+        self.user = Some(user);
+        self
+    }
+
+    /// Changes the daemon's root directory to `dir` (before [`chdir`](Self::chdir), which is
+    /// then taken inside it). The pid file, the log files and /dev/null are opened before, from
+    /// the launcher's view of the file system; an [`Exec`] path is taken inside `dir`.
+    #[must_use]
+    pub const fn chroot(mut self, dir: &'a CStr) -> Self {
+        self.chroot = Some(dir);
+        self
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -232,6 +260,7 @@ impl<'a> Daemon<'a> {
     pub fn message(&self, error: &Error) -> Message {
         let subject = match error.step() {
             Step::Chdir => self.chdir,
+            Step::Chroot => self.chroot,
             Step::OpenStdout => output_path(self.stdout),
             Step::OpenStderr => output_path(self.stderr),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,

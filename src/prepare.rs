@@ -97,6 +97,9 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     for &fd in cfg.keep_fds {
         check_keep_fd(fd)?;
     }
+    if let Some(dir) = cfg.chroot {
+        check_dir(dir).map_err(|e| Error::new(Step::Chroot, e))?;
+    }
     let mut created = Created::default();
     let pid_file = match cfg.pid_file {
         Some(path) => {
@@ -159,10 +162,10 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     )
     .and_then(above_stdio)
     .map_err(|e| Error::new(Step::OpenDevNull, e))?;
-    let stdout = open_log(cfg.stdout, Step::OpenStdout, &mut created.stdout)?;
+    let stdout = open_log(cfg, cfg.stdout, Step::OpenStdout, &mut created.stdout)?;
     let stderr = match (cfg.stdout, cfg.stderr) {
         (Output::Append(a), Output::Append(b)) if a == b => None,
-        (_, out) => open_log(out, Step::OpenStderr, &mut created.stderr)?,
+        (_, out) => open_log(cfg, out, Step::OpenStderr, &mut created.stderr)?,
     };
     let pipe = if cfg.foreground {
         None
@@ -195,8 +198,14 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
 }
 
 /// Opens a log file for appending, if the output is one; sets `created` if it did not exist.
+/// A file it creates for a daemon that drops privileges is given to that user.
 #[inline]
-fn open_log(out: Output<'_>, step: Step, created: &mut bool) -> Result<Option<OwnedFd>, Error> {
+fn open_log(
+    cfg: &Daemon<'_>,
+    out: Output<'_>,
+    step: Step,
+    created: &mut bool,
+) -> Result<Option<OwnedFd>, Error> {
     let Output::Append(path) = out else {
         return Ok(None);
     };
@@ -210,9 +219,27 @@ fn open_log(out: Output<'_>, step: Step, created: &mut bool) -> Result<Option<Ow
         Err(Errno::EXIST) => rustix::fs::open(path, flags, mode),
         Err(e) => Err(e),
     };
+    let fd = match (fd, cfg.user) {
+        (Ok(fd), Some(user)) if *created => give(fd, user),
+        (fd, _) => fd,
+    };
     fd.and_then(above_stdio)
         .map(Some)
         .map_err(|e| Error::new(step, e))
+}
+
+/// `fchown` of a new log file to the daemon's user and group.
+///
+/// # References
+///  - [fchown(2)](https://man7.org/linux/man-pages/man2/fchown.2.html)
+fn give(fd: OwnedFd, user: &crate::Credentials) -> Result<OwnedFd, Errno> {
+    use rustix::fs::{Gid, Uid};
+    rustix::fs::fchown(
+        &fd,
+        Some(Uid::from_raw(user.uid())),
+        Some(Gid::from_raw(user.gid())),
+    )?;
+    Ok(fd)
 }
 
 /// Moves a descriptor that landed on 0, 1 or 2 (because the launcher started with one of
@@ -223,6 +250,12 @@ fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
         return Ok(fd);
     }
     rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+}
+
+/// A directory that can be changed into (the daemon's `chroot`), checked before any fork.
+pub(crate) fn check_dir(dir: &CStr) -> Result<(), Errno> {
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::open(dir, flags, Mode::empty()).map(drop)
 }
 
 /// A kept descriptor must be open and not a standard one.

@@ -66,6 +66,13 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
 fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
+    if let Some(dir) = cfg.chroot {
+        rustix::process::chroot(dir).map_err(|e| Error::new(Step::Chroot, e))?;
+        if cfg.chdir.is_none() {
+            // The old working directory would be a way out of the new root.
+            rustix::process::chdir(c"/").map_err(|e| Error::new(Step::Chroot, e))?;
+        }
+    }
     if let Some(dir) = cfg.chdir {
         rustix::process::chdir(dir).map_err(|e| Error::new(Step::Chdir, e))?;
     }
@@ -82,16 +89,20 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(),
     let pid_file = prep.pid_file;
     let internal = [channel, pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd)];
     fds::close_all_except(cfg.keep_fds, internal).map_err(|e| Error::new(Step::CloseFds, e))?;
-    let Some(fd) = pid_file else { return Ok(()) };
-    if cfg.exec.is_some() {
-        // The program inherits the locked descriptor: the lock lives exactly as long as it.
-        rustix::io::fcntl_setfd(&fd, FdFlags::empty())
+    if let Some(fd) = pid_file {
+        if cfg.exec.is_some() {
+            // The program inherits the locked descriptor: the lock lives exactly as long as it.
+            rustix::io::fcntl_setfd(&fd, FdFlags::empty())
+                .map_err(|e| Error::new(Step::PidFileWrite, e))?;
+        }
+        crate::pidfile::write_pid(&fd, pid, created_pid_file)
             .map_err(|e| Error::new(Step::PidFileWrite, e))?;
+        // Never closed: the lock lasts as long as the daemon.
+        let _ = fd.into_raw_fd();
     }
-    crate::pidfile::write_pid(&fd, pid, created_pid_file)
-        .map_err(|e| Error::new(Step::PidFileWrite, e))?;
-    // Never closed: the lock lasts as long as the daemon.
-    let _ = fd.into_raw_fd();
+    if let Some(user) = cfg.user {
+        user.apply()?;
+    }
     Ok(())
 }
 

@@ -40,6 +40,10 @@ pub struct Args<'a> {
     pub env: [&'a CStr; MAX_REPEATS],
     pub env_len: usize,
     pub foreground: bool,
+    /// `-u USER[:GROUP]`
+    pub user: Option<&'a CStr>,
+    /// `-r DIR`
+    pub chroot: Option<&'a CStr>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
 }
@@ -69,6 +73,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         env: [c""; MAX_REPEATS],
         env_len: 0,
         foreground: false,
+        user: None,
+        chroot: None,
         program: 0,
     };
     let mut i = 1;
@@ -96,7 +102,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         };
         let takes_value = matches!(
             letter,
-            b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E' | b's' | b't'
+            b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E' | b's' | b't' | b'u' | b'r'
         );
         let value = if !takes_value {
             if attached.is_some() {
@@ -138,6 +144,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b'c', Some(v)) => a.chdir = non_empty(v, text)?,
             (b'o', Some(v)) => a.stdout = Some(non_empty(v, text)?),
             (b'e', Some(v)) => a.stderr = Some(non_empty(v, text)?),
+            (b'u', Some(v)) => a.user = Some(non_empty(v, text)?),
+            (b'r', Some(v)) => a.chroot = Some(non_empty(v, text)?),
             (b'm', Some(v)) => {
                 a.umask = Some(
                     parse_octal(v.to_bytes())
@@ -203,6 +211,8 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"keep-fd" => b'k',
         b"env" => b'E',
         b"foreground" => b'f',
+        b"user" => b'u',
+        b"chroot" => b'r',
         b"stop" => STOP,
         b"status" => STATUS,
         b"signal" => b's',

@@ -11,7 +11,7 @@ mod search;
 
 use core::ffi::CStr;
 
-use rawdaemon::{Daemon, Error, Exec, Message, Output, Runtime, Step};
+use rawdaemon::{Credentials, Daemon, Error, Exec, Message, Output, Runtime, Step};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
@@ -35,6 +35,11 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
   -E, --env NAME=VALUE set an environment variable for PROGRAM (repeatable)
   -f, --foreground     do not fork or start a session; stdout and stderr stay as they are
                        unless -o or -e is given
+  -u, --user USER[:GROUP]
+                       run as USER (a name in /etc/passwd or a number), in GROUP (default:
+                       USER's) and USER's groups in /etc/group; the pid and log files are
+                       opened first, new log files are given to USER
+  -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
   -h, --help           print this help
   -V, --version        print the version
 
@@ -95,14 +100,42 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let Some(env_len) = build_env(env, &args, &mut env_ptrs) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
+    let user = match args.user.map(|spec| (spec, Credentials::lookup(spec.to_bytes()))) {
+        None => None,
+        Some((_, Ok(user))) => Some(user),
+        Some((spec, Err(e))) => {
+            e.message("rawdaemon", Some(spec.to_bytes()))
+                .write_line(stderr());
+            return 1;
+        }
+    };
+    if let Some(dir) = args.chroot {
+        // Before PROGRAM is looked for inside it, so that a missing DIR is named as such.
+        use rustix::fs::{Mode, OFlags};
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if let Err(e) = rustix::fs::open(dir, flags, Mode::empty()) {
+            Error::new(Step::Chroot, e)
+                .message("rawdaemon", Some(dir.to_bytes()))
+                .write_line(stderr());
+            return 1;
+        }
+    }
     let name = strings[args.program];
     let mut resolved = search::PathBuf::new();
-    let path = search::resolve(name, find_env(&env_ptrs[..env_len], b"PATH"), &mut resolved);
+    let path = search::resolve(
+        name,
+        find_env(&env_ptrs[..env_len], b"PATH"),
+        args.chroot.map(CStr::to_bytes),
+        &mut resolved,
+    );
     let program_argv = &raw_argv[args.program..];
-    let daemon = configure(
+    let mut daemon = configure(
         &args,
         Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]),
     );
+    if let Some(user) = &user {
+        daemon = daemon.user(user);
+    }
     if let Err(errno) = path {
         let error = Error::new(Step::Exec, errno);
         daemon.message(&error).write_line(stderr());
@@ -199,6 +232,9 @@ fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
     }
     if let Some(mask) = args.umask {
         d = d.umask(mask);
+    }
+    if let Some(dir) = args.chroot {
+        d = d.chroot(dir);
     }
     d
 }

@@ -40,8 +40,13 @@ impl PathBuf {
     }
 
     fn as_c_str(&mut self) -> &CStr {
+        self.tail(0)
+    }
+
+    /// The path from byte `from` on (past a chroot directory's prefix).
+    fn tail(&mut self, from: usize) -> &CStr {
         self.buf[self.len] = 0;
-        CStr::from_bytes_with_nul(&self.buf[..=self.len]).unwrap_or(c"")
+        CStr::from_bytes_with_nul(&self.buf[from.min(self.len)..=self.len]).unwrap_or(c"")
     }
 }
 
@@ -50,6 +55,10 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 
 /// Resolves `name` into `out`, with `path` the value of `PATH` if it is set.
 ///
+/// With `root` (a chroot directory) the program is looked for inside it, and the path
+/// returned is the one seen from inside: a name with a `/` must then be absolute, and
+/// relative `PATH` entries are skipped.
+///
 /// # Errors
 ///
 /// `ENOENT` if no directory has it, `EACCES` if one has it but it is not executable (as a
@@ -57,11 +66,15 @@ const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 pub fn resolve<'o>(
     name: &CStr,
     path: Option<&[u8]>,
+    root: Option<&[u8]>,
     out: &'o mut PathBuf,
 ) -> Result<&'o CStr, Errno> {
     let bytes = name.to_bytes();
     if bytes.is_empty() {
         return Err(Errno::NOENT);
+    }
+    if let Some(root) = root {
+        return resolve_inside(bytes, path, root, out);
     }
     if bytes.contains(&b'/') {
         out.clear();
@@ -79,20 +92,68 @@ pub fn resolve<'o>(
         if candidate(dir, bytes, out).is_err() {
             continue;
         }
-        match rustix::fs::access(out.as_c_str(), Access::EXEC_OK) {
-            Ok(()) => {
-                if rustix::fs::stat(out.as_c_str())
-                    .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
-                {
-                    return Ok(out.as_c_str());
-                }
-                denied = true;
-            }
+        match executable(out.as_c_str()) {
+            Ok(()) => return Ok(out.as_c_str()),
             Err(Errno::ACCESS) => denied = true,
             Err(_) => {}
         }
     }
     Err(if denied { Errno::ACCESS } else { Errno::NOENT })
+}
+
+/// [`resolve`] inside the directory `root`.
+fn resolve_inside<'o>(
+    name: &[u8],
+    path: Option<&[u8]>,
+    root: &[u8],
+    out: &'o mut PathBuf,
+) -> Result<&'o CStr, Errno> {
+    let root = match root {
+        [rest @ .., b'/'] => rest,
+        _ => root,
+    };
+    let mut denied = false;
+    let dirs = if name.contains(&b'/') {
+        if name[0] != b'/' {
+            return Err(Errno::NOENT);
+        }
+        b"" as &[u8]
+    } else {
+        path.unwrap_or(DEFAULT_PATH)
+    };
+    for dir in dirs.split(|&b| b == b':') {
+        if !name.contains(&b'/') && dir.first() != Some(&b'/') {
+            continue;
+        }
+        out.clear();
+        let built = out.push(root).and_then(|()| {
+            if name.contains(&b'/') {
+                out.push(name)
+            } else {
+                out.push(dir)?;
+                out.push(b"/")?;
+                out.push(name)
+            }
+        });
+        if built.is_err() {
+            continue;
+        }
+        match executable(out.as_c_str()) {
+            Ok(()) => return Ok(out.tail(root.len())),
+            Err(Errno::ACCESS) => denied = true,
+            Err(_) => {}
+        }
+    }
+    Err(if denied { Errno::ACCESS } else { Errno::NOENT })
+}
+
+/// A regular file with execute permission: `Ok`; one that exists but is not: `EACCES`.
+fn executable(path: &CStr) -> Result<(), Errno> {
+    rustix::fs::access(path, Access::EXEC_OK)?;
+    match rustix::fs::stat(path) {
+        Ok(st) if FileType::from_raw_mode(st.st_mode) == FileType::RegularFile => Ok(()),
+        _ => Err(Errno::ACCESS),
+    }
 }
 
 /// `dir/name` into `out`; an empty `dir` means the current directory.
