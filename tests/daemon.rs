@@ -7,6 +7,7 @@
 
 mod common;
 mod control;
+mod privileges;
 mod roles;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use control::*;
+use privileges::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -59,6 +61,11 @@ fn main() {
         tool_status_of_an_unidentified_holder,
         fail_stop_and_status_usage,
         start_stop_daemon_on_a_tool_daemon,
+        tool_drops_privileges,
+        tool_user_by_number_and_group_by_name,
+        tool_chroot,
+        fail_user_and_chroot,
+        fail_user_without_privileges,
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
         lib_init_failure_reaches_launcher,
@@ -673,7 +680,7 @@ fn tool_restarts_after_sigkill() -> TestResult {
 
 /// Runs the tool, expects `code` and exactly `message` on stderr, no process left, and the
 /// pid file (if any) absent.
-fn expect_failure(
+pub(crate) fn expect_failure(
     cmd: &mut Command,
     code: i32,
     message: &str,

@@ -1,0 +1,216 @@
+//! `-u USER[:GROUP]` and `--chroot`: the ids, groups, capabilities and root directory of the
+//! real daemon, read from /proc; the files opened before the drop; the failures.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::*;
+use crate::{ensure, ensure_eq, expect_failure, run, stderr_of};
+
+/// The `Uid:`/`Gid:` line of a process whose real, effective, saved and file-system ids are
+/// all `id`.
+fn all(id: u32) -> String {
+    format!("{id}\t{id}\t{id}\t{id}")
+}
+
+/// The launcher starts as root with supplementary groups 0 to 3, which the daemon must lose.
+fn with_groups(cmd: &mut Command) -> &mut Command {
+    // SAFETY: setgroups is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            let groups: [libc::gid_t; 4] = [0, 1, 2, 3];
+            if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Checks the ids, groups and capabilities of `pid`: root can never come back.
+fn check_ids(pid: i32, uid: u32, gid: u32, groups: &str) -> TestResult {
+    ensure_eq!(status_field(pid, "Uid")?, all(uid));
+    ensure_eq!(status_field(pid, "Gid")?, all(gid));
+    ensure_eq!(status_field(pid, "Groups")?, groups);
+    for caps in ["CapPrm", "CapEff", "CapAmb"] {
+        ensure_eq!(status_field(pid, caps)?, "0000000000000000", "{caps}");
+    }
+    Ok(())
+}
+
+/// `-u nobody`: every id is nobody's, the launcher's groups are gone, the pid file stays
+/// root's, a new log file is nobody's, and --status and --stop (as root) still work.
+pub fn tool_drops_privileges() -> TestResult {
+    needs_root()?;
+    let dir = TempDir::new("user");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let out = run(with_groups(
+        tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .arg("-o")
+            .arg(&log)
+            .args(["-u", "nobody", "sleep", "30"]),
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    check_ids(daemon.0, 65534, 65534, "65534")?;
+    let meta = fs::metadata(&pid_file).map_err(|e| e.to_string())?;
+    ensure_eq!((meta.uid(), meta.gid()), (0, 0), "pid file owner");
+    let meta = fs::metadata(&log).map_err(|e| e.to_string())?;
+    ensure_eq!((meta.uid(), meta.gid()), (65534, 65534), "log file owner");
+    let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+    ensure_eq!(status.status.code(), Some(0), "{}", describe(&status));
+    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
+    ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
+    no_process_left()
+}
+
+/// Numbers that are in no account file, and a group by name.
+pub fn tool_user_by_number_and_group_by_name() -> TestResult {
+    needs_root()?;
+    let out = run(with_groups(tool().args(["-u", "4242:4343", "sleep", "30"])));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    check_ids(daemon.0, 4242, 4343, "4343")?;
+    drop(daemon);
+    // nobody in group `daemon` (gid 1 in Debian's base files), a member of no other group.
+    let out = run(with_groups(tool().args([
+        "-u",
+        "nobody:daemon",
+        "sleep",
+        "30",
+    ])));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    check_ids(daemon.0, 65534, 1, "1")?;
+    Ok(())
+}
+
+/// A root directory holding `sleep` and the libraries it needs, as `ldd` lists them.
+fn jail(dir: &Path) -> TestResult {
+    let ldd = Command::new("ldd")
+        .arg("/bin/sleep")
+        .output()
+        .map_err(|e| format!("ldd: {e}"))?;
+    let mut files = vec!["/bin/sleep".to_string()];
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        if let Some(path) = line.split_whitespace().find(|w| w.starts_with('/')) {
+            files.push(path.to_string());
+        }
+    }
+    for file in files {
+        let target = dir.join(file.trim_start_matches('/'));
+        fs::create_dir_all(target.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
+        fs::copy(&file, &target).map_err(|e| format!("{file}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `--chroot` with `-u`: the daemon's root and working directory are the jail, PROGRAM was
+/// found inside it, the pid file outside.
+pub fn tool_chroot() -> TestResult {
+    needs_root()?;
+    let dir = TempDir::new("chroot");
+    let root = dir.path("jail");
+    jail(&root)?;
+    let pid_file = dir.path("d.pid");
+    let out = run(tool().arg("-p").arg(&pid_file).arg("-r").arg(&root).args([
+        "-u",
+        "4242:4242",
+        "-E",
+        "PATH=/bin",
+        "sleep",
+        "30",
+    ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let link = |what: &str| fs::read_link(format!("/proc/{}/{what}", daemon.0));
+    ensure_eq!(link("root").map_err(|e| e.to_string())?, root);
+    ensure_eq!(cwd(daemon.0)?, root);
+    ensure_eq!(
+        link("exe").map_err(|e| e.to_string())?,
+        root.join("bin/sleep")
+    );
+    check_ids(daemon.0, 4242, 4242, "4242")?;
+    ensure_eq!(read_text(&pid_file)?, format!("{}\n", daemon.0));
+    Ok(())
+}
+
+/// Unknown users and groups, a numeric user without a group, a missing root directory: a
+/// message, status 1, nothing left.
+pub fn fail_user_and_chroot() -> TestResult {
+    let dir = TempDir::new("user-fail");
+    let pid_file = dir.path("d.pid");
+    let start = |extra: &[&str]| {
+        let mut cmd = tool();
+        cmd.arg("-p")
+            .arg(&pid_file)
+            .args(extra)
+            .args(["sleep", "30"]);
+        cmd
+    };
+    expect_failure(
+        &mut start(&["-u", "no-such-user"]),
+        1,
+        "rawdaemon: user no-such-user: no such user",
+        Some(&pid_file),
+    )?;
+    expect_failure(
+        &mut start(&["-u", "nobody:no-such-group"]),
+        1,
+        "rawdaemon: user nobody:no-such-group: no such group",
+        Some(&pid_file),
+    )?;
+    expect_failure(
+        &mut start(&["-u", "4242"]),
+        1,
+        "rawdaemon: user 4242: not in /etc/passwd: give its group as USER:GROUP",
+        Some(&pid_file),
+    )?;
+    expect_failure(
+        &mut start(&["-r", "/nonexistent/jail"]),
+        1,
+        "rawdaemon: chroot /nonexistent/jail: No such file or directory",
+        Some(&pid_file),
+    )?;
+    // Not found inside the root directory, though it exists outside.
+    let out = run(&mut start(&[
+        "-r",
+        dir.0.to_str().ok_or("path")?,
+        "-E",
+        "PATH=/bin",
+    ]));
+    ensure_eq!(out.status.code(), Some(127), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        "rawdaemon: exec sleep: No such file or directory\n"
+    );
+    ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
+}
+
+/// An unprivileged launcher cannot become another user: the daemon reports setgroups'
+/// EPERM, and nothing is left.
+pub fn fail_user_without_privileges() -> TestResult {
+    needs_root()?;
+    let dir = TempDir::new("user-eperm");
+    std::os::unix::fs::chown(&dir.0, Some(65534), Some(65534)).map_err(|e| e.to_string())?;
+    let pid_file = dir.path("d.pid");
+    let mut cmd = tool();
+    cmd.arg("-p")
+        .arg(&pid_file)
+        .args(["-u", "daemon", "sleep", "30"])
+        .uid(65534)
+        .gid(65534);
+    expect_failure(
+        &mut cmd,
+        1,
+        "rawdaemon: setgroups: Operation not permitted",
+        Some(&pid_file),
+    )
+}
