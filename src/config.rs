@@ -84,6 +84,8 @@ impl<'a> Exec<'a> {
 /// | thread check | on ([`skip_thread_check`](Self::skip_thread_check)) |
 /// | [`user`](Self::user) | none: the daemon keeps the launcher's user and groups |
 /// | [`chroot`](Self::chroot) | none |
+/// | [`notify_socket`](Self::notify_socket) | none |
+/// | [`ready_fd`](Self::ready_fd) | none: with [`Exec`], ready once the program is executed |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
 ///
 /// ```
@@ -108,6 +110,8 @@ pub struct Daemon<'a> {
     pub(crate) exec: Option<Exec<'a>>,
     pub(crate) user: Option<&'a Credentials>,
     pub(crate) chroot: Option<&'a CStr>,
+    pub(crate) notify_socket: Option<&'a [u8]>,
+    pub(crate) ready_fd: Option<i32>,
     pub(crate) name: &'a str,
 }
 
@@ -131,6 +135,8 @@ impl<'a> Daemon<'a> {
             exec: None,
             user: None,
             chroot: None,
+            notify_socket: None,
+            ready_fd: None,
             name: "rawdaemon",
         }
     }
@@ -248,6 +254,32 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// Tells a service manager when the daemon is ready, as `sd_notify(3)` does: `address` is
+    /// the value of `NOTIFY_SOCKET` (a path, or `@name` for an abstract socket). The datagram
+    /// `READY=1` with `MAINPID=` the daemon's pid is sent by the launching process once the
+    /// daemon is ready, just before it exits (systemd's `Type=notify` then follows the
+    /// daemon as its main process); in foreground mode by the process itself. An unreachable
+    /// socket is ignored, as `sd_notify` ignores it.
+    #[must_use]
+    pub const fn notify_socket(mut self, address: &'a [u8]) -> Self {
+        self.notify_socket = Some(address);
+        self
+    }
+
+    /// With [`Exec`]: the program reports its own readiness by writing a newline to
+    /// descriptor `fd` (the s6 convention), and the launcher waits for that line instead of
+    /// exiting once the program is executed. If the program exits or closes `fd` first, the
+    /// start fails with [`Step::ReadyFd`] and a program still running is killed. In
+    /// foreground mode with [`notify_socket`](Self::notify_socket) a small watcher process
+    /// waits for the line and sends `READY=1` (so systemd needs `NotifyAccess=all`); without
+    /// it, `fd` is `/dev/null`. `fd` must be 3 or above and not in
+    /// [`keep_fds`](Self::keep_fds).
+    #[must_use]
+    pub const fn ready_fd(mut self, fd: i32) -> Self {
+        self.ready_fd = Some(fd);
+        self
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -264,7 +296,7 @@ impl<'a> Daemon<'a> {
             Step::OpenStdout => output_path(self.stdout),
             Step::OpenStderr => output_path(self.stderr),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
-            Step::Exec => self.exec.map(|e| e.path),
+            Step::Exec | Step::ReadyFd => self.exec.map(|e| e.path),
             _ => None,
         };
         error.message(self.name, subject.map(CStr::to_bytes))

@@ -141,6 +141,14 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     })
 }
 
+/// SIGKILL to the process behind `pidfd`, and a wait of up to five seconds for its end: a
+/// start that failed after the program ran leaves no process behind.
+pub(crate) fn kill(pidfd: &OwnedFd) {
+    if send(pidfd, Signal::KILL).is_ok() {
+        let _ = exited_within(pidfd, KILL_WAIT);
+    }
+}
+
 /// `pidfd_send_signal`; a process that has exited already (`ESRCH`) counts as signalled.
 fn send(pidfd: &OwnedFd, signal: Signal) -> Result<(), Error> {
     match rustix::process::pidfd_send_signal(pidfd, signal) {

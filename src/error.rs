@@ -77,13 +77,16 @@ pub enum Step {
     /// [`NOT_RUNNING`](Error::NOT_RUNNING) or [`UNIDENTIFIED`](Error::UNIDENTIFIED), or with
     /// `ETIMEDOUT` the pid that outlived `SIGKILL`.
     Stop = 29,
+    /// The program closed its [`ready_fd`](crate::Daemon::ready_fd) (or exited) before it
+    /// wrote a newline to it; the detail is the descriptor's number.
+    ReadyFd = 30,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 29] = [
+        const ALL: [Step; 30] = [
             Threads,
             KeepFd,
             OpenDevNull,
@@ -113,6 +116,7 @@ impl Step {
             Status,
             Signal,
             Stop,
+            ReadyFd,
         ];
         if n >= 1 && (n as usize) <= ALL.len() {
             Some(ALL[n as usize - 1])
@@ -153,6 +157,7 @@ impl Step {
             Step::Status => "status",
             Step::Signal => "signal",
             Step::Stop => "stop",
+            Step::ReadyFd => "exec",
         }
     }
 }
@@ -316,6 +321,11 @@ impl Error {
             Step::User if self.detail == Self::NEEDS_GROUP => {
                 m.push_str("not in /etc/passwd: give its group as USER:GROUP");
             }
+            Step::ReadyFd => {
+                m.push_str("exited or closed descriptor ");
+                m.push_u32(self.detail);
+                m.push_str(" before it was ready");
+            }
             Step::Stop if self.detail == Self::NOT_RUNNING => {
                 m.push_str("not running (no process holds its lock)");
             }
@@ -377,8 +387,8 @@ mod tests {
         assert_eq!(Step::from_u8(13), Some(Step::Chdir));
         assert_eq!(Step::from_u8(21), Some(Step::Config));
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
-        assert_eq!(Step::from_u8(29), Some(Step::Stop));
-        assert_eq!(Step::from_u8(30), None);
+        assert_eq!(Step::from_u8(30), Some(Step::ReadyFd));
+        assert_eq!(Step::from_u8(31), None);
         assert!(core::mem::size_of::<Error>() <= 8);
     }
 

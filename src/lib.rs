@@ -20,6 +20,7 @@ mod decimal;
 mod error;
 mod lines;
 mod message;
+mod notify;
 mod parent;
 mod pidfile;
 mod prepare;

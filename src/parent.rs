@@ -15,23 +15,41 @@ use crate::ready::{RECORD_LEN, Record};
 /// the program's own code runs before it reports, and any process it forked meanwhile holds
 /// a copy of the channel until it exits.
 ///
+/// With `ack` (the program reports its own readiness), it opens a pidfd of the daemon when
+/// the Exec record arrives, while the daemon waits for the go-ahead and so is certainly the
+/// process with that pid, and returns it.
+///
 /// Returns the daemon's pid, or the error the daemon (or the intermediate) reported;
 /// [`Step::NotReady`] if the channel closed with no record.
 ///
 /// # References
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 ///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
-pub(crate) fn wait(pipe: &OwnedFd, child: Pid, to_eof: bool) -> Result<u32, Error> {
+pub(crate) fn wait(
+    pipe: &OwnedFd,
+    child: Pid,
+    to_eof: bool,
+    ack: bool,
+) -> Result<(u32, Option<OwnedFd>), Error> {
+    let mut pidfd = None;
     let outcome = match read_record(pipe) {
         Ok(Some(Record::Ready(pid))) if !to_eof => Ok(pid),
         Ok(Some(Record::Failed(e))) if !to_eof => Err(e),
         Ok(Some(Record::Ready(pid))) => read_record(pipe).map(|_| pid),
         // After Exec, end-of-file is success and a second record is the exec's failure.
-        Ok(Some(Record::Exec(pid))) => match read_record(pipe) {
-            Ok(Some(Record::Failed(e))) => finish(pipe, e),
-            Ok(_) => Ok(pid),
-            Err(e) => Err(e),
-        },
+        Ok(Some(Record::Exec(pid))) => {
+            if ack {
+                pidfd = Pid::from_raw(pid as i32).and_then(|p| {
+                    rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
+                });
+                crate::ready::ack(pipe);
+            }
+            match read_record(pipe) {
+                Ok(Some(Record::Failed(e))) => finish(pipe, e),
+                Ok(_) => Ok(pid),
+                Err(e) => Err(e),
+            }
+        }
         Ok(Some(Record::Failed(e))) => finish(pipe, e),
         Ok(None) => Err(Error::without_errno(Step::NotReady, 0)),
         Err(e) => Err(e),
@@ -39,7 +57,7 @@ pub(crate) fn wait(pipe: &OwnedFd, child: Pid, to_eof: bool) -> Result<u32, Erro
     // The intermediate exits right after the second fork (or after reporting its failure).
     // ECHILD: SIGCHLD is ignored and the kernel reaped it already.
     while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}
-    outcome
+    outcome.map(|pid| (pid, pidfd))
 }
 
 /// After a failure record: wait until the failed process has closed the channel (it exits right

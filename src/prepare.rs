@@ -34,6 +34,10 @@ pub(crate) struct Prepared {
     /// Foreground mode with a relative pid file or log path: the launcher's working
     /// directory, to remove what a failure after `chdir` leaves behind.
     pub origin: Option<OwnedFd>,
+    /// The socket `NOTIFY_SOCKET` names, connected.
+    pub notify: Option<OwnedFd>,
+    /// The program's readiness pipe (read end, write end) for [`Daemon::ready_fd`].
+    pub ready: Option<(OwnedFd, OwnedFd)>,
     /// Signals to reset to their default disposition (signal `n` is bit `n - 1`).
     pub signals: u64,
     /// Whether any signal is blocked.
@@ -53,7 +57,7 @@ pub(crate) struct Created {
 impl Created {
     /// Removes what a start that failed at `failed` leaves behind: the files it created, and
     /// the pid file if the daemon had written it (the process it names never became ready).
-    /// Log files stay once the program's own code has run (`Init`, `NotReady`): they may hold
+    /// Log files stay once the program's own code has run (`Init`, `NotReady`, `ReadyFd`): they may hold
     /// why it failed. Relative paths are taken from `dir` if given (foreground mode after
     /// `chdir`). Called while the pid file's lock is still held.
     pub(crate) fn remove(self, cfg: &Daemon<'_>, dir: Option<&OwnedFd>, failed: Step) {
@@ -65,12 +69,12 @@ impl Created {
         };
         let written = matches!(
             failed,
-            Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady
+            Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady | Step::ReadyFd
         );
         if let Some(path) = cfg.pid_file.filter(|_| self.pid_file || written) {
             unlink(path);
         }
-        if matches!(failed, Step::Init | Step::NotReady) {
+        if matches!(failed, Step::Init | Step::NotReady | Step::ReadyFd) {
             return;
         }
         for (out, created) in [(cfg.stdout, self.stdout), (cfg.stderr, self.stderr)] {
@@ -100,6 +104,11 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     if let Some(dir) = cfg.chroot {
         check_dir(dir).map_err(|e| Error::new(Step::Chroot, e))?;
     }
+    if let Some(fd) = cfg.ready_fd {
+        if fd < 3 || cfg.exec.is_none() || cfg.keep_fds.contains(&fd) {
+            return Err(Error::with_detail(Step::Config, Errno::INVAL, fd as u32));
+        }
+    }
     let mut created = Created::default();
     let pid_file = match cfg.pid_file {
         Some(path) => {
@@ -107,7 +116,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
             created.pid_file = new;
             // A launcher started with 0, 1 or 2 closed gets the pid file there, where the
             // daemon's dup2 would replace it; the duplicate shares the lock.
-            match above_stdio(fd) {
+            match above_stdio(fd, cfg.ready_fd) {
                 Ok(fd) => Some(fd),
                 Err(e) => {
                     created.remove(cfg, None, Step::PidFileOpen);
@@ -118,7 +127,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         None => None,
     };
     match open_rest(cfg, &mut created) {
-        Ok((devnull, stdout, stderr, pipe, origin)) => {
+        Ok((devnull, stdout, stderr, pipe, origin, ready)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked) = match status {
                 Some(s) => (s.ignored | s.caught, s.blocked != 0),
@@ -131,6 +140,11 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 pid_file,
                 pipe,
                 origin,
+                notify: cfg
+                    .notify_socket
+                    .and_then(crate::notify::connect)
+                    .and_then(|fd| above_stdio(fd, cfg.ready_fd).ok()),
+                ready,
                 signals,
                 blocked,
                 created,
@@ -149,10 +163,11 @@ type Opened = (
     Option<OwnedFd>,
     Option<(OwnedFd, OwnedFd)>,
     Option<OwnedFd>,
+    Option<(OwnedFd, OwnedFd)>,
 );
 
-/// /dev/null, the log files, the readiness channel, and in foreground mode the working
-/// directory that relative pid file and log paths are relative to.
+/// /dev/null, the log files, the readiness channel, in foreground mode the working directory
+/// that relative pid file and log paths are relative to, and the program's readiness pipe.
 #[inline]
 fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     let devnull = rustix::fs::open(
@@ -160,7 +175,7 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .and_then(above_stdio)
+    .and_then(|fd| above_stdio(fd, cfg.ready_fd))
     .map_err(|e| Error::new(Step::OpenDevNull, e))?;
     let stdout = open_log(cfg, cfg.stdout, Step::OpenStdout, &mut created.stdout)?;
     let stderr = match (cfg.stdout, cfg.stderr) {
@@ -179,9 +194,19 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
             None,
         )
         .map_err(|e| Error::new(Step::Pipe, e))?;
-        let r = above_stdio(r).map_err(|e| Error::new(Step::Pipe, e))?;
-        let w = above_stdio(w).map_err(|e| Error::new(Step::Pipe, e))?;
+        let r = above_stdio(r, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+        let w = above_stdio(w, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
         Some((r, w))
+    };
+    let ready = match cfg.ready_fd {
+        Some(_) => {
+            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+                .map_err(|e| Error::new(Step::Pipe, e))?;
+            let r = above_stdio(r, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+            let w = above_stdio(w, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+            Some((r, w))
+        }
+        None => None,
     };
     let relative = |p: Option<&CStr>| p.is_some_and(|p| p.to_bytes().first() != Some(&b'/'));
     let relative = relative(cfg.pid_file)
@@ -189,12 +214,13 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
         || relative(output_path(cfg.stderr));
     let origin = if cfg.foreground && relative && cfg.chdir.is_some() {
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir = rustix::fs::open(c".", flags, Mode::empty()).and_then(above_stdio);
+        let dir = rustix::fs::open(c".", flags, Mode::empty())
+            .and_then(|fd| above_stdio(fd, cfg.ready_fd));
         Some(dir.map_err(|e| Error::new(Step::PidFileOpen, e))?)
     } else {
         None
     };
-    Ok((devnull, stdout, stderr, pipe, origin))
+    Ok((devnull, stdout, stderr, pipe, origin, ready))
 }
 
 /// Opens a log file for appending, if the output is one; sets `created` if it did not exist.
@@ -223,7 +249,7 @@ fn open_log(
         (Ok(fd), Some(user)) if *created => give(fd, user),
         (fd, _) => fd,
     };
-    fd.and_then(above_stdio)
+    fd.and_then(|fd| above_stdio(fd, cfg.ready_fd))
         .map(Some)
         .map_err(|e| Error::new(step, e))
 }
@@ -243,13 +269,15 @@ fn give(fd: OwnedFd, user: &crate::Credentials) -> Result<OwnedFd, Errno> {
 }
 
 /// Moves a descriptor that landed on 0, 1 or 2 (because the launcher started with one of
-/// them closed) to 3 or above, leaving the standard slot closed again.
-fn above_stdio(fd: OwnedFd) -> Result<OwnedFd, Errno> {
+/// them closed) to 3 or above, leaving the standard slot closed again; with a
+/// [`ready_fd`](Daemon::ready_fd) `avoid`, also one that landed on it, above it.
+fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
     use rustix::fd::AsRawFd;
-    if fd.as_raw_fd() > 2 {
+    let raw = fd.as_raw_fd();
+    if raw > 2 && Some(raw) != avoid {
         return Ok(fd);
     }
-    rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+    rustix::io::fcntl_dupfd_cloexec(&fd, avoid.map_or(3, |n| n.max(2) + 1))
 }
 
 /// A directory that can be changed into (the daemon's `chroot`), checked before any fork.

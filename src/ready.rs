@@ -76,6 +76,34 @@ pub(crate) fn send(channel: &OwnedFd, record: Record) {
     });
 }
 
+/// Waits for the launcher's one-byte go-ahead (or for it to be gone). Async-signal-safe.
+pub(crate) fn wait_ack(channel: &OwnedFd) {
+    let mut byte = [0_u8; 1];
+    let _ = rustix::io::retry_on_intr(|| {
+        rustix::net::recv(channel, &mut byte, rustix::net::RecvFlags::empty())
+    });
+}
+
+/// Sends the go-ahead [`wait_ack`] waits for.
+pub(crate) fn ack(channel: &OwnedFd) {
+    let _ = rustix::io::retry_on_intr(|| {
+        rustix::net::send(channel, &[1], rustix::net::SendFlags::NOSIGNAL)
+    });
+}
+
+/// Reads the program's readiness pipe until a newline (`true`) or end-of-file (`false`).
+/// Async-signal-safe.
+pub(crate) fn wait_line(pipe: &OwnedFd) -> bool {
+    let mut buf = [0_u8; 64];
+    loop {
+        match rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut buf)) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) if buf[..n].contains(&b'\n') => return true,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// The daemon's handle on readiness, returned in the daemon by [`Daemon::start`] and
 /// [`Daemon::detach`].
 ///
@@ -91,6 +119,8 @@ pub(crate) fn send(channel: &OwnedFd, record: Record) {
 #[must_use = "with notify_manually, dropping Ready reports that the daemon exited before it was ready"]
 pub struct Ready {
     pub(crate) pipe: Option<OwnedFd>,
+    /// Foreground mode: the service manager's notification socket.
+    pub(crate) notify: Option<OwnedFd>,
     pub(crate) pid: Pid,
     pub(crate) runtime: Runtime,
 }
@@ -101,10 +131,16 @@ impl Ready {
         self.pid
     }
 
-    /// Reports readiness: the launcher exits 0. Does nothing if it was reported already.
+    /// Reports readiness: the launcher exits 0 (and, with a
+    /// [`notify_socket`](crate::Daemon::notify_socket), the service manager hears `READY=1`).
+    /// Does nothing if it was reported already.
     pub fn notify(mut self) {
+        let pid = self.pid.as_raw_nonzero().get() as u32;
         if let Some(pipe) = self.pipe.take() {
-            send(&pipe, Record::Ready(self.pid.as_raw_nonzero().get() as u32));
+            send(&pipe, Record::Ready(pid));
+        }
+        if let Some(socket) = self.notify.take() {
+            crate::notify::ready(&socket, pid);
         }
     }
 

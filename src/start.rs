@@ -94,30 +94,50 @@ impl Daemon<'_> {
         child::daemon(self, prep).map(Detached::Daemon)
     }
 
-    /// The original process after the fork: the daemon's verdict, and cleanup on failure.
+    /// The original process after the fork: the daemon's verdict (and with a
+    /// [`ready_fd`](Daemon::ready_fd) the program's), the service manager told, and cleanup on
+    /// failure.
     fn wait(
         &self,
         mut prep: Prepared,
         child: rustix::process::Pid,
         exit: bool,
     ) -> Result<Detached, Error> {
-        let outcome = match prep.pipe.take() {
-            Some((read, write)) => {
-                // Our copy of the write end must go, or end-of-file never comes.
-                drop(write);
-                let outcome = crate::parent::wait(&read, child, !self.manual_ready);
-                if exit && outcome.is_ok() {
+        let Some((read, write)) = prep.pipe.take() else {
+            return Err(Error::new(Step::Pipe, rustix::io::Errno::BADF));
+        };
+        // Our copies of the write ends must go, or end-of-file never comes.
+        drop(write);
+        let program_ready = prep.ready.take().map(|(read, write)| {
+            drop(write);
+            read
+        });
+        let outcome =
+            crate::parent::wait(&read, child, !self.manual_ready, program_ready.is_some())
+                .and_then(|(pid, pidfd)| match &program_ready {
+                    Some(line) if !crate::ready::wait_line(line) => {
+                        // The program closed its end: if it still runs, it is not left behind.
+                        if let Some(pidfd) = pidfd {
+                            crate::control::kill(&pidfd);
+                        }
+                        let fd = self.ready_fd.unwrap_or(-1) as u32;
+                        Err(Error::without_errno(Step::ReadyFd, fd))
+                    }
+                    _ => Ok(pid),
+                });
+        match outcome {
+            Ok(pid) => {
+                if let Some(socket) = &prep.notify {
+                    crate::notify::ready(socket, pid);
+                }
+                if exit {
                     sys::exit(self.runtime, 0);
                 }
-                outcome
+                Ok(Detached::Parent {
+                    pid: rustix::process::Pid::from_raw(pid as i32)
+                        .ok_or(Error::without_errno(Step::NotReady, 0))?,
+                })
             }
-            None => Err(Error::new(Step::Pipe, rustix::io::Errno::BADF)),
-        };
-        match outcome {
-            Ok(pid) => Ok(Detached::Parent {
-                pid: rustix::process::Pid::from_raw(pid as i32)
-                    .ok_or(Error::without_errno(Step::NotReady, 0))?,
-            }),
             Err(e) => Err(self.abandon(prep, e)),
         }
     }

@@ -7,6 +7,7 @@
 
 mod common;
 mod control;
+mod notify;
 mod privileges;
 mod roles;
 
@@ -20,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use control::*;
+use notify::*;
 use privileges::*;
 
 fn main() {
@@ -66,6 +68,13 @@ fn main() {
         tool_chroot,
         fail_user_and_chroot,
         fail_user_without_privileges,
+        tool_notify_socket,
+        fail_notify_socket_hears_nothing,
+        tool_notify_socket_foreground,
+        tool_ready_fd_waits_for_the_line,
+        fail_ready_fd_closed,
+        tool_ready_fd_foreground_watcher,
+        lib_notify_socket,
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
         lib_init_failure_reaches_launcher,
@@ -1005,7 +1014,7 @@ fn fail_usage() -> TestResult {
 // ---------------------------------------------------------------------------------------
 // The library, through this binary re-executed in a role (see roles.rs)
 
-fn lib(args: &[&str]) -> Command {
+pub(crate) fn lib(args: &[&str]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().expect("own path"));
     cmd.arg("--role").args(args);
     cmd

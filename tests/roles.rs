@@ -1,7 +1,8 @@
 //! This test binary re-executed as a small program that uses the library (`--role ...`).
 //!
-//! - `daemon [pid=PATH] [chdir=DIR] [umask=OCTAL] [threads] [manual=ok:MARKER|fail|drop]`:
-//!   daemonize with [`Daemon::start`], then sleep (bounded) and exit.
+//! - `daemon [pid=PATH] [chdir=DIR] [umask=OCTAL] [threads] [manual=ok:MARKER|fail|drop]
+//!   [notify=ADDRESS] [fg]`: daemonize with [`Daemon::start`] (in foreground mode with `fg`),
+//!   then sleep (bounded) and exit.
 //! - `alloc REPORT PIDFILE`: count allocations across [`Daemon::detach`] in both processes.
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -63,6 +64,12 @@ fn daemon(args: &[String]) -> ! {
     }
     if manual.is_some() {
         d = d.notify_manually();
+    }
+    if let Some(address) = get("notify") {
+        d = d.notify_socket(address.as_bytes());
+    }
+    if args.iter().any(|a| a == "fg") {
+        d = d.foreground(true);
     }
     let _thread = args.iter().any(|a| a == "threads").then(|| {
         let t = std::thread::spawn(|| std::thread::sleep(Duration::from_secs(5)));

@@ -19,7 +19,7 @@ const LOOP_CEILING: u64 = 1 << 20;
 
 /// Closes every descriptor from 3 up, except those in `keep` and `internal` (-1 entries of
 /// `internal` are unused).
-pub(super) fn close_all_except(keep: &[i32], internal: [i32; 2]) -> Result<(), Errno> {
+pub(super) fn close_all_except(keep: &[i32], internal: &[i32]) -> Result<(), Errno> {
     let kept = |fd: i32| keep.contains(&fd) || internal.contains(&fd);
     // The smallest kept descriptor at or above `from`.
     let next_kept = |from: i32| {

@@ -11,8 +11,9 @@
 mod fds;
 mod session;
 mod stdio;
+mod watcher;
 
-use rustix::fd::{AsRawFd, IntoRawFd};
+use rustix::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use rustix::io::FdFlags;
 
 use crate::config::Daemon;
@@ -23,20 +24,43 @@ use crate::sys;
 
 pub(crate) use session::intermediate;
 
-/// The daemon's steps in order: signals, chdir, umask, stdio, close every other descriptor,
-/// pid file; then readiness or `execve`.
+/// The daemon's steps in order: signals, chroot, chdir, umask, stdio, close every other
+/// descriptor, pid file, privileges; then readiness or `execve`.
 ///
 /// With a readiness channel, a failure is reported through it and the process exits; without one
 /// (foreground mode) it is returned.
 #[inline]
 pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Error> {
-    // The read end is closed with every other descriptor by close_range.
+    // Descriptors given up here are closed with every other one by close_range.
+    let forget = |fd: OwnedFd| {
+        let _ = fd.into_raw_fd();
+    };
     let pipe = prep.pipe.take().map(|(read, write)| {
-        let _ = read.into_raw_fd();
+        forget(read);
         write
+    });
+    let foreground = pipe.is_none();
+    // In daemon mode the launcher notifies the service manager and reads the program's
+    // readiness pipe; in foreground mode this process does (through a watcher).
+    let notify = prep.notify.take();
+    let notify = if foreground {
+        notify
+    } else {
+        notify.map(forget);
+        None
+    };
+    let ready_pipe = prep.ready.take().map(|(read, write)| {
+        let read = if foreground && notify.is_some() {
+            Some(read)
+        } else {
+            forget(read);
+            None
+        };
+        (read, write)
     });
     let ready = Ready {
         pipe,
+        notify,
         pid: rustix::process::getpid(),
         runtime: cfg.runtime,
     };
@@ -44,14 +68,17 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     // Foreground mode: what a failure must remove, and from where.
     let created = prep.created;
     let origin = prep.origin.take();
-    let keep = ready
-        .pipe
-        .as_ref()
-        .or(origin.as_ref())
-        .map_or(-1, AsRawFd::as_raw_fd);
+    let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
+    let internal = [
+        raw(ready.pipe.as_ref()),
+        raw(origin.as_ref()),
+        raw(ready.notify.as_ref()),
+        raw(ready_pipe.as_ref().and_then(|(read, _)| read.as_ref())),
+        raw(ready_pipe.as_ref().map(|(_, write)| write)),
+    ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
-    let outcome = match steps(cfg, prep, keep, pid) {
-        Ok(()) => finish(cfg, ready, signals),
+    let outcome = match steps(cfg, prep, internal, pid) {
+        Ok(()) => finish(cfg, ready, signals, ready_pipe),
         Err(e) if ready.pipe.is_some() => ready.abort(e),
         Err(e) => Err(e),
     };
@@ -61,9 +88,10 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     outcome
 }
 
-/// Runs the steps; the pid file's descriptor stays open (and locked) for good.
+/// Runs the steps; the pid file's descriptor stays open (and locked) for good. `internal`
+/// lists the prepared descriptors that must survive the closing (-1 for none).
 #[inline]
-fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(), Error> {
+fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
     if let Some(dir) = cfg.chroot {
@@ -87,8 +115,16 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(),
     let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
-    let internal = [channel, pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd)];
-    fds::close_all_except(cfg.keep_fds, internal).map_err(|e| Error::new(Step::CloseFds, e))?;
+    let [a, b, c, d, e] = internal;
+    let internal = [
+        a,
+        b,
+        c,
+        d,
+        e,
+        pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+    ];
+    fds::close_all_except(cfg.keep_fds, &internal).map_err(|e| Error::new(Step::CloseFds, e))?;
     if let Some(fd) = pid_file {
         if cfg.exec.is_some() {
             // The program inherits the locked descriptor: the lock lives exactly as long as it.
@@ -106,6 +142,10 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(),
     Ok(())
 }
 
+/// The program's readiness pipe in the daemon: the read end only in foreground mode with a
+/// service manager to notify, the write end for the program.
+type ReadyPipe = (Option<OwnedFd>, OwnedFd);
+
 /// Reports readiness (automatic mode), hands the handle back (manual mode), or executes the
 /// program.
 ///
@@ -113,15 +153,45 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, channel: i32, pid: u32) -> Result<(),
 /// `sigaction` refused to reset, are reset with the raw system call: the libc is about to be
 /// replaced, and the program deserves a clean start.
 #[inline]
-fn finish(cfg: &Daemon<'_>, mut ready: Ready, signals: u64) -> Result<Ready, Error> {
+fn finish(
+    cfg: &Daemon<'_>,
+    mut ready: Ready,
+    signals: u64,
+    ready_pipe: Option<ReadyPipe>,
+) -> Result<Ready, Error> {
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     if let Some(exec) = cfg.exec {
         if let Some(pipe) = &ready.pipe {
             ready::send(pipe, Record::Exec(pid));
+            if ready_pipe.is_some() {
+                // The launcher opens a pidfd of this process before it lets it go on.
+                ready::wait_ack(pipe);
+            }
         }
         for sig in 32..=34 {
             if signals & (1 << (sig - 1)) != 0 {
                 sys::raw_sigaction_default(sig);
+            }
+        }
+        match (cfg.ready_fd, ready_pipe) {
+            (Some(fd), Some((read, write))) => {
+                if let (Some(read), Some(socket)) = (read, &ready.notify) {
+                    // SAFETY: one thread (the caller's contract), the caller's runtime.
+                    unsafe { watcher::spawn(cfg.runtime, read, socket, pid) };
+                }
+                if let Err(e) = hand_over(&write, fd) {
+                    let e = Error::with_detail(Step::Dup2, e, fd as u32);
+                    return if ready.pipe.is_some() {
+                        ready.abort(e)
+                    } else {
+                        Err(e)
+                    };
+                }
+            }
+            _ => {
+                if let Some(socket) = &ready.notify {
+                    crate::notify::ready(socket, pid);
+                }
             }
         }
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
@@ -138,6 +208,23 @@ fn finish(cfg: &Daemon<'_>, mut ready: Ready, signals: u64) -> Result<Ready, Err
         if let Some(pipe) = ready.pipe.take() {
             ready::send(&pipe, Record::Ready(pid));
         }
+        if let Some(socket) = ready.notify.take() {
+            crate::notify::ready(&socket, pid);
+        }
     }
     Ok(ready)
+}
+
+/// `dup2` of the readiness pipe's write end onto the program's descriptor `fd` (which the
+/// preparation kept free), without close-on-exec.
+///
+/// # References
+///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
+fn hand_over(write: &OwnedFd, fd: i32) -> Result<(), rustix::io::Errno> {
+    // SAFETY: `fd` is a number this process does not otherwise use (every prepared descriptor
+    // avoids it, every inherited one is closed); dup2 replaces it and it is never closed here.
+    let mut target = unsafe { OwnedFd::from_raw_fd(fd) };
+    let result = rustix::io::dup2(write, &mut target);
+    let _ = target.into_raw_fd();
+    result
 }

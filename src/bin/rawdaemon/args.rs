@@ -22,6 +22,7 @@ pub enum Action {
 /// Long options without a short letter get a byte no short option can be.
 const STOP: u8 = 1;
 const STATUS: u8 = 2;
+const READY_FD: u8 = 3;
 
 /// What the command line asks for.
 pub struct Args<'a> {
@@ -44,6 +45,8 @@ pub struct Args<'a> {
     pub user: Option<&'a CStr>,
     /// `-r DIR`
     pub chroot: Option<&'a CStr>,
+    /// `--ready-fd N`
+    pub ready_fd: Option<i32>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
 }
@@ -75,6 +78,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         foreground: false,
         user: None,
         chroot: None,
+        ready_fd: None,
         program: 0,
     };
     let mut i = 1;
@@ -102,7 +106,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         };
         let takes_value = matches!(
             letter,
-            b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E' | b's' | b't' | b'u' | b'r'
+            b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E' | b's' | b't' | b'u' | b'r' | READY_FD
         );
         let value = if !takes_value {
             if attached.is_some() {
@@ -124,6 +128,12 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b'V', _) => return Err(Stop::Version),
             (b'f', _) => a.foreground = true,
             (STOP, _) => a.action = Action::Stop,
+            (READY_FD, Some(v)) => {
+                a.ready_fd = Some(parse_fd(v.to_bytes()).ok_or(Stop::Usage(
+                    "--ready-fd needs a descriptor number of 3 or more",
+                    v.to_bytes(),
+                ))?);
+            }
             (STATUS, _) => a.action = Action::Status,
             (b's', Some(v)) => {
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
@@ -181,6 +191,11 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         }
         i += 1;
     }
+    if a.ready_fd
+        .is_some_and(|fd| a.keep[..a.keep_len].contains(&fd))
+    {
+        return Err(Stop::Usage("--ready-fd cannot also be a --keep-fd", b""));
+    }
     if a.action != Action::Start {
         if a.pid_file.is_none() {
             return Err(Stop::Usage("--stop and --status need -p PIDFILE", b""));
@@ -214,6 +229,7 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"user" => b'u',
         b"chroot" => b'r',
         b"stop" => STOP,
+        b"ready-fd" => READY_FD,
         b"status" => STATUS,
         b"signal" => b's',
         b"timeout" => b't',

@@ -40,6 +40,12 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        USER's) and USER's groups in /etc/group; the pid and log files are
                        opened first, new log files are given to USER
   -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
+      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
+                       only then (and kill PROGRAM if it exits or closes N first)
+
+With NOTIFY_SOCKET set (systemd Type=notify), READY=1 and MAINPID= are sent once PROGRAM
+is ready: by this process just before it exits, or with -f just before exec (with -f and
+--ready-fd, by a small watcher process: systemd then needs NotifyAccess=all).
   -h, --help           print this help
   -V, --version        print the version
 
@@ -100,7 +106,10 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let Some(env_len) = build_env(env, &args, &mut env_ptrs) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
-    let user = match args.user.map(|spec| (spec, Credentials::lookup(spec.to_bytes()))) {
+    let user = match args
+        .user
+        .map(|spec| (spec, Credentials::lookup(spec.to_bytes())))
+    {
         None => None,
         Some((_, Ok(user))) => Some(user),
         Some((spec, Err(e))) => {
@@ -135,6 +144,12 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     );
     if let Some(user) = &user {
         daemon = daemon.user(user);
+    }
+    if let Some(socket) = find_env(&env_ptrs[..env_len], b"NOTIFY_SOCKET") {
+        daemon = daemon.notify_socket(socket);
+    }
+    if let Some(fd) = args.ready_fd {
+        daemon = daemon.ready_fd(fd);
     }
     if let Err(errno) = path {
         let error = Error::new(Step::Exec, errno);

@@ -1,0 +1,249 @@
+//! Readiness for service managers: `NOTIFY_SOCKET` receives `READY=1` and the right
+//! `MAINPID`, and `--ready-fd` makes the launcher wait for the program's own line.
+
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::net::{SocketAddr, UnixDatagram};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::common::*;
+use crate::{ensure, ensure_eq, expect_failure, lib, run, stderr_of};
+
+/// A datagram socket like systemd's notification socket, bound to an abstract name unique to
+/// this test; its `NOTIFY_SOCKET` value.
+fn listener(tag: &str) -> Result<(UnixDatagram, String), String> {
+    let name = format!("rawdaemon-test-{tag}-{}", std::process::id());
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).map_err(|e| e.to_string())?;
+    let socket = UnixDatagram::bind_addr(&addr).map_err(|e| e.to_string())?;
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .map_err(|e| e.to_string())?;
+    Ok((socket, format!("@{name}")))
+}
+
+/// The one datagram waiting on `socket` now, without waiting: it must have been sent before
+/// the launcher exited.
+fn sent_already(socket: &UnixDatagram) -> Result<String, String> {
+    socket.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let mut buf = [0_u8; 256];
+    let n = socket
+        .recv(&mut buf)
+        .map_err(|e| format!("no notification: {e}"))?;
+    ensure!(socket.recv(&mut buf).is_err(), "more than one notification");
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
+/// Daemon mode: the launcher sends READY=1 with the daemon's pid before it exits.
+pub fn tool_notify_socket() -> TestResult {
+    let dir = TempDir::new("notify");
+    let pid_file = dir.path("d.pid");
+    let (socket, address) = listener("tool")?;
+    let out = run(tool()
+        .env("NOTIFY_SOCKET", &address)
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure_eq!(
+        sent_already(&socket)?,
+        format!("READY=1\nMAINPID={}\n", daemon.0)
+    );
+    ensure_eq!(read_text(&pid_file)?, format!("{}\n", daemon.0));
+    Ok(())
+}
+
+/// A failed start sends nothing.
+pub fn fail_notify_socket_hears_nothing() -> TestResult {
+    let (socket, address) = listener("fail")?;
+    expect_failure(
+        tool()
+            .env("NOTIFY_SOCKET", &address)
+            .args(["-c", "/nonexistent", "sleep", "30"]),
+        1,
+        "rawdaemon: chdir /nonexistent: No such file or directory",
+        None,
+    )?;
+    ensure!(sent_already(&socket).is_err(), "a failed start notified");
+    Ok(())
+}
+
+/// Foreground: the process itself (which becomes PROGRAM) sends READY=1 with its own pid,
+/// just before exec.
+pub fn tool_notify_socket_foreground() -> TestResult {
+    let (socket, address) = listener("fg")?;
+    let child = tool()
+        .env("NOTIFY_SOCKET", &address)
+        .args(["-f", "sleep", "30"])
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let daemon = Guard(child.id() as i32);
+    let mut buf = [0_u8; 256];
+    let n = socket
+        .recv(&mut buf)
+        .map_err(|e| format!("no notification: {e}"))?;
+    ensure_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        format!("READY=1\nMAINPID={}\n", daemon.0)
+    );
+    ensure!(
+        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
+        "never exec'd"
+    );
+    Ok(())
+}
+
+/// `--ready-fd 3`: the launcher is still waiting (blocked in read) while PROGRAM runs
+/// without having written its line; once it writes it, the launcher exits 0 and then
+/// notifies. PROGRAM sees descriptor 3 as a pipe.
+pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
+    let dir = TempDir::new("readyfd");
+    let pid_file = dir.path("d.pid");
+    let go = dir.path("go");
+    let (socket, address) = listener("readyfd")?;
+    let script = format!(
+        "while [ ! -e {} ]; do sleep 0.01; done; echo >&3; exec 3>&-; exec sleep 30",
+        go.display()
+    );
+    let mut launcher = tool()
+        .env("NOTIFY_SOCKET", &address)
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--ready-fd", "3", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let launcher_pid = launcher.id() as i32;
+    // The program runs (it wrote the pid file after every step), and the launcher sits in
+    // read(2) on the readiness pipe.
+    let waiting = wait_until(|| {
+        let syscall =
+            std::fs::read_to_string(format!("/proc/{launcher_pid}/syscall")).unwrap_or_default();
+        pid_file.exists() && syscall.split(' ').next() == Some("0")
+    });
+    let program = children()
+        .into_iter()
+        .find(|&p| p != launcher_pid)
+        .map(Guard);
+    if !waiting {
+        let _ = launcher.kill();
+        let _ = launcher.wait();
+        return Err("the launcher was not waiting in read(2) for the line".into());
+    }
+    let program = program.ok_or("no program")?;
+    let fd3 = std::fs::read_link(format!("/proc/{}/fd/3", program.0)).map_err(|e| e.to_string())?;
+    ensure!(
+        fd3.to_string_lossy().starts_with("pipe:"),
+        "fd 3 is {fd3:?}"
+    );
+    ensure!(sent_already(&socket).is_err(), "notified before ready");
+    std::fs::write(&go, "").map_err(|e| e.to_string())?;
+    let out = launcher.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure_eq!(
+        sent_already(&socket)?,
+        format!("READY=1\nMAINPID={}\n", program.0)
+    );
+    ensure!(
+        wait_until(|| comm(program.0).as_deref() == Some("sleep")),
+        "program never reached its sleep"
+    );
+    Ok(())
+}
+
+/// PROGRAM closes its descriptor without the line, or exits: status 1, the program killed,
+/// no pid file left.
+pub fn fail_ready_fd_closed() -> TestResult {
+    let dir = TempDir::new("readyfd-fail");
+    let pid_file = dir.path("d.pid");
+    for script in ["exec 3>&-; exec sleep 30", "exit 0"] {
+        expect_failure(
+            tool()
+                .arg("-p")
+                .arg(&pid_file)
+                .args(["--ready-fd", "3", "sh", "-c", script]),
+            1,
+            "rawdaemon: exec /usr/bin/sh: exited or closed descriptor 3 before it was ready",
+            Some(&pid_file),
+        )?;
+    }
+    let out = run(tool().args(["--ready-fd", "2", "sleep", "1"]));
+    ensure_eq!(out.status.code(), Some(2), "{}", stderr_of(&out));
+    Ok(())
+}
+
+/// Foreground with `--ready-fd`: a watcher sends READY=1 with PROGRAM's pid when the line
+/// comes, and is gone after.
+pub fn tool_ready_fd_foreground_watcher() -> TestResult {
+    let (socket, address) = listener("watcher")?;
+    let child = tool()
+        .env("NOTIFY_SOCKET", &address)
+        .args([
+            "-f",
+            "--ready-fd",
+            "5",
+            "sh",
+            "-c",
+            "echo >&5; exec 5>&-; exec sleep 30",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let daemon = Guard(child.id() as i32);
+    let mut buf = [0_u8; 256];
+    let n = socket
+        .recv(&mut buf)
+        .map_err(|e| format!("no notification: {e}"))?;
+    ensure_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        format!("READY=1\nMAINPID={}\n", daemon.0)
+    );
+    // The watcher exits after sending: only PROGRAM is left.
+    ensure!(
+        wait_until(|| {
+            reap_zombies();
+            children() == vec![daemon.0]
+        }),
+        "processes: {:?}",
+        children()
+    );
+    Ok(())
+}
+
+/// The library in daemon mode with manual readiness: READY=1 only once the program calls
+/// `notify`, with the daemon's pid; in foreground mode the process's own pid.
+pub fn lib_notify_socket() -> TestResult {
+    let dir = TempDir::new("lib-notify");
+    let marker = dir.path("ready");
+    let (socket, address) = listener("lib")?;
+    let notify = format!("notify={address}");
+    let manual = format!("manual=ok:{}", marker.display());
+    let out = run(&mut lib(&["daemon", &notify, &manual]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure!(marker.exists(), "launcher exited before notify");
+    ensure_eq!(
+        sent_already(&socket)?,
+        format!("READY=1\nMAINPID={}\n", daemon.0)
+    );
+    drop(daemon);
+    let mut cmd: Command = lib(&["daemon", &notify, "fg"]);
+    let child = cmd
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let fg = Guard(child.id() as i32);
+    let mut buf = [0_u8; 256];
+    socket.set_nonblocking(false).map_err(|e| e.to_string())?;
+    let n = socket
+        .recv(&mut buf)
+        .map_err(|e| format!("no notification: {e}"))?;
+    ensure_eq!(
+        String::from_utf8_lossy(&buf[..n]),
+        format!("READY=1\nMAINPID={}\n", fg.0)
+    );
+    Ok(())
+}
