@@ -86,6 +86,7 @@ impl<'a> Exec<'a> {
 /// | [`chroot`](Self::chroot) | none |
 /// | [`notify_socket`](Self::notify_socket) | none |
 /// | [`ready_fd`](Self::ready_fd) | none: with [`Exec`], ready once the program is executed |
+/// | [`respawn`](Self::respawn) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
 ///
 /// ```
@@ -112,6 +113,7 @@ pub struct Daemon<'a> {
     pub(crate) chroot: Option<&'a CStr>,
     pub(crate) notify_socket: Option<&'a [u8]>,
     pub(crate) ready_fd: Option<i32>,
+    pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) name: &'a str,
 }
 
@@ -137,6 +139,7 @@ impl<'a> Daemon<'a> {
             chroot: None,
             notify_socket: None,
             ready_fd: None,
+            respawn: None,
             name: "rawdaemon",
         }
     }
@@ -277,6 +280,26 @@ impl<'a> Daemon<'a> {
     #[must_use]
     pub const fn ready_fd(mut self, fd: i32) -> Self {
         self.ready_fd = Some(fd);
+        self
+    }
+
+    /// With [`Exec`]: the daemon stays as a small supervisor, the process the pid file names,
+    /// and runs the program as its child. A program that exits with status 0 ends the
+    /// supervisor; any other end restarts it after a delay that starts at 100 ms and doubles
+    /// up to 60 s (back to 100 ms after a run of 10 s), at most `max_restarts` times per
+    /// `period_secs` seconds, after which the supervisor gives up with status 1. SIGTERM,
+    /// SIGINT and SIGQUIT are forwarded and end the supervisor once the program has exited;
+    /// SIGHUP, SIGUSR1 and SIGUSR2 are forwarded. Every orphan is reaped (child subreaper).
+    /// The program gets SIGKILL if the supervisor dies. The pid file is removed when the
+    /// supervisor ends.
+    ///
+    /// With [`Output::Append`] the supervisor captures the program's stdout and stderr through
+    /// pipes into the log files, and opens them again by path on SIGHUP (log rotation).
+    /// [`chroot`](Self::chroot) and [`user`](Self::user) apply to the program only: the
+    /// supervisor keeps the launcher's privileges to reopen the logs and remove the pid file.
+    #[must_use]
+    pub const fn respawn(mut self, max_restarts: u32, period_secs: u32) -> Self {
+        self.respawn = Some((max_restarts, period_secs));
         self
     }
 

@@ -80,13 +80,15 @@ pub enum Step {
     /// The program closed its [`ready_fd`](crate::Daemon::ready_fd) (or exited) before it
     /// wrote a newline to it; the detail is the descriptor's number.
     ReadyFd = 30,
+    /// Setting up the respawn supervisor (signalfd, child subreaper, capture pipes).
+    Supervise = 31,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 30] = [
+        const ALL: [Step; 31] = [
             Threads,
             KeepFd,
             OpenDevNull,
@@ -117,6 +119,7 @@ impl Step {
             Signal,
             Stop,
             ReadyFd,
+            Supervise,
         ];
         if n >= 1 && (n as usize) <= ALL.len() {
             Some(ALL[n as usize - 1])
@@ -158,6 +161,7 @@ impl Step {
             Step::Signal => "signal",
             Step::Stop => "stop",
             Step::ReadyFd => "exec",
+            Step::Supervise => "respawn",
         }
     }
 }
@@ -387,8 +391,8 @@ mod tests {
         assert_eq!(Step::from_u8(13), Some(Step::Chdir));
         assert_eq!(Step::from_u8(21), Some(Step::Config));
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
-        assert_eq!(Step::from_u8(30), Some(Step::ReadyFd));
-        assert_eq!(Step::from_u8(31), None);
+        assert_eq!(Step::from_u8(31), Some(Step::Supervise));
+        assert_eq!(Step::from_u8(32), None);
         assert!(core::mem::size_of::<Error>() <= 8);
     }
 

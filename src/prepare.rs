@@ -69,7 +69,14 @@ impl Created {
         };
         let written = matches!(
             failed,
-            Step::PidFileWrite | Step::Exec | Step::Init | Step::NotReady | Step::ReadyFd
+            Step::PidFileWrite
+                | Step::Setgroups
+                | Step::Setgid
+                | Step::Setuid
+                | Step::Exec
+                | Step::Init
+                | Step::NotReady
+                | Step::ReadyFd
         );
         if let Some(path) = cfg.pid_file.filter(|_| self.pid_file || written) {
             unlink(path);
@@ -105,9 +112,12 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         check_dir(dir).map_err(|e| Error::new(Step::Chroot, e))?;
     }
     if let Some(fd) = cfg.ready_fd {
-        if fd < 3 || cfg.exec.is_none() || cfg.keep_fds.contains(&fd) {
+        if fd < 3 || cfg.exec.is_none() || cfg.keep_fds.contains(&fd) || cfg.respawn.is_some() {
             return Err(Error::with_detail(Step::Config, Errno::INVAL, fd as u32));
         }
+    }
+    if cfg.respawn.is_some() && cfg.exec.is_none() {
+        return Err(Error::new(Step::Config, Errno::INVAL));
     }
     let mut created = Created::default();
     let pid_file = match cfg.pid_file {
@@ -212,7 +222,9 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     let relative = relative(cfg.pid_file)
         || relative(output_path(cfg.stdout))
         || relative(output_path(cfg.stderr));
-    let origin = if cfg.foreground && relative && cfg.chdir.is_some() {
+    // The supervisor of respawn mode also needs it: it reopens the logs and removes the pid
+    // file.
+    let origin = if (cfg.foreground || cfg.respawn.is_some()) && relative && cfg.chdir.is_some() {
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         let dir = rustix::fs::open(c".", flags, Mode::empty())
             .and_then(|fd| above_stdio(fd, cfg.ready_fd));

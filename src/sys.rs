@@ -321,6 +321,72 @@ pub(crate) fn raw_unblock_all() -> Result<(), Errno> {
     .map(drop)
 }
 
+/// Raw `rt_sigprocmask(SIG_BLOCK, mask)`: blocks the signals of `mask` (signal `n` is bit
+/// `n - 1`), none of which is one a C library reserves.
+pub(crate) fn block(mask: u64) -> Result<(), Errno> {
+    // SAFETY: `mask` is valid for reading, the old mask is not wanted, sigsetsize is 8.
+    check(unsafe {
+        syscall5(
+            nr::__NR_rt_sigprocmask,
+            nr::SIG_BLOCK as usize,
+            &mask as *const u64 as usize,
+            0,
+            8,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// Raw `signalfd4(-1, mask, SFD_CLOEXEC | SFD_NONBLOCK)`: a descriptor that reads the
+/// blocked signals of `mask` as 128-byte `signalfd_siginfo` records.
+///
+/// # References
+///  - [signalfd(2)](https://man7.org/linux/man-pages/man2/signalfd.2.html)
+pub(crate) fn signalfd(mask: u64) -> Result<rustix::fd::OwnedFd, Errno> {
+    use rustix::fd::FromRawFd;
+    let flags = nr::O_CLOEXEC as usize | nr::O_NONBLOCK as usize;
+    // SAFETY: `mask` is valid for reading; sigsetsize is 8.
+    let fd = check(unsafe {
+        syscall5(
+            nr::__NR_signalfd4,
+            -1_isize as usize,
+            &mask as *const u64 as usize,
+            8,
+            flags,
+            0,
+        )
+    })?;
+    // SAFETY: the kernel just returned this new descriptor, owned by nobody else.
+    Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Milliseconds of `CLOCK_MONOTONIC`, by the raw system call (the vDSO is not worth its code
+/// for a few calls per restart).
+///
+/// # References
+///  - [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
+pub(crate) fn monotonic_ms() -> u64 {
+    // struct timespec: two longs on every supported architecture's 64-bit time call.
+    let mut ts = [0_i64; 2];
+    #[cfg(target_pointer_width = "64")]
+    let call = nr::__NR_clock_gettime;
+    #[cfg(target_pointer_width = "32")]
+    let call = nr::__NR_clock_gettime64;
+    // SAFETY: `ts` is a writable timespec (64-bit seconds and nanoseconds).
+    let _ = unsafe {
+        syscall5(
+            call,
+            nr::CLOCK_MONOTONIC as usize,
+            ts.as_mut_ptr() as usize,
+            0,
+            0,
+            0,
+        )
+    };
+    (ts[0] as u64) * 1000 + (ts[1] as u64) / 1_000_000
+}
+
 /// The calling thread's `errno` after a failed libc call.
 #[cfg(feature = "libc")]
 fn last_libc_errno() -> i32 {

@@ -9,6 +9,7 @@ mod common;
 mod control;
 mod notify;
 mod privileges;
+mod respawn;
 mod roles;
 
 use std::collections::BTreeMap;
@@ -23,6 +24,7 @@ use common::*;
 use control::*;
 use notify::*;
 use privileges::*;
+use respawn::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -75,6 +77,14 @@ fn main() {
         fail_ready_fd_closed,
         tool_ready_fd_foreground_watcher,
         lib_notify_socket,
+        tool_respawn_restarts_and_stops,
+        tool_respawn_gives_up,
+        tool_respawn_ends_with_a_clean_exit,
+        tool_respawn_forwards_signals_and_reopens_logs,
+        tool_respawn_reaps_orphans,
+        tool_respawn_program_dies_with_supervisor,
+        fail_respawn_first_start,
+        tool_respawn_foreground,
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
         lib_init_failure_reaches_launcher,
@@ -159,7 +169,7 @@ fn stderr_of(out: &Output) -> String {
 }
 
 /// Waits until `path` holds a pid (a foreground start writes it after we spawn it).
-fn read_pid(path: &Path) -> Result<i32, String> {
+pub(crate) fn read_pid(path: &Path) -> Result<i32, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
         if let Ok(text) = fs::read_to_string(path) {
@@ -178,7 +188,7 @@ fn read_pid(path: &Path) -> Result<i32, String> {
 // What every daemon must be
 
 /// Session, process group, parent, terminal: a detached daemon re-parented to us.
-fn check_detached(pid: i32) -> Result<Stat, String> {
+pub(crate) fn check_detached(pid: i32) -> Result<Stat, String> {
     let s = stat(pid)?;
     let me = std::process::id() as i32;
     // SAFETY: getsid(0) has no preconditions.

@@ -117,28 +117,27 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
         .spawn()
         .map_err(|e| e.to_string())?;
     let launcher_pid = launcher.id() as i32;
-    // The program runs (it wrote the pid file after every step), and the launcher sits in
-    // read(2) on the readiness pipe.
+    // The program runs (exec'd: `sh` re-parented to us, its descriptor 3 a pipe), and the
+    // launcher sits in read(2) on the readiness pipe.
+    let mut program = None;
     let waiting = wait_until(|| {
         let syscall =
             std::fs::read_to_string(format!("/proc/{launcher_pid}/syscall")).unwrap_or_default();
-        pid_file.exists() && syscall.split(' ').next() == Some("0")
+        program = children().into_iter().find(|&p| {
+            p != launcher_pid
+                && comm(p).as_deref() == Some("sh")
+                && std::fs::read_link(format!("/proc/{p}/fd/3"))
+                    .is_ok_and(|l| l.to_string_lossy().starts_with("pipe:"))
+        });
+        program.is_some() && syscall.split(' ').next() == Some("0")
     });
-    let program = children()
-        .into_iter()
-        .find(|&p| p != launcher_pid)
-        .map(Guard);
+    let program = program.map(Guard);
     if !waiting {
         let _ = launcher.kill();
         let _ = launcher.wait();
         return Err("the launcher was not waiting in read(2) for the line".into());
     }
     let program = program.ok_or("no program")?;
-    let fd3 = std::fs::read_link(format!("/proc/{}/fd/3", program.0)).map_err(|e| e.to_string())?;
-    ensure!(
-        fd3.to_string_lossy().starts_with("pipe:"),
-        "fd 3 is {fd3:?}"
-    );
     ensure!(sent_already(&socket).is_err(), "notified before ready");
     std::fs::write(&go, "").map_err(|e| e.to_string())?;
     let out = launcher.wait_with_output().map_err(|e| e.to_string())?;

@@ -11,6 +11,7 @@
 mod fds;
 mod session;
 mod stdio;
+mod supervise;
 mod watcher;
 
 use rustix::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -78,6 +79,15 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let outcome = match steps(cfg, prep, internal, pid) {
+        Ok(()) if cfg.respawn.is_some() => {
+            let mut ready = ready;
+            let e = supervise::run(cfg, &mut ready, origin.as_ref(), signals);
+            if ready.pipe.is_some() {
+                ready.abort(e)
+            } else {
+                Err(e)
+            }
+        }
         Ok(()) => finish(cfg, ready, signals, ready_pipe),
         Err(e) if ready.pipe.is_some() => ready.abort(e),
         Err(e) => Err(e),
@@ -94,14 +104,23 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
 fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
-    if let Some(dir) = cfg.chroot {
-        rustix::process::chroot(dir).map_err(|e| Error::new(Step::Chroot, e))?;
-        if cfg.chdir.is_none() {
-            // The old working directory would be a way out of the new root.
-            rustix::process::chdir(c"/").map_err(|e| Error::new(Step::Chroot, e))?;
+    // A supervisor (respawn mode) leaves the root directory and the user to the program.
+    let supervisor = cfg.respawn.is_some();
+    match (cfg.chroot, supervisor) {
+        (Some(dir), false) => {
+            rustix::process::chroot(dir).map_err(|e| Error::new(Step::Chroot, e))?;
+            if cfg.chdir.is_none() {
+                // The old working directory would be a way out of the new root.
+                rustix::process::chdir(c"/").map_err(|e| Error::new(Step::Chroot, e))?;
+            }
         }
+        (Some(_), true) => {
+            // The directory is one inside the new root: the supervisor goes to `/`.
+            rustix::process::chdir(c"/").map_err(|e| Error::new(Step::Chdir, e))?;
+        }
+        (None, _) => {}
     }
-    if let Some(dir) = cfg.chdir {
+    if let Some(dir) = cfg.chdir.filter(|_| cfg.chroot.is_none() || !supervisor) {
         rustix::process::chdir(dir).map_err(|e| Error::new(Step::Chdir, e))?;
     }
     if let Some(mask) = cfg.umask {
@@ -126,7 +145,7 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Resu
     ];
     fds::close_all_except(cfg.keep_fds, &internal).map_err(|e| Error::new(Step::CloseFds, e))?;
     if let Some(fd) = pid_file {
-        if cfg.exec.is_some() {
+        if cfg.exec.is_some() && !supervisor {
             // The program inherits the locked descriptor: the lock lives exactly as long as it.
             rustix::io::fcntl_setfd(&fd, FdFlags::empty())
                 .map_err(|e| Error::new(Step::PidFileWrite, e))?;
@@ -136,7 +155,7 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Resu
         // Never closed: the lock lasts as long as the daemon.
         let _ = fd.into_raw_fd();
     }
-    if let Some(user) = cfg.user {
+    if let Some(user) = cfg.user.filter(|_| !supervisor) {
         user.apply()?;
     }
     Ok(())

@@ -19,10 +19,15 @@ pub enum Action {
     Status,
 }
 
+/// `--respawn` alone: 5 restarts per 60 s.
+const DEFAULT_RESPAWN: (u32, u32) = (5, 60);
+
 /// Long options without a short letter get a byte no short option can be.
 const STOP: u8 = 1;
 const STATUS: u8 = 2;
 const READY_FD: u8 = 3;
+const MAX_RESTARTS: u8 = 4;
+const RESTART_PERIOD: u8 = 5;
 
 /// What the command line asks for.
 pub struct Args<'a> {
@@ -47,6 +52,8 @@ pub struct Args<'a> {
     pub chroot: Option<&'a CStr>,
     /// `--ready-fd N`
     pub ready_fd: Option<i32>,
+    /// `-R`: restarts per period, and the period in seconds.
+    pub respawn: Option<(u32, u32)>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
 }
@@ -79,6 +86,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         user: None,
         chroot: None,
         ready_fd: None,
+        respawn: None,
         program: 0,
     };
     let mut i = 1;
@@ -106,7 +114,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         };
         let takes_value = matches!(
             letter,
-            b'p' | b'c' | b'm' | b'o' | b'e' | b'k' | b'E' | b's' | b't' | b'u' | b'r' | READY_FD
+            b'p' | b'c'
+                | b'm'
+                | b'o'
+                | b'e'
+                | b'k'
+                | b'E'
+                | b's'
+                | b't'
+                | b'u'
+                | b'r'
+                | READY_FD
+                | MAX_RESTARTS
+                | RESTART_PERIOD
         );
         let value = if !takes_value {
             if attached.is_some() {
@@ -128,6 +148,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b'V', _) => return Err(Stop::Version),
             (b'f', _) => a.foreground = true,
             (STOP, _) => a.action = Action::Stop,
+            (b'R', _) => a.respawn = Some(a.respawn.unwrap_or(DEFAULT_RESPAWN)),
+            (MAX_RESTARTS | RESTART_PERIOD, Some(v)) => {
+                let n = parse_number(v.to_bytes()).ok_or(Stop::Usage(
+                    "--max-restarts and --restart-period need a whole number",
+                    v.to_bytes(),
+                ))?;
+                let (max, period) = a.respawn.unwrap_or(DEFAULT_RESPAWN);
+                a.respawn = Some(if letter == MAX_RESTARTS {
+                    (n, period)
+                } else {
+                    (max, n)
+                });
+            }
             (READY_FD, Some(v)) => {
                 a.ready_fd = Some(parse_fd(v.to_bytes()).ok_or(Stop::Usage(
                     "--ready-fd needs a descriptor number of 3 or more",
@@ -230,6 +263,9 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"chroot" => b'r',
         b"stop" => STOP,
         b"ready-fd" => READY_FD,
+        b"respawn" => b'R',
+        b"max-restarts" => MAX_RESTARTS,
+        b"restart-period" => RESTART_PERIOD,
         b"status" => STATUS,
         b"signal" => b's',
         b"timeout" => b't',

@@ -40,6 +40,13 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        USER's) and USER's groups in /etc/group; the pid and log files are
                        opened first, new log files are given to USER
   -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
+  -R, --respawn        stay as a supervisor (the pid file names it) that restarts PROGRAM
+                       when it exits with a status other than 0 or is killed, after a
+                       delay of 100 ms doubling to 60 s; forwards TERM INT QUIT HUP USR1
+                       USR2; with -o/-e captures PROGRAM's output and reopens the files on
+                       HUP; ends (removing the pid file) when PROGRAM exits 0 or is stopped
+      --max-restarts N     give up after N restarts within the period (default 5)
+      --restart-period SECS  that period (default 60)
       --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
 
@@ -150,6 +157,9 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     if let Some(fd) = args.ready_fd {
         daemon = daemon.ready_fd(fd);
+    }
+    if let Some((max, period)) = args.respawn {
+        daemon = daemon.respawn(max, period);
     }
     if let Err(errno) = path {
         let error = Error::new(Step::Exec, errno);

@@ -1,0 +1,504 @@
+//! Respawn mode: the daemon stays as a small supervisor that starts the program as its child,
+//! restarts it when it exits abnormally (with a growing delay, at most N times per period),
+//! forwards signals to it, reaps every zombie, optionally copies the program's output into the
+//! log files (reopened on SIGHUP), and removes the pid file when it ends.
+//!
+//! Still after the fork, so still only raw system calls on prepared descriptors and stack
+//! data. Signals are blocked and read from a `signalfd`: no handler ever runs.
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+use rustix::io::Errno;
+use rustix::process::{Pid, Signal, WaitOptions};
+
+use crate::config::{Daemon, Exec, Output, output_path};
+use crate::error::{Error, Step};
+use crate::message::Message;
+use crate::ready::{self, Ready, Record};
+use crate::sys;
+
+/// The first delay before a restart; it doubles with each abnormal exit in a row.
+const FIRST_DELAY_MS: u64 = 100;
+/// The longest delay before a restart.
+const MAX_DELAY_MS: u64 = 60_000;
+/// A program that ran this long before it exited gets the first delay again.
+const STABLE_MS: u64 = 10_000;
+
+const fn bit(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// The signals the supervisor handles (through the signalfd): the program's end, and those it
+/// forwards.
+const HANDLED: u64 = bit(libc_sig::CHLD)
+    | bit(libc_sig::TERM)
+    | bit(libc_sig::INT)
+    | bit(libc_sig::QUIT)
+    | bit(libc_sig::HUP)
+    | bit(libc_sig::USR1)
+    | bit(libc_sig::USR2);
+
+/// Signal numbers, the same on every Linux architecture this crate supports.
+mod libc_sig {
+    pub const HUP: i32 = 1;
+    pub const INT: i32 = 2;
+    pub const QUIT: i32 = 3;
+    pub const USR1: i32 = 10;
+    pub const USR2: i32 = 12;
+    pub const TERM: i32 = 15;
+    pub const CHLD: i32 = 17;
+}
+
+/// A pipe that carries the program's stdout or stderr to the supervisor.
+struct Capture {
+    read: OwnedFd,
+    write: OwnedFd,
+    /// 1 or 2: where the supervisor writes what it reads (its own descriptor on the log file).
+    target: i32,
+}
+
+struct Supervisor<'c, 'a> {
+    cfg: &'c Daemon<'a>,
+    exec: Exec<'a>,
+    signals: OwnedFd,
+    captures: [Option<Capture>; 2],
+    /// The launcher's working directory, for relative pid file and log paths.
+    origin: Option<&'c OwnedFd>,
+    /// Signals 32 to 34 to reset before `execve` (see `finish`).
+    reserved: u64,
+}
+
+/// Supervises the program until it ends for good: returns only if the **first** start fails,
+/// with the error to report; otherwise the process exits.
+pub(super) fn run(
+    cfg: &Daemon<'_>,
+    ready: &mut Ready,
+    origin: Option<&OwnedFd>,
+    reserved: u64,
+) -> Error {
+    let Some(exec) = cfg.exec else {
+        return Error::new(Step::Config, Errno::INVAL);
+    };
+    let sup = match setup(cfg, exec, origin, reserved) {
+        Ok(sup) => sup,
+        Err(e) => return Error::new(Step::Supervise, e),
+    };
+    let me = ready.pid.as_raw_nonzero().get() as u32;
+    let mut child = match sup.spawn() {
+        Ok(pid) => pid,
+        Err(e) => {
+            // The pid file names this process, which is about to exit.
+            sup.remove_pid_file();
+            return e;
+        }
+    };
+    // Started: the launcher (or the service manager) hears it, and the channel closes.
+    if let Some(pipe) = ready.pipe.take() {
+        ready::send(&pipe, Record::Ready(me));
+    }
+    if let Some(socket) = ready.notify.take() {
+        crate::notify::ready(&socket, me);
+    }
+    let (max, period) = cfg.respawn.unwrap_or((0, 0));
+    let mut restarts = Restarts {
+        max,
+        period,
+        started: sys::monotonic_ms(),
+        window: (sys::monotonic_ms(), 0),
+        delay: FIRST_DELAY_MS,
+    };
+    let mut stopping = false;
+    // When the next start is due, while the program is not running.
+    let mut next_start: Option<u64> = None;
+    loop {
+        let timeout = next_start.map(|at| {
+            let ms = at.saturating_sub(sys::monotonic_ms());
+            Timespec {
+                tv_sec: (ms / 1000) as i64,
+                tv_nsec: ((ms % 1000) * 1_000_000) as i64,
+            }
+        });
+        sup.wait(timeout.as_ref());
+        // Output first: a program's last words come before the supervisor's report of its end.
+        sup.copy_output();
+        for sig in sup.pending() {
+            match sig {
+                libc_sig::CHLD => {
+                    let Some(status) = reap(child) else { continue };
+                    child = None;
+                    if stopping || status.exit_status() == Some(0) {
+                        sup.end(0);
+                    }
+                    next_start = Some(sup.after_failure(&mut restarts, Some(status)));
+                }
+                libc_sig::TERM | libc_sig::INT | libc_sig::QUIT => {
+                    stopping = true;
+                    match child {
+                        Some(pid) => forward(pid, sig),
+                        None => sup.end(0),
+                    }
+                }
+                _ => {
+                    if sig == libc_sig::HUP {
+                        sup.reopen_logs();
+                    }
+                    if let Some(pid) = child {
+                        forward(pid, sig);
+                    }
+                }
+            }
+        }
+        sup.copy_output();
+        if child.is_none() && next_start.is_some_and(|at| sys::monotonic_ms() >= at) {
+            restarts.started = sys::monotonic_ms();
+            match sup.spawn() {
+                Ok(pid) => {
+                    child = pid;
+                    next_start = None;
+                }
+                Err(e) => {
+                    sup.say_error(&e);
+                    next_start = Some(sup.after_failure(&mut restarts, None));
+                }
+            }
+        }
+    }
+}
+
+/// The restart budget: a delay that doubles with each failure in a row (back to the first
+/// after a run of [`STABLE_MS`]), and at most `max` restarts per `period` seconds.
+struct Restarts {
+    max: u32,
+    period: u32,
+    /// When the program last started.
+    started: u64,
+    /// Start of the current period, restarts in it.
+    window: (u64, u32),
+    delay: u64,
+}
+
+/// Blocks the handled signals, opens the signalfd, becomes a child subreaper, creates the
+/// capture pipes.
+fn setup<'c, 'a>(
+    cfg: &'c Daemon<'a>,
+    exec: Exec<'a>,
+    origin: Option<&'c OwnedFd>,
+    reserved: u64,
+) -> Result<Supervisor<'c, 'a>, Errno> {
+    sys::block(HANDLED)?;
+    let signals = sys::signalfd(HANDLED)?;
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
+    let mut captures = [None, None];
+    let same = matches!((cfg.stdout, cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b);
+    for (i, out) in [cfg.stdout, cfg.stderr].into_iter().enumerate() {
+        if !matches!(out, Output::Append(_)) || (i == 1 && same) {
+            continue;
+        }
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        // Only the supervisor's end is non-blocking: the program writes as to any pipe.
+        rustix::fs::fcntl_setfl(&read, OFlags::NONBLOCK)?;
+        captures[i] = Some(Capture {
+            read,
+            write,
+            target: i as i32 + 1,
+        });
+    }
+    Ok(Supervisor {
+        cfg,
+        exec,
+        signals,
+        captures,
+        origin,
+        reserved,
+    })
+}
+
+impl Supervisor<'_, '_> {
+    /// Starts the program: the child's steps, reported back through a close-on-exec pipe
+    /// that sees end-of-file when `execve` succeeds, or the failed step's [`Error`].
+    fn spawn(&self) -> Result<Option<Pid>, Error> {
+        let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(|e| Error::new(Step::Supervise, e))?;
+        // SAFETY: this process has one thread; the runtime is the application's.
+        match unsafe { sys::fork(self.cfg.runtime) } {
+            Err(e) => Err(Error::new(Step::Fork, e)),
+            Ok(sys::Forked::Child) => {
+                drop(status_read);
+                let e = self.program();
+                let _ = rustix::io::write(&status_write, &e.to_bytes());
+                sys::exit(
+                    self.cfg.runtime,
+                    if e.step() == Step::Exec { 127 } else { 1 },
+                )
+            }
+            Ok(sys::Forked::Parent(pid)) => {
+                drop(status_write);
+                let mut buf = [0_u8; 7];
+                let n = rustix::io::retry_on_intr(|| rustix::io::read(&status_read, &mut buf))
+                    .unwrap_or(0);
+                match Error::from_bytes(buf).filter(|_| n == buf.len()) {
+                    None => Ok(Some(pid)),
+                    Some(e) => {
+                        // Reaped here, so that no CHLD counts it as a run that ended.
+                        let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
+                        Err(e)
+                    }
+                }
+            }
+        }
+    }
+
+    /// In the program's process: unblock signals, stdio onto the capture pipes, root,
+    /// directory, user, then `execve`. Returns the error that stopped it.
+    fn program(&self) -> Error {
+        if let Err(e) = sys::raw_unblock_all() {
+            return Error::new(Step::SignalMask, e);
+        }
+        for capture in self.captures.iter().flatten() {
+            let r = match capture.target {
+                1 => rustix::stdio::dup2_stdout(&capture.write),
+                _ => rustix::stdio::dup2_stderr(&capture.write),
+            };
+            if let Err(e) = r {
+                return Error::with_detail(Step::Dup2, e, capture.target as u32);
+            }
+        }
+        let same = matches!((self.cfg.stdout, self.cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b);
+        if same {
+            if let Some(capture) = &self.captures[0] {
+                if let Err(e) = rustix::stdio::dup2_stderr(&capture.write) {
+                    return Error::with_detail(Step::Dup2, e, 2);
+                }
+            }
+        }
+        if let Some(dir) = self.cfg.chroot {
+            if let Err(e) = rustix::process::chroot(dir) {
+                return Error::new(Step::Chroot, e);
+            }
+            let dir = self.cfg.chdir.unwrap_or(c"/");
+            if let Err(e) = rustix::process::chdir(dir) {
+                return Error::new(Step::Chdir, e);
+            }
+        }
+        if let Some(user) = self.cfg.user {
+            if let Err(e) = user.apply() {
+                return e;
+            }
+        }
+        // After the drop, which clears it: if the supervisor dies (even by SIGKILL), so does
+        // the program, and `--stop` never leaves it behind.
+        if let Err(e) = rustix::process::set_parent_process_death_signal(Some(Signal::KILL)) {
+            return Error::new(Step::Supervise, e);
+        }
+        for sig in 32..=34 {
+            if self.reserved & bit(sig) != 0 {
+                sys::raw_sigaction_default(sig);
+            }
+        }
+        let exec = self.exec;
+        // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
+        // `start`/`detach` guaranteed that their strings are valid.
+        let errno = unsafe { sys::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr()) };
+        Error::new(Step::Exec, errno)
+    }
+
+    /// Waits for a signal or output, or until `timeout`.
+    fn wait(&self, timeout: Option<&Timespec>) {
+        let mut fds = [
+            PollFd::new(&self.signals, PollFlags::IN),
+            PollFd::new(&self.signals, PollFlags::empty()),
+            PollFd::new(&self.signals, PollFlags::empty()),
+        ];
+        for (slot, capture) in fds[1..].iter_mut().zip(&self.captures) {
+            if let Some(c) = capture {
+                *slot = PollFd::new(&c.read, PollFlags::IN);
+            }
+        }
+        let _ = rustix::event::poll(&mut fds, timeout);
+    }
+
+    /// The signals waiting in the signalfd, each once.
+    fn pending(&self) -> impl Iterator<Item = i32> {
+        let mut seen = 0_u64;
+        let mut buf = [0_u8; 128 * 8];
+        while let Ok(n) = rustix::io::read(&self.signals, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            for record in buf[..n].chunks_exact(128) {
+                let signo = u32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
+                if (1..=64).contains(&signo) {
+                    seen |= bit(signo as i32);
+                }
+            }
+        }
+        // CHLD first: an exit and a TERM together must see the child gone.
+        [
+            libc_sig::CHLD,
+            libc_sig::TERM,
+            libc_sig::INT,
+            libc_sig::QUIT,
+            libc_sig::HUP,
+            libc_sig::USR1,
+            libc_sig::USR2,
+        ]
+        .into_iter()
+        .filter(move |&sig| seen & bit(sig) != 0)
+    }
+
+    /// Copies whatever the program wrote into the log files.
+    fn copy_output(&self) {
+        let mut buf = [0_u8; 4096];
+        for capture in self.captures.iter().flatten() {
+            while let Ok(n) = rustix::io::read(&capture.read, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                write_all(capture.target, &buf[..n]);
+            }
+        }
+    }
+
+    /// Opens the log files again by path (after rotation) onto the supervisor's 1 and 2.
+    fn reopen_logs(&self) {
+        let flags =
+            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
+        for capture in self.captures.iter().flatten() {
+            let out = if capture.target == 1 {
+                self.cfg.stdout
+            } else {
+                self.cfg.stderr
+            };
+            let Some(path) = output_path(out) else {
+                continue;
+            };
+            let opened = match self.origin {
+                Some(dir) => rustix::fs::openat(dir, path, flags, Mode::from(0o640)),
+                None => rustix::fs::openat(CWD, path, flags, Mode::from(0o640)),
+            };
+            let Ok(fd) = opened else { continue };
+            if capture.target == 1 {
+                let _ = rustix::stdio::dup2_stdout(&fd);
+                if self.captures[1].is_none()
+                    && matches!((self.cfg.stdout, self.cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b)
+                {
+                    let _ = rustix::stdio::dup2_stderr(&fd);
+                }
+            } else {
+                let _ = rustix::stdio::dup2_stderr(&fd);
+            }
+        }
+    }
+
+    /// After an abnormal end (`status`) or a start that failed (`None`, already reported):
+    /// says so and returns when the next start is due, or gives up.
+    fn after_failure(&self, r: &mut Restarts, status: Option<rustix::process::WaitStatus>) -> u64 {
+        let now = sys::monotonic_ms();
+        if now.saturating_sub(r.started) >= STABLE_MS {
+            r.delay = FIRST_DELAY_MS;
+        }
+        if now.saturating_sub(r.window.0) >= u64::from(r.period) * 1000 {
+            r.window = (now, 0);
+        }
+        r.window.1 += 1;
+        let give_up = r.window.1 > r.max;
+        if let Some(status) = status {
+            self.report_exit(status, (!give_up).then_some(r.delay));
+        }
+        if give_up {
+            self.give_up(r.window.1, r.period);
+        }
+        let at = now + r.delay;
+        r.delay = (r.delay * 2).min(MAX_DELAY_MS);
+        at
+    }
+
+    /// `NAME: respawn PROGRAM: exited with status N` (or killed by signal N), and the delay.
+    fn report_exit(&self, status: rustix::process::WaitStatus, delay: Option<u64>) {
+        let mut m = self.line();
+        match (status.exit_status(), status.terminating_signal()) {
+            (Some(code), _) => m.push_str("exited with status ").push_u32(code as u32),
+            (_, Some(sig)) => m.push_str("killed by signal ").push_u32(sig as u32),
+            _ => m.push_str("ended"),
+        };
+        if let Some(ms) = delay {
+            m.push_str("; restarting in ")
+                .push_u32(ms as u32)
+                .push_str(" ms");
+        }
+        m.write_line(sys::stderr());
+    }
+
+    /// Too many restarts: says so and ends with status 1.
+    fn give_up(&self, restarts: u32, period: u32) -> ! {
+        let mut m = self.line();
+        m.push_str("exited ")
+            .push_u32(restarts)
+            .push_str(" times within ")
+            .push_u32(period)
+            .push_str(" s; giving up");
+        m.write_line(sys::stderr());
+        self.end(1)
+    }
+
+    fn say_error(&self, e: &Error) {
+        self.cfg.message(e).write_line(sys::stderr());
+    }
+
+    fn line(&self) -> Message {
+        let mut m = Message::new();
+        m.push_str(self.cfg.name)
+            .push_str(": respawn ")
+            .push(self.exec.path.to_bytes())
+            .push_str(": ");
+        m
+    }
+
+    /// Ends supervision: the program's last output copied, the pid file removed (the lock
+    /// is still held, so the path is still this daemon's), exit with `code`.
+    fn end(&self, code: i32) -> ! {
+        self.copy_output();
+        self.remove_pid_file();
+        sys::exit(self.cfg.runtime, code)
+    }
+
+    fn remove_pid_file(&self) {
+        if let Some(path) = self.cfg.pid_file {
+            let _ = match self.origin {
+                Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
+                None => rustix::fs::unlinkat(CWD, path, AtFlags::empty()),
+            };
+        }
+    }
+}
+
+/// Waits for `child` without blocking; its status once it has ended. Every other zombie (an
+/// orphan re-parented to this subreaper) is reaped on the way.
+fn reap(child: Option<Pid>) -> Option<rustix::process::WaitStatus> {
+    let mut ended = None;
+    while let Ok(Some((pid, status))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
+        if Some(pid) == child {
+            ended = Some(status);
+        }
+    }
+    ended
+}
+
+fn forward(pid: Pid, sig: i32) {
+    if let Some(sig) = Signal::from_named_raw(sig) {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+/// Writes all of `bytes` to descriptor `fd` (1 or 2), dropping them on error.
+fn write_all(fd: i32, mut bytes: &[u8]) {
+    // SAFETY: 1 and 2 stay open for the supervisor's whole life (dup2 replaces them in place).
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    while !bytes.is_empty() {
+        match rustix::io::retry_on_intr(|| rustix::io::write(fd.as_fd(), bytes)) {
+            Ok(n) if n > 0 => bytes = &bytes[n..],
+            _ => return,
+        }
+    }
+}
