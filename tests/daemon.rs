@@ -11,6 +11,7 @@ mod notify;
 mod privileges;
 mod respawn;
 mod roles;
+mod system;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -25,6 +26,7 @@ use control::*;
 use notify::*;
 use privileges::*;
 use respawn::*;
+use system::*;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -40,6 +42,7 @@ fn main() {
         tool_close_range_enosys_falls_back_to_proc,
         tool_close_range_eperm_falls_back_to_proc,
         tool_without_proc_falls_back_to_loop,
+        fail_without_dev_null,
         tool_foreground_does_not_fork,
         tool_second_instance_is_refused,
         tool_64_simultaneous_starts,
@@ -146,7 +149,7 @@ fn run(cmd: &mut Command) -> Output {
 }
 
 /// As [`run`], with a launcher that could not be started as an error.
-fn try_run(cmd: &mut Command) -> Result<Output, String> {
+pub(crate) fn try_run(cmd: &mut Command) -> Result<Output, String> {
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
