@@ -47,6 +47,26 @@ pub enum Output<'a> {
     Append(&'a CStr),
 }
 
+/// Where [`Daemon::log_output`] sends the program's output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogTarget<'a> {
+    /// The syslog socket at this path (`/dev/log`, or `@name` for an abstract socket).
+    Syslog(&'a [u8]),
+    /// The kernel log, `/dev/kmsg`.
+    Kmsg,
+}
+
+/// The program's output as lines in the system log: see [`Daemon::log_output`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogOutput<'a> {
+    /// The tag of every line (`TAG[PID]: ...`).
+    pub tag: &'a str,
+    /// The facility of every line.
+    pub facility: crate::Facility,
+    /// Where the lines go.
+    pub target: LogTarget<'a>,
+}
+
 /// A program the daemon executes once every step is done (what the `rawdaemon` tool does).
 ///
 /// Readiness then means "exec succeeded": the original process exits 0 only after `execve`
@@ -87,6 +107,7 @@ impl<'a> Exec<'a> {
 /// | [`notify_socket`](Self::notify_socket) | none |
 /// | [`ready_fd`](Self::ready_fd) | none: with [`Exec`], ready once the program is executed |
 /// | [`respawn`](Self::respawn) | off |
+/// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
 ///
 /// ```
@@ -114,6 +135,7 @@ pub struct Daemon<'a> {
     pub(crate) notify_socket: Option<&'a [u8]>,
     pub(crate) ready_fd: Option<i32>,
     pub(crate) respawn: Option<(u32, u32)>,
+    pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
 }
 
@@ -140,6 +162,7 @@ impl<'a> Daemon<'a> {
             notify_socket: None,
             ready_fd: None,
             respawn: None,
+            log_output: None,
             name: "rawdaemon",
         }
     }
@@ -300,6 +323,20 @@ impl<'a> Daemon<'a> {
     #[must_use]
     pub const fn respawn(mut self, max_restarts: u32, period_secs: u32) -> Self {
         self.respawn = Some((max_restarts, period_secs));
+        self
+    }
+
+    /// With [`Exec`]: the program's stdout and stderr become pipes whose lines go to the
+    /// system log, stdout at `info` and stderr at `err`, tagged `TAG[PID]` with the program's
+    /// pid. A small logging process beside the program reads them (detached by a double fork,
+    /// holding nothing else) and ends when the program's output closes; in
+    /// [`respawn`](Self::respawn) mode the supervisor reads them, and logs its own messages
+    /// (restarts, giving up) the same way, at `err`. Lines the log cannot take at once are
+    /// dropped, not buffered, and their number is logged as soon as a line gets through
+    /// again. Replaces [`stdout`](Self::stdout) and [`stderr`](Self::stderr).
+    #[must_use]
+    pub const fn log_output(mut self, out: LogOutput<'a>) -> Self {
+        self.log_output = Some(out);
         self
     }
 

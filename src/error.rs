@@ -82,13 +82,15 @@ pub enum Step {
     ReadyFd = 30,
     /// Setting up the respawn supervisor (signalfd, child subreaper, capture pipes).
     Supervise = 31,
+    /// Starting the process that sends the program's output to the system log.
+    Logger = 32,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 31] = [
+        const ALL: [Step; 32] = [
             Threads,
             KeepFd,
             OpenDevNull,
@@ -120,6 +122,7 @@ impl Step {
             Stop,
             ReadyFd,
             Supervise,
+            Logger,
         ];
         if n >= 1 && (n as usize) <= ALL.len() {
             Some(ALL[n as usize - 1])
@@ -162,6 +165,7 @@ impl Step {
             Step::Stop => "stop",
             Step::ReadyFd => "exec",
             Step::Supervise => "respawn",
+            Step::Logger => "logger",
         }
     }
 }
@@ -391,8 +395,8 @@ mod tests {
         assert_eq!(Step::from_u8(13), Some(Step::Chdir));
         assert_eq!(Step::from_u8(21), Some(Step::Config));
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
-        assert_eq!(Step::from_u8(31), Some(Step::Supervise));
-        assert_eq!(Step::from_u8(32), None);
+        assert_eq!(Step::from_u8(32), Some(Step::Logger));
+        assert_eq!(Step::from_u8(33), None);
         assert!(core::mem::size_of::<Error>() <= 8);
     }
 

@@ -33,7 +33,7 @@ mod strerror;
 #[allow(unsafe_code)] // fork, _exit, sigaction, close_range, execve: see the module's `# Safety`
 mod sys;
 
-pub use config::{Daemon, Exec, Output, Runtime};
+pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
 pub use control::{Status, Stopped, status, stop};
 pub use credentials::Credentials;
 pub use error::{Error, Step};

@@ -116,7 +116,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
             return Err(Error::with_detail(Step::Config, Errno::INVAL, fd as u32));
         }
     }
-    if cfg.respawn.is_some() && cfg.exec.is_none() {
+    if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
     let mut created = Created::default();

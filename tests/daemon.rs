@@ -7,6 +7,7 @@
 
 mod common;
 mod control;
+mod logging;
 mod notify;
 mod privileges;
 mod respawn;
@@ -23,6 +24,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use control::*;
+use logging::*;
 use notify::*;
 use privileges::*;
 use respawn::*;
@@ -88,6 +90,11 @@ fn main() {
         tool_respawn_program_dies_with_supervisor,
         fail_respawn_first_start,
         tool_respawn_foreground,
+        tool_syslog_lines,
+        tool_syslog_burst,
+        tool_syslog_daemon_restarts,
+        tool_syslog_respawn,
+        tool_kmsg,
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
         lib_init_failure_reaches_launcher,

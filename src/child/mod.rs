@@ -9,6 +9,7 @@
 //!   `_exit` (in foreground mode it is returned instead).
 
 mod fds;
+mod logger;
 mod session;
 mod stdio;
 mod supervise;
@@ -211,6 +212,17 @@ fn finish(
                 if let Some(socket) = &ready.notify {
                     crate::notify::ready(socket, pid);
                 }
+            }
+        }
+        if let Some(out) = cfg.log_output {
+            // SAFETY: one thread (the caller's contract), the caller's runtime.
+            if let Err(e) = unsafe { logger::start(cfg.runtime, out, pid, cfg.name) } {
+                let e = Error::new(Step::Logger, e);
+                return if ready.pipe.is_some() {
+                    ready.abort(e)
+                } else {
+                    Err(e)
+                };
             }
         }
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of

@@ -12,8 +12,10 @@ use rustix::fs::{AtFlags, CWD, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
+use super::logger::{Delivery, Lines};
 use crate::config::{Daemon, Exec, Output, output_path};
 use crate::error::{Error, Step};
+use crate::log::Severity;
 use crate::message::Message;
 use crate::ready::{self, Ready, Record};
 use crate::sys;
@@ -54,12 +56,18 @@ mod libc_sig {
 struct Capture {
     read: OwnedFd,
     write: OwnedFd,
-    /// 1 or 2: where the supervisor writes what it reads (its own descriptor on the log file).
+    /// 1 or 2: the program's descriptor, and where the supervisor writes what it reads (its
+    /// own descriptor on the log file) unless the output goes to the system log.
     target: i32,
+    /// With [`Daemon::log_output`]: the lines read so far.
+    lines: Lines,
 }
 
 struct Supervisor<'c, 'a> {
     cfg: &'c Daemon<'a>,
+    /// With [`Daemon::log_output`]: the system log, for the program's lines and the
+    /// supervisor's own messages.
+    log: Option<Delivery<'a>>,
     exec: Exec<'a>,
     signals: OwnedFd,
     captures: [Option<Capture>; 2],
@@ -80,7 +88,7 @@ pub(super) fn run(
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let sup = match setup(cfg, exec, origin, reserved) {
+    let mut sup = match setup(cfg, exec, origin, reserved) {
         Ok(sup) => sup,
         Err(e) => return Error::new(Step::Supervise, e),
     };
@@ -190,9 +198,10 @@ fn setup<'c, 'a>(
     let signals = sys::signalfd(HANDLED)?;
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
     let mut captures = [None, None];
-    let same = matches!((cfg.stdout, cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b);
+    let logged = cfg.log_output.is_some();
+    let same = !logged && same_file(cfg);
     for (i, out) in [cfg.stdout, cfg.stderr].into_iter().enumerate() {
-        if !matches!(out, Output::Append(_)) || (i == 1 && same) {
+        if !logged && !matches!(out, Output::Append(_)) || (i == 1 && same) {
             continue;
         }
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
@@ -202,10 +211,12 @@ fn setup<'c, 'a>(
             read,
             write,
             target: i as i32 + 1,
+            lines: Lines::new(),
         });
     }
     Ok(Supervisor {
         cfg,
+        log: cfg.log_output.map(|out| Delivery::new(out, 0, cfg.name)),
         exec,
         signals,
         captures,
@@ -214,10 +225,24 @@ fn setup<'c, 'a>(
     })
 }
 
+/// stdout and stderr append to the same file: one capture pipe serves both.
+fn same_file(cfg: &Daemon<'_>) -> bool {
+    matches!((cfg.stdout, cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b)
+}
+
 impl Supervisor<'_, '_> {
     /// Starts the program: the child's steps, reported back through a close-on-exec pipe
     /// that sees end-of-file when `execve` succeeds, or the failed step's [`Error`].
-    fn spawn(&self) -> Result<Option<Pid>, Error> {
+    fn spawn(&mut self) -> Result<Option<Pid>, Error> {
+        let pid = self.fork_program()?;
+        if let (Some(log), Some(pid)) = (&mut self.log, pid) {
+            log.set_pid(pid.as_raw_nonzero().get() as u32);
+        }
+        Ok(pid)
+    }
+
+    /// [`spawn`](Self::spawn) itself.
+    fn fork_program(&self) -> Result<Option<Pid>, Error> {
         let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| Error::new(Step::Supervise, e))?;
         // SAFETY: this process has one thread; the runtime is the application's.
@@ -264,8 +289,7 @@ impl Supervisor<'_, '_> {
                 return Error::with_detail(Step::Dup2, e, capture.target as u32);
             }
         }
-        let same = matches!((self.cfg.stdout, self.cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b);
-        if same {
+        if self.log.is_none() && same_file(self.cfg) {
             if let Some(capture) = &self.captures[0] {
                 if let Err(e) = rustix::stdio::dup2_stderr(&capture.write) {
                     return Error::with_detail(Step::Dup2, e, 2);
@@ -318,8 +342,9 @@ impl Supervisor<'_, '_> {
         let _ = rustix::event::poll(&mut fds, timeout);
     }
 
-    /// The signals waiting in the signalfd, each once.
-    fn pending(&self) -> impl Iterator<Item = i32> {
+    /// The signals waiting in the signalfd, each once, CHLD first (an exit and a TERM
+    /// together must see the child gone).
+    fn pending(&self) -> impl Iterator<Item = i32> + use<> {
         let mut seen = 0_u64;
         let mut buf = [0_u8; 128 * 8];
         while let Ok(n) = rustix::io::read(&self.signals, &mut buf) {
@@ -333,7 +358,6 @@ impl Supervisor<'_, '_> {
                 }
             }
         }
-        // CHLD first: an exit and a TERM together must see the child gone.
         [
             libc_sig::CHLD,
             libc_sig::TERM,
@@ -347,21 +371,37 @@ impl Supervisor<'_, '_> {
         .filter(move |&sig| seen & bit(sig) != 0)
     }
 
-    /// Copies whatever the program wrote into the log files.
-    fn copy_output(&self) {
+    /// Copies whatever the program wrote into the log files, or sends it to the system log
+    /// line by line.
+    fn copy_output(&mut self) {
         let mut buf = [0_u8; 4096];
-        for capture in self.captures.iter().flatten() {
+        for capture in self.captures.iter_mut().flatten() {
             while let Ok(n) = rustix::io::read(&capture.read, &mut buf) {
                 if n == 0 {
                     break;
                 }
-                write_all(capture.target, &buf[..n]);
+                match &mut self.log {
+                    Some(log) => {
+                        let severity = if capture.target == 1 {
+                            Severity::Info
+                        } else {
+                            Severity::Err
+                        };
+                        capture
+                            .lines
+                            .feed(&buf[..n], &mut |line| log.send(severity, line));
+                    }
+                    None => write_all(capture.target, &buf[..n]),
+                }
             }
         }
     }
 
     /// Opens the log files again by path (after rotation) onto the supervisor's 1 and 2.
     fn reopen_logs(&self) {
+        if self.log.is_some() {
+            return;
+        }
         let flags =
             OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
         for capture in self.captures.iter().flatten() {
@@ -393,7 +433,11 @@ impl Supervisor<'_, '_> {
 
     /// After an abnormal end (`status`) or a start that failed (`None`, already reported):
     /// says so and returns when the next start is due, or gives up.
-    fn after_failure(&self, r: &mut Restarts, status: Option<rustix::process::WaitStatus>) -> u64 {
+    fn after_failure(
+        &mut self,
+        r: &mut Restarts,
+        status: Option<rustix::process::WaitStatus>,
+    ) -> u64 {
         let now = sys::monotonic_ms();
         if now.saturating_sub(r.started) >= STABLE_MS {
             r.delay = FIRST_DELAY_MS;
@@ -415,7 +459,7 @@ impl Supervisor<'_, '_> {
     }
 
     /// `NAME: respawn PROGRAM: exited with status N` (or killed by signal N), and the delay.
-    fn report_exit(&self, status: rustix::process::WaitStatus, delay: Option<u64>) {
+    fn report_exit(&mut self, status: rustix::process::WaitStatus, delay: Option<u64>) {
         let mut m = self.line();
         match (status.exit_status(), status.terminating_signal()) {
             (Some(code), _) => m.push_str("exited with status ").push_u32(code as u32),
@@ -427,23 +471,32 @@ impl Supervisor<'_, '_> {
                 .push_u32(ms as u32)
                 .push_str(" ms");
         }
+        self.say(m);
+    }
+
+    /// A message of the supervisor's own: on its stderr, and in the system log if the
+    /// program's output goes there.
+    fn say(&mut self, m: Message) {
+        if let Some(log) = &mut self.log {
+            log.send(Severity::Err, m.as_bytes());
+        }
         m.write_line(sys::stderr());
     }
 
     /// Too many restarts: says so and ends with status 1.
-    fn give_up(&self, restarts: u32, period: u32) -> ! {
+    fn give_up(&mut self, restarts: u32, period: u32) -> ! {
         let mut m = self.line();
         m.push_str("exited ")
             .push_u32(restarts)
             .push_str(" times within ")
             .push_u32(period)
             .push_str(" s; giving up");
-        m.write_line(sys::stderr());
+        self.say(m);
         self.end(1)
     }
 
-    fn say_error(&self, e: &Error) {
-        self.cfg.message(e).write_line(sys::stderr());
+    fn say_error(&mut self, e: &Error) {
+        self.say(self.cfg.message(e));
     }
 
     fn line(&self) -> Message {
@@ -457,8 +510,21 @@ impl Supervisor<'_, '_> {
 
     /// Ends supervision: the program's last output copied, the pid file removed (the lock
     /// is still held, so the path is still this daemon's), exit with `code`.
-    fn end(&self, code: i32) -> ! {
+    fn end(&mut self, code: i32) -> ! {
         self.copy_output();
+        for capture in self.captures.iter_mut().flatten() {
+            if let Some(log) = &mut self.log {
+                let severity = if capture.target == 1 {
+                    Severity::Info
+                } else {
+                    Severity::Err
+                };
+                capture.lines.finish(&mut |line| log.send(severity, line));
+            }
+        }
+        if let Some(log) = &mut self.log {
+            log.report_dropped();
+        }
         self.remove_pid_file();
         sys::exit(self.cfg.runtime, code)
     }

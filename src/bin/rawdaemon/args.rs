@@ -3,6 +3,7 @@
 
 use core::ffi::CStr;
 
+use rawdaemon::{Facility, LogOutput, LogTarget};
 use rustix::process::Signal;
 
 /// The most `-k` and the most `-E` options.
@@ -19,6 +20,28 @@ pub enum Action {
     Status,
 }
 
+/// The usual syslog socket.
+const DEV_LOG: &[u8] = b"/dev/log";
+
+/// `TAG[.FACILITY]`: the facility defaults to `daemon` for syslog and `user` for kmsg.
+fn parse_tag(v: &[u8], kmsg: bool) -> Result<(&str, Facility), Stop<'_>> {
+    let (tag, facility) = match v.iter().rposition(|&b| b == b'.') {
+        Some(dot) => {
+            let name = &v[dot + 1..];
+            let facility =
+                Facility::from_name(name).ok_or(Stop::Usage("unknown syslog facility", name))?;
+            (&v[..dot], facility)
+        }
+        None if kmsg => (v, Facility::User),
+        None => (v, Facility::Daemon),
+    };
+    let tag = core::str::from_utf8(tag)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .ok_or(Stop::Usage("the log tag must be non-empty UTF-8", v))?;
+    Ok((tag, facility))
+}
+
 /// `--respawn` alone: 5 restarts per 60 s.
 const DEFAULT_RESPAWN: (u32, u32) = (5, 60);
 
@@ -28,6 +51,9 @@ const STATUS: u8 = 2;
 const READY_FD: u8 = 3;
 const MAX_RESTARTS: u8 = 4;
 const RESTART_PERIOD: u8 = 5;
+const SYSLOG: u8 = 6;
+const KMSG: u8 = 7;
+const LOG_SOCKET: u8 = 8;
 
 /// What the command line asks for.
 pub struct Args<'a> {
@@ -54,6 +80,8 @@ pub struct Args<'a> {
     pub ready_fd: Option<i32>,
     /// `-R`: restarts per period, and the period in seconds.
     pub respawn: Option<(u32, u32)>,
+    /// `--syslog TAG[.FACILITY]` or `--kmsg TAG[.FACILITY]`.
+    pub log: Option<LogOutput<'a>>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
 }
@@ -87,8 +115,11 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         chroot: None,
         ready_fd: None,
         respawn: None,
+        log: None,
         program: 0,
     };
+    // --log-socket, applied to --syslog at the end (the two may come in any order).
+    let mut socket: Option<&'a [u8]> = None;
     let mut i = 1;
     while i < argv.len() {
         let arg = argv[i].to_bytes_with_nul();
@@ -112,22 +143,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         } else {
             (text[1], (text.len() > 2).then(|| tail(argv[i], 2)))
         };
-        let takes_value = matches!(
-            letter,
-            b'p' | b'c'
-                | b'm'
-                | b'o'
-                | b'e'
-                | b'k'
-                | b'E'
-                | b's'
-                | b't'
-                | b'u'
-                | b'r'
-                | READY_FD
-                | MAX_RESTARTS
-                | RESTART_PERIOD
-        );
+        let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS);
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -148,6 +164,28 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b'V', _) => return Err(Stop::Version),
             (b'f', _) => a.foreground = true,
             (STOP, _) => a.action = Action::Stop,
+            (SYSLOG | KMSG, Some(v)) => {
+                let (tag, facility) = parse_tag(v.to_bytes(), letter == KMSG)?;
+                let target = match (letter, a.log) {
+                    (KMSG, _) => LogTarget::Kmsg,
+                    (
+                        _,
+                        Some(LogOutput {
+                            target: LogTarget::Syslog(path),
+                            ..
+                        }),
+                    ) => LogTarget::Syslog(path),
+                    _ => LogTarget::Syslog(DEV_LOG),
+                };
+                a.log = Some(LogOutput {
+                    tag,
+                    facility,
+                    target,
+                });
+            }
+            (LOG_SOCKET, Some(v)) => {
+                socket = Some(non_empty(v, text)?.to_bytes());
+            }
             (b'R', _) => a.respawn = Some(a.respawn.unwrap_or(DEFAULT_RESPAWN)),
             (MAX_RESTARTS | RESTART_PERIOD, Some(v)) => {
                 let n = parse_number(v.to_bytes()).ok_or(Stop::Usage(
@@ -229,6 +267,23 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     {
         return Err(Stop::Usage("--ready-fd cannot also be a --keep-fd", b""));
     }
+    match (&mut a.log, socket) {
+        (
+            Some(LogOutput {
+                target: LogTarget::Syslog(path),
+                ..
+            }),
+            Some(s),
+        ) => *path = s,
+        (_, Some(_)) => return Err(Stop::Usage("--log-socket needs --syslog", b"")),
+        _ => {}
+    }
+    if a.log.is_some() && (a.stdout.is_some() || a.stderr.is_some()) {
+        return Err(Stop::Usage("--syslog and --kmsg replace -o and -e", b""));
+    }
+    if a.ready_fd.is_some() && a.respawn.is_some() {
+        return Err(Stop::Usage("--ready-fd cannot be used with --respawn", b""));
+    }
     if a.action != Action::Start {
         if a.pid_file.is_none() {
             return Err(Stop::Usage("--stop and --status need -p PIDFILE", b""));
@@ -263,6 +318,9 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"chroot" => b'r',
         b"stop" => STOP,
         b"ready-fd" => READY_FD,
+        b"syslog" => SYSLOG,
+        b"kmsg" => KMSG,
+        b"log-socket" => LOG_SOCKET,
         b"respawn" => b'R',
         b"max-restarts" => MAX_RESTARTS,
         b"restart-period" => RESTART_PERIOD,

@@ -47,6 +47,11 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        HUP; ends (removing the pid file) when PROGRAM exits 0 or is stopped
       --max-restarts N     give up after N restarts within the period (default 5)
       --restart-period SECS  that period (default 60)
+      --syslog TAG[.FACILITY]  send PROGRAM's stdout (info) and stderr (err) to syslog line by
+                       line, as TAG[PID] (facility default daemon), through a small logging
+                       process (with -R, the supervisor, which logs its own messages too)
+      --kmsg TAG[.FACILITY]    the same into the kernel log, /dev/kmsg (default user)
+      --log-socket PATH    the syslog socket (default /dev/log)
       --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
 
@@ -160,6 +165,9 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     if let Some((max, period)) = args.respawn {
         daemon = daemon.respawn(max, period);
+    }
+    if let Some(out) = args.log {
+        daemon = daemon.log_output(out);
     }
     if let Err(errno) = path {
         let error = Error::new(Step::Exec, errno);

@@ -1,0 +1,279 @@
+//! The program's output routed to the system log ([`Daemon::log_output`]): its stdout and
+//! stderr are pipes, read line by line by a small process beside it (or by the respawn
+//! supervisor), each line sent to syslog or `/dev/kmsg`, stdout at `info` and stderr at
+//! `err`.
+//!
+//! Sending never blocks (the syslog client sends with `MSG_DONTWAIT`), so the pipes are always
+//! drained and the program is never held up for long; a line that cannot be delivered is
+//! counted, and the count is reported in the log as soon as a line gets through again (or at
+//! the end), never buffered.
+//!
+//! [`Daemon::log_output`]: crate::Daemon::log_output
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::io::Errno;
+
+use crate::config::{LogOutput, LogTarget};
+use crate::log::{Kmsg, Severity, Sink, Syslog};
+use crate::message::Message;
+use crate::{Runtime, sys};
+
+/// The longest line handed on whole; a longer one is cut there (the log line then ends in
+/// `...`) and the rest of it, up to its newline, is dropped.
+const LINE_MAX: usize = 1024;
+
+/// How long a line waits for room in a full log daemon's queue before it is counted lost.
+const FULL_WAIT_MS: i64 = 100;
+
+/// Splits a byte stream into lines in a fixed buffer.
+pub(crate) struct Lines {
+    buf: [u8; LINE_MAX],
+    len: usize,
+    /// The rest of a line that was cut is being dropped.
+    skipping: bool,
+}
+
+impl Lines {
+    pub(crate) const fn new() -> Self {
+        Lines {
+            buf: [0; LINE_MAX],
+            len: 0,
+            skipping: false,
+        }
+    }
+
+    /// Feeds `data`; `line` gets every complete line (without its newline), and a line that
+    /// fills the buffer, cut.
+    pub(crate) fn feed(&mut self, data: &[u8], line: &mut dyn FnMut(&[u8])) {
+        for &b in data {
+            if b == b'\n' {
+                if !self.skipping {
+                    line(&self.buf[..self.len]);
+                }
+                self.len = 0;
+                self.skipping = false;
+            } else if self.skipping {
+            } else if self.len == LINE_MAX {
+                line(&self.buf[..]);
+                self.len = 0;
+                self.skipping = true;
+            } else {
+                self.buf[self.len] = b;
+                self.len += 1;
+            }
+        }
+    }
+
+    /// At end-of-file: a last line without a newline.
+    pub(crate) fn finish(&mut self, line: &mut dyn FnMut(&[u8])) {
+        if self.len > 0 && !self.skipping {
+            line(&self.buf[..self.len]);
+        }
+        self.len = 0;
+        self.skipping = false;
+    }
+}
+
+/// A log sink and the count of lines it could not take.
+pub(crate) struct Delivery<'a> {
+    sink: Sink<'a>,
+    dropped: u32,
+    name: &'a str,
+}
+
+impl<'a> Delivery<'a> {
+    /// The sink `out` describes, for lines of process `pid`; nothing is opened yet.
+    pub(crate) fn new(out: LogOutput<'a>, pid: u32, name: &'a str) -> Self {
+        let sink = match out.target {
+            LogTarget::Syslog(path) => {
+                Sink::Syslog(Syslog::new(out.tag, out.facility, pid).path(path))
+            }
+            LogTarget::Kmsg => Sink::Kmsg(Kmsg::new(out.tag, out.facility, pid)),
+        };
+        Delivery {
+            sink,
+            dropped: 0,
+            name,
+        }
+    }
+
+    /// The pid in the lines from now on (the respawn supervisor's new program).
+    pub(crate) fn set_pid(&mut self, pid: u32) {
+        self.sink.set_pid(pid);
+    }
+
+    /// Sends one line; first, if lines were lost, how many.
+    pub(crate) fn send(&mut self, severity: Severity, line: &[u8]) {
+        if !self.report_dropped() || self.try_send(severity, line).is_err() {
+            self.dropped = self.dropped.saturating_add(1);
+        }
+    }
+
+    /// One send; if the log daemon's queue is full, one more after waiting up to
+    /// [`FULL_WAIT_MS`] for room (so a burst is slowed to the log daemon's pace rather than
+    /// lost, while the program is never held up for long).
+    fn try_send(&mut self, severity: Severity, line: &[u8]) -> Result<(), Errno> {
+        match self.sink.send(severity, line) {
+            Err(Errno::AGAIN) => {
+                if let Sink::Syslog(s) = &self.sink {
+                    if let Some(fd) = s.fd() {
+                        let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
+                        let wait = rustix::event::Timespec {
+                            tv_sec: 0,
+                            tv_nsec: FULL_WAIT_MS * 1_000_000,
+                        };
+                        let _ = rustix::event::poll(&mut fds, Some(&wait));
+                    }
+                }
+                self.sink.send(severity, line)
+            }
+            other => other,
+        }
+    }
+
+    /// Reports lines lost so far; `false` if the report itself could not be sent.
+    pub(crate) fn report_dropped(&mut self) -> bool {
+        if self.dropped == 0 {
+            return true;
+        }
+        let dropped = self.dropped;
+        let mut m = Message::new();
+        m.push_str(self.name)
+            .push_str(": ")
+            .push_u32(self.dropped)
+            .push_str(if self.dropped == 1 {
+                " line could not be delivered to the log"
+            } else {
+                " lines could not be delivered to the log"
+            });
+        if self.try_send(Severity::Warning, m.as_bytes()).is_ok() {
+            self.dropped -= dropped;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Starts the logging process for a program about to be executed as `pid`, and puts the
+/// write ends of its two pipes on this process's 1 and 2. The logger is detached by a double
+/// fork (the program never sees it as a child) and keeps only the pipes' read ends (and 0 to
+/// 2): it holds no lock and no readiness channel, and it ends when the program's output
+/// closes (the program and everything it started have exited or closed it).
+///
+/// # Safety
+///
+/// The process has one thread, and `runtime` matches the process (see [`Runtime`]).
+///
+/// # References
+///  - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
+///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+pub(super) unsafe fn start(
+    runtime: Runtime,
+    out: LogOutput<'_>,
+    pid: u32,
+    name: &str,
+) -> Result<(), Errno> {
+    use rustix::pipe::{PipeFlags, pipe_with};
+    let (out_read, out_write) = pipe_with(PipeFlags::CLOEXEC)?;
+    let (err_read, err_write) = pipe_with(PipeFlags::CLOEXEC)?;
+    // SAFETY: the caller's contract.
+    match unsafe { sys::fork(runtime) }? {
+        sys::Forked::Child => {
+            // SAFETY: still one thread.
+            if let Ok(sys::Forked::Child) = unsafe { sys::fork(runtime) } {
+                let keep = [out_read.as_raw_fd(), err_read.as_raw_fd()];
+                if super::fds::close_all_except(&[], &keep).is_ok() {
+                    // The write ends were closed with the rest, by number.
+                    let _ = rustix::fd::IntoRawFd::into_raw_fd(out_write);
+                    let _ = rustix::fd::IntoRawFd::into_raw_fd(err_write);
+                    relay(&out_read, &err_read, &mut Delivery::new(out, pid, name));
+                }
+            }
+            sys::exit(runtime, 0)
+        }
+        sys::Forked::Parent(child) => {
+            let _ = rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty());
+        }
+    }
+    drop(out_read);
+    drop(err_read);
+    rustix::stdio::dup2_stdout(&out_write)?;
+    rustix::stdio::dup2_stderr(&err_write)?;
+    Ok(())
+}
+
+/// The logging process: reads both pipes until both are at end-of-file.
+fn relay(out: &OwnedFd, err: &OwnedFd, delivery: &mut Delivery<'_>) {
+    let mut lines = [Lines::new(), Lines::new()];
+    let mut open = [true, true];
+    let mut buf = [0_u8; 4096];
+    while open[0] || open[1] {
+        let flags = |o: bool| if o { PollFlags::IN } else { PollFlags::empty() };
+        let mut fds = [
+            PollFd::new(out, flags(open[0])),
+            PollFd::new(err, flags(open[1])),
+        ];
+        if let Err(e) = rustix::event::poll(&mut fds, None) {
+            if e == Errno::INTR {
+                continue;
+            }
+            return;
+        }
+        let ready = [fds[0].revents(), fds[1].revents()];
+        for (i, fd) in [out, err].into_iter().enumerate() {
+            if !open[i] || ready[i].is_empty() {
+                continue;
+            }
+            let severity = if i == 0 {
+                Severity::Info
+            } else {
+                Severity::Err
+            };
+            let mut send = |line: &[u8]| delivery.send(severity, line);
+            match rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut buf)) {
+                Ok(0) | Err(_) => {
+                    open[i] = false;
+                    lines[i].finish(&mut send);
+                }
+                Ok(n) => lines[i].feed(&buf[..n], &mut send),
+            }
+        }
+    }
+    delivery.report_dropped();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::vec::Vec;
+
+    fn split(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let mut lines = Lines::new();
+        let mut seen = Vec::new();
+        for chunk in chunks {
+            lines.feed(chunk, &mut |l| seen.push(l.to_vec()));
+        }
+        lines.finish(&mut |l| seen.push(l.to_vec()));
+        seen
+    }
+
+    #[test]
+    fn lines_across_chunks() {
+        assert_eq!(
+            split(&[b"a\nb", b"c\n", b"\nd"]),
+            [&b"a"[..], b"bc", b"", b"d"]
+        );
+        assert_eq!(split(&[b""]), Vec::<Vec<u8>>::new());
+    }
+
+    #[test]
+    fn long_lines_are_cut_once() {
+        let long = [b'x'; LINE_MAX + 500];
+        let seen = split(&[&long, b"\nnext\n"]);
+        assert_eq!(seen.len(), 2);
+        assert_eq!(seen[0].len(), LINE_MAX);
+        assert_eq!(seen[1], b"next");
+    }
+}

@@ -1,0 +1,369 @@
+//! `--syslog` and `--kmsg`: PROGRAM's output as lines in a real log. The syslog daemon is
+//! Debian's static busybox `syslogd`, run in a small chroot so that its `/dev/log` is a
+//! private socket the tool reaches with `--log-socket`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::common::*;
+use crate::{ensure, ensure_eq, read_pid, run};
+
+const BUSYBOX: &str = "/bin/busybox";
+
+/// A running syslogd whose socket is `DIR/dev/log` and whose file is `DIR/log`.
+struct Syslogd {
+    dir: PathBuf,
+    process: Option<Guard>,
+}
+
+impl Syslogd {
+    fn start(dir: &Path) -> Result<Syslogd, String> {
+        needs_root()?; // chroot
+        if !Path::new(BUSYBOX).exists() {
+            return Err(format!("skip: {BUSYBOX} (busybox-static) is not installed"));
+        }
+        fs::create_dir_all(dir.join("dev")).map_err(|e| e.to_string())?;
+        fs::create_dir_all(dir.join("bin")).map_err(|e| e.to_string())?;
+        if !dir.join("bin/busybox").exists() {
+            fs::copy(BUSYBOX, dir.join("bin/busybox")).map_err(|e| e.to_string())?;
+        }
+        let mut d = Syslogd {
+            dir: dir.to_path_buf(),
+            process: None,
+        };
+        d.restart()?;
+        Ok(d)
+    }
+
+    /// Starts (again) the daemon, and waits until its socket is there.
+    fn restart(&mut self) -> TestResult {
+        let socket = self.socket();
+        let _ = fs::remove_file(&socket);
+        let child = Command::new("chroot")
+            .arg(&self.dir)
+            .args(["/bin/busybox", "syslogd", "-n", "-O", "/log"])
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("syslogd: {e}"))?;
+        self.process = Some(Guard(child.id() as i32));
+        ensure!(wait_until(|| socket.exists()), "syslogd made no socket");
+        Ok(())
+    }
+
+    fn stop(&mut self) {
+        self.process = None; // SIGKILL and reap
+    }
+
+    fn pid(&self) -> i32 {
+        self.process.as_ref().map_or(0, |g| g.0)
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("dev/log")
+    }
+
+    /// The received lines without busybox's `Mmm dd hh:mm:ss host ` prefix:
+    /// `facility.level tag[pid]: message`.
+    fn lines(&self) -> Vec<String> {
+        let text = fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+        text.lines()
+            .map(|line| {
+                let mut rest = line;
+                for _ in 0..4 {
+                    rest = rest.trim_start_matches(' ');
+                    rest = rest.find(' ').map_or("", |i| &rest[i..]);
+                }
+                rest.trim_start_matches(' ').to_string()
+            })
+            .filter(|l| !l.starts_with("syslog."))
+            .collect()
+    }
+
+    /// Waits until a received line ends with `suffix`.
+    fn wait_for(&self, suffix: &str) -> TestResult {
+        ensure!(
+            wait_until(|| self.lines().iter().any(|l| l.ends_with(suffix))),
+            "no line ending in {suffix:?}: {:?}",
+            self.lines()
+        );
+        Ok(())
+    }
+}
+
+/// Waits until only syslogd is left among our children (the program and its logger ended).
+fn only_syslogd_left(syslogd: &Syslogd) -> TestResult {
+    ensure!(
+        wait_until(|| {
+            reap_zombies();
+            children() == vec![syslogd.pid()]
+        }),
+        "still running: {:?}",
+        children()
+    );
+    Ok(())
+}
+
+fn logged(pid_file: &Path, args: &[&str], socket: &Path, script: &str) -> Command {
+    let mut cmd = tool();
+    cmd.arg("-p")
+        .arg(pid_file)
+        .args(args)
+        .arg("--log-socket")
+        .arg(socket)
+        .args(["sh", "-c", script]);
+    cmd
+}
+
+/// stdout at info, stderr at err, the tag and PROGRAM's pid, a last line without a newline,
+/// and a line longer than the buffer cut with `...` (its tail not logged as a line).
+pub fn tool_syslog_lines() -> TestResult {
+    let dir = TempDir::new("syslog");
+    let syslogd = Syslogd::start(&dir.path("root"))?;
+    let pid_file = dir.path("d.pid");
+    let script = "echo hello out; echo hello err >&2; head -c 3000 /dev/zero | tr '\\0' x; \
+                  echo; echo after; printf 'no newline'";
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "agent.local3"],
+        &syslogd.socket(),
+        script,
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let pid = read_pid(&pid_file)?;
+    only_syslogd_left(&syslogd)?;
+    syslogd.wait_for(": no newline")?;
+    let lines = syslogd.lines();
+    let tag = format!("agent[{pid}]: ");
+    let stdout: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("local3.info "))
+        .collect();
+    let stderr: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with("local3.err "))
+        .collect();
+    ensure_eq!(stdout.len() + stderr.len(), lines.len(), "{lines:?}");
+    ensure_eq!(
+        stderr.iter().map(|l| l.as_str()).collect::<Vec<_>>(),
+        vec![format!("local3.err {tag}hello err")]
+    );
+    ensure_eq!(stdout.len(), 4, "{stdout:?}");
+    ensure_eq!(*stdout[0], format!("local3.info {tag}hello out"));
+    let long = stdout[1]
+        .strip_prefix(&format!("local3.info {tag}"))
+        .ok_or("long line tag")?;
+    let xs = long.trim_end_matches("...");
+    ensure!(
+        long.ends_with("...") && xs.len() > 900 && xs.len() < 1024 && xs.bytes().all(|b| b == b'x'),
+        "long line: {} bytes: {long:?}",
+        long.len()
+    );
+    ensure_eq!(*stdout[2], format!("local3.info {tag}after"));
+    ensure_eq!(*stdout[3], format!("local3.info {tag}no newline"));
+    Ok(())
+}
+
+/// Parses `daemon.LEVEL tag[pid]: N` and the drop reports; returns the numbers received and
+/// the total of lines reported lost.
+fn received(lines: &[String], tag: &str) -> Result<(Vec<u32>, u32), String> {
+    let mut numbers = Vec::new();
+    let mut lost = 0;
+    for line in lines {
+        let msg = line
+            .split_once(&format!(" {tag}["))
+            .and_then(|(_, rest)| rest.split_once("]: "))
+            .map(|(_, msg)| msg)
+            .ok_or(format!("unexpected line {line:?}"))?;
+        if let Some(n) = msg
+            .strip_prefix("rawdaemon: ")
+            .and_then(|m| m.split(' ').next())
+        {
+            ensure!(msg.contains("could not be delivered"), "{line:?}");
+            lost += n.parse::<u32>().map_err(|e| format!("{line:?}: {e}"))?;
+        } else {
+            numbers.push(msg.parse().map_err(|e| format!("{line:?}: {e}"))?);
+        }
+    }
+    Ok((numbers, lost))
+}
+
+/// A burst of 10,000 lines: every line is delivered in order, or counted as lost and
+/// reported; PROGRAM is never blocked for good (it exits, the logger ends).
+pub fn tool_syslog_burst() -> TestResult {
+    let dir = TempDir::new("syslog-burst");
+    let syslogd = Syslogd::start(&dir.path("root"))?;
+    let pid_file = dir.path("d.pid");
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "burst"],
+        &syslogd.socket(),
+        "seq 1 10000",
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    only_syslogd_left(&syslogd)?;
+    // The logger has ended, so every line was sent or counted; syslogd writes what it got.
+    wait_until(|| {
+        let (numbers, lost) = received(&syslogd.lines(), "burst").unwrap_or_default();
+        numbers.len() as u32 + lost == 10_000
+    });
+    let (numbers, lost) = received(&syslogd.lines(), "burst")?;
+    ensure!(
+        numbers.windows(2).all(|w| w[0] < w[1]),
+        "out of order or repeated"
+    );
+    ensure_eq!(
+        numbers.len() as u32 + lost,
+        10_000,
+        "{} received, {lost} reported lost",
+        numbers.len()
+    );
+    println!("    ({} delivered, {lost} reported lost)", numbers.len());
+    Ok(())
+}
+
+/// The log daemon restarts in the middle: the line sent while it is down is delivered or
+/// counted and reported, and the next lines arrive again (the client reconnected).
+pub fn tool_syslog_daemon_restarts() -> TestResult {
+    let dir = TempDir::new("syslog-restart");
+    let mut syslogd = Syslogd::start(&dir.path("root"))?;
+    let pid_file = dir.path("d.pid");
+    let (go1, go2) = (dir.path("go1"), dir.path("go2"));
+    let script = format!(
+        "echo one; while [ ! -e {g1} ]; do sleep 0.01; done; echo two; \
+         while [ ! -e {g2} ]; do sleep 0.01; done; echo three",
+        g1 = go1.display(),
+        g2 = go2.display()
+    );
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "restart"],
+        &syslogd.socket(),
+        &script,
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    syslogd.wait_for(": one")?;
+    syslogd.stop();
+    fs::write(&go1, "").map_err(|e| e.to_string())?;
+    // The program goes on to its second wait whatever happens to "two".
+    let pid = read_pid(&pid_file)?;
+    ensure!(
+        wait_until(|| fs::read_to_string(format!("/proc/{pid}/cmdline")).is_ok()),
+        "program gone"
+    );
+    syslogd.restart()?;
+    fs::write(&go2, "").map_err(|e| e.to_string())?;
+    syslogd.wait_for(": three")?;
+    only_syslogd_left(&syslogd)?;
+    let lines = syslogd.lines();
+    let two = lines.iter().any(|l| l.ends_with(": two"));
+    let reported = lines
+        .iter()
+        .any(|l| l.ends_with(": rawdaemon: 1 line could not be delivered to the log"));
+    ensure!(
+        two != reported,
+        "\"two\" must be delivered or reported lost, once: {lines:?}"
+    );
+    Ok(())
+}
+
+/// Respawn with --syslog: the supervisor logs PROGRAM's lines and its own messages.
+pub fn tool_syslog_respawn() -> TestResult {
+    let dir = TempDir::new("syslog-respawn");
+    let syslogd = Syslogd::start(&dir.path("root"))?;
+    let pid_file = dir.path("d.pid");
+    let out = run(&mut logged(
+        &pid_file,
+        &["-R", "--max-restarts", "1", "--syslog", "sup.local1"],
+        &syslogd.socket(),
+        "echo try; exit 4",
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    syslogd.wait_for("exited 2 times within 60 s; giving up")?;
+    only_syslogd_left(&syslogd)?;
+    let lines: Vec<String> = syslogd
+        .lines()
+        .into_iter()
+        .map(|l| {
+            // Drop the pids, which change with each start.
+            let (head, rest) = l.split_once('[').unwrap_or((&l, ""));
+            format!("{head}{}", rest.split_once(']').map_or("", |(_, r)| r))
+        })
+        .collect();
+    let sh = "/usr/bin/sh";
+    ensure_eq!(
+        lines,
+        vec![
+            "local1.info sup: try".to_string(),
+            format!(
+                "local1.err sup: rawdaemon: respawn {sh}: exited with status 4; restarting in 100 ms"
+            ),
+            "local1.info sup: try".to_string(),
+            format!("local1.err sup: rawdaemon: respawn {sh}: exited with status 4"),
+            format!(
+                "local1.err sup: rawdaemon: respawn {sh}: exited 2 times within 60 s; giving up"
+            ),
+        ]
+    );
+    ensure!(!pid_file.exists(), "pid file left");
+    Ok(())
+}
+
+/// `--kmsg`: the lines are in the kernel log, read back from /dev/kmsg.
+pub fn tool_kmsg() -> TestResult {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut kmsg = match fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open("/dev/kmsg")
+    {
+        Ok(f) => f,
+        Err(e) => return Err(format!("skip: /dev/kmsg cannot be read here: {e}")),
+    };
+    kmsg.seek(SeekFrom::End(0)).map_err(|e| e.to_string())?;
+    let dir = TempDir::new("kmsg");
+    let pid_file = dir.path("d.pid");
+    let tag = format!("rdtest{}", std::process::id());
+    let out = run(tool().arg("-p").arg(&pid_file).args([
+        "--kmsg",
+        &format!("{tag}.daemon"),
+        "sh",
+        "-c",
+        "echo to the kernel; echo oops >&2",
+    ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let pid = read_pid(&pid_file)?;
+    no_process_left()?;
+    // Each read returns one record: `PRI,SEQ,USEC,FLAGS;MESSAGE`.
+    let mut records = Vec::new();
+    let mut buf = [0_u8; 8192];
+    let found = wait_until(|| {
+        while let Ok(n) = kmsg.read(&mut buf) {
+            let record = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if record.contains(&tag) {
+                records.push(record);
+            }
+        }
+        records.len() >= 2
+    });
+    if !found && records.is_empty() {
+        return Err("skip: nothing of ours reached /dev/kmsg (rate limit?)".to_string());
+    }
+    let text: Vec<String> = records
+        .iter()
+        .map(|r| {
+            let (head, msg) = r.trim_end().split_once(';').unwrap_or(("", ""));
+            format!("{} {msg}", head.split(',').next().unwrap_or(""))
+        })
+        .collect();
+    // daemon.info is 3*8+6 = 30, daemon.err 27.
+    ensure_eq!(
+        text,
+        vec![
+            format!("30 {tag}[{pid}]: to the kernel"),
+            format!("27 {tag}[{pid}]: oops")
+        ]
+    );
+    Ok(())
+}
