@@ -310,3 +310,42 @@ pub fn start_stop_daemon_on_a_tool_daemon() -> TestResult {
     ensure_eq!(status(&pid_file).status.code(), Some(1));
     no_process_left()
 }
+
+/// A child of the program inherited the lock: the stop ends the daemon, says that the pid
+/// file is left, and status then reports an unidentified holder.
+pub fn tool_stop_leaves_a_file_still_locked() -> TestResult {
+    let dir = TempDir::new("stop-inherited");
+    let pid_file = dir.path("d.pid");
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["sh", "-c", "sleep 30 & exec sleep 30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let mut daemon = 0;
+    ensure!(
+        wait_until(|| {
+            daemon = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+                .unwrap_or(0);
+            daemon != 0 && comm(daemon).as_deref() == Some("sleep")
+        }),
+        "no daemon"
+    );
+    let out = stop(&pid_file, &[]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: stop: {} is left: another process still holds its lock\n",
+            pid_file.display()
+        )
+    );
+    ensure_eq!(reap(daemon)? & 0x7f, libc::SIGTERM);
+    ensure_eq!(status(&pid_file).status.code(), Some(4));
+    // The background sleep, re-parented to us, still holds it.
+    let left = children();
+    ensure_eq!(left.len(), 1, "{left:?}");
+    kill_and_reap(left[0]);
+    Ok(())
+}

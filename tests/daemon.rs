@@ -66,6 +66,7 @@ fn main() {
         tool_stop_and_status,
         tool_stop_with_signal,
         tool_stop_escalates_to_kill,
+        tool_stop_leaves_a_file_still_locked,
         tool_stale_pid_file_spares_a_stranger,
         tool_status_of_an_unidentified_holder,
         fail_stop_and_status_usage,

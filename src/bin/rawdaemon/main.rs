@@ -195,6 +195,14 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
                     .push_str(" s; sent SIGKILL");
                 m.write_line(stderr());
             }
+            if !stopped.removed && rustix::fs::access(path, rustix::fs::Access::EXISTS).is_ok() {
+                // A process the daemon started still holds the lock (it inherited it).
+                let mut m = Message::new();
+                m.push_str("rawdaemon: stop: ")
+                    .push(path.to_bytes())
+                    .push_str(" is left: another process still holds its lock");
+                m.write_line(stderr());
+            }
             0
         }
         Err(e) => {
@@ -236,6 +244,9 @@ fn status(path: &CStr) -> i32 {
         _ => {
             m.push_str("rawdaemon: status ").push(path.to_bytes());
             m.push_str(": locked by a process other than the pid written in it");
+            if !rustix::process::geteuid().is_root() {
+                m.push_str(" (or by one this user may not inspect)");
+            }
         }
     }
     m.write_line(stderr());
