@@ -21,14 +21,79 @@ pub const MAX_GROUPS: usize = 64;
 /// The size of the line buffer: longer lines of `/etc/passwd` and `/etc/group` are skipped.
 const BUF_LEN: usize = 4096;
 
-/// A user to run as: uid, primary gid and supplementary groups. `Copy`, on the stack.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A user to run as: uid, primary gid and supplementary groups (and, from `/etc/passwd`, the
+/// name and home directory for the environment). `Copy`, on the stack. Two are equal when
+/// their ids and groups are.
+#[derive(Clone, Copy)]
 pub struct Credentials {
     pub(crate) uid: u32,
     pub(crate) gid: u32,
     /// The first [`ngroups`](Self::ngroups) are the supplementary groups; the rest are 0.
     pub(crate) groups: [u32; MAX_GROUPS],
     pub(crate) ngroups: usize,
+    /// The `/etc/passwd` entry's name and home directory, if there was an entry.
+    account: Account,
+}
+
+/// The longest user name and home directory kept (for `USER`, `LOGNAME` and `HOME`).
+const NAME_MAX: usize = 64;
+const HOME_MAX: usize = 256;
+
+impl PartialEq for Credentials {
+    fn eq(&self, other: &Self) -> bool {
+        (self.uid, self.gid, self.groups()) == (other.uid, other.gid, other.groups())
+    }
+}
+
+impl Eq for Credentials {}
+
+impl core::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        fn text(b: Option<&[u8]>) -> Option<&str> {
+            b.and_then(|b| core::str::from_utf8(b).ok())
+        }
+        f.debug_struct("Credentials")
+            .field("uid", &self.uid)
+            .field("gid", &self.gid)
+            .field("groups", &self.groups())
+            .field("name", &text(self.name()))
+            .field("home", &text(self.home()))
+            .finish()
+    }
+}
+
+/// A user's name and home directory from `/etc/passwd`; empty if unknown or too long.
+#[derive(Clone, Copy)]
+struct Account {
+    name: [u8; NAME_MAX],
+    name_len: usize,
+    home: [u8; HOME_MAX],
+    home_len: usize,
+}
+
+impl Account {
+    const NONE: Account = Account {
+        name: [0; NAME_MAX],
+        name_len: 0,
+        home: [0; HOME_MAX],
+        home_len: 0,
+    };
+
+    /// Keeps `name` and `home`, or neither if one does not fit.
+    fn set(&mut self, name: &[u8], home: &[u8]) {
+        match (
+            self.name.get_mut(..name.len()),
+            self.home.get_mut(..home.len()),
+        ) {
+            (Some(n), Some(h)) => {
+                n.copy_from_slice(name);
+                h.copy_from_slice(home);
+                self.name_len = name.len();
+                self.home_len = home.len();
+            }
+            _ => *self = Account::NONE,
+        }
+    }
 }
 
 impl Credentials {
@@ -96,6 +161,23 @@ impl Credentials {
         self.groups.get(..self.ngroups).unwrap_or(&self.groups)
     }
 
+    /// The user's name, from its `/etc/passwd` entry (none for a number without an entry):
+    /// what `USER` and `LOGNAME` should say.
+    pub fn name(&self) -> Option<&[u8]> {
+        self.account
+            .name
+            .get(..self.account.name_len)
+            .filter(|n| !n.is_empty())
+    }
+
+    /// The user's home directory, from its `/etc/passwd` entry: what `HOME` should say.
+    pub fn home(&self) -> Option<&[u8]> {
+        self.account
+            .home
+            .get(..self.account.home_len)
+            .filter(|_| self.account.name_len > 0)
+    }
+
     /// `uid` and `gid` with no supplementary group yet.
     const fn without_groups(uid: u32, gid: u32) -> Credentials {
         Credentials {
@@ -103,6 +185,7 @@ impl Credentials {
             gid,
             groups: [0; MAX_GROUPS],
             ngroups: 0,
+            account: Account::NONE,
         }
     }
 
@@ -196,10 +279,14 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
 
     // The user: uid, default gid, and the name whose group memberships count.
     let mut stored = NameBuf::new();
+    let mut account = Account::NONE;
     let (uid, default_gid, name) = match parse_id(user) {
         None => {
             let found = entries(passwd, |line| match parse_passwd(line) {
-                Some(p) if p.name == user => ControlFlow::Break((p.uid, p.gid)),
+                Some(p) if p.name == user => {
+                    account.set(p.name, p.home);
+                    ControlFlow::Break((p.uid, p.gid))
+                }
                 _ => ControlFlow::Continue(()),
             })?;
             let Some((uid, gid)) = found else {
@@ -213,7 +300,10 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
         }
         Some(uid) => {
             let found = entries(passwd, |line| match parse_passwd(line) {
-                Some(p) if p.uid == uid && stored.set(p.name) => ControlFlow::Break(p.gid),
+                Some(p) if p.uid == uid && stored.set(p.name) => {
+                    account.set(p.name, p.home);
+                    ControlFlow::Break(p.gid)
+                }
                 _ => ControlFlow::Continue(()),
             });
             // No /etc/passwd at all (a `FROM scratch` image): numbers stand for themselves.
@@ -287,6 +377,7 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
         return Err(too_big);
     }
     let mut c = Credentials::without_groups(uid, gid);
+    c.account = account;
     push_unique(&mut c.groups, &mut c.ngroups, gid);
     for &m in members.get(..nmembers).unwrap_or_default() {
         if !push_unique(&mut c.groups, &mut c.ngroups, m) {
@@ -347,17 +438,26 @@ struct Passwd<'l> {
     name: &'l [u8],
     uid: u32,
     gid: u32,
+    /// Empty if the line has no such field.
+    home: &'l [u8],
 }
 
-/// `name:password:uid:gid[:...]`; `None` if a field is missing, the name is empty or an id is
-/// not a number.
+/// `name:password:uid:gid[:gecos:home[:...]]`; `None` if a field up to the gid is missing,
+/// the name is empty or an id is not a number.
 fn parse_passwd(line: &[u8]) -> Option<Passwd<'_>> {
     let mut fields = line.split(|&b| b == b':');
     let name = fields.next().filter(|n| !n.is_empty())?;
     let _password = fields.next()?;
     let uid = parse_id(fields.next()?)?;
     let gid = parse_id(fields.next()?)?;
-    Some(Passwd { name, uid, gid })
+    let _gecos = fields.next();
+    let home = fields.next().unwrap_or_default();
+    Some(Passwd {
+        name,
+        uid,
+        gid,
+        home,
+    })
 }
 
 /// The fields of an `/etc/group` line.
@@ -507,6 +607,27 @@ video:x:44:carol
 again:x:29:alice
 video:x:45:
 ";
+
+    #[test]
+    fn name_and_home_for_the_environment() {
+        let f = Files::new("account", PASSWD, GROUP);
+        let alice = f.lookup("alice").unwrap();
+        assert_eq!(alice.name(), Some(&b"alice"[..]));
+        assert_eq!(alice.home(), Some(&b"/home/alice"[..]));
+        // A number with an entry gets the entry's name; one without gets none.
+        let bob = f.lookup("1001:10").unwrap();
+        assert_eq!(
+            (bob.name(), bob.home()),
+            (Some(&b"bob"[..]), Some(&b"/home/bob"[..]))
+        );
+        let nobody = f.lookup("4242:10").unwrap();
+        assert_eq!((nobody.name(), nobody.home()), (None, None));
+        // A home too long to keep: neither is kept.
+        let long = std::format!("dave:x:1003:1003::/{}:/bin/sh\n", "h".repeat(300));
+        let f = Files::new("account-long", long.as_bytes(), GROUP);
+        let dave = f.lookup("dave").unwrap();
+        assert_eq!((dave.uid(), dave.name(), dave.home()), (1003, None, None));
+    }
 
     #[test]
     fn user_by_name() {

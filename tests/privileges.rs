@@ -59,6 +59,21 @@ pub fn tool_drops_privileges() -> TestResult {
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     check_ids(daemon.0, 65534, 65534, "65534")?;
+    // USER, LOGNAME and HOME as login sets them, from nobody's /etc/passwd entry.
+    let environ = fs::read(format!("/proc/{}/environ", daemon.0)).map_err(|e| e.to_string())?;
+    let account: Vec<String> = environ
+        .split(|&b| b == 0)
+        .map(|e| String::from_utf8_lossy(e).into_owned())
+        .filter(|e| {
+            ["USER=", "LOGNAME=", "HOME="]
+                .iter()
+                .any(|p| e.starts_with(p))
+        })
+        .collect();
+    ensure_eq!(
+        account,
+        ["USER=nobody", "LOGNAME=nobody", "HOME=/nonexistent"]
+    );
     let meta = fs::metadata(&pid_file).map_err(|e| e.to_string())?;
     ensure_eq!((meta.uid(), meta.gid()), (0, 0), "pid file owner");
     let meta = fs::metadata(&log).map_err(|e| e.to_string())?;

@@ -112,12 +112,6 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         (Action::Status, Some(path)) => return status(path),
         _ => {}
     }
-    // SAFETY: the C runtime's environment is null-terminated.
-    let env = unsafe { inherited_env(envp) };
-    let mut env_ptrs = [core::ptr::null::<u8>(); MAX_ENV + args::MAX_REPEATS + 1];
-    let Some(env_len) = build_env(env, &args, &mut env_ptrs) else {
-        return usage_error("too many environment variables (at most 4096)", b"");
-    };
     let user = match args
         .user
         .map(|spec| (spec, Credentials::lookup(spec.to_bytes())))
@@ -129,6 +123,23 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
                 .write_line(stderr());
             return 1;
         }
+    };
+    // SAFETY: the C runtime's environment is null-terminated.
+    let env = unsafe { inherited_env(envp) };
+    // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
+    let mut account = AccountEnv::new();
+    let mut set = [c""; args::MAX_REPEATS + 3];
+    let mut set_len = 0;
+    for entry in account
+        .entries(user.as_ref())
+        .chain(args.env[..args.env_len].iter().copied())
+    {
+        set[set_len] = entry;
+        set_len += 1;
+    }
+    let mut env_ptrs = [core::ptr::null::<u8>(); MAX_ENV + args::MAX_REPEATS + 4];
+    let Some(env_len) = build_env(env, &set[..set_len], &mut env_ptrs) else {
+        return usage_error("too many environment variables (at most 4096)", b"");
     };
     if let Some(dir) = args.chroot {
         // Before PROGRAM is looked for inside it, so that a missing DIR is named as such.
@@ -301,10 +312,55 @@ unsafe fn inherited_env<'a>(envp: *const *const u8) -> &'a [*const u8] {
     unsafe { core::slice::from_raw_parts(envp, n) }
 }
 
-/// The inherited environment less the names `-E` sets, then the `-E` entries, then a null.
-/// Returns the number of entries, `None` if they do not fit.
-fn build_env(env: &[*const u8], args: &Args<'_>, out: &mut [*const u8]) -> Option<usize> {
-    let set = &args.env[..args.env_len];
+/// `USER=`, `LOGNAME=` and `HOME=` for the account of `-u`, in fixed buffers.
+struct AccountEnv {
+    user: [u8; 72],
+    logname: [u8; 72],
+    home: [u8; 264],
+}
+
+impl AccountEnv {
+    const fn new() -> Self {
+        AccountEnv {
+            user: [0; 72],
+            logname: [0; 72],
+            home: [0; 264],
+        }
+    }
+
+    /// The entries for `user`'s `/etc/passwd` entry (none for a number without one).
+    fn entries<'s>(&'s mut self, user: Option<&Credentials>) -> impl Iterator<Item = &'s CStr> {
+        let (name, home) = match user.and_then(|u| Some((u.name()?, u.home()?))) {
+            Some(account) => account,
+            None => (&b""[..], &b""[..]),
+        };
+        let ok = !name.is_empty();
+        let user = entry(&mut self.user, b"USER=", name);
+        let logname = entry(&mut self.logname, b"LOGNAME=", name);
+        let home = entry(&mut self.home, b"HOME=", home);
+        [user, logname, home]
+            .into_iter()
+            .flatten()
+            .filter(move |_| ok)
+    }
+}
+
+/// `NAME=value` and a NUL in `buf`, if it fits.
+fn entry<'b>(buf: &'b mut [u8], name: &[u8], value: &[u8]) -> Option<&'b CStr> {
+    let len = name.len() + value.len();
+    if len >= buf.len() {
+        return None;
+    }
+    buf[..name.len()].copy_from_slice(name);
+    buf[name.len()..len].copy_from_slice(value);
+    buf[len] = 0;
+    CStr::from_bytes_with_nul(&buf[..=len]).ok()
+}
+
+/// The inherited environment less the names `set` sets, then the `set` entries (a later one
+/// for the same name wins), then a null. Returns the number of entries, `None` if they do not
+/// fit.
+fn build_env(env: &[*const u8], set: &[&CStr], out: &mut [*const u8]) -> Option<usize> {
     let mut n = 0;
     for &entry in env {
         // SAFETY: environment entries are NUL-terminated strings.
