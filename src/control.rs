@@ -161,14 +161,18 @@ fn send(pidfd: &OwnedFd, signal: Signal) -> Result<(), Error> {
 /// passes; `true` if it exited.
 fn exited_within(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Error> {
     use rustix::event::{PollFd, PollFlags, Timespec};
-    use rustix::time::{ClockId, clock_gettime};
-    let nanos = |t: Timespec| t.tv_sec as i128 * 1_000_000_000 + t.tv_nsec as i128;
-    let deadline = nanos(clock_gettime(ClockId::Monotonic)) + timeout.as_nanos() as i128;
+    const NANOS: u64 = 1_000_000_000;
+    // u64 nanoseconds last 584 years: a longer timeout saturates, which is forever anyway.
+    let timeout = timeout
+        .as_secs()
+        .saturating_mul(NANOS)
+        .saturating_add(u64::from(timeout.subsec_nanos()));
+    let deadline = crate::sys::monotonic_nanos().saturating_add(timeout);
     loop {
-        let left = (deadline - nanos(clock_gettime(ClockId::Monotonic))).max(0);
+        let left = deadline.saturating_sub(crate::sys::monotonic_nanos());
         let left = Timespec {
-            tv_sec: (left / 1_000_000_000) as i64,
-            tv_nsec: (left % 1_000_000_000) as i64,
+            tv_sec: (left / NANOS) as i64,
+            tv_nsec: (left % NANOS) as i64,
         };
         let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
         match rustix::event::poll(&mut fds, Some(&left)) {

@@ -8,6 +8,7 @@
 //! - The same three as raw system calls ([`Runtime::NoLibc`]), for binaries with no C library.
 //! - `close_range(2)` and `execve(2)`, which rustix does not wrap, as raw system calls in both
 //!   runtimes: neither touches any state a libc keeps.
+//! - `clock_gettime(2)` as a raw system call, without rustix's vDSO lookup.
 //!
 //! Everything here is async-signal-safe: plain system calls on stack data.
 //!
@@ -130,6 +131,36 @@ pub(crate) fn close_range(first: u32, last: u32) -> Result<(), Errno> {
 pub(crate) fn close_quietly(fd: i32) {
     // SAFETY: no pointers; the caller owns every descriptor in the range it closes.
     let _ = unsafe { syscall5(nr::__NR_close, fd as usize, 0, 0, 0, 0) };
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds, as a raw system call: rustix's wrapper
+/// goes through the vDSO, whose ELF parser costs the static tool some 2.5 KB for the few
+/// reads of [`stop`](crate::stop)'s wait, where a system call's cost does not matter.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
+pub(crate) fn monotonic_nanos() -> u64 {
+    // `struct __kernel_timespec`: two 64-bit fields on every architecture with this call
+    // (32-bit arm has it as `clock_gettime64`).
+    let mut ts = [0_i64; 2];
+    #[cfg(target_pointer_width = "64")]
+    let n = nr::__NR_clock_gettime;
+    #[cfg(target_pointer_width = "32")]
+    let n = nr::__NR_clock_gettime64;
+    // SAFETY: `ts` is valid for writing a `__kernel_timespec`. CLOCK_MONOTONIC cannot fail.
+    let _ = unsafe {
+        syscall5(
+            n,
+            nr::CLOCK_MONOTONIC as usize,
+            ts.as_mut_ptr() as usize,
+            0,
+            0,
+            0,
+        )
+    };
+    (ts[0] as u64)
+        .wrapping_mul(1_000_000_000)
+        .wrapping_add(ts[1] as u64)
 }
 
 /// `fcntl(fd, F_GETFD)` on a descriptor number this process does not own: `EBADF` if closed.
