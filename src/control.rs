@@ -307,11 +307,10 @@ fn holds_lock(pid: u32, stat: &Stat) -> Result<bool, Errno> {
 /// Whether an `fdinfo` file lists an exclusive `flock`.
 fn has_flock(info: BorrowedFd<'_>) -> Result<bool, Errno> {
     let mut buf = [0_u8; 512];
-    let found = find_line(info, &mut buf, |line| {
-        let lock = line.strip_prefix(b"lock:")?;
-        has_words(lock, b"FLOCK", b"WRITE").then_some(())
-    })?;
-    Ok(found.is_some())
+    find_line(info, &mut buf, &mut |line| {
+        line.strip_prefix(b"lock:")
+            .is_some_and(|lock| has_words(lock, b"FLOCK", b"WRITE"))
+    })
 }
 
 /// Whether any process holds an exclusive `flock` on the file `stat` describes, from
@@ -331,16 +330,13 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
     let minor = u64::from(rustix::fs::minor(stat.st_dev));
     let inode = stat.st_ino;
     let mut buf = [0_u8; 512];
-    let found = find_line(&locks, &mut buf, |line| {
-        if !has_words(line, b"FLOCK", b"WRITE") {
-            return None;
-        }
-        line.split(|&b| b == b' ')
-            .any(|word| parse_lock_id(word) == Some((major, minor, inode)))
-            .then_some(())
+    find_line(locks.as_fd(), &mut buf, &mut |line| {
+        has_words(line, b"FLOCK", b"WRITE")
+            && line
+                .split(|&b| b == b' ')
+                .any(|word| parse_lock_id(word) == Some((major, minor, inode)))
     })
-    .map_err(|e| Error::new(Step::Status, e))?;
-    Ok(found.is_some())
+    .map_err(|e| Error::new(Step::Status, e))
 }
 
 /// Whether the space-separated words of `line` include both `a` and `b`.

@@ -7,8 +7,8 @@
 //! decimal number below `u32::MAX`) are skipped like the C library's files backend does.
 
 use core::ffi::CStr;
-use core::ops::ControlFlow;
 
+use rustix::fd::AsFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::thread::{Gid, Uid};
@@ -282,12 +282,14 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
     let mut account = Account::NONE;
     let (uid, default_gid, name) = match parse_id(user) {
         None => {
-            let found = entries(passwd, |line| match parse_passwd(line) {
+            let mut found = None;
+            entries(passwd, &mut |line| match parse_passwd(line) {
                 Some(p) if p.name == user => {
                     account.set(p.name, p.home);
-                    ControlFlow::Break((p.uid, p.gid))
+                    found = Some((p.uid, p.gid));
+                    true
                 }
-                _ => ControlFlow::Continue(()),
+                _ => false,
             })?;
             let Some((uid, gid)) = found else {
                 return Err(Error::with_detail(
@@ -299,18 +301,22 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
             (uid, Some(gid), Some(user))
         }
         Some(uid) => {
-            let found = entries(passwd, |line| match parse_passwd(line) {
+            let mut found = None;
+            let read = entries(passwd, &mut |line| match parse_passwd(line) {
                 Some(p) if p.uid == uid && stored.set(p.name) => {
                     account.set(p.name, p.home);
-                    ControlFlow::Break(p.gid)
+                    found = Some(p.gid);
+                    true
                 }
-                _ => ControlFlow::Continue(()),
+                _ => false,
             });
             // No /etc/passwd at all (a `FROM scratch` image): numbers stand for themselves.
-            let found = match found {
-                Err(e) if e.errno() == Some(Errno::NOENT) => None,
-                found => found?,
-            };
+            match read {
+                Err(e) if e.errno() == Some(Errno::NOENT) => found = None,
+                read => {
+                    read?;
+                }
+            }
             match found {
                 Some(gid) => (uid, Some(gid), Some(stored.as_bytes())),
                 None => (uid, None, None),
@@ -344,9 +350,9 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
     let mut too_many = false;
     let mut group_found = group_name.is_none();
     if group_name.is_some() || name.is_some() {
-        entries(group, |line| {
+        entries(group, &mut |line| {
             let Some(g) = parse_group(line) else {
-                return ControlFlow::Continue(());
+                return false;
             };
             if !group_found && group_name == Some(g.name) {
                 gid = g.gid;
@@ -358,10 +364,10 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
                 {
                     too_many = true;
                 }
-            } else if group_found {
-                return ControlFlow::Break(());
+                false
+            } else {
+                group_found
             }
-            ControlFlow::Continue(())
         })?;
     }
     if !group_found {
@@ -496,7 +502,7 @@ fn parse_id(s: &[u8]) -> Option<u32> {
 }
 
 /// Calls `each` with every line of the file at `path` that is not empty, a comment or a NIS
-/// entry, without its newline, until it breaks; returns the break value.
+/// entry, without its newline, until it returns `true`; whether it did.
 ///
 /// A line longer than the buffer is skipped whole; a last line without a newline counts.
 ///
@@ -507,10 +513,7 @@ fn parse_id(s: &[u8]) -> Option<u32> {
 /// # References
 ///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
-fn entries<R>(
-    path: &CStr,
-    mut each: impl FnMut(&[u8]) -> ControlFlow<R>,
-) -> Result<Option<R>, Error> {
+fn entries(path: &CStr, each: &mut dyn FnMut(&[u8]) -> bool) -> Result<bool, Error> {
     let error = |e| Error::new(Step::User, e);
     let fd = rustix::io::retry_on_intr(|| {
         rustix::fs::open(
@@ -522,12 +525,9 @@ fn entries<R>(
     .map_err(error)?;
 
     let mut buf = [0_u8; BUF_LEN];
-    crate::lines::find_line(&fd, &mut buf, |line| match line.first() {
-        None | Some(b'#' | b'+' | b'-') => None,
-        Some(_) => match each(line) {
-            ControlFlow::Break(r) => Some(r),
-            ControlFlow::Continue(()) => None,
-        },
+    crate::lines::find_line(fd.as_fd(), &mut buf, &mut |line| match line.first() {
+        None | Some(b'#' | b'+' | b'-') => false,
+        Some(_) => each(line),
     })
     .map_err(error)
 }

@@ -1,44 +1,40 @@
 //! Reading a text file line by line through a fixed buffer: `/proc/locks`, `fdinfo`, and the
 //! account files.
 
-use rustix::fd::AsFd;
+use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
 /// Calls `f` on each line read from `fd` (without its newline; a last line without one counts)
-/// until it returns `Some`, and returns that. A line longer than `buf` is skipped whole, never
+/// until it returns `true`; whether it did. A line longer than `buf` is skipped whole, never
 /// seen in parts.
+///
+/// Not generic: one copy serves every caller (a closure keeps what it found).
 ///
 /// # References
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
-pub(crate) fn find_line<Fd: AsFd, T>(
-    fd: Fd,
+pub(crate) fn find_line(
+    fd: BorrowedFd<'_>,
     buf: &mut [u8],
-    mut f: impl FnMut(&[u8]) -> Option<T>,
-) -> Result<Option<T>, Errno> {
+    f: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<bool, Errno> {
     let mut len = 0;
     // Inside a line that did not fit: drop bytes up to its newline.
     let mut skipping = false;
     loop {
-        let n = rustix::io::retry_on_intr(|| rustix::io::read(&fd, &mut buf[len..]))?;
+        let n = rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut buf[len..]))?;
         len += n;
         let mut start = 0;
         while let Some(pos) = buf[start..len].iter().position(|&b| b == b'\n') {
             let end = start + pos;
-            if !skipping {
-                if let Some(found) = f(&buf[start..end]) {
-                    return Ok(Some(found));
-                }
+            if !skipping && f(&buf[start..end]) {
+                return Ok(true);
             }
             skipping = false;
             start = end + 1;
         }
         if n == 0 {
             let rest = &buf[start..len];
-            return Ok(if rest.is_empty() || skipping {
-                None
-            } else {
-                f(rest)
-            });
+            return Ok(!rest.is_empty() && !skipping && f(rest));
         }
         if start == 0 && len == buf.len() {
             skipping = true;
@@ -53,6 +49,7 @@ pub(crate) fn find_line<Fd: AsFd, T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::fd::AsFd;
 
     /// A socket with `text` waiting in it and the other end closed.
     fn reader(text: &[u8]) -> rustix::fd::OwnedFd {
@@ -73,12 +70,12 @@ mod tests {
         let r = reader(text);
         let mut buf = std::vec![0_u8; buf_len];
         let mut seen = Vec::new();
-        let none: Option<()> = find_line(&r, &mut buf, |l| {
+        let found = find_line(r.as_fd(), &mut buf, &mut |l| {
             seen.push(l.to_vec());
-            None
+            false
         })
         .unwrap();
-        assert!(none.is_none());
+        assert!(!found);
         seen
     }
 
@@ -97,7 +94,13 @@ mod tests {
     fn stops_at_the_first_match() {
         let r = reader(b"a 1\nb 2\nb 3\n");
         let mut buf = [0_u8; 16];
-        let found = find_line(&r, &mut buf, |l| l.strip_prefix(b"b ").map(|v| v[0])).unwrap();
-        assert_eq!(found, Some(b'2'));
+        let mut value = None;
+        let found = find_line(r.as_fd(), &mut buf, &mut |l| {
+            value = l.strip_prefix(b"b ").map(|v| v[0]);
+            value.is_some()
+        })
+        .unwrap();
+        assert!(found);
+        assert_eq!(value, Some(b'2'));
     }
 }
