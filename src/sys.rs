@@ -133,13 +133,14 @@ pub(crate) fn close_quietly(fd: i32) {
     let _ = unsafe { syscall5(nr::__NR_close, fd as usize, 0, 0, 0, 0) };
 }
 
-/// `clock_gettime(CLOCK_MONOTONIC)` in nanoseconds, as a raw system call: rustix's wrapper
-/// goes through the vDSO, whose ELF parser costs the static tool some 2.5 KB for the few
-/// reads of [`stop`](crate::stop)'s wait, where a system call's cost does not matter.
+/// `clock_gettime(clock)` as seconds and nanoseconds, by the raw system call: rustix's wrapper
+/// goes through the vDSO, whose ELF parser (and its start-up hook) costs every binary some
+/// 2.5 KB, for the few reads of [`stop`](crate::stop)'s wait, the respawn supervisor and the
+/// syslog client, where a system call's cost does not matter.
 ///
 /// # References
-///  - [Linux](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
-pub(crate) fn monotonic_nanos() -> u64 {
+///  - [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
+pub(crate) fn clock(clock: u32) -> (i64, u32) {
     // `struct __kernel_timespec`: two 64-bit fields on every architecture with this call
     // (32-bit arm has it as `clock_gettime64`).
     let mut ts = [0_i64; 2];
@@ -147,20 +148,28 @@ pub(crate) fn monotonic_nanos() -> u64 {
     let n = nr::__NR_clock_gettime;
     #[cfg(target_pointer_width = "32")]
     let n = nr::__NR_clock_gettime64;
-    // SAFETY: `ts` is valid for writing a `__kernel_timespec`. CLOCK_MONOTONIC cannot fail.
-    let _ = unsafe {
-        syscall5(
-            n,
-            nr::CLOCK_MONOTONIC as usize,
-            ts.as_mut_ptr() as usize,
-            0,
-            0,
-            0,
-        )
-    };
-    (ts[0] as u64)
+    // SAFETY: `ts` is valid for writing a `__kernel_timespec`; the clocks used here (monotonic,
+    // realtime) cannot fail.
+    let _ = unsafe { syscall5(n, clock as usize, ts.as_mut_ptr() as usize, 0, 0, 0) };
+    (ts[0], ts[1] as u32)
+}
+
+/// `CLOCK_MONOTONIC` in nanoseconds.
+pub(crate) fn monotonic_nanos() -> u64 {
+    let (secs, nanos) = clock(nr::CLOCK_MONOTONIC);
+    (secs as u64)
         .wrapping_mul(1_000_000_000)
-        .wrapping_add(ts[1] as u64)
+        .wrapping_add(u64::from(nanos))
+}
+
+/// `CLOCK_MONOTONIC` in milliseconds.
+pub(crate) fn monotonic_ms() -> u64 {
+    monotonic_nanos() / 1_000_000
+}
+
+/// `CLOCK_REALTIME`: seconds since 1970 and nanoseconds.
+pub(crate) fn realtime() -> (i64, u32) {
+    clock(nr::CLOCK_REALTIME)
 }
 
 /// `fcntl(fd, F_GETFD)` on a descriptor number this process does not own: `EBADF` if closed.
@@ -392,31 +401,6 @@ pub(crate) fn signalfd(mask: u64) -> Result<rustix::fd::OwnedFd, Errno> {
     Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// Milliseconds of `CLOCK_MONOTONIC`, by the raw system call (the vDSO is not worth its code
-/// for a few calls per restart).
-///
-/// # References
-///  - [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
-pub(crate) fn monotonic_ms() -> u64 {
-    // struct timespec: two longs on every supported architecture's 64-bit time call.
-    let mut ts = [0_i64; 2];
-    #[cfg(target_pointer_width = "64")]
-    let call = nr::__NR_clock_gettime;
-    #[cfg(target_pointer_width = "32")]
-    let call = nr::__NR_clock_gettime64;
-    // SAFETY: `ts` is a writable timespec (64-bit seconds and nanoseconds).
-    let _ = unsafe {
-        syscall5(
-            call,
-            nr::CLOCK_MONOTONIC as usize,
-            ts.as_mut_ptr() as usize,
-            0,
-            0,
-            0,
-        )
-    };
-    (ts[0] as u64) * 1000 + (ts[1] as u64) / 1_000_000
-}
 
 /// The calling thread's `errno` after a failed libc call.
 #[cfg(feature = "libc")]

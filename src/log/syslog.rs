@@ -174,10 +174,9 @@ impl<'a> Syslog<'a> {
     ///  - [send(2)](https://man7.org/linux/man-pages/man2/send.2.html)
     ///  - [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
     pub fn send(&mut self, severity: Severity, msg: &[u8]) -> Result<(), Errno> {
-        let now = rustix::time::clock_gettime(rustix::time::ClockId::Realtime);
-        let nanos = u32::try_from(now.tv_nsec).unwrap_or(0);
+        let (secs, nanos) = crate::sys::realtime();
         let mut line = Line::new(LINE_CAPACITY - 1);
-        self.format_at(severity, msg, now.tv_sec, nanos, &mut line);
+        self.format_at(severity, msg, secs, nanos, &mut line);
         let had_connection = self.socket.is_some();
         match self.try_send(&mut line) {
             Err(e) if had_connection && is_gone(e) => self.try_send(&mut line),
