@@ -350,7 +350,7 @@ impl Error {
             }
             _ => match crate::strerror::strerror(self.errno) {
                 Some(text) => {
-                    m.push_str(text);
+                    m.push(text);
                 }
                 None => {
                     m.push_str("error ").push_u32(u32::from(self.errno));
