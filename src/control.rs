@@ -359,14 +359,8 @@ fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
     parts.next().is_none().then_some((major, minor, inode))
 }
 
-fn number(s: &[u8], radix: u64) -> Option<u64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    s.iter().try_fold(0_u64, |n, &b| {
-        let digit = (b as char).to_digit(radix as u32)?;
-        n.checked_mul(radix)?.checked_add(u64::from(digit))
-    })
+fn number(s: &[u8], radix: u32) -> Option<u64> {
+    crate::decimal::parse_u64(s, radix, 20)
 }
 
 /// `/proc/PID` followed by `tail`, NUL-terminated, in `buf`.

@@ -488,17 +488,9 @@ fn parse_group(line: &[u8]) -> Option<Group<'_>> {
 /// A user or group id: decimal digits only (no sign, no white space), below `u32::MAX`
 /// (which is `-1`, never an id).
 fn parse_id(s: &[u8]) -> Option<u32> {
-    if s.is_empty() {
-        return None;
-    }
-    let mut n: u32 = 0;
-    for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n.checked_mul(10)?.checked_add(u32::from(b - b'0'))?;
-    }
-    (n != u32::MAX).then_some(n)
+    // Any number of digits: leading zeros are allowed, and a value past u64 is past u32 too.
+    let n = crate::decimal::parse_u64(s, 10, usize::MAX)?;
+    u32::try_from(n).ok().filter(|&n| n != u32::MAX)
 }
 
 /// Calls `each` with every line of the file at `path` that is not empty, a comment or a NIS

@@ -17,20 +17,30 @@ pub(crate) fn format_u32(mut n: u32, out: &mut [u8; 10]) -> usize {
     len
 }
 
-/// Parses a positive decimal number that fits in an `i32` (a pid), allowing surrounding ASCII
-/// white space; `None` for anything else.
-pub(crate) fn parse_pid(bytes: &[u8]) -> Option<u32> {
-    let s = bytes.trim_ascii();
-    if s.is_empty() || s.len() > 10 {
+/// Parses a number of 1 to `max_len` digits in `radix` (10 or 16; hex digits in either case),
+/// with no sign or white space; `None` for anything else, or if it does not fit in a `u64`.
+///
+/// The one parser of the library's numbers (pids, ids, `/proc` fields): never inlined, so
+/// that each caller costs a call rather than a copy of the loop.
+#[inline(never)]
+pub(crate) fn parse_u64(s: &[u8], radix: u32, max_len: usize) -> Option<u64> {
+    if s.is_empty() || s.len() > max_len {
         return None;
     }
     let mut n: u64 = 0;
     for &b in s {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        n = n * 10 + u64::from(b - b'0');
+        let digit = (b as char).to_digit(radix)?;
+        n = n
+            .checked_mul(u64::from(radix))?
+            .checked_add(u64::from(digit))?;
     }
+    Some(n)
+}
+
+/// Parses a positive decimal number that fits in an `i32` (a pid), allowing surrounding ASCII
+/// white space; `None` for anything else.
+pub(crate) fn parse_pid(bytes: &[u8]) -> Option<u32> {
+    let n = parse_u64(bytes.trim_ascii(), 10, 10)?;
     (n >= 1 && n <= i32::MAX as u64).then_some(n as u32)
 }
 

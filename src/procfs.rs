@@ -65,14 +65,7 @@ fn field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
 
 /// A number of at most 16 digits in `radix` (10 or 16).
 fn number(s: &[u8], radix: u32) -> Option<u64> {
-    if s.is_empty() || s.len() > 16 {
-        return None;
-    }
-    let mut n = 0_u64;
-    for &b in s {
-        n = n * u64::from(radix) + u64::from((b as char).to_digit(radix)?);
-    }
-    Some(n)
+    crate::decimal::parse_u64(s, radix, 16)
 }
 
 #[cfg(test)]
