@@ -216,7 +216,7 @@ enum Holder {
 /// Opens the pid file (`None` if there is none) and finds who holds its lock.
 fn find(path: &CStr) -> Result<Option<Found>, Error> {
     let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+    let file = match crate::sys::open(path, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(None),
         Err(e) => return Err(Error::new(Step::Status, e)),
@@ -320,7 +320,7 @@ fn has_flock(info: BorrowedFd<'_>) -> Result<bool, Errno> {
 /// # References
 ///  - [proc_locks(5)](https://man7.org/linux/man-pages/man5/proc_locks.5.html)
 fn is_locked(stat: &Stat) -> Result<bool, Error> {
-    let locks = rustix::fs::open(
+    let locks = crate::sys::open(
         c"/proc/locks",
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
@@ -381,7 +381,7 @@ fn proc_path<'b>(buf: &'b mut [u8; 32], pid: u32, tail: &[u8]) -> Result<&'b CSt
 }
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
-    rustix::fs::open(
+    crate::sys::open(
         path,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),

@@ -508,7 +508,7 @@ fn parse_id(s: &[u8]) -> Option<u32> {
 fn entries(path: &CStr, each: &mut dyn FnMut(&[u8]) -> bool) -> Result<bool, Error> {
     let error = |e| Error::new(Step::User, e);
     let fd = rustix::io::retry_on_intr(|| {
-        rustix::fs::open(
+        crate::sys::open(
             path,
             OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
             Mode::empty(),

@@ -43,13 +43,13 @@ pub(crate) struct PidFile {
 pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
     let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY;
     for _ in 0..ATTEMPTS {
-        let (fd, created) = match rustix::fs::open(
+        let (fd, created) = match crate::sys::open(
             path,
             flags | OFlags::CREATE | OFlags::EXCL,
             Mode::from(MODE),
         ) {
             Ok(fd) => (fd, true),
-            Err(Errno::EXIST) => match rustix::fs::open(path, flags, Mode::empty()) {
+            Err(Errno::EXIST) => match crate::sys::open(path, flags, Mode::empty()) {
                 Ok(fd) => (fd, false),
                 Err(Errno::NOENT) => continue, // removed in between: create it again
                 Err(e) => return Err(Error::new(Step::PidFileOpen, e)),

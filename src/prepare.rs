@@ -180,7 +180,7 @@ type Opened = (
 /// that relative pid file and log paths are relative to, and the program's readiness pipe.
 #[inline]
 fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
-    let devnull = rustix::fs::open(
+    let devnull = crate::sys::open(
         c"/dev/null",
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
         Mode::empty(),
@@ -226,7 +226,7 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     // file.
     let origin = if (cfg.foreground || cfg.respawn.is_some()) && relative && cfg.chdir.is_some() {
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir = rustix::fs::open(c".", flags, Mode::empty())
+        let dir = crate::sys::open(c".", flags, Mode::empty())
             .and_then(|fd| above_stdio(fd, cfg.ready_fd));
         Some(dir.map_err(|e| Error::new(Step::PidFileOpen, e))?)
     } else {
@@ -249,12 +249,12 @@ fn open_log(
     };
     let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
     let mode = Mode::from(LOG_MODE);
-    let fd = match rustix::fs::open(path, flags | OFlags::EXCL, mode) {
+    let fd = match crate::sys::open(path, flags | OFlags::EXCL, mode) {
         Ok(fd) => {
             *created = true;
             Ok(fd)
         }
-        Err(Errno::EXIST) => rustix::fs::open(path, flags, mode),
+        Err(Errno::EXIST) => crate::sys::open(path, flags, mode),
         Err(e) => Err(e),
     };
     let fd = match (fd, cfg.user) {
@@ -295,7 +295,7 @@ fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
 /// A directory that can be changed into (the daemon's `chroot`), checked before any fork.
 pub(crate) fn check_dir(dir: &CStr) -> Result<(), Errno> {
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    rustix::fs::open(dir, flags, Mode::empty()).map(drop)
+    crate::sys::open(dir, flags, Mode::empty()).map(drop)
 }
 
 /// A kept descriptor must be open and not a standard one.

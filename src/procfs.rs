@@ -24,7 +24,7 @@ pub(crate) struct Status {
 /// # References
 ///  - [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
 pub(crate) fn read_status() -> Option<Status> {
-    let fd = rustix::fs::open(
+    let fd = crate::sys::open(
         c"/proc/self/status",
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),

@@ -9,6 +9,7 @@
 //! - `close_range(2)` and `execve(2)`, which rustix does not wrap, as raw system calls in both
 //!   runtimes: neither touches any state a libc keeps.
 //! - `clock_gettime(2)` as a raw system call, without rustix's vDSO lookup.
+//! - `open(2)`, rustix's, in one out-of-line copy.
 //!
 //! Everything here is async-signal-safe: plain system calls on stack data.
 //!
@@ -179,6 +180,21 @@ pub(crate) fn realtime() -> (i64, u32) {
 pub(crate) fn fd_is_open(fd: i32) -> Result<(), Errno> {
     // SAFETY: F_GETFD takes no pointer and changes nothing.
     check(unsafe { syscall5(nr::__NR_fcntl, fd as usize, nr::F_GETFD as usize, 0, 0, 0) }).map(drop)
+}
+
+/// `open(2)` through rustix, never inlined: each of the library's dozen opens is then a call
+/// instead of its own copy of the system call, the result decoding and rustix's descriptor
+/// check.
+///
+/// # References
+///  - [Linux](https://man7.org/linux/man-pages/man2/open.2.html)
+#[inline(never)]
+pub(crate) fn open(
+    path: &core::ffi::CStr,
+    flags: rustix::fs::OFlags,
+    mode: rustix::fs::Mode,
+) -> Result<rustix::fd::OwnedFd, Errno> {
+    rustix::fs::open(path, flags, mode)
 }
 
 /// Descriptor 2, for the one-line error message of the original process.

@@ -64,7 +64,7 @@ pub(super) fn close_all_except(keep: &[i32], internal: &[i32]) -> Result<(), Err
 
 /// Closes the descriptors `/proc/self/fd` lists, reading it into a 1 KiB stack buffer.
 fn close_listed(kept: &dyn Fn(i32) -> bool) -> Result<(), Errno> {
-    let dir: OwnedFd = rustix::fs::open(
+    let dir: OwnedFd = crate::sys::open(
         c"/proc/self/fd",
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
