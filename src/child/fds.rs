@@ -21,36 +21,31 @@ const LOOP_CEILING: u64 = 1 << 20;
 /// `internal` are unused).
 pub(super) fn close_all_except(keep: &[i32], internal: &[i32]) -> Result<(), Errno> {
     let kept = |fd: i32| keep.contains(&fd) || internal.contains(&fd);
-    // The smallest kept descriptor at or above `from`.
-    let next_kept = |from: i32| {
-        keep.iter()
-            .chain(internal.iter())
-            .copied()
-            .filter(|&k| k >= from)
-            .min()
-    };
     let mut first = 3;
     let ranged = loop {
-        let (last, next) = match next_kept(first) {
-            Some(k) => (k - 1, Some(k + 1)),
-            None => (i32::MAX, None),
+        // The smallest kept descriptor at or above `first`: a plain loop, as the iterator
+        // chain it replaces expanded to several times its size.
+        let mut next = i32::MAX;
+        for &k in keep.iter().chain(internal) {
+            if k >= first && k < next {
+                next = k;
+            }
+        }
+        // Close first..next-1, or everything from `first` when nothing above it is kept.
+        let last = if next == i32::MAX {
+            u32::MAX
+        } else {
+            (next - 1) as u32
         };
-        if last >= first {
-            if let Err(e) = sys::close_range(
-                first as u32,
-                if next.is_some() {
-                    last as u32
-                } else {
-                    u32::MAX
-                },
-            ) {
+        if next > first {
+            if let Err(e) = sys::close_range(first as u32, last) {
                 break Err(e);
             }
         }
-        match next {
-            Some(n) => first = n,
-            None => break Ok(()),
+        if next == i32::MAX {
+            break Ok(());
         }
+        first = next + 1;
     };
     match ranged {
         Ok(()) => Ok(()),
