@@ -6,8 +6,8 @@
 //! that cannot be reached is not an error: the start goes on without it, and a service
 //! manager that waits for it reports its own timeout.
 
-use rustix::fd::OwnedFd;
-use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketType};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};
 
 /// A datagram socket connected to `address`: a path, or an abstract name written `@name`.
 /// `None` if it cannot be connected.
@@ -16,12 +16,20 @@ use rustix::net::{AddressFamily, SendFlags, SocketAddrUnix, SocketFlags, SocketT
 ///  - [sd_notify(3)](https://www.freedesktop.org/software/systemd/man/latest/sd_notify.html)
 ///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
 pub(crate) fn connect(address: &[u8]) -> Option<OwnedFd> {
-    let addr = match address {
-        [b'@', name @ ..] => SocketAddrUnix::new_abstract_name(name),
-        [b'/', ..] => SocketAddrUnix::new(address),
+    // `sun_path` and the length used of it, as rustix's `SocketAddrUnix` builds them: a path
+    // with its NUL (without it if only that fits), an abstract name after a NUL.
+    let mut sun_path = [0_u8; 108];
+    let len = match address {
+        [b'@', name @ ..] => {
+            sun_path.get_mut(1..1 + name.len())?.copy_from_slice(name);
+            1 + name.len()
+        }
+        [b'/', ..] if !address.contains(&0) => {
+            sun_path.get_mut(..address.len())?.copy_from_slice(address);
+            (address.len() + 1).min(sun_path.len())
+        }
         _ => return None,
-    }
-    .ok()?;
+    };
     let fd = rustix::net::socket_with(
         AddressFamily::UNIX,
         SocketType::DGRAM,
@@ -29,7 +37,7 @@ pub(crate) fn connect(address: &[u8]) -> Option<OwnedFd> {
         None,
     )
     .ok()?;
-    rustix::net::connect(&fd, &addr).ok()?;
+    crate::sys::connect_unix(fd.as_fd(), &sun_path, len).ok()?;
     Some(fd)
 }
 
@@ -64,9 +72,36 @@ mod tests {
     }
 
     #[test]
+    fn path_and_abstract_addresses() {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixDatagram};
+        let path =
+            std::env::temp_dir().join(std::format!("rawdaemon-notify-{}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let by_path = UnixDatagram::bind(&path).unwrap();
+        let name = std::format!("rawdaemon-notify-{}", std::process::id());
+        let by_name =
+            UnixDatagram::bind_addr(&SocketAddr::from_abstract_name(name.as_bytes()).unwrap())
+                .unwrap();
+        let mut buf = [0_u8; 64];
+        let socket = connect(path.to_str().unwrap().as_bytes()).unwrap();
+        ready(&socket, 42);
+        let n = by_path.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1\nMAINPID=42\n");
+        let socket = connect(std::format!("@{name}").as_bytes()).unwrap();
+        ready(&socket, 7);
+        let n = by_name.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1\nMAINPID=7\n");
+        std::fs::remove_file(&path).unwrap();
+    }
+
+    #[test]
     fn addresses_that_are_not_sockets() {
         assert!(connect(b"relative/path").is_none());
         assert!(connect(b"").is_none());
         assert!(connect(b"/nonexistent/notify.sock").is_none());
+        let long = [b'/'; 109];
+        assert!(connect(&long).is_none());
+        assert!(connect(b"/with\0nul").is_none());
     }
 }

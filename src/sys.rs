@@ -10,6 +10,7 @@
 //!   runtimes: neither touches any state a libc keeps.
 //! - `clock_gettime(2)` as a raw system call, without rustix's vDSO lookup.
 //! - `open(2)`, rustix's, in one out-of-line copy.
+//! - `connect(2)` to a Unix-domain address, without rustix's address type.
 //!
 //! Everything here is async-signal-safe: plain system calls on stack data.
 //!
@@ -195,6 +196,38 @@ pub(crate) fn open(
     mode: rustix::fs::Mode,
 ) -> Result<rustix::fd::OwnedFd, Errno> {
     rustix::fs::open(path, flags, mode)
+}
+
+/// `connect(2)` of `socket` to a Unix-domain address: `sun_path` holds the address's bytes as
+/// they go into `struct sockaddr_un` after its family (a path and its NUL, or a NUL and an
+/// abstract name). rustix's `SocketAddrUnix` and its path conversion cost more than this.
+///
+/// # References
+///  - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html)
+///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
+pub(crate) fn connect_unix(
+    socket: rustix::fd::BorrowedFd<'_>,
+    sun_path: &[u8; 108],
+    len: usize,
+) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    const AF_UNIX: u16 = 1;
+    // struct sockaddr_un: sa_family_t sun_family, then char sun_path[108].
+    let mut addr = [0_u8; 110];
+    addr[..2].copy_from_slice(&AF_UNIX.to_ne_bytes());
+    addr[2..].copy_from_slice(sun_path);
+    // SAFETY: `addr` is a valid sockaddr_un for reading, and `len` is at most its size.
+    check(unsafe {
+        syscall5(
+            nr::__NR_connect,
+            socket.as_raw_fd() as usize,
+            addr.as_ptr() as usize,
+            2 + len.min(108),
+            0,
+            0,
+        )
+    })
+    .map(drop)
 }
 
 /// Descriptor 2, for the one-line error message of the original process.
