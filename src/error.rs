@@ -299,64 +299,66 @@ impl Error {
     }
 
     /// The cause alone: the errno's text, or the step's own explanation.
+    ///
+    /// Every explanation is a text, maybe a number and a text after it: the arms only pick
+    /// them, and one sequence of pushes writes them.
     fn write_cause(&self, m: &mut Message) {
-        match self.step {
-            Step::Threads => {
-                m.push_str("the process runs ");
-                m.push_u32(self.detail);
-                m.push_str(" threads; daemonize before starting any");
-            }
-            Step::PidFileLock if self.errno == Errno::WOULDBLOCK.raw_os_error() as u16 => {
-                if self.detail == 0 {
-                    m.push_str("locked by another running instance");
+        let detail = self.detail;
+        let errno = self.errno;
+        let (head, number, tail): (&str, Option<u32>, &str) = match self.step {
+            Step::Threads => (
+                "the process runs ",
+                Some(detail),
+                " threads; daemonize before starting any",
+            ),
+            Step::PidFileLock if errno == Errno::WOULDBLOCK.raw_os_error() as u16 => {
+                if detail == 0 {
+                    ("locked by another running instance", None, "")
                 } else {
-                    m.push_str("locked by running pid ");
-                    m.push_u32(self.detail);
+                    ("locked by running pid ", Some(detail), "")
                 }
             }
-            Step::PidFileOpen | Step::Status if self.detail == Self::NOT_REGULAR => {
-                m.push_str("not a regular file");
+            Step::PidFileOpen | Step::Status if detail == Self::NOT_REGULAR => {
+                ("not a regular file", None, "")
             }
-            Step::NotReady => {
-                m.push_str("exited before it was ready");
+            Step::NotReady => ("exited before it was ready", None, ""),
+            Step::User if detail == Self::NO_SUCH_USER => ("no such user", None, ""),
+            Step::User if detail == Self::NO_SUCH_GROUP => ("no such group", None, ""),
+            Step::User if detail == Self::NEEDS_GROUP => {
+                ("not in /etc/passwd: give its group as USER:GROUP", None, "")
             }
-            Step::User if self.detail == Self::NO_SUCH_USER => {
-                m.push_str("no such user");
+            Step::ReadyFd => (
+                "exited or closed descriptor ",
+                Some(detail),
+                " before it was ready",
+            ),
+            Step::Stop if detail == Self::NOT_RUNNING => {
+                ("not running (no process holds its lock)", None, "")
             }
-            Step::User if self.detail == Self::NO_SUCH_GROUP => {
-                m.push_str("no such group");
+            Step::Stop if detail == Self::UNIDENTIFIED => (
+                "locked by a process other than the pid written in it",
+                None,
+                "",
+            ),
+            Step::Stop if errno == Errno::TIMEDOUT.raw_os_error() as u16 => {
+                ("pid ", Some(detail), " still runs after SIGKILL")
             }
-            Step::User if self.detail == Self::NEEDS_GROUP => {
-                m.push_str("not in /etc/passwd: give its group as USER:GROUP");
+            Step::Setuid if detail == Self::REGAINED_ROOT => {
+                ("root could be regained after dropping privileges", None, "")
             }
-            Step::ReadyFd => {
-                m.push_str("exited or closed descriptor ");
-                m.push_u32(self.detail);
-                m.push_str(" before it was ready");
-            }
-            Step::Stop if self.detail == Self::NOT_RUNNING => {
-                m.push_str("not running (no process holds its lock)");
-            }
-            Step::Stop if self.detail == Self::UNIDENTIFIED => {
-                m.push_str("locked by a process other than the pid written in it");
-            }
-            Step::Stop if self.errno == Errno::TIMEDOUT.raw_os_error() as u16 => {
-                m.push_str("pid ");
-                m.push_u32(self.detail);
-                m.push_str(" still runs after SIGKILL");
-            }
-            Step::Setuid if self.detail == Self::REGAINED_ROOT => {
-                m.push_str("root could be regained after dropping privileges");
-            }
-            _ => match crate::strerror::strerror(self.errno) {
+            _ => match crate::strerror::strerror(errno) {
                 Some(text) => {
                     m.push(text);
+                    return;
                 }
-                None => {
-                    m.push_str("error ").push_u32(u32::from(self.errno));
-                }
+                None => ("error ", Some(u32::from(errno)), ""),
             },
+        };
+        m.push_str(head);
+        if let Some(n) = number {
+            m.push_u32(n);
         }
+        m.push_str(tail);
     }
 }
 
