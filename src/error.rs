@@ -199,6 +199,9 @@ impl Error {
     pub const NOT_REGULAR: u32 = 1;
 
     /// An error of `step` with `errno`.
+    // Never inlined: the errno's conversion and the packing of the fields took some 40 bytes
+    // at each of the library's many error sites, a call about 10.
+    #[inline(never)]
     pub const fn new(step: Step, errno: Errno) -> Self {
         Error {
             step,
@@ -208,6 +211,7 @@ impl Error {
     }
 
     /// An error of `step` with `errno` and a step-specific number (see [`Step`]).
+    #[inline(never)]
     pub const fn with_detail(step: Step, errno: Errno, detail: u32) -> Self {
         Error {
             step,
