@@ -28,6 +28,8 @@ impl PathBuf {
         self.len = 0;
     }
 
+    // Never inlined: it is called from ten places.
+    #[inline(never)]
     fn push(&mut self, bytes: &[u8]) -> Result<(), Errno> {
         // Keep one byte for the terminating NUL.
         let end = self.len + bytes.len();
