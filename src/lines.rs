@@ -46,6 +46,15 @@ pub(crate) fn find_line(
     }
 }
 
+/// Whether `s` holds the byte `b`.
+#[allow(
+    clippy::manual_contains,
+    reason = "contains goes through memchr, whose word-at-a-time fast path is inlined at each caller"
+)]
+pub(crate) fn has_byte(s: &[u8], b: u8) -> bool {
+    s.iter().any(|&c| c == b)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,7 +24,7 @@ pub(crate) fn connect(address: &[u8]) -> Option<OwnedFd> {
             sun_path.get_mut(1..1 + name.len())?.copy_from_slice(name);
             1 + name.len()
         }
-        [b'/', ..] if !address.contains(&0) => {
+        [b'/', ..] if !crate::lines::has_byte(address, 0) => {
             sun_path.get_mut(..address.len())?.copy_from_slice(address);
             (address.len() + 1).min(sun_path.len())
         }

@@ -98,7 +98,7 @@ pub(crate) fn wait_line(pipe: &OwnedFd) -> bool {
     loop {
         match rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut buf)) {
             Ok(0) | Err(_) => return false,
-            Ok(n) if buf[..n].contains(&b'\n') => return true,
+            Ok(n) if crate::lines::has_byte(&buf[..n], b'\n') => return true,
             Ok(_) => {}
         }
     }
