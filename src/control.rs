@@ -377,7 +377,7 @@ fn proc_path<'b>(buf: &'b mut [u8; 32], pid: u32, tail: &[u8]) -> Result<&'b CSt
         len += part.len();
     }
     *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
-    CStr::from_bytes_with_nul(&buf[..=len]).map_err(|_| Errno::INVAL)
+    crate::sys::c_str(&buf[..=len]).ok_or(Errno::INVAL)
 }
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {

@@ -230,6 +230,19 @@ pub(crate) fn connect_unix(
     .map(drop)
 }
 
+/// `CStr::from_bytes_with_nul(bytes).ok()` with a plain loop: core's version brings its
+/// `memchr` and error type along.
+pub(crate) fn c_str(bytes: &[u8]) -> Option<&core::ffi::CStr> {
+    match bytes.iter().position(|&b| b == 0) {
+        Some(i) if i + 1 == bytes.len() => {
+            // SAFETY: the one NUL in `bytes` is its last byte.
+            let s = unsafe { core::ffi::CStr::from_bytes_with_nul_unchecked(bytes) };
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
 /// Descriptor 2, for the one-line error message of the original process.
 pub(crate) fn stderr() -> rustix::fd::BorrowedFd<'static> {
     // SAFETY: only used to `write`; if 2 is closed the write fails with EBADF and the message
@@ -456,4 +469,18 @@ pub(crate) fn signalfd(mask: u64) -> Result<rustix::fd::OwnedFd, Errno> {
 fn last_libc_errno() -> i32 {
     // SAFETY: `__errno_location` returns a valid pointer to this thread's errno (glibc, musl).
     unsafe { *libc::__errno_location() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_strings_end_in_their_one_nul() {
+        assert_eq!(c_str(b"/proc/1/fd\0"), Some(c"/proc/1/fd"));
+        assert_eq!(c_str(b"\0"), Some(c""));
+        assert_eq!(c_str(b""), None);
+        assert_eq!(c_str(b"abc"), None);
+        assert_eq!(c_str(b"a\0b\0"), None);
+    }
 }

@@ -336,7 +336,7 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
 /// The C string that starts `from` bytes into `s`.
 fn tail(s: &CStr, from: usize) -> &CStr {
     let bytes = s.to_bytes_with_nul();
-    CStr::from_bytes_with_nul(&bytes[from.min(bytes.len() - 1)..]).unwrap_or(c"")
+    crate::search::c_str(&bytes[from.min(bytes.len() - 1)..]).unwrap_or(c"")
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {

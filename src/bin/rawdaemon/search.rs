@@ -48,7 +48,7 @@ impl PathBuf {
     /// The path from byte `from` on (past a chroot directory's prefix).
     fn tail(&mut self, from: usize) -> &CStr {
         self.buf[self.len] = 0;
-        CStr::from_bytes_with_nul(&self.buf[from.min(self.len)..=self.len]).unwrap_or(c"")
+        c_str(&self.buf[from.min(self.len)..=self.len]).unwrap_or(c"")
     }
 }
 
@@ -154,6 +154,19 @@ fn resolve_inside<'o>(
 #[allow(clippy::manual_contains, reason = "see above")]
 fn has_slash(s: &[u8]) -> bool {
     s.iter().any(|&b| b == b'/')
+}
+
+/// `CStr::from_bytes_with_nul(bytes).ok()` with a plain loop: core's version brings its
+/// `memchr` and error type along.
+pub fn c_str(bytes: &[u8]) -> Option<&CStr> {
+    match bytes.iter().position(|&b| b == 0) {
+        Some(i) if i + 1 == bytes.len() => {
+            // SAFETY: the one NUL in `bytes` is its last byte.
+            let s = unsafe { CStr::from_bytes_with_nul_unchecked(bytes) };
+            Some(s)
+        }
+        _ => None,
+    }
 }
 
 /// A regular file with execute permission: `Ok`; one that exists but is not: `EACCES`.
