@@ -16,7 +16,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::error::{Error, Step};
-use crate::lines::find_line;
+use crate::lines::{Fields, find_line};
 
 /// What a pid file says about its daemon, as the LSB `status` action reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -332,8 +332,7 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
     let mut buf = [0_u8; 512];
     find_line(locks.as_fd(), &mut buf, &mut |line| {
         has_words(line, b"FLOCK", b"WRITE")
-            && line
-                .split(|&b| b == b' ')
+            && Fields::new(line, b' ')
                 .any(|word| parse_lock_id(word) == Some((major, minor, inode)))
     })
     .map_err(|e| Error::new(Step::Status, e))
@@ -341,9 +340,8 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
 
 /// Whether the space-separated words of `line` include both `a` and `b`.
 fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
-    let mut words = line.split(|&c| c == b' ' || c == b'\t');
     let (mut has_a, mut has_b) = (false, false);
-    for w in &mut words {
+    for w in Fields::either(line, b' ', b'\t') {
         has_a |= w == a;
         has_b |= w == b;
     }
@@ -352,7 +350,7 @@ fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
 
 /// `MAJOR:MINOR:INODE` with the first two in hex.
 fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
-    let mut parts = word.split(|&b| b == b':');
+    let mut parts = Fields::new(word, b':');
     let major = number(parts.next()?, 16)?;
     let minor = number(parts.next()?, 16)?;
     let inode = number(parts.next()?, 10)?;

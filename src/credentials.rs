@@ -14,6 +14,7 @@ use rustix::io::Errno;
 use rustix::thread::{Gid, Uid};
 
 use crate::error::{Error, Step};
+use crate::lines::Fields;
 
 /// The most supplementary groups a [`Credentials`] holds.
 pub const MAX_GROUPS: usize = 64;
@@ -259,9 +260,9 @@ impl Credentials {
 
 /// [`Credentials::lookup`] with the paths of the two files.
 pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Credentials, Error> {
-    let mut parts = spec.splitn(2, |&b| b == b':');
+    let mut parts = Fields::new(spec, b':');
     let user = parts.next().unwrap_or_default();
-    let group_spec = parts.next();
+    let group_spec = parts.rest();
     if user.is_empty() {
         return Err(Error::with_detail(
             Step::User,
@@ -359,7 +360,7 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
                 group_found = true;
             }
             if let Some(name) = name {
-                if g.members.split(|&b| b == b',').any(|m| m == name)
+                if Fields::new(g.members, b',').any(|m| m == name)
                     && !push_unique(&mut members, &mut nmembers, g.gid)
                 {
                     too_many = true;
@@ -451,7 +452,7 @@ struct Passwd<'l> {
 /// `name:password:uid:gid[:gecos:home[:...]]`; `None` if a field up to the gid is missing,
 /// the name is empty or an id is not a number.
 fn parse_passwd(line: &[u8]) -> Option<Passwd<'_>> {
-    let mut fields = line.split(|&b| b == b':');
+    let mut fields = Fields::new(line, b':');
     let name = fields.next().filter(|n| !n.is_empty())?;
     let _password = fields.next()?;
     let uid = parse_id(fields.next()?)?;
@@ -477,11 +478,11 @@ struct Group<'l> {
 /// `name:password:gid[:member,member...]`; `None` if the gid is missing or not a number or
 /// the name is empty.
 fn parse_group(line: &[u8]) -> Option<Group<'_>> {
-    let mut fields = line.splitn(4, |&b| b == b':');
+    let mut fields = Fields::new(line, b':');
     let name = fields.next().filter(|n| !n.is_empty())?;
     let _password = fields.next()?;
     let gid = parse_id(fields.next()?)?;
-    let members = fields.next().unwrap_or_default();
+    let members = fields.rest().unwrap_or_default();
     Some(Group { name, gid, members })
 }
 

@@ -46,6 +46,56 @@ pub(crate) fn find_line(
     }
 }
 
+/// The pieces of a byte string between separator bytes, as `split` gives them (empty ones
+/// included), but one non-generic type: each `split` with its own closure was its own copy
+/// of the iterator.
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    rest: Option<&'a [u8]>,
+    seps: [u8; 2],
+}
+
+impl<'a> Fields<'a> {
+    /// The pieces of `s` between `sep` bytes.
+    pub(crate) fn new(s: &'a [u8], sep: u8) -> Self {
+        Fields::either(s, sep, sep)
+    }
+
+    /// The pieces of `s` between bytes that are `a` or `b`.
+    pub(crate) fn either(s: &'a [u8], a: u8, b: u8) -> Self {
+        Fields {
+            rest: Some(s),
+            seps: [a, b],
+        }
+    }
+
+    /// What is left, separators included (`splitn`'s last piece); `None` after the last piece.
+    pub(crate) fn rest(self) -> Option<&'a [u8]> {
+        self.rest
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = &'a [u8];
+
+    #[inline(never)]
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let s = self.rest?;
+        let [a, b] = self.seps;
+        match s.iter().position(|&c| c == a || c == b) {
+            Some(i) => {
+                let (piece, tail) = s.split_at(i);
+                self.rest = tail.get(1..);
+                Some(piece)
+            }
+            None => {
+                self.rest = None;
+                Some(s)
+            }
+        }
+    }
+}
+
 /// Whether `s` holds the byte `b`.
 #[allow(
     clippy::manual_contains,
@@ -97,6 +147,31 @@ mod tests {
         assert_eq!(lines(b"", 8), Vec::<Vec<u8>>::new());
         // Exactly the buffer's size with its newline.
         assert_eq!(lines(b"1234567\nz", 8), [&b"1234567"[..], b"z"]);
+    }
+
+    #[test]
+    fn fields_split_like_split() {
+        for text in [
+            &b""[..],
+            b":",
+            b"a",
+            b"a:b",
+            b"::a::",
+            b"root:x:0:0:root:/root:/bin/sh",
+        ] {
+            let mine: Vec<&[u8]> = Fields::new(text, b':').collect();
+            let core: Vec<&[u8]> = text.split(|&b| b == b':').collect();
+            assert_eq!(mine, core);
+            let mine: Vec<&[u8]> = Fields::either(text, b':', b'o').collect();
+            let core: Vec<&[u8]> = text.split(|&b| b == b':' || b == b'o').collect();
+            assert_eq!(mine, core);
+        }
+        let mut f = Fields::new(b"wheel:x:10:root,alice:more", b':');
+        assert_eq!(f.next(), Some(&b"wheel"[..]));
+        assert_eq!(f.rest(), Some(&b"x:10:root,alice:more"[..]));
+        let mut f = Fields::new(b"alice", b':');
+        assert_eq!(f.next(), Some(&b"alice"[..]));
+        assert_eq!(f.rest(), None);
     }
 
     #[test]

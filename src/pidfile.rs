@@ -94,7 +94,9 @@ pub(crate) fn read_pid(fd: &OwnedFd) -> u32 {
     match rustix::io::pread(fd, &mut buf, 0) {
         Ok(n) => {
             let text = &buf[..n];
-            let line = text.split(|&b| b == b'\n').next().unwrap_or(text);
+            let line = crate::lines::Fields::new(text, b'\n')
+                .next()
+                .unwrap_or(text);
             // A full buffer with no newline is not a pid.
             if n == buf.len() && line.len() == n {
                 return 0;
