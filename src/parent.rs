@@ -68,16 +68,25 @@ fn finish(pipe: &OwnedFd, e: Error) -> Result<u32, Error> {
 }
 
 /// One record, or `None` at end-of-file (a torn or unknown record counts as end-of-file).
+///
+/// A failed read is tried again a few times before it counts: the daemon may be running, and
+/// a launcher that gives up on it cannot stop it (a reset connection reads as end-of-file
+/// the next time).
 fn read_record(pipe: &OwnedFd) -> Result<Option<Record>, Error> {
     let mut buf = [0_u8; RECORD_LEN];
     let mut len = 0;
+    let mut failures = 0;
     while len < RECORD_LEN {
         match rustix::io::read(pipe, &mut buf[len..]) {
             Ok(0) => return Ok(None),
             Ok(n) => len += n,
             Err(Errno::INTR) => {}
+            Err(_) if failures < READ_RETRIES => failures += 1,
             Err(e) => return Err(Error::new(Step::ReadPipe, e)),
         }
     }
     Ok(Record::decode(buf))
 }
+
+/// How many failed reads [`read_record`] tries again.
+const READ_RETRIES: usize = 3;

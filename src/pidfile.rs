@@ -56,36 +56,51 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
             },
             Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
         };
-        let st = rustix::fs::fstat(&fd).map_err(|e| Error::new(Step::PidFileOpen, e))?;
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return Err(Error::with_detail(
-                Step::PidFileOpen,
-                Errno::INVAL,
-                Error::NOT_REGULAR,
-            ));
-        }
-        match rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(Errno::WOULDBLOCK) => {
-                return Err(Error::with_detail(
-                    Step::PidFileLock,
-                    Errno::WOULDBLOCK,
-                    read_pid(&fd),
-                ));
+        match check_and_lock(path, &fd) {
+            Ok(true) => return Ok(PidFile { fd, created }),
+            Ok(false) => continue,
+            Err(e) => {
+                // A file this start created goes again, unless another start locked it
+                // meanwhile (it opened the new file and holds it now).
+                if created && e.errno() != Some(Errno::WOULDBLOCK) {
+                    let _ = rustix::fs::unlink(path);
+                }
+                return Err(e);
             }
-            Err(e) => return Err(Error::new(Step::PidFileLock, e)),
-        }
-        // The file we locked must still be the one at `path`: a failing instance may have
-        // unlinked it between our open and our lock.
-        match rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
-            Ok(now) if now.st_dev == st.st_dev && now.st_ino == st.st_ino => {
-                return Ok(PidFile { fd, created });
-            }
-            Ok(_) | Err(Errno::NOENT) => continue,
-            Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
         }
     }
     Err(Error::new(Step::PidFileLock, Errno::AGAIN))
+}
+
+/// Checks that the open pid file is a regular file, locks it, and checks that `path` still
+/// names it: `Ok(false)` if it does not (the caller opens it again).
+fn check_and_lock(path: &CStr, fd: &OwnedFd) -> Result<bool, Error> {
+    let st = rustix::fs::fstat(fd).map_err(|e| Error::new(Step::PidFileOpen, e))?;
+    if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+        return Err(Error::with_detail(
+            Step::PidFileOpen,
+            Errno::INVAL,
+            Error::NOT_REGULAR,
+        ));
+    }
+    match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(Errno::WOULDBLOCK) => {
+            return Err(Error::with_detail(
+                Step::PidFileLock,
+                Errno::WOULDBLOCK,
+                read_pid(fd),
+            ));
+        }
+        Err(e) => return Err(Error::new(Step::PidFileLock, e)),
+    }
+    // The file we locked must still be the one at `path`: a failing instance may have
+    // unlinked it between our open and our lock.
+    match rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(now) => Ok(now.st_dev == st.st_dev && now.st_ino == st.st_ino),
+        Err(Errno::NOENT) => Ok(false),
+        Err(e) => Err(Error::new(Step::PidFileOpen, e)),
+    }
 }
 
 /// The pid written in a pid file, 0 if there is none (not yet written, or garbage).

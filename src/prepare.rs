@@ -57,8 +57,8 @@ pub(crate) struct Created {
 impl Created {
     /// Removes what a start that failed at `failed` leaves behind: the files it created, and
     /// the pid file if the daemon had written it (the process it names never became ready).
-    /// Log files stay once the program's own code has run (`Init`, `NotReady`, `ReadyFd`): they may hold
-    /// why it failed. Relative paths are taken from `dir` if given (foreground mode after
+    /// Log files stay once the program's own code has run (`Init`, `ReadyFd`, and `NotReady`
+    /// without an [`Exec`](crate::Exec)): they may hold why it failed. Relative paths are taken from `dir` if given (foreground mode after
     /// `chdir`). Called while the pid file's lock is still held.
     pub(crate) fn remove(self, cfg: &Daemon<'_>, dir: Option<&OwnedFd>, failed: Step) {
         let unlink = |path: &CStr| {
@@ -77,11 +77,19 @@ impl Created {
                 | Step::Init
                 | Step::NotReady
                 | Step::ReadyFd
+                | Step::ReadPipe
         );
         if let Some(path) = cfg.pid_file.filter(|_| self.pid_file || written) {
             unlink(path);
         }
-        if matches!(failed, Step::Init | Step::NotReady | Step::ReadyFd) {
+        // NotReady with a program to execute: the daemon died before `execve`, no program
+        // code ran.
+        let program_ran = match failed {
+            Step::Init | Step::ReadyFd => true,
+            Step::NotReady => cfg.exec.is_none(),
+            _ => false,
+        };
+        if program_ran {
             return;
         }
         for (out, created) in [(cfg.stdout, self.stdout), (cfg.stderr, self.stderr)] {

@@ -69,11 +69,28 @@ impl Record {
 /// Sends one record with `MSG_NOSIGNAL`: if the launcher is gone the send fails with `EPIPE`
 /// and is ignored (there is nobody else to tell), and no SIGPIPE kills the daemon.
 /// Async-signal-safe.
-pub(crate) fn send(channel: &OwnedFd, record: Record) {
+///
+/// A transient failure (`ENOBUFS`, `ENOMEM`, `EAGAIN`) is tried again a few times; the error
+/// that remains is returned. `EPIPE` and `ECONNRESET` mean the launcher is gone.
+pub(crate) fn send(channel: &OwnedFd, record: Record) -> Result<(), Errno> {
     let bytes = record.encode();
-    let _ = rustix::io::retry_on_intr(|| {
-        rustix::net::send(channel, &bytes, rustix::net::SendFlags::NOSIGNAL)
-    });
+    let mut last = Errno::AGAIN;
+    for _ in 0..SEND_ATTEMPTS {
+        match rustix::net::send(channel, &bytes, rustix::net::SendFlags::NOSIGNAL) {
+            Ok(_) => return Ok(()),
+            Err(e @ (Errno::PIPE | Errno::CONNRESET)) => return Err(e),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// How many times [`send`] tries.
+const SEND_ATTEMPTS: usize = 4;
+
+/// Whether a [`send`] error means that the launcher is gone (nobody to tell).
+pub(crate) fn launcher_gone(e: Errno) -> bool {
+    matches!(e, Errno::PIPE | Errno::CONNRESET)
 }
 
 /// Waits for the launcher's one-byte go-ahead (or for it to be gone). Async-signal-safe.
@@ -137,7 +154,7 @@ impl Ready {
     pub fn notify(mut self) {
         let pid = self.pid.as_raw_nonzero().get() as u32;
         if let Some(pipe) = self.pipe.take() {
-            send(&pipe, Record::Ready(pid));
+            let _ = send(&pipe, Record::Ready(pid));
         }
         if let Some(socket) = self.notify.take() {
             crate::notify::ready(&socket, pid);
@@ -148,14 +165,14 @@ impl Ready {
     /// `initialization: <strerror>` and exits 1. The caller should then exit.
     pub fn fail(mut self, errno: Errno) {
         if let Some(pipe) = self.pipe.take() {
-            send(&pipe, Record::Failed(Error::new(Step::Init, errno)));
+            let _ = send(&pipe, Record::Failed(Error::new(Step::Init, errno)));
         }
     }
 
     /// Reports `error` through the channel (if any) and ends the process with status 1.
     pub(crate) fn abort(mut self, error: Error) -> ! {
         if let Some(pipe) = self.pipe.take() {
-            send(&pipe, Record::Failed(error));
+            let _ = send(&pipe, Record::Failed(error));
         }
         sys::exit(self.runtime, 1)
     }

@@ -138,7 +138,16 @@ impl Daemon<'_> {
                         .ok_or(Error::without_errno(Step::NotReady, 0))?,
                 })
             }
-            Err(e) => Err(self.abandon(prep, e)),
+            Err(e) => {
+                if e.step() == Step::ReadPipe {
+                    // The daemon's fate is unknown and so may be its pid, but not its process
+                    // group: the intermediate's pid, which stays reserved while the group
+                    // has members.
+                    let _ =
+                        rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
+                }
+                Err(self.abandon(prep, e))
+            }
         }
     }
 

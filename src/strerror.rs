@@ -6,7 +6,7 @@
 //! of them.
 
 /// The errnos and their texts (only read at compile time).
-const TEXTS: [(u8, &str); 48] = [
+const TEXTS: [(u8, &str); 50] = [
     (1, "Operation not permitted"),                            // EPERM
     (2, "No such file or directory"),                          // ENOENT
     (3, "No such process"),                                    // ESRCH
@@ -55,6 +55,8 @@ const TEXTS: [(u8, &str); 48] = [
     (80, "Accessing a corrupted shared library"),              // ELIBBAD
     (75, "Value too large for defined data type"),             // EOVERFLOW
     (84, "Invalid or incomplete multibyte or wide character"), // EILSEQ
+    (104, "Connection reset by peer"),                         // ECONNRESET
+    (105, "No buffer space available"),                        // ENOBUFS
 ];
 
 /// The size of [`PACKED`]: an errno byte, the text and a NUL for each.

@@ -463,7 +463,6 @@ pub(crate) fn signalfd(mask: u64) -> Result<rustix::fd::OwnedFd, Errno> {
     Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
-
 /// The calling thread's `errno` after a failed libc call.
 #[cfg(feature = "libc")]
 fn last_libc_errno() -> i32 {

@@ -182,7 +182,7 @@ fn finish(
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     if let Some(exec) = cfg.exec {
         if let Some(pipe) = &ready.pipe {
-            ready::send(pipe, Record::Exec(pid));
+            reported(cfg, ready::send(pipe, Record::Exec(pid)));
             if ready_pipe.is_some() {
                 // The launcher opens a pidfd of this process before it lets it go on.
                 ready::wait_ack(pipe);
@@ -237,13 +237,24 @@ fn finish(
     }
     if !cfg.manual_ready {
         if let Some(pipe) = ready.pipe.take() {
-            ready::send(&pipe, Record::Ready(pid));
+            reported(cfg, ready::send(&pipe, Record::Ready(pid)));
         }
         if let Some(socket) = ready.notify.take() {
             crate::notify::ready(&socket, pid);
         }
     }
     Ok(ready)
+}
+
+/// After the daemon's report to a launcher that waits for it: if the report could not be
+/// sent, the launcher will see none and report the start failed (removing the pid file), so
+/// the daemon must not go on. A launcher that is gone (`EPIPE`) waits for nothing: go on.
+fn reported(cfg: &Daemon<'_>, sent: Result<(), rustix::io::Errno>) {
+    if let Err(e) = sent {
+        if !ready::launcher_gone(e) {
+            sys::exit(cfg.runtime, 1);
+        }
+    }
 }
 
 /// `dup2` of the readiness pipe's write end onto the program's descriptor `fd` (which the

@@ -20,7 +20,7 @@ use crate::{Runtime, sys};
 pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
     let fail = |e: Error| -> ! {
         if let Some((_, write)) = &prep.pipe {
-            ready::send(write, Record::Failed(e));
+            let _ = ready::send(write, Record::Failed(e));
         }
         sys::exit(runtime, 1)
     };

@@ -103,7 +103,13 @@ pub(super) fn run(
     };
     // Started: the launcher (or the service manager) hears it, and the channel closes.
     if let Some(pipe) = ready.pipe.take() {
-        ready::send(&pipe, Record::Ready(me));
+        if let Err(e) = ready::send(&pipe, Record::Ready(me)) {
+            if !ready::launcher_gone(e) {
+                // The launcher will report a failed start: the program must not stay.
+                let _ = child.map(|pid| rustix::process::kill_process(pid, Signal::KILL));
+                sup.end(1);
+            }
+        }
     }
     if let Some(socket) = ready.notify.take() {
         crate::notify::ready(&socket, me);
