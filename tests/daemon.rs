@@ -7,6 +7,7 @@
 
 mod common;
 mod control;
+mod faults;
 mod logging;
 mod notify;
 mod privileges;
@@ -24,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use control::*;
+use faults::*;
 use logging::*;
 use notify::*;
 use privileges::*;
@@ -96,6 +98,8 @@ fn main() {
         tool_syslog_daemon_restarts,
         tool_syslog_respawn,
         tool_kmsg,
+        fault_table_covers_the_start_path,
+        fault_injection_every_step,
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
         lib_init_failure_reaches_launcher,
