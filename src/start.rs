@@ -96,7 +96,9 @@ impl Daemon<'_> {
 
     /// The original process after the fork: the daemon's verdict (and with a
     /// [`ready_fd`](Daemon::ready_fd) the program's), the service manager told, and cleanup on
-    /// failure.
+    /// failure. Each option's part is behind a test of the configuration itself, so that a
+    /// constant configuration without it folds it away.
+    #[inline]
     fn wait(
         &self,
         mut prep: Prepared,
@@ -108,10 +110,13 @@ impl Daemon<'_> {
         };
         // Our copies of the write ends must go, or end-of-file never comes.
         drop(write);
-        let program_ready = prep.ready.take().map(|(read, write)| {
-            drop(write);
-            read
-        });
+        let program_ready = match self.ready_fd {
+            Some(_) => prep.ready.take().map(|(read, write)| {
+                drop(write);
+                read
+            }),
+            None => None,
+        };
         let outcome =
             crate::parent::wait(&read, child, !self.manual_ready, program_ready.is_some())
                 .and_then(|(pid, pidfd)| match &program_ready {
@@ -127,7 +132,7 @@ impl Daemon<'_> {
                 });
         match outcome {
             Ok(pid) => {
-                if let Some(socket) = &prep.notify {
+                if let (Some(_), Some(socket)) = (self.notify_socket, &prep.notify) {
                     crate::notify::ready(socket, pid);
                 }
                 if exit {
@@ -153,6 +158,7 @@ impl Daemon<'_> {
 
     /// The original process's cleanup after a failed start: the pid file goes if this start
     /// created it or the failed daemon had written it; every prepared descriptor closes.
+    #[inline]
     fn abandon(&self, prep: Prepared, e: Error) -> Error {
         prep.created.remove(self, None, e.step());
         e

@@ -249,6 +249,7 @@ fn finish(
 /// After the daemon's report to a launcher that waits for it: if the report could not be
 /// sent, the launcher will see none and report the start failed (removing the pid file), so
 /// the daemon must not go on. A launcher that is gone (`EPIPE`) waits for nothing: go on.
+#[inline]
 fn reported(cfg: &Daemon<'_>, sent: Result<(), rustix::io::Errno>) {
     if let Err(e) = sent {
         if !ready::launcher_gone(e) {
