@@ -197,6 +197,9 @@ impl Error {
     pub const UNIDENTIFIED: u32 = 2;
     /// [`Step::PidFileOpen`] and [`Step::Status`] detail: the path is not a regular file.
     pub const NOT_REGULAR: u32 = 1;
+    /// [`Step::PidFileOpen`] detail: an existing pid file is another user's, or has other
+    /// hard links; it is not reused (it could be a planted link to a file not ours to write).
+    pub const NOT_OURS: u32 = 2;
 
     /// An error of `step` with `errno`.
     // Never inlined: the errno's conversion and the packing of the fields took some 40 bytes
@@ -325,6 +328,11 @@ impl Error {
             Step::PidFileOpen | Step::Status if detail == Self::NOT_REGULAR => {
                 ("not a regular file", None, "")
             }
+            Step::PidFileOpen if detail == Self::NOT_OURS => (
+                "another user's file, or one with other hard links: not reused",
+                None,
+                "",
+            ),
             Step::NotReady => ("exited before it was ready", None, ""),
             Step::User if detail == Self::NO_SUCH_USER => ("no such user", None, ""),
             Step::User if detail == Self::NO_SUCH_GROUP => ("no such group", None, ""),

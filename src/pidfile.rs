@@ -56,7 +56,7 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
             },
             Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
         };
-        match check_and_lock(path, &fd) {
+        match check_and_lock(path, &fd, created) {
             Ok(true) => return Ok(PidFile { fd, created }),
             Ok(false) => continue,
             Err(e) => {
@@ -72,15 +72,27 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
     Err(Error::new(Step::PidFileLock, Errno::AGAIN))
 }
 
-/// Checks that the open pid file is a regular file, locks it, and checks that `path` still
-/// names it: `Ok(false)` if it does not (the caller opens it again).
-fn check_and_lock(path: &CStr, fd: &OwnedFd) -> Result<bool, Error> {
+/// Checks that the open pid file is a regular file (and, if it existed, this user's with no
+/// other hard link), locks it, and checks that `path` still names it: `Ok(false)` if it does
+/// not (the caller opens it again).
+///
+/// In a directory others can write (`/tmp`), an existing file may be planted: a hard link
+/// to a file of ours elsewhere, which writing the pid would clobber, or a file its owner can
+/// rewrite under us. Neither is reused.
+fn check_and_lock(path: &CStr, fd: &OwnedFd, created: bool) -> Result<bool, Error> {
     let st = rustix::fs::fstat(fd).map_err(|e| Error::new(Step::PidFileOpen, e))?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(Error::with_detail(
             Step::PidFileOpen,
             Errno::INVAL,
             Error::NOT_REGULAR,
+        ));
+    }
+    if !created && (st.st_nlink != 1 || st.st_uid != rustix::process::geteuid().as_raw()) {
+        return Err(Error::with_detail(
+            Step::PidFileOpen,
+            Errno::PERM,
+            Error::NOT_OURS,
         ));
     }
     match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {

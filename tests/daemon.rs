@@ -8,6 +8,7 @@
 mod common;
 mod control;
 mod faults;
+mod hostile;
 mod logging;
 mod notify;
 mod privileges;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use control::*;
 use faults::*;
+use hostile::*;
 use logging::*;
 use notify::*;
 use privileges::*;
@@ -63,6 +65,9 @@ fn main() {
         fail_pid_file_is_fifo,
         fail_pid_file_is_directory,
         garbage_pid_files,
+        fail_pid_file_hard_link,
+        fail_pid_file_of_another_user,
+        garbage_pid_files_never_signal,
         fail_usage,
         fail_foreground_leaves_no_pid_file,
         tool_stop_and_status,

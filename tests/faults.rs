@@ -236,6 +236,8 @@ const ROWS: &[Row] = &[
 #[rustfmt::skip]
 const NOT_INJECTED: &[(&str, Proc, &str, &str)] = &[
     ("getpid", Daemon, "*", "cannot fail: getpid(2) has no error return"),
+    ("geteuid", Launcher, "*",
+     "cannot fail: geteuid(2) has no error return (the owner check of an existing pid file)"),
     ("umask", Daemon, "*", "cannot fail: umask(2) always succeeds and returns the previous mask"),
     ("close", Launcher, "*",
      "the launcher's close of /proc/self/status and of its copy of the channel's write end: \
