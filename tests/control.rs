@@ -349,3 +349,92 @@ pub fn tool_stop_leaves_a_file_still_locked() -> TestResult {
     kill_and_reap(left[0]);
     Ok(())
 }
+
+/// The daemon died and its pid now belongs to an unrelated process (forced with
+/// `ns_last_pid`): `--status` says dead and `--stop` signals nothing.
+pub fn tool_stop_spares_a_recycled_pid() -> TestResult {
+    needs_root()?;
+    let dir = TempDir::new("recycled");
+    let pid_file = dir.path("d.pid");
+    let out = run(&mut sleeper(&pid_file));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let pid = daemon.0;
+    drop(daemon); // SIGKILL and reap: the pid is free, the pid file still names it
+    // The next pid the kernel hands out is the dead daemon's.
+    if std::fs::write("/proc/sys/kernel/ns_last_pid", format!("{}", pid - 1)).is_err() {
+        return Err("skip: /proc/sys/kernel/ns_last_pid cannot be written here".into());
+    }
+    let stranger = stranger()?;
+    if stranger.0 != pid {
+        return Err(format!(
+            "skip: the pid was not recycled (got {} for {pid}): another process took it",
+            stranger.0
+        ));
+    }
+    let out = status(&pid_file);
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let out = stop(&pid_file, &["-t", "0"]);
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure!(
+        alive(stranger.0),
+        "the process that took the pid was signalled"
+    );
+    Ok(())
+}
+
+/// `--stop` racing the daemon's own exit, many times: it ends with 0 (stopped) or 1 (it was
+/// gone already), and a process started right after the exit is never signalled.
+pub fn tool_stop_races_a_natural_exit() -> TestResult {
+    let dir = TempDir::new("stop-race");
+    let pid_file = dir.path("d.pid");
+    for round in 0..20 {
+        let delay = format!("0.0{}", round % 10);
+        let out = run(tool().arg("-p").arg(&pid_file).args(["sleep", &delay]));
+        ensure!(out.status.success(), "{}", describe(&out));
+        let daemon = crate::read_pid(&pid_file)?;
+        let stop = tool()
+            .arg("--stop")
+            .arg("-t")
+            .arg("5")
+            .arg("-p")
+            .arg(&pid_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        // Reap the daemon as soon as it ends, and start a stranger in its place.
+        let mut strangers = Vec::new();
+        let mut stop = Some(stop);
+        let mut reaped = false;
+        let done = wait_until(|| {
+            // SAFETY: waits for one pid, our own child (the daemon), without blocking.
+            reaped |=
+                unsafe { libc::waitpid(daemon, std::ptr::null_mut(), libc::WNOHANG) } == daemon;
+            if reaped && strangers.len() < 3 {
+                if let Ok(s) = stranger() {
+                    strangers.push(s);
+                }
+            }
+            matches!(stop.as_mut().map(|s| s.try_wait()), Some(Ok(Some(_))))
+        });
+        let out = stop
+            .take()
+            .ok_or("no stop")?
+            .wait_with_output()
+            .map_err(|e| e.to_string())?;
+        ensure!(done, "--stop did not end");
+        ensure!(
+            matches!(out.status.code(), Some(0 | 1)),
+            "round {round}: {}",
+            describe(&out)
+        );
+        for s in &strangers {
+            ensure!(alive(s.0), "round {round}: stranger {} was signalled", s.0);
+        }
+        drop(strangers);
+        no_process_left()?;
+        let _ = std::fs::remove_file(&pid_file);
+    }
+    Ok(())
+}

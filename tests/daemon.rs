@@ -42,7 +42,7 @@ fn main() {
     common::run(tests![
         tool_daemon_is_detached_and_clean,
         tool_options_reach_the_daemon,
-        tool_closes_200_fds_up_to_the_limit,
+        tool_closes_1000_fds_up_to_the_limit,
         tool_with_closed_stdio_at_start,
         tool_with_closed_stdio_and_pid_file,
         tool_close_range_enosys_falls_back_to_proc,
@@ -74,6 +74,8 @@ fn main() {
         tool_stop_with_signal,
         tool_stop_escalates_to_kill,
         tool_stop_leaves_a_file_still_locked,
+        tool_stop_spares_a_recycled_pid,
+        tool_stop_races_a_natural_exit,
         tool_stale_pid_file_spares_a_stranger,
         tool_status_of_an_unidentified_holder,
         fail_stop_and_status_usage,
@@ -369,7 +371,7 @@ fn tool_options_reach_the_daemon() -> TestResult {
     Ok(())
 }
 
-fn tool_closes_200_fds_up_to_the_limit() -> TestResult {
+fn tool_closes_1000_fds_up_to_the_limit() -> TestResult {
     let dir = TempDir::new("fds");
     let pid_file = dir.path("d.pid");
     let mut cmd = sleeper(&pid_file);
@@ -380,14 +382,16 @@ fn tool_closes_200_fds_up_to_the_limit() -> TestResult {
             libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
             rl.rlim_cur = rl.rlim_max.min(1 << 20);
             libc::setrlimit(libc::RLIMIT_NOFILE, &rl);
-            // One just below the limit, the rest low.
-            if libc::dup2(0, (rl.rlim_cur - 1) as i32) < 0 {
-                return Err(IoError::last_os_error());
+            // Three just below the limit, the rest low.
+            for below in 1..=3 {
+                if libc::dup2(0, (rl.rlim_cur - below) as i32) < 0 {
+                    return Err(IoError::last_os_error());
+                }
             }
             Ok(())
         });
     }
-    let out = run(dirty(&mut cmd, 199));
+    let out = run(dirty(&mut cmd, 997));
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     let pid = daemon.0;
