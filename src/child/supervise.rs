@@ -26,6 +26,8 @@ const FIRST_DELAY_MS: u64 = 100;
 const MAX_DELAY_MS: u64 = 60_000;
 /// A program that ran this long before it exited gets the first delay again.
 const STABLE_MS: u64 = 10_000;
+/// Reads of 4 KiB per capture pipe and turn of the supervisor's loop.
+const COPY_ROUNDS: usize = 16;
 
 const fn bit(sig: i32) -> u64 {
     1 << (sig - 1)
@@ -379,13 +381,18 @@ impl Supervisor<'_, '_> {
 
     /// Copies whatever the program wrote into the log files, or sends it to the system log
     /// line by line.
+    ///
+    /// At most [`COPY_ROUNDS`] reads per pipe at a time: a program that writes without pause
+    /// must not keep the supervisor from its signals (the rest waits in the pipe for the next
+    /// turn of the loop).
     fn copy_output(&mut self) {
         let mut buf = [0_u8; 4096];
         for capture in self.captures.iter_mut().flatten() {
-            while let Ok(n) = rustix::io::read(&capture.read, &mut buf) {
-                if n == 0 {
-                    break;
-                }
+            for _ in 0..COPY_ROUNDS {
+                let n = match rustix::io::read(&capture.read, &mut buf) {
+                    Ok(n) if n > 0 => n,
+                    _ => break,
+                };
                 match &mut self.log {
                     Some(log) => {
                         let severity = if capture.target == 1 {
@@ -517,7 +524,11 @@ impl Supervisor<'_, '_> {
     /// Ends supervision: the program's last output copied, the pid file removed (the lock
     /// is still held, so the path is still this daemon's), exit with `code`.
     fn end(&mut self, code: i32) -> ! {
-        self.copy_output();
+        // What the program wrote last (up to a few MiB: the pipes hold 64 KiB each unless the
+        // program's orphans keep writing).
+        for _ in 0..64 {
+            self.copy_output();
+        }
         for capture in self.captures.iter_mut().flatten() {
             if let Some(log) = &mut self.log {
                 let severity = if capture.target == 1 {
