@@ -92,6 +92,7 @@ fn main() {
         fail_ready_fd_closed,
         tool_ready_fd_foreground_watcher,
         lib_notify_socket,
+        tool_program_gets_only_its_descriptors,
         tool_respawn_restarts_and_stops,
         tool_respawn_gives_up,
         tool_respawn_ends_with_a_clean_exit,

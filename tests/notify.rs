@@ -246,3 +246,78 @@ pub fn lib_notify_socket() -> TestResult {
     );
     Ok(())
 }
+
+/// With every option that opens something for the start (pid file, NOTIFY_SOCKET, the
+/// readiness pipe, syslog output), PROGRAM gets exactly: /dev/null on 0, the logger's pipes on
+/// 1 and 2, the locked pid file, and the readiness pipe on its number until it closes it;
+/// nothing else of the launcher's or the library's.
+pub fn tool_program_gets_only_its_descriptors() -> TestResult {
+    let dir = TempDir::new("only-fds");
+    let pid_file = dir.path("d.pid");
+    let (_socket, address) = listener("fds")?;
+    let out = run(tool()
+        .env("NOTIFY_SOCKET", &address)
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--syslog", "fds", "--log-socket", "/nonexistent/log"])
+        .args([
+            "--ready-fd",
+            "7",
+            "sh",
+            "-c",
+            "echo >&7; exec 7>&-; exec sleep 30",
+        ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let pid = crate::read_pid(&pid_file)?;
+    let _daemon = Guard(pid);
+    ensure!(
+        wait_until(|| comm(pid).as_deref() == Some("sleep")),
+        "never reached sleep"
+    );
+    settled(pid)?;
+    let fds = fds(pid)?;
+    let described: Vec<String> = fds
+        .iter()
+        .map(|(fd, target)| {
+            let kind = if target.starts_with("pipe:") {
+                "pipe".to_string()
+            } else {
+                target.clone()
+            };
+            format!("{fd} {kind}")
+        })
+        .collect();
+    let lock = fds
+        .iter()
+        .find(|(_, t)| **t == pid_file.display().to_string())
+        .map(|(fd, _)| *fd)
+        .ok_or(format!("no pid file descriptor: {described:?}"))?;
+    ensure_eq!(
+        described,
+        vec![
+            "0 /dev/null".to_string(),
+            "1 pipe".to_string(),
+            "2 pipe".to_string(),
+            format!("{lock} {}", pid_file.display()),
+        ]
+    );
+    // The logger beside it holds only the pipes' read ends (and 0 to 2).
+    let logger = children()
+        .into_iter()
+        .find(|&p| p != pid)
+        .ok_or("no logger process")?;
+    let _logger = Guard(logger);
+    let logger_fds: Vec<String> = crate::common::fds(logger)?
+        .iter()
+        .filter(|(fd, _)| **fd > 2)
+        .map(|(_, t)| {
+            if t.starts_with("pipe:") {
+                "pipe".into()
+            } else {
+                t.clone()
+            }
+        })
+        .collect();
+    ensure_eq!(logger_fds, vec!["pipe".to_string(), "pipe".to_string()]);
+    Ok(())
+}
