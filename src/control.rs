@@ -120,11 +120,18 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
             ));
         }
     };
+    // The daemon's session: everything it started and did not move elsewhere.
+    let session = crate::sys::getsid(pid).ok();
     send(&pidfd, signal)?;
     let mut killed = false;
     if !exited_within(&pidfd, timeout)? {
         send(&pidfd, Signal::KILL)?;
         killed = true;
+        // What it started goes too (a respawn supervisor's program group, workers that
+        // ignore SIGTERM): as a service manager kills a service's whole group.
+        if let Some(session) = session {
+            kill_session(session);
+        }
         if !exited_within(&pidfd, KILL_WAIT)? {
             return Err(Error::with_detail(
                 Step::Stop,
@@ -146,6 +153,48 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
 pub(crate) fn kill(pidfd: &OwnedFd) {
     if send(pidfd, Signal::KILL).is_ok() {
         let _ = exited_within(pidfd, KILL_WAIT);
+    }
+}
+
+/// SIGKILL to every process of session `sid` (but this one), each through a pidfd opened
+/// before its session is checked, so a pid recycled meanwhile is never hit.
+///
+/// Only a session whose leader is gone: a daemon's own (its leader was the intermediate
+/// process of the start, or the daemon itself), never the session of a shell or a terminal
+/// that a foreground daemon shared.
+///
+/// # References
+///  - [getsid(2)](https://man7.org/linux/man-pages/man2/getsid.2.html)
+fn kill_session(sid: i32) {
+    // A session id stays reserved while the session has members: a process with that pid is
+    // the leader itself.
+    if Pid::from_raw(sid).is_some_and(|leader| crate::sys::getsid(leader).is_ok()) {
+        return;
+    }
+    let Ok(proc) = crate::sys::open(
+        c"/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let me = rustix::process::getpid();
+    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut dir = rustix::fs::RawDir::new(&proc, &mut entries);
+    while let Some(Ok(entry)) = dir.next() {
+        let Some(pid) = crate::decimal::parse_pid(entry.file_name().to_bytes())
+            .and_then(|p| Pid::from_raw(p as i32))
+        else {
+            continue;
+        };
+        if pid == me || crate::sys::getsid(pid) != Ok(sid) {
+            continue;
+        }
+        if let Ok(pidfd) = rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
+            if crate::sys::getsid(pid) == Ok(sid) {
+                let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::KILL);
+            }
+        }
     }
 }
 

@@ -197,6 +197,16 @@ impl Error {
     pub const UNIDENTIFIED: u32 = 2;
     /// [`Step::PidFileOpen`] and [`Step::Status`] detail: the path is not a regular file.
     pub const NOT_REGULAR: u32 = 1;
+    /// [`Step::Supervise`] detail: blocking the handled signals or opening the signalfd.
+    pub const SUPERVISE_SIGNALS: u32 = 1;
+    /// [`Step::Supervise`] detail: becoming a child subreaper.
+    pub const SUPERVISE_SUBREAPER: u32 = 2;
+    /// [`Step::Supervise`] detail: a capture or status pipe.
+    pub const SUPERVISE_PIPES: u32 = 3;
+    /// [`Step::Supervise`] detail: the program's own process group (`setpgid`).
+    pub const SUPERVISE_GROUP: u32 = 4;
+    /// [`Step::Supervise`] detail: the program's parent-death signal.
+    pub const SUPERVISE_PARENT_DEATH: u32 = 5;
     /// [`Step::PidFileOpen`] detail: an existing pid file is another user's, or has other
     /// hard links; it is not reused (it could be a planted link to a file not ours to write).
     pub const NOT_OURS: u32 = 2;
@@ -264,14 +274,16 @@ impl Error {
     }
 
     /// The inverse of [`to_bytes`](Self::to_bytes); `None` for an unknown step.
+    /// An errno above 4095 is not one (and [`Errno`] refuses it): `None` too.
     pub(crate) const fn from_bytes(b: [u8; 7]) -> Option<Self> {
+        let errno = u16::from_le_bytes([b[1], b[2]]);
         match Step::from_u8(b[0]) {
-            Some(step) => Some(Error {
+            Some(step) if errno <= 4095 => Some(Error {
                 step,
-                errno: u16::from_le_bytes([b[1], b[2]]),
+                errno,
                 detail: u32::from_le_bytes([b[3], b[4], b[5], b[6]]),
             }),
-            None => None,
+            _ => None,
         }
     }
 
@@ -298,6 +310,17 @@ impl Error {
             (Step::KeepFd | Step::Dup2, None) => {
                 m.push_str(" ");
                 m.push_u32(self.detail);
+            }
+            (Step::Supervise, None) => {
+                let part = match self.detail {
+                    Self::SUPERVISE_SIGNALS => " signalfd",
+                    Self::SUPERVISE_SUBREAPER => " subreaper",
+                    Self::SUPERVISE_PIPES => " pipe",
+                    Self::SUPERVISE_GROUP => " process group",
+                    Self::SUPERVISE_PARENT_DEATH => " parent-death signal",
+                    _ => "",
+                };
+                m.push_str(part);
             }
             _ => {}
         }

@@ -34,6 +34,9 @@ pub(crate) struct Prepared {
     /// Foreground mode with a relative pid file or log path: the launcher's working
     /// directory, to remove what a failure after `chdir` leaves behind.
     pub origin: Option<OwnedFd>,
+    /// The [`chroot`](Daemon::chroot) directory, opened before anything moves (so that a
+    /// relative path means the launcher's view), entered with `fchdir` + `chroot(".")`.
+    pub root: Option<OwnedFd>,
     /// The socket `NOTIFY_SOCKET` names, connected.
     pub notify: Option<OwnedFd>,
     /// The program's readiness pipe (read end, write end) for [`Daemon::ready_fd`].
@@ -119,9 +122,14 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     for &fd in cfg.keep_fds {
         check_keep_fd(fd)?;
     }
-    if let Some(dir) = cfg.chroot {
-        check_dir(dir).map_err(|e| Error::new(Step::Chroot, e))?;
-    }
+    let root = match cfg.chroot {
+        Some(dir) => Some(
+            open_dir(dir)
+                .and_then(|fd| above_stdio(fd, cfg.ready_fd))
+                .map_err(|e| Error::new(Step::Chroot, e))?,
+        ),
+        None => None,
+    };
     if let Some(fd) = cfg.ready_fd {
         if fd < 3 || cfg.exec.is_none() || cfg.keep_fds.contains(&fd) || cfg.respawn.is_some() {
             return Err(Error::with_detail(Step::Config, Errno::INVAL, fd as u32));
@@ -161,6 +169,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 pid_file,
                 pipe,
                 origin,
+                root,
                 notify: cfg
                     .notify_socket
                     .and_then(crate::notify::connect)
@@ -303,10 +312,10 @@ fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
     rustix::io::fcntl_dupfd_cloexec(&fd, avoid.map_or(3, |n| n.max(2) + 1))
 }
 
-/// A directory that can be changed into (the daemon's `chroot`), checked before any fork.
-pub(crate) fn check_dir(dir: &CStr) -> Result<(), Errno> {
+/// A directory opened to be changed into later (`O_PATH`: no read permission needed).
+fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    crate::sys::open(dir, flags, Mode::empty()).map(drop)
+    crate::sys::open(dir, flags, Mode::empty())
 }
 
 /// A kept descriptor must be open and not a standard one.

@@ -48,7 +48,7 @@ pub(crate) fn read_status() -> Option<Status> {
 /// Parses the text of `/proc/PID/status`; `None` unless all four fields are there.
 pub(crate) fn parse_status(text: &[u8]) -> Option<Status> {
     Some(Status {
-        threads: number(field(text, b"\nThreads:")?, 10)? as u32,
+        threads: u32::try_from(number(field(text, b"\nThreads:")?, 10)?).ok()?,
         blocked: number(field(text, b"\nSigBlk:")?, 16)?,
         ignored: number(field(text, b"\nSigIgn:")?, 16)?,
         caught: number(field(text, b"\nSigCgt:")?, 16)?,
@@ -91,6 +91,11 @@ CapInh:\t0000000000000000\n";
 
     #[test]
     fn refuses_incomplete_or_garbage() {
+        // A thread count that does not fit is not read as its low bits.
+        assert_eq!(
+            parse_status(b"\nThreads:\t4294967297\nSigBlk:\t0\nSigIgn:\t0\nSigCgt:\t0\n"),
+            None
+        );
         assert_eq!(parse_status(b"Threads:\t1\nSigBlk:\t0\nSigIgn:\t0\n"), None);
         assert_eq!(
             parse_status(b"Threads:\tx\nSigBlk:\t0\nSigIgn:\t0\nSigCgt:\t0\n"),

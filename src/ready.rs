@@ -55,9 +55,10 @@ impl Record {
     /// The inverse of [`encode`](Self::encode); `None` for anything else.
     pub(crate) fn decode(b: [u8; RECORD_LEN]) -> Option<Self> {
         let pid = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
+        let padded = b[1] == 0 && b[2] == 0 && b[3] == 0;
         match b[0] {
-            READY => Some(Record::Ready(pid)),
-            EXEC => Some(Record::Exec(pid)),
+            READY if padded => Some(Record::Ready(pid)),
+            EXEC if padded => Some(Record::Exec(pid)),
             FAILED => {
                 Error::from_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).map(Record::Failed)
             }
@@ -199,5 +200,8 @@ mod tests {
         assert_eq!(Record::decode([0; 8]), None);
         assert_eq!(Record::decode([FAILED, 0, 0, 0, 0, 0, 0, 0]), None);
         assert_eq!(Record::decode([FAILED, 200, 0, 0, 0, 0, 0, 0]), None);
+        // An errno no Errno can hold, padding that is not zero: refused, never a panic.
+        assert_eq!(Record::decode([FAILED, 17, 0, 16, 0, 0, 0, 0]), None);
+        assert_eq!(Record::decode([READY, 1, 0, 0, 57, 48, 0, 0]), None);
     }
 }

@@ -121,7 +121,14 @@ impl Daemon<'_> {
             crate::parent::wait(&read, child, !self.manual_ready, program_ready.is_some())
                 .and_then(|(pid, pidfd)| match &program_ready {
                     Some(line) if !crate::ready::wait_line(line) => {
-                        // The program closed its end: if it still runs, it is not left behind.
+                        // The program closed its end: if it still runs, it is not left
+                        // behind, nor is what it started (its process group is the
+                        // intermediate's pid, which stays reserved while the group has
+                        // members).
+                        let _ = rustix::process::kill_process_group(
+                            child,
+                            rustix::process::Signal::KILL,
+                        );
                         if let Some(pidfd) = pidfd {
                             crate::control::kill(&pidfd);
                         }

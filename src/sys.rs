@@ -156,6 +156,26 @@ pub(crate) fn clock(clock: u32) -> (i64, u32) {
     (ts[0], ts[1] as u32)
 }
 
+/// Raw `getsid(pid)`: rustix's wrapper turns the session 0 of a kernel thread into a `Pid`,
+/// which cannot be 0.
+///
+/// # References
+///  - [getsid(2)](https://man7.org/linux/man-pages/man2/getsid.2.html)
+pub(crate) fn getsid(pid: rustix::process::Pid) -> Result<i32, Errno> {
+    // SAFETY: no pointers.
+    check(unsafe {
+        syscall5(
+            nr::__NR_getsid,
+            pid.as_raw_nonzero().get() as usize,
+            0,
+            0,
+            0,
+            0,
+        )
+    })
+    .map(|sid| sid as i32)
+}
+
 /// `CLOCK_MONOTONIC` in nanoseconds.
 pub(crate) fn monotonic_nanos() -> u64 {
     let (secs, nanos) = clock(nr::CLOCK_MONOTONIC);

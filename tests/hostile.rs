@@ -57,36 +57,20 @@ pub fn fail_pid_file_of_another_user() -> TestResult {
     Ok(())
 }
 
-/// Garbage in a pid file nobody holds: `--status` says dead (1), `--stop` refuses (1), and a
-/// live process whose pid is a prefix of the garbage is never signalled.
+/// Garbage in a pid file: with nobody holding it, `--status` says dead (1) and `--stop`
+/// refuses (1); with a process holding its lock whose pid is written there in a garbled form
+/// (a prefix of more digits, a sign, 64 KiB of digits), only the strict reading stands
+/// between that process and a signal: status says unknown (4), and nothing is signalled.
 pub fn garbage_pid_files_never_signal() -> TestResult {
     let dir = TempDir::new("garbage-stop");
     let pid_file = dir.path("d.pid");
-    let child = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let stranger = Guard(child.id() as i32);
     let digits = "9".repeat(64 * 1024);
-    let prefixed = format!("{}{}", stranger.0, "0".repeat(64 * 1024));
-    let signed = format!("-{}\n", stranger.0);
-    let spaced = format!(" {} \n", stranger.0);
-    for garbage in [
-        "",
-        "\n",
-        "abc\n",
-        "0\n",
-        "4294967296\n",
-        &digits,
-        &prefixed,
-        &signed,
-        &spaced,
-    ] {
+    for garbage in ["", "\n", "abc\n", "0\n", "4294967296\n", &digits] {
         fs::write(&pid_file, garbage).map_err(|e| e.to_string())?;
         let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
         ensure!(
             status.status.code() == Some(1),
-            "{garbage:.20?}: status {}",
+            "{garbage:.20?}: {}",
             stderr_of(&status)
         );
         let stop = run(tool()
@@ -97,14 +81,78 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
             .arg(&pid_file));
         ensure!(
             stop.status.code() == Some(1),
-            "{garbage:.20?}: stop {}",
+            "{garbage:.20?}: {}",
             stderr_of(&stop)
         );
-        ensure!(
-            stat(stranger.0).is_ok_and(|s| s.state != 'Z'),
-            "{garbage:.20?}: the stranger was signalled"
-        );
         ensure_eq!(read_text(&pid_file)?, garbage.to_string(), "file untouched");
+    }
+    // flock(1) holds the lock (and so does its child, the sleep): their pids, garbled.
+    fs::write(&pid_file, "").map_err(|e| e.to_string())?;
+    let holder = std::process::Command::new("flock")
+        .arg("-x")
+        .arg(&pid_file)
+        .args(["sleep", "30"])
+        .spawn()
+        .map_err(|e| format!("flock(1): {e}"))?;
+    let holder = Guard(holder.id() as i32);
+    ensure!(
+        wait_until(|| is_locked(&pid_file).unwrap_or(false)),
+        "flock(1) never took the lock"
+    );
+    // flock(1)'s child, found in /proc.
+    let child_of = |parent: i32| {
+        fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+            .find(|&p| stat(p).is_ok_and(|s| s.ppid == parent))
+    };
+    let mut sleeper = None;
+    wait_until(|| {
+        sleeper = child_of(holder.0);
+        sleeper.is_some()
+    });
+    for pid in [Some(holder.0), sleeper].into_iter().flatten() {
+        for garbage in [
+            format!("{pid}{}", "0".repeat(64 * 1024)),
+            format!("-{pid}\n"),
+            format!("{pid}0\n"),
+            format!("0x{pid}\n"),
+        ] {
+            fs::write(&pid_file, &garbage).map_err(|e| e.to_string())?;
+            let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+            ensure!(
+                status.status.code() == Some(4),
+                "{garbage:.20?}: {}",
+                stderr_of(&status)
+            );
+            let stop = run(tool()
+                .arg("--stop")
+                .arg("-t")
+                .arg("0")
+                .arg("-p")
+                .arg(&pid_file));
+            ensure!(
+                stop.status.code() == Some(1),
+                "{garbage:.20?}: {}",
+                stderr_of(&stop)
+            );
+            ensure!(
+                stat(pid).is_ok_and(|s| s.state != 'Z'),
+                "{garbage:.20?}: {pid} was signalled"
+            );
+        }
+    }
+    // The same pid written plainly: now it is the holder, as a control that the garbled
+    // forms were refused for their form alone.
+    fs::write(&pid_file, format!("{}\n", holder.0)).map_err(|e| e.to_string())?;
+    let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+    ensure_eq!(status.status.code(), Some(0), "{}", stderr_of(&status));
+    drop(holder);
+    reap_zombies();
+    for pid in children() {
+        kill_and_reap(pid);
     }
     Ok(())
 }

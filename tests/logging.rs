@@ -367,3 +367,43 @@ pub fn tool_kmsg() -> TestResult {
     );
     Ok(())
 }
+
+/// The logger starts before the root directory and the user change: output reaches syslog
+/// from a chroot, and the kernel log from a daemon running as `nobody`.
+pub fn tool_log_with_chroot_and_user() -> TestResult {
+    let dir = TempDir::new("syslog-jail");
+    let syslogd = Syslogd::start(&dir.path("root"))?;
+    let pid_file = dir.path("d.pid");
+    let jail = dir.path("jail");
+    crate::privileges::jail(&jail)?;
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--syslog", "jailed", "--log-socket"])
+        .arg(syslogd.socket())
+        .arg("-r")
+        .arg(&jail)
+        .args(["-u", "nobody", "-E", "PATH=/bin", "sleep", "0"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    // `sleep 0` writes nothing: the logger ends silently; check with a program that talks.
+    only_syslogd_left(&syslogd)?;
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--syslog", "jailed", "--log-socket"])
+        .arg(syslogd.socket())
+        .arg("-r")
+        .arg(&jail)
+        .args([
+            "-u",
+            "nobody",
+            "-E",
+            "PATH=/bin",
+            "sleep",
+            "--no-such-option",
+        ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    only_syslogd_left(&syslogd)?;
+    syslogd.wait_for("Try 'sleep --help' for more information.")?;
+    Ok(())
+}

@@ -321,3 +321,47 @@ pub fn tool_program_gets_only_its_descriptors() -> TestResult {
     ensure_eq!(logger_fds, vec!["pipe".to_string(), "pipe".to_string()]);
     Ok(())
 }
+
+/// `-f --ready-fd` with nobody to notify: the descriptor stays closed, so the program's
+/// write fails (EBADF) instead of killing it with SIGPIPE.
+pub fn tool_ready_fd_foreground_without_listener() -> TestResult {
+    let dir = TempDir::new("readyfd-fg-alone");
+    let marker = dir.path("after");
+    let script = format!("echo >&5; echo $? > {}", marker.display());
+    let out = run(tool().env_remove("NOTIFY_SOCKET").args([
+        "-f",
+        "--ready-fd",
+        "5",
+        "sh",
+        "-c",
+        &script,
+    ]));
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure_eq!(
+        read_text(&marker)?,
+        "2\n",
+        "the write failed, the program went on"
+    );
+    Ok(())
+}
+
+/// A program that closes its readiness descriptor and forks: the failed start kills what it
+/// started too (its process group), so no stray holds the lock of a removed pid file and a
+/// second instance cannot slip in beside it. (A child forked while the descriptor is still
+/// open keeps it open, and the launcher waits for that child too: the s6 convention.)
+pub fn fail_ready_fd_closed_after_forking() -> TestResult {
+    let dir = TempDir::new("readyfd-forked");
+    let pid_file = dir.path("d.pid");
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).args([
+            "--ready-fd",
+            "3",
+            "sh",
+            "-c",
+            "exec 3>&-; sleep 30 & exec sleep 30",
+        ]),
+        1,
+        "rawdaemon: exec /usr/bin/sh: exited or closed descriptor 3 before it was ready",
+        Some(&pid_file),
+    )
+}

@@ -107,7 +107,7 @@ pub fn tool_user_by_number_and_group_by_name() -> TestResult {
 }
 
 /// A root directory holding `sleep` and the libraries it needs, as `ldd` lists them.
-fn jail(dir: &Path) -> TestResult {
+pub(crate) fn jail(dir: &Path) -> TestResult {
     let ldd = Command::new("ldd")
         .arg("/bin/sleep")
         .output()
@@ -228,4 +228,31 @@ pub fn fail_user_without_privileges() -> TestResult {
         "rawdaemon: setgroups: Operation not permitted",
         Some(&pid_file),
     )
+}
+
+/// Foreground with `-u`: a failure after the privilege drop cannot remove a pid file in a
+/// directory only root may write, so the file is emptied: it names no process.
+pub fn fail_foreground_after_drop_empties_pid_file() -> TestResult {
+    needs_root()?;
+    let dir = TempDir::new("fg-drop");
+    let prog = dir.path("prog");
+    fs::write(&prog, "#!/bin/sh\nexit 0\n").map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&prog, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+    let pid_file = dir.path("fg.pid");
+    let out = run(tool()
+        .args(["-f", "-u", "nobody", "-p"])
+        .arg(&pid_file)
+        .arg(&prog));
+    ensure_eq!(out.status.code(), Some(126), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!("rawdaemon: exec {}: Permission denied\n", prog.display())
+    );
+    ensure!(
+        !pid_file.exists() || read_text(&pid_file)?.is_empty(),
+        "the pid file names a process: {:?}",
+        read_text(&pid_file)
+    );
+    Ok(())
 }

@@ -307,3 +307,63 @@ pub fn tool_respawn_foreground() -> TestResult {
     );
     Ok(())
 }
+
+/// `--stop` ends what the program started too (its process group), also when the program
+/// ignores SIGTERM and the supervisor has to be killed.
+pub fn tool_respawn_stop_ends_the_program_group() -> TestResult {
+    let dir = TempDir::new("respawn-group");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    for (script, timeout) in [
+        ("sleep 1001; true", "5"),
+        ("trap '' TERM; sleep 1000 & wait; sleep 1000", "1"),
+    ] {
+        let out = run(&mut respawn(&pid_file, &log, &[], script));
+        ensure!(out.status.success(), "{}", describe(&out));
+        let supervisor = the_daemon()?;
+        ensure!(
+            wait_until(|| !children_of(supervisor.0).is_empty()),
+            "no program"
+        );
+        let stop = run(tool()
+            .arg("--stop")
+            .arg("-t")
+            .arg(timeout)
+            .arg("-p")
+            .arg(&pid_file));
+        ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
+        std::mem::forget(supervisor);
+        no_process_left()?;
+    }
+    Ok(())
+}
+
+/// `-R` with a relative `-r DIR`: the directory is the one the launcher saw.
+pub fn tool_respawn_relative_chroot() -> TestResult {
+    needs_root()?;
+    let dir = TempDir::new("respawn-chroot");
+    crate::privileges::jail(&dir.path("jail"))?;
+    let pid_file = dir.path("d.pid");
+    let out = run(tool()
+        .current_dir(&dir.0)
+        .arg("-R")
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["-r", "jail", "-E", "PATH=/bin", "sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = the_daemon()?;
+    let program = program_of(supervisor.0, "sleep")?;
+    ensure_eq!(
+        fs::read_link(format!("/proc/{program}/root")).map_err(|e| e.to_string())?,
+        dir.path("jail")
+    );
+    // The supervisor itself stays outside, in /.
+    ensure_eq!(
+        fs::read_link(format!("/proc/{}/root", supervisor.0)).map_err(|e| e.to_string())?,
+        Path::new("/")
+    );
+    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
+    ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
+    std::mem::forget(supervisor);
+    no_process_left()
+}

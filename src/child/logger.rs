@@ -156,11 +156,12 @@ impl<'a> Delivery<'a> {
     }
 }
 
-/// Starts the logging process for a program about to be executed as `pid`, and puts the
-/// write ends of its two pipes on this process's 1 and 2. The logger is detached by a double
-/// fork (the program never sees it as a child) and keeps only the pipes' read ends (and 0 to
-/// 2): it holds no lock and no readiness channel, and it ends when the program's output
-/// closes (the program and everything it started have exited or closed it).
+/// Starts the logging process for a program about to be executed as `pid`, and returns the
+/// write ends of its two pipes (stdout's, stderr's) for 1 and 2. The logger is detached by a
+/// double fork (the program never sees it as a child) and keeps only the pipes' read ends,
+/// with `devnull` on 0 to 2: it holds no lock, no readiness channel and none of the
+/// launcher's descriptors, and it ends when the program's output closes (the program and
+/// everything it started have exited or closed it).
 ///
 /// # Safety
 ///
@@ -174,7 +175,8 @@ pub(super) unsafe fn start(
     out: LogOutput<'_>,
     pid: u32,
     name: &str,
-) -> Result<(), Errno> {
+    devnull: &OwnedFd,
+) -> Result<(OwnedFd, OwnedFd), Errno> {
     use rustix::pipe::{PipeFlags, pipe_with};
     let (out_read, out_write) = pipe_with(PipeFlags::CLOEXEC)?;
     let (err_read, err_write) = pipe_with(PipeFlags::CLOEXEC)?;
@@ -183,8 +185,13 @@ pub(super) unsafe fn start(
         sys::Forked::Child => {
             // SAFETY: still one thread.
             if let Ok(sys::Forked::Child) = unsafe { sys::fork(runtime) } {
+                // Not the launcher's terminal or pipes: whoever waits for their end must not
+                // wait for the logger.
+                let quiet = rustix::stdio::dup2_stdin(devnull)
+                    .and_then(|()| rustix::stdio::dup2_stdout(devnull))
+                    .and_then(|()| rustix::stdio::dup2_stderr(devnull));
                 let keep = [out_read.as_raw_fd(), err_read.as_raw_fd()];
-                if super::fds::close_all_except(&[], &keep).is_ok() {
+                if quiet.is_ok() && super::fds::close_all_except(&[], &keep).is_ok() {
                     // The write ends were closed with the rest, by number.
                     let _ = rustix::fd::IntoRawFd::into_raw_fd(out_write);
                     let _ = rustix::fd::IntoRawFd::into_raw_fd(err_write);
@@ -199,9 +206,7 @@ pub(super) unsafe fn start(
     }
     drop(out_read);
     drop(err_read);
-    rustix::stdio::dup2_stdout(&out_write)?;
-    rustix::stdio::dup2_stderr(&err_write)?;
-    Ok(())
+    Ok((out_write, err_write))
 }
 
 /// The logging process: reads both pipes until both are at end-of-file.

@@ -26,8 +26,8 @@ use crate::sys;
 
 pub(crate) use session::intermediate;
 
-/// The daemon's steps in order: signals, chroot, chdir, umask, stdio, close every other
-/// descriptor, pid file, privileges; then readiness or `execve`.
+/// The daemon's steps in order: signals, (the logger), chroot, chdir, umask, stdio, close
+/// every other descriptor, pid file, privileges; then readiness or `execve`.
 ///
 /// With a readiness channel, a failure is reported through it and the process exits; without one
 /// (foreground mode) it is returned.
@@ -51,14 +51,19 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         notify.map(forget);
         None
     };
-    let ready_pipe = prep.ready.take().map(|(read, write)| {
-        let read = if foreground && notify.is_some() {
-            Some(read)
+    // In foreground mode with nobody to notify, nobody would read the pipe: the program's
+    // descriptor stays closed (a write to a pipe without a reader would kill it by SIGPIPE).
+    let ready_pipe = prep.ready.take().and_then(|(read, write)| {
+        if !foreground {
+            forget(read);
+            Some((None, write))
+        } else if notify.is_some() {
+            Some((Some(read), write))
         } else {
             forget(read);
+            forget(write);
             None
-        };
-        (read, write)
+        }
     });
     let ready = Ready {
         pipe,
@@ -70,6 +75,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     // Foreground mode: what a failure must remove, and from where.
     let created = prep.created;
     let origin = prep.origin.take();
+    let root = prep.root.take();
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.pipe.as_ref()),
@@ -77,12 +83,14 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         raw(ready.notify.as_ref()),
         raw(ready_pipe.as_ref().and_then(|(read, _)| read.as_ref())),
         raw(ready_pipe.as_ref().map(|(_, write)| write)),
+        raw(root.as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
-    let outcome = match steps(cfg, prep, internal, pid) {
+    let mut pid_fd = None;
+    let outcome = match steps(cfg, prep, root.as_ref(), internal, pid, &mut pid_fd) {
         Ok(()) if cfg.respawn.is_some() => {
             let mut ready = ready;
-            let e = supervise::run(cfg, &mut ready, origin.as_ref(), signals);
+            let e = supervise::run(cfg, &mut ready, origin.as_ref(), root.as_ref(), signals);
             if ready.pipe.is_some() {
                 ready.abort(e)
             } else {
@@ -95,39 +103,65 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     };
     if let Err(e) = &outcome {
         created.remove(cfg, origin.as_ref(), e.step());
+        if let (Some(fd), Some(_)) = (pid_fd, cfg.user) {
+            // Foreground mode after the privilege drop: the file may not be removable any
+            // more, so it is at least emptied (it names no process), through the locked
+            // descriptor.
+            // SAFETY: the pid file's descriptor, kept open on purpose by `steps`.
+            let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+            let _ = rustix::fs::ftruncate(fd, 0);
+        }
     }
     outcome
 }
 
-/// Runs the steps; the pid file's descriptor stays open (and locked) for good. `internal`
-/// lists the prepared descriptors that must survive the closing (-1 for none).
+/// Runs the steps; the pid file's descriptor stays open (and locked) for good, and its
+/// number is put in `pid_fd`. `internal` lists the prepared descriptors that must survive the
+/// closing (-1 for none).
 #[inline]
-fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Result<(), Error> {
+fn steps(
+    cfg: &Daemon<'_>,
+    prep: Prepared,
+    root: Option<&OwnedFd>,
+    internal: [i32; 6],
+    pid: u32,
+    pid_fd: &mut Option<i32>,
+) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::SignalMask, e))?;
-    // A supervisor (respawn mode) leaves the root directory and the user to the program.
+    // A supervisor (respawn mode) leaves the root directory and the user to the program, and
+    // reads the program's output itself.
     let supervisor = cfg.respawn.is_some();
-    match (cfg.chroot, supervisor) {
-        (Some(dir), false) => {
-            rustix::process::chroot(dir).map_err(|e| Error::new(Step::Chroot, e))?;
-            if cfg.chdir.is_none() {
-                // The old working directory would be a way out of the new root.
-                rustix::process::chdir(c"/").map_err(|e| Error::new(Step::Chroot, e))?;
-            }
-        }
+    // The logger starts before the root directory and the user change: it reaches the log
+    // from where the launcher could.
+    let log_pipes = match cfg.log_output.filter(|_| !supervisor && cfg.exec.is_some()) {
+        // SAFETY: one thread (the caller's contract), the caller's runtime.
+        Some(out) => Some(
+            unsafe { logger::start(cfg.runtime, out, pid, cfg.name, &prep.devnull) }
+                .map_err(|e| Error::new(Step::Logger, e))?,
+        ),
+        None => None,
+    };
+    match (root, supervisor) {
+        (Some(dir), false) => enter_root(dir, cfg.chdir)?,
         (Some(_), true) => {
             // The directory is one inside the new root: the supervisor goes to `/`.
             rustix::process::chdir(c"/").map_err(|e| Error::new(Step::Chdir, e))?;
         }
-        (None, _) => {}
-    }
-    if let Some(dir) = cfg.chdir.filter(|_| cfg.chroot.is_none() || !supervisor) {
-        rustix::process::chdir(dir).map_err(|e| Error::new(Step::Chdir, e))?;
+        (None, _) => {
+            if let Some(dir) = cfg.chdir {
+                rustix::process::chdir(dir).map_err(|e| Error::new(Step::Chdir, e))?;
+            }
+        }
     }
     if let Some(mask) = cfg.umask {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
     }
     stdio::redirect(cfg, &prep)?;
+    if let Some((out, err)) = log_pipes {
+        rustix::stdio::dup2_stdout(&out).map_err(|e| Error::with_detail(Step::Dup2, e, 1))?;
+        rustix::stdio::dup2_stderr(&err).map_err(|e| Error::with_detail(Step::Dup2, e, 2))?;
+    }
     // From here on the prepared descriptors are closed by number, so Drop must not close them
     // again (the numbers could be reused by then).
     let _ = prep.devnull.into_raw_fd();
@@ -135,13 +169,14 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Resu
     let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
-    let [a, b, c, d, e] = internal;
+    let [a, b, c, d, e, f] = internal;
     let internal = [
         a,
         b,
         c,
         d,
         e,
+        f,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
     fds::close_all_except(cfg.keep_fds, &internal).map_err(|e| Error::new(Step::CloseFds, e))?;
@@ -151,15 +186,30 @@ fn steps(cfg: &Daemon<'_>, prep: Prepared, internal: [i32; 5], pid: u32) -> Resu
             rustix::io::fcntl_setfd(&fd, FdFlags::empty())
                 .map_err(|e| Error::new(Step::PidFileWrite, e))?;
         }
-        crate::pidfile::write_pid(&fd, pid, created_pid_file)
-            .map_err(|e| Error::new(Step::PidFileWrite, e))?;
         // Never closed: the lock lasts as long as the daemon.
-        let _ = fd.into_raw_fd();
+        let fd = fd.into_raw_fd();
+        *pid_fd = Some(fd);
+        // SAFETY: just leaked above, open for good.
+        let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+        crate::pidfile::write_pid(fd, pid, created_pid_file)
+            .map_err(|e| Error::new(Step::PidFileWrite, e))?;
     }
     if let Some(user) = cfg.user.filter(|_| !supervisor) {
         user.apply()?;
     }
     Ok(())
+}
+
+/// `fchdir` into the prepared root directory, `chroot(".")`, then the working directory
+/// inside it (`/` by default: the old one would be a way out).
+///
+/// # References
+///  - [chroot(2)](https://man7.org/linux/man-pages/man2/chroot.2.html)
+///  - [fchdir(2)](https://man7.org/linux/man-pages/man2/fchdir.2.html)
+pub(super) fn enter_root(root: &OwnedFd, chdir: Option<&core::ffi::CStr>) -> Result<(), Error> {
+    rustix::process::fchdir(root).map_err(|e| Error::new(Step::Chroot, e))?;
+    rustix::process::chroot(c".").map_err(|e| Error::new(Step::Chroot, e))?;
+    rustix::process::chdir(chdir.unwrap_or(c"/")).map_err(|e| Error::new(Step::Chdir, e))
 }
 
 /// The program's readiness pipe in the daemon: the read end only in foreground mode with a
@@ -212,17 +262,6 @@ fn finish(
                 if let Some(socket) = &ready.notify {
                     crate::notify::ready(socket, pid);
                 }
-            }
-        }
-        if let Some(out) = cfg.log_output {
-            // SAFETY: one thread (the caller's contract), the caller's runtime.
-            if let Err(e) = unsafe { logger::start(cfg.runtime, out, pid, cfg.name) } {
-                let e = Error::new(Step::Logger, e);
-                return if ready.pipe.is_some() {
-                    ready.abort(e)
-                } else {
-                    Err(e)
-                };
             }
         }
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of

@@ -75,6 +75,12 @@ struct Supervisor<'c, 'a> {
     captures: [Option<Capture>; 2],
     /// The launcher's working directory, for relative pid file and log paths.
     origin: Option<&'c OwnedFd>,
+    /// The [`chroot`](Daemon::chroot) directory, entered by the program only.
+    root: Option<&'c OwnedFd>,
+    /// The supervisor's own pid (the program's parent).
+    me: Pid,
+    /// The process group of the last program started (its pid): stopped as a whole.
+    group: Option<Pid>,
     /// Signals 32 to 34 to reset before `execve` (see `finish`).
     reserved: u64,
 }
@@ -85,14 +91,15 @@ pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
     origin: Option<&OwnedFd>,
+    root: Option<&OwnedFd>,
     reserved: u64,
 ) -> Error {
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, origin, reserved) {
+    let mut sup = match setup(cfg, exec, origin, root, reserved) {
         Ok(sup) => sup,
-        Err(e) => return Error::new(Step::Supervise, e),
+        Err(e) => return e,
     };
     let me = ready.pid.as_raw_nonzero().get() as u32;
     let mut child = match sup.spawn() {
@@ -151,7 +158,8 @@ pub(super) fn run(
                 libc_sig::TERM | libc_sig::INT | libc_sig::QUIT => {
                     stopping = true;
                     match child {
-                        Some(pid) => forward(pid, sig),
+                        // The whole group: what the program started stops with it.
+                        Some(pid) => forward_group(pid, sig),
                         None => sup.end(0),
                     }
                 }
@@ -200,11 +208,14 @@ fn setup<'c, 'a>(
     cfg: &'c Daemon<'a>,
     exec: Exec<'a>,
     origin: Option<&'c OwnedFd>,
+    root: Option<&'c OwnedFd>,
     reserved: u64,
-) -> Result<Supervisor<'c, 'a>, Errno> {
-    sys::block(HANDLED)?;
-    let signals = sys::signalfd(HANDLED)?;
-    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))?;
+) -> Result<Supervisor<'c, 'a>, Error> {
+    let failed = |detail| move |e| Error::with_detail(Step::Supervise, e, detail);
+    sys::block(HANDLED).map_err(failed(Error::SUPERVISE_SIGNALS))?;
+    let signals = sys::signalfd(HANDLED).map_err(failed(Error::SUPERVISE_SIGNALS))?;
+    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+        .map_err(failed(Error::SUPERVISE_SUBREAPER))?;
     let mut captures = [None, None];
     let logged = cfg.log_output.is_some();
     let same = !logged && same_file(cfg);
@@ -212,9 +223,10 @@ fn setup<'c, 'a>(
         if !logged && !matches!(out, Output::Append(_)) || (i == 1 && same) {
             continue;
         }
-        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)?;
+        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+            .map_err(failed(Error::SUPERVISE_PIPES))?;
         // Only the supervisor's end is non-blocking: the program writes as to any pipe.
-        rustix::fs::fcntl_setfl(&read, OFlags::NONBLOCK)?;
+        rustix::fs::fcntl_setfl(&read, OFlags::NONBLOCK).map_err(failed(Error::SUPERVISE_PIPES))?;
         captures[i] = Some(Capture {
             read,
             write,
@@ -229,6 +241,9 @@ fn setup<'c, 'a>(
         signals,
         captures,
         origin,
+        root,
+        me: rustix::process::getpid(),
+        group: None,
         reserved,
     })
 }
@@ -243,8 +258,11 @@ impl Supervisor<'_, '_> {
     /// that sees end-of-file when `execve` succeeds, or the failed step's [`Error`].
     fn spawn(&mut self) -> Result<Option<Pid>, Error> {
         let pid = self.fork_program()?;
-        if let (Some(log), Some(pid)) = (&mut self.log, pid) {
-            log.set_pid(pid.as_raw_nonzero().get() as u32);
+        if let Some(pid) = pid {
+            self.group = Some(pid);
+            if let Some(log) = &mut self.log {
+                log.set_pid(pid.as_raw_nonzero().get() as u32);
+            }
         }
         Ok(pid)
     }
@@ -304,13 +322,14 @@ impl Supervisor<'_, '_> {
                 }
             }
         }
-        if let Some(dir) = self.cfg.chroot {
-            if let Err(e) = rustix::process::chroot(dir) {
-                return Error::new(Step::Chroot, e);
-            }
-            let dir = self.cfg.chdir.unwrap_or(c"/");
-            if let Err(e) = rustix::process::chdir(dir) {
-                return Error::new(Step::Chdir, e);
+        // Its own process group, which the supervisor stops as a whole: what the program
+        // starts ends with it.
+        if let Err(e) = rustix::process::setpgid(None, None) {
+            return Error::with_detail(Step::Supervise, e, Error::SUPERVISE_GROUP);
+        }
+        if let Some(root) = self.root {
+            if let Err(e) = super::enter_root(root, self.cfg.chdir) {
+                return e;
             }
         }
         if let Some(user) = self.cfg.user {
@@ -319,9 +338,13 @@ impl Supervisor<'_, '_> {
             }
         }
         // After the drop, which clears it: if the supervisor dies (even by SIGKILL), so does
-        // the program, and `--stop` never leaves it behind.
+        // the program, and `--stop` never leaves it behind. A supervisor that died before
+        // this call is seen as a new parent.
         if let Err(e) = rustix::process::set_parent_process_death_signal(Some(Signal::KILL)) {
-            return Error::new(Step::Supervise, e);
+            return Error::with_detail(Step::Supervise, e, Error::SUPERVISE_PARENT_DEATH);
+        }
+        if rustix::process::getppid() != Some(self.me) {
+            sys::exit(self.cfg.runtime, 1);
         }
         for sig in 32..=34 {
             if self.reserved & bit(sig) != 0 {
@@ -542,6 +565,10 @@ impl Supervisor<'_, '_> {
         if let Some(log) = &mut self.log {
             log.report_dropped();
         }
+        // Whatever the program left behind in its group goes with the supervisor.
+        if let Some(group) = self.group {
+            let _ = rustix::process::kill_process_group(group, Signal::KILL);
+        }
         self.remove_pid_file();
         sys::exit(self.cfg.runtime, code)
     }
@@ -560,12 +587,19 @@ impl Supervisor<'_, '_> {
 /// orphan re-parented to this subreaper) is reaped on the way.
 fn reap(child: Option<Pid>) -> Option<rustix::process::WaitStatus> {
     let mut ended = None;
-    while let Ok(Some((pid, status))) = rustix::process::waitpid(None, WaitOptions::NOHANG) {
+    while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
         if Some(pid) == child {
             ended = Some(status);
         }
     }
     ended
+}
+
+/// `sig` to the process group `pgid` (the program and what it started).
+fn forward_group(pgid: Pid, sig: i32) {
+    if let Some(sig) = Signal::from_named_raw(sig) {
+        let _ = rustix::process::kill_process_group(pgid, sig);
+    }
 }
 
 fn forward(pid: Pid, sig: i32) {

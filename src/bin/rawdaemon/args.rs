@@ -120,6 +120,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     };
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
+    // -R itself, not just its limits.
+    let mut respawn = false;
     let mut i = 1;
     while i < argv.len() {
         let arg = argv[i].to_bytes_with_nul();
@@ -186,7 +188,10 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (LOG_SOCKET, Some(v)) => {
                 socket = Some(non_empty(v, text)?.to_bytes());
             }
-            (b'R', _) => a.respawn = Some(a.respawn.unwrap_or(DEFAULT_RESPAWN)),
+            (b'R', _) => {
+                respawn = true;
+                a.respawn = Some(a.respawn.unwrap_or(DEFAULT_RESPAWN));
+            }
             (MAX_RESTARTS | RESTART_PERIOD, Some(v)) => {
                 let n = parse_number(v.to_bytes()).ok_or(Stop::Usage(
                     "--max-restarts and --restart-period need a whole number",
@@ -280,6 +285,12 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     }
     if a.log.is_some() && (a.stdout.is_some() || a.stderr.is_some()) {
         return Err(Stop::Usage("--syslog and --kmsg replace -o and -e", b""));
+    }
+    if a.respawn.is_some() && !respawn {
+        return Err(Stop::Usage(
+            "--max-restarts and --restart-period need --respawn",
+            b"",
+        ));
     }
     if a.ready_fd.is_some() && a.respawn.is_some() {
         return Err(Stop::Usage("--ready-fd cannot be used with --respawn", b""));

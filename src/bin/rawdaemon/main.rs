@@ -211,7 +211,7 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
                 let mut m = Message::new();
                 m.push_str("rawdaemon: stop: ")
                     .push(path.to_bytes())
-                    .push_str(" is left: another process still holds its lock");
+                    .push_str(" is left: another process holds its lock now");
                 m.write_line(stderr());
             }
             0
