@@ -18,6 +18,7 @@ mod control;
 mod credentials;
 mod decimal;
 mod error;
+pub mod fuzzing;
 mod lines;
 mod log;
 mod message;

@@ -1,0 +1,54 @@
+//! What the fuzz targets share: the items `build.rs` extracts from the library's sources,
+//! and in-memory files.
+
+use std::ffi::CString;
+use std::sync::OnceLock;
+
+use rustix::fd::OwnedFd;
+use rustix::fs::{MemfdFlags, SeekFrom};
+
+/// `crate::decimal` for the extracted items: the library's own parser.
+pub mod decimal {
+    pub use rawdaemon::fuzzing::parse_u64;
+}
+
+/// `LINE_MAX` and `Lines` of `src/child/logger.rs` (see `build.rs`).
+#[allow(clippy::all)]
+pub mod logger {
+    include!(concat!(env!("OUT_DIR"), "/logger_lines.rs"));
+}
+
+/// `has_words` and `parse_lock_id` of `src/control.rs` (see `build.rs`).
+#[allow(clippy::all)]
+pub mod control {
+    use rawdaemon::fuzzing::Fields;
+    include!(concat!(env!("OUT_DIR"), "/control_words.rs"));
+}
+
+
+/// An in-memory file (a memfd) that holds `data`, with its offset at 0. One per `slot` and
+/// per thread, reused from run to run.
+pub fn memfile(slot: usize, data: &[u8]) -> &'static OwnedFd {
+    thread_local! {
+        static FILES: [OnceLock<&'static OwnedFd>; 4] = Default::default();
+    }
+    let fd: &'static OwnedFd = FILES.with(|f| {
+        *f[slot].get_or_init(|| {
+            let fd = rustix::fs::memfd_create(c"rawdaemon-fuzz", MemfdFlags::CLOEXEC).unwrap();
+            Box::leak(Box::new(fd))
+        })
+    });
+    rustix::fs::ftruncate(fd, 0).unwrap();
+    let mut done = 0;
+    while done < data.len() {
+        done += rustix::io::pwrite(fd, &data[done..], done as u64).unwrap();
+    }
+    rustix::fs::seek(fd, SeekFrom::Start(0)).unwrap();
+    fd
+}
+
+/// A path that opens a new description of `fd` (`/proc/self/fd/N`), offset 0.
+pub fn proc_path(fd: &OwnedFd) -> CString {
+    use rustix::fd::AsRawFd;
+    CString::new(format!("/proc/self/fd/{}", fd.as_raw_fd())).unwrap()
+}
