@@ -388,7 +388,7 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
 }
 
 /// Whether the space-separated words of `line` include both `a` and `b`.
-fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
     let (mut has_a, mut has_b) = (false, false);
     for w in Fields::either(line, b' ', b'\t') {
         has_a |= w == a;
@@ -398,7 +398,7 @@ fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
 }
 
 /// `MAJOR:MINOR:INODE` with the first two in hex.
-fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
+pub(crate) fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
     let mut parts = Fields::new(word, b':');
     let major = number(parts.next()?, 16)?;
     let minor = number(parts.next()?, 16)?;

@@ -126,3 +126,37 @@ impl Record {
         .encode()
     }
 }
+
+/// `control::has_words`: whether a `/proc/locks` or `fdinfo` line has both words.
+pub fn has_words(line: &[u8], a: &[u8], b: &[u8]) -> bool {
+    crate::control::has_words(line, a, b)
+}
+
+/// `control::parse_lock_id`: `MAJOR:MINOR:INODE` of a `/proc/locks` line.
+pub fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
+    crate::control::parse_lock_id(word)
+}
+
+/// The respawn supervisor's and the logger's line splitter (`child::logger::Lines`).
+pub struct Lines(crate::child::logger::Lines);
+
+/// The longest line [`Lines`] hands on whole.
+pub const LINE_MAX: usize = crate::child::logger::LINE_MAX;
+
+impl Lines {
+    /// An empty splitter.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        Lines(crate::child::logger::Lines::new())
+    }
+
+    /// Feeds bytes; `line` gets every complete line, and a line that fills the buffer, cut.
+    pub fn feed(&mut self, data: &[u8], line: &mut dyn FnMut(&[u8])) {
+        self.0.feed(data, line)
+    }
+
+    /// At end-of-file: a last line without a newline.
+    pub fn finish(&mut self, line: &mut dyn FnMut(&[u8])) {
+        self.0.finish(line)
+    }
+}

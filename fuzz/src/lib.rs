@@ -1,4 +1,4 @@
-//! What the fuzz targets share: the items `build.rs` extracts from the library's sources,
+//! What the fuzz targets share: the library's private parsers (through `rawdaemon::fuzzing`)
 //! and in-memory files.
 
 use std::ffi::CString;
@@ -7,24 +7,15 @@ use std::sync::OnceLock;
 use rustix::fd::OwnedFd;
 use rustix::fs::{MemfdFlags, SeekFrom};
 
-/// `crate::decimal` for the extracted items: the library's own parser.
-pub mod decimal {
-    pub use rawdaemon::fuzzing::parse_u64;
-}
-
-/// `LINE_MAX` and `Lines` of `src/child/logger.rs` (see `build.rs`).
-#[allow(clippy::all)]
+/// The logger's line splitter, through the library's fuzzing entry points.
 pub mod logger {
-    include!(concat!(env!("OUT_DIR"), "/logger_lines.rs"));
+    pub use rawdaemon::fuzzing::{LINE_MAX, Lines};
 }
 
-/// `has_words` and `parse_lock_id` of `src/control.rs` (see `build.rs`).
-#[allow(clippy::all)]
+/// The `/proc/locks` helpers of `control.rs`, through the library's fuzzing entry points.
 pub mod control {
-    use rawdaemon::fuzzing::Fields;
-    include!(concat!(env!("OUT_DIR"), "/control_words.rs"));
+    pub use rawdaemon::fuzzing::{has_words, parse_lock_id};
 }
-
 
 /// An in-memory file (a memfd) that holds `data`, with its offset at 0. One per `slot` and
 /// per thread, reused from run to run.

@@ -21,7 +21,7 @@ use crate::{Runtime, sys};
 
 /// The longest line handed on whole; a longer one is cut there (the log line then ends in
 /// `...`) and the rest of it, up to its newline, is dropped.
-const LINE_MAX: usize = 1024;
+pub(crate) const LINE_MAX: usize = 1024;
 
 /// How long a line waits for room in a full log daemon's queue before it is counted lost.
 const FULL_WAIT_MS: i64 = 100;

@@ -9,7 +9,7 @@
 //!   `_exit` (in foreground mode it is returned instead).
 
 mod fds;
-mod logger;
+pub(crate) mod logger;
 mod session;
 mod stdio;
 mod supervise;
