@@ -176,18 +176,7 @@ pub fn tool_status_of_an_unidentified_holder() -> TestResult {
     let pid_file = dir.path("d.pid");
     let stranger = stranger()?;
     fs::write(&pid_file, format!("{}\n", stranger.0)).map_err(|e| e.to_string())?;
-    let holder = Command::new("flock")
-        .arg("-x")
-        .arg(&pid_file)
-        .args(["sleep", "30"])
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| format!("flock(1): {e}"))?;
-    let holder = Guard(holder.id() as i32);
-    ensure!(
-        wait_until(|| is_locked(&pid_file).unwrap_or(false)),
-        "flock(1) never took the lock"
-    );
+    let holder = lock_holder(&pid_file)?;
     let out = status(&pid_file);
     ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
     ensure_eq!(

@@ -548,24 +548,13 @@ fn tool_without_proc_falls_back_to_loop() -> TestResult {
     needs_root()?;
     let mut cmd = tool();
     cmd.args(["/bin/sleep", "30"]);
-    // SAFETY: unshare/mount calls in the child only.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::unshare(libc::CLONE_NEWNS) != 0
-                || libc::mount(
-                    std::ptr::null(),
-                    c"/".as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                || libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) != 0
-            {
-                return Err(IoError::last_os_error());
-            }
-            deny_close_range(libc::ENOSYS)
-        });
-    }
+    in_private_mounts(&mut cmd, || {
+        // SAFETY: umount2 in the child only.
+        if unsafe { libc::umount2(c"/proc".as_ptr(), libc::MNT_DETACH) } != 0 {
+            return Err(IoError::last_os_error());
+        }
+        deny_close_range(libc::ENOSYS)
+    });
     // Root without CAP_SYS_ADMIN (a default container) cannot make the namespace.
     let out = match try_run(dirty(&mut cmd, 20)) {
         Ok(out) => out,

@@ -88,17 +88,7 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
     }
     // flock(1) holds the lock (and so does its child, the sleep): their pids, garbled.
     fs::write(&pid_file, "").map_err(|e| e.to_string())?;
-    let holder = std::process::Command::new("flock")
-        .arg("-x")
-        .arg(&pid_file)
-        .args(["sleep", "30"])
-        .spawn()
-        .map_err(|e| format!("flock(1): {e}"))?;
-    let holder = Guard(holder.id() as i32);
-    ensure!(
-        wait_until(|| is_locked(&pid_file).unwrap_or(false)),
-        "flock(1) never took the lock"
-    );
+    let holder = lock_holder(&pid_file)?;
     // flock(1)'s child, found in /proc.
     let child_of = |parent: i32| {
         fs::read_dir("/proc")

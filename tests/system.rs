@@ -2,37 +2,28 @@
 //! mount namespace.
 
 use std::io::Error as IoError;
-use std::os::unix::process::CommandExt;
 
 use crate::common::*;
 use crate::{ensure, expect_failure, try_run};
 
 /// Runs `cmd` in a private mount namespace where an empty tmpfs hides `/dev`.
 fn without_dev(cmd: &mut std::process::Command) -> &mut std::process::Command {
-    // SAFETY: unshare and mount in the child only.
-    unsafe {
-        cmd.pre_exec(|| {
-            if libc::unshare(libc::CLONE_NEWNS) != 0
-                || libc::mount(
-                    std::ptr::null(),
-                    c"/".as_ptr(),
-                    std::ptr::null(),
-                    libc::MS_REC | libc::MS_PRIVATE,
-                    std::ptr::null(),
-                ) != 0
-                || libc::mount(
-                    c"none".as_ptr(),
-                    c"/dev".as_ptr(),
-                    c"tmpfs".as_ptr(),
-                    0,
-                    std::ptr::null(),
-                ) != 0
-            {
-                return Err(IoError::last_os_error());
-            }
-            Ok(())
-        })
-    }
+    in_private_mounts(cmd, || {
+        // SAFETY: mount in the child only.
+        let mounted = unsafe {
+            libc::mount(
+                c"none".as_ptr(),
+                c"/dev".as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if mounted != 0 {
+            return Err(IoError::last_os_error());
+        }
+        Ok(())
+    })
 }
 
 /// No `/dev/null`: a clear failure naming it, nothing left behind (the pid file the start

@@ -434,3 +434,48 @@ pub fn tool() -> Command {
         std::env::var_os("RAWDAEMON_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_rawdaemon").into()),
     )
 }
+
+/// `flock -x PATH sleep 30`: a process (flock(1), and its child) holding the exclusive lock
+/// on `path`, once it holds it.
+pub fn lock_holder(path: &Path) -> Result<Guard, String> {
+    let holder = Command::new("flock")
+        .arg("-x")
+        .arg(path)
+        .args(["sleep", "30"])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("flock(1): {e}"))?;
+    let holder = Guard(holder.id() as i32);
+    if !wait_until(|| is_locked(path).unwrap_or(false)) {
+        return Err("flock(1) never took the lock".into());
+    }
+    Ok(holder)
+}
+
+/// In the child of `cmd`, before it executes: a private mount namespace (nothing it mounts
+/// or unmounts is seen outside), then `then`.
+pub fn in_private_mounts(
+    cmd: &mut Command,
+    then: impl FnMut() -> std::io::Result<()> + Send + Sync + 'static,
+) -> &mut Command {
+    use std::os::unix::process::CommandExt;
+    let mut then = then;
+    // SAFETY: unshare and mount (and `then`'s calls, which callers keep async-signal-safe)
+    // in the child only.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::unshare(libc::CLONE_NEWNS) != 0
+                || libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            then()
+        })
+    }
+}
