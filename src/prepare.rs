@@ -61,12 +61,29 @@ impl Created {
     /// Removes what a start that failed at `failed` leaves behind: the files it created, and
     /// the pid file if the daemon had written it (the process it names never became ready).
     /// Log files stay once the program's own code has run (`Init`, `ReadyFd`, and `NotReady`
-    /// without an [`Exec`](crate::Exec)): they may hold why it failed. Relative paths are taken from `dir` if given (foreground mode after
-    /// `chdir`). Called while the pid file's lock is still held.
-    // Inlined (like every function given the configuration) so that the configuration's
-    // address never escapes into a call: a constant configuration then folds.
+    /// without an [`Exec`](crate::Exec)): they may hold why it failed. Relative paths are
+    /// taken from `dir` if given (foreground mode after `chdir`). Called while the pid file's
+    /// lock is still held.
     #[inline]
     pub(crate) fn remove(self, cfg: &Daemon<'_>, dir: Option<&OwnedFd>, failed: Step) {
+        // The paths by value: the configuration's address must not escape into a call, or a
+        // constant configuration no longer folds (every option's code would be linked).
+        self.remove_paths(
+            [cfg.pid_file, output_path(cfg.stdout), output_path(cfg.stderr)],
+            cfg.exec.is_some(),
+            dir,
+            failed,
+        );
+    }
+
+    /// [`remove`](Self::remove) with the pid file and the two log paths.
+    fn remove_paths(
+        self,
+        [pid_file, stdout, stderr]: [Option<&CStr>; 3],
+        exec: bool,
+        dir: Option<&OwnedFd>,
+        failed: Step,
+    ) {
         let unlink = |path: &CStr| {
             let _ = match dir {
                 Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
@@ -85,21 +102,21 @@ impl Created {
                 | Step::ReadyFd
                 | Step::ReadPipe
         );
-        if let Some(path) = cfg.pid_file.filter(|_| self.pid_file || written) {
+        if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
             unlink(path);
         }
         // NotReady with a program to execute: the daemon died before `execve`, no program
         // code ran.
         let program_ran = match failed {
             Step::Init | Step::ReadyFd => true,
-            Step::NotReady => cfg.exec.is_none(),
+            Step::NotReady => !exec,
             _ => false,
         };
         if program_ran {
             return;
         }
-        for (out, created) in [(cfg.stdout, self.stdout), (cfg.stderr, self.stderr)] {
-            if let Some(path) = output_path(out).filter(|_| created) {
+        for (path, created) in [(stdout, self.stdout), (stderr, self.stderr)] {
+            if let Some(path) = path.filter(|_| created) {
                 unlink(path);
             }
         }
