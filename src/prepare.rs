@@ -69,7 +69,11 @@ impl Created {
         // The paths by value: the configuration's address must not escape into a call, or a
         // constant configuration no longer folds (every option's code would be linked).
         self.remove_paths(
-            [cfg.pid_file, output_path(cfg.stdout), output_path(cfg.stderr)],
+            [
+                cfg.pid_file,
+                output_path(cfg.stdout),
+                output_path(cfg.stderr),
+            ],
             cfg.exec.is_some(),
             dir,
             failed,
