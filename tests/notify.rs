@@ -21,6 +21,15 @@ fn listener(tag: &str) -> Result<(UnixDatagram, String), String> {
     Ok((socket, format!("@{name}")))
 }
 
+/// The next datagram on `socket`, waiting for it (up to the socket's read timeout).
+fn next_notification(socket: &UnixDatagram) -> Result<String, String> {
+    let mut buf = [0_u8; 256];
+    let n = socket
+        .recv(&mut buf)
+        .map_err(|e| format!("no notification: {e}"))?;
+    Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+}
+
 /// The one datagram waiting on `socket` now, without waiting: it must have been sent before
 /// the launcher exited.
 fn sent_already(socket: &UnixDatagram) -> Result<String, String> {
@@ -79,12 +88,8 @@ pub fn tool_notify_socket_foreground() -> TestResult {
         .spawn()
         .map_err(|e| e.to_string())?;
     let daemon = Guard(child.id() as i32);
-    let mut buf = [0_u8; 256];
-    let n = socket
-        .recv(&mut buf)
-        .map_err(|e| format!("no notification: {e}"))?;
     ensure_eq!(
-        String::from_utf8_lossy(&buf[..n]),
+        next_notification(&socket)?,
         format!("READY=1\nMAINPID={}\n", daemon.0)
     );
     ensure!(
@@ -192,12 +197,8 @@ pub fn tool_ready_fd_foreground_watcher() -> TestResult {
         .spawn()
         .map_err(|e| e.to_string())?;
     let daemon = Guard(child.id() as i32);
-    let mut buf = [0_u8; 256];
-    let n = socket
-        .recv(&mut buf)
-        .map_err(|e| format!("no notification: {e}"))?;
     ensure_eq!(
-        String::from_utf8_lossy(&buf[..n]),
+        next_notification(&socket)?,
         format!("READY=1\nMAINPID={}\n", daemon.0)
     );
     // The watcher exits after sending: only PROGRAM is left.
@@ -235,13 +236,9 @@ pub fn lib_notify_socket() -> TestResult {
         .spawn()
         .map_err(|e| e.to_string())?;
     let fg = Guard(child.id() as i32);
-    let mut buf = [0_u8; 256];
     socket.set_nonblocking(false).map_err(|e| e.to_string())?;
-    let n = socket
-        .recv(&mut buf)
-        .map_err(|e| format!("no notification: {e}"))?;
     ensure_eq!(
-        String::from_utf8_lossy(&buf[..n]),
+        next_notification(&socket)?,
         format!("READY=1\nMAINPID={}\n", fg.0)
     );
     Ok(())

@@ -9,6 +9,15 @@ use std::process::Command;
 use crate::common::*;
 use crate::{check_detached, ensure, ensure_eq, expect_failure, read_pid, run};
 
+/// `--stop` of the supervisor (which must succeed); the test's guard is dropped without a
+/// kill, since the stop ended the process.
+fn stop_supervisor(pid_file: &Path, supervisor: Guard) -> TestResult {
+    let stop = run(tool().arg("--stop").arg("-p").arg(pid_file));
+    ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
+    std::mem::forget(supervisor);
+    Ok(())
+}
+
 /// The live children of `pid`.
 fn children_of(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
@@ -192,9 +201,7 @@ pub fn tool_respawn_forwards_signals_and_reopens_logs() -> TestResult {
         );
     }
     ensure_eq!(read_text(&rotated)?, "up\n");
-    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
-    ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
-    std::mem::forget(supervisor);
+    stop_supervisor(&pid_file, supervisor)?;
     // The loop's last `sleep 0.01` ends on its own.
     no_process_left()
 }
@@ -236,9 +243,7 @@ pub fn tool_respawn_reaps_orphans() -> TestResult {
         }),
         "orphan not reaped"
     );
-    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
-    ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
-    std::mem::forget(supervisor);
+    stop_supervisor(&pid_file, supervisor)?;
     no_process_left()
 }
 
@@ -362,8 +367,6 @@ pub fn tool_respawn_relative_chroot() -> TestResult {
         fs::read_link(format!("/proc/{}/root", supervisor.0)).map_err(|e| e.to_string())?,
         Path::new("/")
     );
-    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
-    ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
-    std::mem::forget(supervisor);
+    stop_supervisor(&pid_file, supervisor)?;
     no_process_left()
 }
