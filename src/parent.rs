@@ -25,6 +25,7 @@ use crate::ready::{RECORD_LEN, Record};
 /// # References
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 ///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
+#[inline]
 pub(crate) fn wait(
     pipe: &OwnedFd,
     child: Pid,

@@ -309,7 +309,38 @@ pub(crate) enum Forked {
     Child,
 }
 
-/// `fork()`—through the C library's `fork`, or as a raw `clone(SIGCHLD)` with no libc.
+/// The C library's fork. On musl, `_Fork` (musl 1.2.3 on): the fork a single-threaded
+/// process needs, with the libc's own state kept right (thread id, robust list, signals
+/// blocked around it), but without `fork`'s atfork handlers and the global locks they take,
+/// which only matter with other threads and which pull the libc's lock and timed-wait
+/// machinery (and its vDSO lookup, about 1 KB) into a static binary. Elsewhere `fork(3)`
+/// (glibc has `_Fork` only from 2.34).
+///
+/// # Safety
+///
+/// One thread, as for [`fork`].
+///
+/// # References
+///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+#[cfg(feature = "libc")]
+unsafe fn libc_fork() -> libc::pid_t {
+    #[cfg(target_env = "musl")]
+    {
+        unsafe extern "C" {
+            fn _Fork() -> libc::pid_t;
+        }
+        // SAFETY: the caller guarantees a single thread.
+        unsafe { _Fork() }
+    }
+    #[cfg(not(target_env = "musl"))]
+    {
+        // SAFETY: the caller guarantees a single thread.
+        unsafe { libc::fork() }
+    }
+}
+
+/// `fork()`—through the C library (see [`libc_fork`]), or as a raw `clone(SIGCHLD)` with no
+/// libc.
 ///
 /// # Safety
 ///
@@ -323,7 +354,7 @@ pub(crate) unsafe fn fork(runtime: Runtime) -> Result<Forked, Errno> {
     let ret: isize = match runtime {
         #[cfg(feature = "libc")]
         // SAFETY: the caller guarantees a single thread.
-        Runtime::Libc => match unsafe { libc::fork() } {
+        Runtime::Libc => match unsafe { libc_fork() } {
             -1 => return Err(Errno::from_raw_os_error(last_libc_errno())),
             pid => pid as isize,
         },
