@@ -13,8 +13,9 @@ use crate::message::Message;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Runtime {
-    /// Through the C library: `fork(3)`, `_exit(2)` and `sigaction(2)` as the libc provides
-    /// them, so that its own state (cached thread id, atfork handlers, reserved signals) stays
+    /// Through the C library: `fork(3)` (`_Fork` on musl: no atfork handlers or global locks,
+    /// which a single-threaded start does not need), `_exit(2)` and `sigaction(2)` as the
+    /// libc provides them, so that its own state (cached thread id, reserved signals) stays
     /// right. **Every process that links a C library must use this**: all std programs, and
     /// no_std programs linked against musl or glibc.
     #[cfg(feature = "libc")]
