@@ -9,11 +9,13 @@ use std::process::{Command, Stdio};
 use crate::common::*;
 use crate::{ensure, ensure_eq, run, sleeper, stderr_of};
 
-fn status(pid_file: &Path) -> std::process::Output {
+/// `rawdaemon --status -p PID_FILE`.
+pub(crate) fn status(pid_file: &Path) -> std::process::Output {
     run(tool().arg("--status").arg("-p").arg(pid_file))
 }
 
-fn stop(pid_file: &Path, extra: &[&str]) -> std::process::Output {
+/// `rawdaemon --stop -p PID_FILE EXTRA...`.
+pub(crate) fn stop(pid_file: &Path, extra: &[&str]) -> std::process::Output {
     run(tool().arg("--stop").arg("-p").arg(pid_file).args(extra))
 }
 

@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, expect_failure, run, sleeper, stderr_of};
+use crate::{ensure, ensure_eq, expect_failure, sleeper, stderr_of};
 
 /// A pid file that is a hard link to a file of root's elsewhere (planted in /tmp): writing
 /// the pid would clobber that file. Refused; the file and the link stay as they were.
@@ -67,18 +67,13 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
     let digits = "9".repeat(64 * 1024);
     for garbage in ["", "\n", "abc\n", "0\n", "4294967296\n", &digits] {
         fs::write(&pid_file, garbage).map_err(|e| e.to_string())?;
-        let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+        let status = crate::control::status(&pid_file);
         ensure!(
             status.status.code() == Some(1),
             "{garbage:.20?}: {}",
             stderr_of(&status)
         );
-        let stop = run(tool()
-            .arg("--stop")
-            .arg("-t")
-            .arg("0")
-            .arg("-p")
-            .arg(&pid_file));
+        let stop = crate::control::stop(&pid_file, &["-t", "0"]);
         ensure!(
             stop.status.code() == Some(1),
             "{garbage:.20?}: {}",
@@ -111,18 +106,13 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
             format!("0x{pid}\n"),
         ] {
             fs::write(&pid_file, &garbage).map_err(|e| e.to_string())?;
-            let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+            let status = crate::control::status(&pid_file);
             ensure!(
                 status.status.code() == Some(4),
                 "{garbage:.20?}: {}",
                 stderr_of(&status)
             );
-            let stop = run(tool()
-                .arg("--stop")
-                .arg("-t")
-                .arg("0")
-                .arg("-p")
-                .arg(&pid_file));
+            let stop = crate::control::stop(&pid_file, &["-t", "0"]);
             ensure!(
                 stop.status.code() == Some(1),
                 "{garbage:.20?}: {}",
@@ -137,7 +127,7 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
     // The same pid written plainly: now it is the holder, as a control that the garbled
     // forms were refused for their form alone.
     fs::write(&pid_file, format!("{}\n", holder.0)).map_err(|e| e.to_string())?;
-    let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+    let status = crate::control::status(&pid_file);
     ensure_eq!(status.status.code(), Some(0), "{}", stderr_of(&status));
     drop(holder);
     reap_zombies();

@@ -78,9 +78,9 @@ pub fn tool_drops_privileges() -> TestResult {
     ensure_eq!((meta.uid(), meta.gid()), (0, 0), "pid file owner");
     let meta = fs::metadata(&log).map_err(|e| e.to_string())?;
     ensure_eq!((meta.uid(), meta.gid()), (65534, 65534), "log file owner");
-    let status = run(tool().arg("--status").arg("-p").arg(&pid_file));
+    let status = crate::control::status(&pid_file);
     ensure_eq!(status.status.code(), Some(0), "{}", describe(&status));
-    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
+    let stop = crate::control::stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     no_process_left()
 }

@@ -12,7 +12,7 @@ use crate::{check_detached, ensure, ensure_eq, expect_failure, read_pid, run};
 /// `--stop` of the supervisor (which must succeed); the test's guard is dropped without a
 /// kill, since the stop ended the process.
 fn stop_supervisor(pid_file: &Path, supervisor: Guard) -> TestResult {
-    let stop = run(tool().arg("--stop").arg("-p").arg(pid_file));
+    let stop = crate::control::stop(pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     std::mem::forget(supervisor);
     Ok(())
@@ -110,7 +110,7 @@ pub fn tool_respawn_restarts_and_stops() -> TestResult {
         "log: {:?}",
         read_text(&log)
     );
-    let stop = run(tool().arg("--stop").arg("-p").arg(&pid_file));
+    let stop = crate::control::stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     ensure!(!pid_file.exists(), "pid file left behind");
     std::mem::forget(supervisor);
@@ -330,12 +330,7 @@ pub fn tool_respawn_stop_ends_the_program_group() -> TestResult {
             wait_until(|| !children_of(supervisor.0).is_empty()),
             "no program"
         );
-        let stop = run(tool()
-            .arg("--stop")
-            .arg("-t")
-            .arg(timeout)
-            .arg("-p")
-            .arg(&pid_file));
+        let stop = crate::control::stop(&pid_file, &["-t", timeout]);
         ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
         std::mem::forget(supervisor);
         no_process_left()?;
