@@ -132,43 +132,69 @@ impl Step {
     }
 
     /// A short lower-case name of the step, as used in messages.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Step::Threads => "thread check",
-            Step::KeepFd => "keep fd",
-            Step::OpenDevNull => "open /dev/null",
-            Step::OpenStdout => "open stdout",
-            Step::OpenStderr => "open stderr",
-            Step::PidFileOpen => "pid file",
-            Step::PidFileLock => "pid file",
-            Step::Pipe => "socketpair",
-            Step::Fork => "fork",
-            Step::Setsid => "setsid",
-            Step::Fork2 => "second fork",
-            Step::SignalMask => "sigprocmask",
-            Step::Chdir => "chdir",
-            Step::Dup2 => "dup2",
-            Step::CloseFds => "close_range",
-            Step::PidFileWrite => "write pid file",
-            Step::Exec => "exec",
-            Step::NotReady => "daemon",
-            Step::Init => "initialization",
-            Step::ReadPipe => "read readiness channel",
-            Step::Config => "configuration",
-            Step::User => "user",
-            Step::Chroot => "chroot",
-            Step::Setgroups => "setgroups",
-            Step::Setgid => "setgid",
-            Step::Setuid => "setuid",
-            Step::Status => "status",
-            Step::Signal => "signal",
-            Step::Stop => "stop",
-            Step::ReadyFd => "exec",
-            Step::Supervise => "respawn",
-            Step::Logger => "logger",
-        }
+    pub fn name(self) -> &'static str {
+        // One packed string and a table of where each name ends, in discriminant order:
+        // a fraction of the size of one (pointer, length) pair per step, in every binary
+        // that prints an error.
+        let i = self as usize - 1;
+        let start = match i {
+            0 => 0,
+            _ => NAME_ENDS[i - 1] as usize + 1,
+        };
+        NAMES.get(start..NAME_ENDS[i] as usize).unwrap_or("")
     }
 }
+
+/// [`Step::name`]'s names, in discriminant order, each ended by a NUL.
+const NAMES: &str = concat!(
+    "thread check\0",           // 1 Threads
+    "keep fd\0",                // 2 KeepFd
+    "open /dev/null\0",         // 3 OpenDevNull
+    "open stdout\0",            // 4 OpenStdout
+    "open stderr\0",            // 5 OpenStderr
+    "pid file\0",               // 6 PidFileOpen
+    "pid file\0",               // 7 PidFileLock
+    "socketpair\0",             // 8 Pipe
+    "fork\0",                   // 9 Fork
+    "setsid\0",                 // 10 Setsid
+    "second fork\0",            // 11 Fork2
+    "sigprocmask\0",            // 12 SignalMask
+    "chdir\0",                  // 13 Chdir
+    "dup2\0",                   // 14 Dup2
+    "close_range\0",            // 15 CloseFds
+    "write pid file\0",         // 16 PidFileWrite
+    "exec\0",                   // 17 Exec
+    "daemon\0",                 // 18 NotReady
+    "initialization\0",         // 19 Init
+    "read readiness channel\0", // 20 ReadPipe
+    "configuration\0",          // 21 Config
+    "user\0",                   // 22 User
+    "chroot\0",                 // 23 Chroot
+    "setgroups\0",              // 24 Setgroups
+    "setgid\0",                 // 25 Setgid
+    "setuid\0",                 // 26 Setuid
+    "status\0",                 // 27 Status
+    "signal\0",                 // 28 Signal
+    "stop\0",                   // 29 Stop
+    "exec\0",                   // 30 ReadyFd
+    "respawn\0",                // 31 Supervise
+    "logger\0",                 // 32 Logger
+);
+
+/// The position of each name's NUL in [`NAMES`], computed at compile time.
+const NAME_ENDS: [u16; 32] = {
+    let mut ends = [0; 32];
+    let (mut at, mut n) = (0, 0);
+    while at < NAMES.len() {
+        if NAMES.as_bytes()[at] == 0 {
+            ends[n] = at as u16;
+            n += 1;
+        }
+        at += 1;
+    }
+    assert!(n == ends.len(), "one name per step");
+    ends
+};
 
 /// A failed step and its errno: small, `Copy`, and free of allocation.
 ///
@@ -435,6 +461,31 @@ mod tests {
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(33), None);
         assert!(core::mem::size_of::<Error>() <= 8);
+    }
+
+    #[test]
+    fn every_step_has_its_own_name() {
+        let expect = [
+            (Step::Threads, "thread check"),
+            (Step::OpenDevNull, "open /dev/null"),
+            (Step::PidFileLock, "pid file"),
+            (Step::Fork2, "second fork"),
+            (Step::CloseFds, "close_range"),
+            (Step::ReadPipe, "read readiness channel"),
+            (Step::Setuid, "setuid"),
+            (Step::ReadyFd, "exec"),
+            (Step::Logger, "logger"),
+        ];
+        for (step, name) in expect {
+            assert_eq!(step.name(), name, "{step:?}");
+        }
+        for n in 1..=32 {
+            let name = Step::from_u8(n).unwrap().name();
+            assert!(
+                !name.is_empty() && !name.contains('\0'),
+                "step {n}: {name:?}"
+            );
+        }
     }
 
     fn text(e: Error) -> std::string::String {
