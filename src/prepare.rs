@@ -29,7 +29,8 @@ pub(crate) struct Prepared {
     pub stderr: Option<OwnedFd>,
     /// The pid file's locked descriptor.
     pub pid_file: Option<OwnedFd>,
-    /// Read end, write end; none in foreground mode.
+    /// The launcher's end, the daemon's end (a socket pair: both read and write); none in
+    /// foreground mode.
     pub pipe: Option<(OwnedFd, OwnedFd)>,
     /// Foreground mode with a relative pid file or log path: the launcher's working
     /// directory, to remove what a failure after `chdir` leaves behind.
@@ -45,6 +46,8 @@ pub(crate) struct Prepared {
     pub signals: u64,
     /// Whether any signal is blocked.
     pub blocked: bool,
+    /// The umask now, if `/proc` tells: the daemon leaves an equal one alone.
+    pub umask: Option<u32>,
     /// The files this start created, which a failed start removes again.
     pub created: Created,
 }
@@ -179,9 +182,9 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     match open_rest(cfg, &mut created) {
         Ok((devnull, stdout, stderr, pipe, origin, ready)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
-            let (signals, blocked) = match status {
-                Some(s) => (s.ignored | s.caught, s.blocked != 0),
-                None => (u64::MAX, true),
+            let (signals, blocked, umask) = match status {
+                Some(s) => (s.ignored | s.caught, s.blocked != 0, s.umask),
+                None => (u64::MAX, true, None),
             };
             Ok(Prepared {
                 devnull,
@@ -198,6 +201,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 ready,
                 signals,
                 blocked,
+                umask,
                 created,
             })
         }
@@ -217,10 +221,29 @@ type Opened = (
     Option<(OwnedFd, OwnedFd)>,
 );
 
-/// /dev/null, the log files, the readiness channel, in foreground mode the working directory
+/// The readiness channel, /dev/null, the log files, in foreground mode the working directory
 /// that relative pid file and log paths are relative to, and the program's readiness pipe.
 #[inline]
 fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
+    // First, so that the daemon's end takes the lowest free number: every descriptor above it
+    // is then closed by one `close_range` (in the usual start, with only 0 to 2 inherited).
+    let pipe = if cfg.foreground {
+        None
+    } else {
+        // A socket pair rather than a pipe: the daemon sends with MSG_NOSIGNAL, so a launcher
+        // that died (killed, timed out) does not take the daemon with it through SIGPIPE.
+        let (daemon, launcher) = rustix::net::socketpair(
+            AddressFamily::UNIX,
+            SocketType::STREAM,
+            SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|e| Error::new(Step::Pipe, e))?;
+        let daemon = above_stdio(daemon, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+        let launcher =
+            above_stdio(launcher, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+        Some((launcher, daemon))
+    };
     let devnull = crate::sys::open(
         c"/dev/null",
         OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
@@ -232,22 +255,6 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     let stderr = match (cfg.stdout, cfg.stderr) {
         (Output::Append(a), Output::Append(b)) if a == b => None,
         (_, out) => open_log(cfg, out, Step::OpenStderr, &mut created.stderr)?,
-    };
-    let pipe = if cfg.foreground {
-        None
-    } else {
-        // A socket pair rather than a pipe: the daemon sends with MSG_NOSIGNAL, so a launcher
-        // that died (killed, timed out) does not take the daemon with it through SIGPIPE.
-        let (r, w) = rustix::net::socketpair(
-            AddressFamily::UNIX,
-            SocketType::STREAM,
-            SocketFlags::CLOEXEC,
-            None,
-        )
-        .map_err(|e| Error::new(Step::Pipe, e))?;
-        let r = above_stdio(r, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
-        let w = above_stdio(w, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
-        Some((r, w))
     };
     let ready = match cfg.ready_fd {
         Some(_) => {
