@@ -17,6 +17,9 @@ pub(crate) struct Status {
     pub ignored: u64,
     /// `SigCgt:`
     pub caught: u64,
+    /// `Umask:` (Linux 4.7 and later), which spares the daemon a `umask` call that would
+    /// change nothing.
+    pub umask: Option<u32>,
 }
 
 /// Reads `/proc/self/status` into a stack buffer; `None` if it cannot be read or parsed.
@@ -52,6 +55,9 @@ pub(crate) fn parse_status(text: &[u8]) -> Option<Status> {
         blocked: number(field(text, b"\nSigBlk:")?, 16)?,
         ignored: number(field(text, b"\nSigIgn:")?, 16)?,
         caught: number(field(text, b"\nSigCgt:")?, 16)?,
+        umask: field(text, b"\nUmask:")
+            .and_then(|s| number(s, 8))
+            .and_then(|n| u32::try_from(n).ok()),
     })
 }
 
@@ -63,7 +69,7 @@ fn field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
     Some(rest[..end].trim_ascii())
 }
 
-/// A number of at most 16 digits in `radix` (10 or 16).
+/// A number of at most 16 digits in `radix` (8, 10 or 16).
 fn number(s: &[u8], radix: u32) -> Option<u64> {
     crate::decimal::parse_u64(s, radix, 16)
 }
@@ -74,7 +80,7 @@ mod tests {
 
     #[test]
     fn parses_real_layout() {
-        let text = b"Name:\tsleep\nState:\tS (sleeping)\nThreads:\t3\nSigQ:\t0/94\nSigPnd:\t0000000000000000\n\
+        let text = b"Name:\tsleep\nUmask:\t0027\nState:\tS (sleeping)\nThreads:\t3\nSigQ:\t0/94\nSigPnd:\t0000000000000000\n\
 ShdPnd:\t0000000000000000\nSigBlk:\t0000000000010000\nSigIgn:\t0000000180000001\nSigCgt:\t0000000000004002\n\
 CapInh:\t0000000000000000\n";
         let s = parse_status(text).unwrap();
@@ -84,9 +90,19 @@ CapInh:\t0000000000000000\n";
                 threads: 3,
                 blocked: 0x10000,
                 ignored: 0x1_8000_0001,
-                caught: 0x4002
+                caught: 0x4002,
+                umask: Some(0o027),
             }
         );
+    }
+
+    #[test]
+    fn umask_is_optional() {
+        // Before Linux 4.7 there is no Umask line.
+        let s = parse_status(b"\nThreads:\t1\nSigBlk:\t0\nSigIgn:\t0\nSigCgt:\t0\n").unwrap();
+        assert_eq!(s.umask, None);
+        let s = parse_status(b"\nUmask:\t9\nThreads:\t1\nSigBlk:\t0\nSigIgn:\t0\nSigCgt:\t0\n");
+        assert_eq!(s.unwrap().umask, None);
     }
 
     #[test]

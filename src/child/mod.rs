@@ -68,7 +68,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let ready = Ready {
         pipe,
         notify,
-        pid: rustix::process::getpid(),
+        pid: sys::child_pid(cfg.runtime),
         runtime: cfg.runtime,
     };
     let signals = prep.signals;
@@ -154,7 +154,7 @@ fn steps(
             }
         }
     }
-    if let Some(mask) = cfg.umask {
+    if let Some(mask) = cfg.umask.filter(|&mask| prep.umask != Some(mask)) {
         rustix::process::umask(rustix::fs::Mode::from_raw_mode(mask));
     }
     stdio::redirect(cfg, &prep)?;
