@@ -339,6 +339,27 @@ unsafe fn libc_fork() -> libc::pid_t {
     }
 }
 
+/// The calling process's pid, in a child [`fork`] just made. With [`Runtime::Libc`] on musl,
+/// the thread id the C library recorded when `_Fork` returned in the child (`gettid(3)`
+/// reads it, with no system call): the process has one thread, so it is the pid. Elsewhere
+/// `getpid(2)`.
+///
+/// # References
+///  - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
+///  - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
+pub(crate) fn child_pid(runtime: Runtime) -> rustix::process::Pid {
+    #[cfg(all(feature = "libc", target_env = "musl"))]
+    if runtime == Runtime::Libc {
+        // SAFETY: gettid has no preconditions; it returns the cached thread id.
+        let tid = unsafe { libc::gettid() };
+        if let Some(pid) = rustix::process::Pid::from_raw(tid) {
+            return pid;
+        }
+    }
+    let _ = runtime;
+    rustix::process::getpid()
+}
+
 /// `fork()`—through the C library (see [`libc_fork`]), or as a raw `clone(SIGCHLD)` with no
 /// libc.
 ///
