@@ -46,6 +46,7 @@ fn alive(pid: i32) -> bool {
 /// Start, status (0, the pid on stdout), stop (0, SIGTERM delivered, pid file gone), then
 /// status 3 and a second stop refused with 1.
 pub fn tool_stop_and_status() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stop");
     let pid_file = dir.path("d.pid");
     let out = run(&mut sleeper(&pid_file));
@@ -98,6 +99,7 @@ pub fn tool_stop_and_status() -> TestResult {
 
 /// `--signal HUP` is the signal that arrives.
 pub fn tool_stop_with_signal() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stop-hup");
     let pid_file = dir.path("d.pid");
     let out = run(&mut sleeper(&pid_file));
@@ -113,6 +115,7 @@ pub fn tool_stop_with_signal() -> TestResult {
 
 /// A program that ignores SIGTERM is killed after the timeout, and the tool says so.
 pub fn tool_stop_escalates_to_kill() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stop-kill");
     let pid_file = dir.path("d.pid");
     let out =
@@ -146,6 +149,7 @@ pub fn tool_stop_escalates_to_kill() -> TestResult {
 /// A pid file left by a dead daemon names a pid that now belongs to an unrelated process:
 /// status says dead (1), stop refuses (1), and the stranger is never signalled.
 pub fn tool_stale_pid_file_spares_a_stranger() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stranger");
     let pid_file = dir.path("d.pid");
     let stranger = stranger()?;
@@ -174,6 +178,7 @@ pub fn tool_stale_pid_file_spares_a_stranger() -> TestResult {
 /// The lock is held by a process other than the pid written in the file: status 4, and stop
 /// signals neither.
 pub fn tool_status_of_an_unidentified_holder() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("unidentified");
     let pid_file = dir.path("d.pid");
     let stranger = stranger()?;
@@ -214,6 +219,7 @@ pub fn tool_status_of_an_unidentified_holder() -> TestResult {
 
 /// Usage errors of the two actions, and a pid file that is not a regular file.
 pub fn fail_stop_and_status_usage() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stop-usage");
     let out = run(tool().arg("--stop"));
     ensure_eq!(out.status.code(), Some(2), "{}", describe(&out));
@@ -241,6 +247,7 @@ pub fn fail_stop_and_status_usage() -> TestResult {
 
 /// Debian's `start-stop-daemon` reads and uses the pid file as init scripts do.
 pub fn start_stop_daemon_on_a_tool_daemon() -> TestResult {
+    needs_tool(&["tool-control"])?;
     const SSD: &str = "/usr/sbin/start-stop-daemon";
     if !Path::new(SSD).exists() {
         return Err(format!("skip: {SSD} is not installed"));
@@ -305,6 +312,7 @@ pub fn start_stop_daemon_on_a_tool_daemon() -> TestResult {
 /// A child of the program inherited the lock: the stop ends the daemon, says that the pid
 /// file is left, and status then reports an unidentified holder.
 pub fn tool_stop_leaves_a_file_still_locked() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stop-inherited");
     let pid_file = dir.path("d.pid");
     let out = run(tool()
@@ -344,6 +352,7 @@ pub fn tool_stop_leaves_a_file_still_locked() -> TestResult {
 /// The daemon died and its pid now belongs to an unrelated process (forced with
 /// `ns_last_pid`): `--status` says dead and `--stop` signals nothing.
 pub fn tool_stop_spares_a_recycled_pid() -> TestResult {
+    needs_tool(&["tool-control"])?;
     needs_root()?;
     let dir = TempDir::new("recycled");
     let pid_file = dir.path("d.pid");
@@ -378,6 +387,7 @@ pub fn tool_stop_spares_a_recycled_pid() -> TestResult {
 /// daemon was gone already), never with an error or a hang, and leaves nothing behind. (That
 /// a pid recycled meanwhile is never hit is [`tool_stop_spares_a_recycled_pid`]'s proof.)
 pub fn tool_stop_races_a_natural_exit() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("stop-race");
     let pid_file = dir.path("d.pid");
     for round in 0..20 {

@@ -69,6 +69,7 @@ fn main() {
         fail_pid_file_of_another_user,
         garbage_pid_files_never_signal,
         fail_usage,
+        fail_option_not_in_this_build,
         fail_foreground_leaves_no_pid_file,
         tool_stop_and_status,
         tool_stop_with_signal,
@@ -1034,10 +1035,69 @@ fn fail_usage() -> TestResult {
         describe(&help)
     );
     let version = run(tool().arg("-V"));
+    let lacks = tool_lacks();
+    let without = if lacks.is_empty() {
+        String::new()
+    } else {
+        format!(" (without {})", lacks.join(", "))
+    };
     ensure_eq!(
         String::from_utf8_lossy(&version.stdout),
-        format!("rawdaemon {}\n", env!("CARGO_PKG_VERSION"))
+        format!("rawdaemon {}{without}\n", env!("CARGO_PKG_VERSION"))
     );
+    Ok(())
+}
+
+/// Each `tool-*` feature: an option of it, and a command line using that option.
+const FEATURE_OPTIONS: [(&str, &str, &[&str]); 5] = [
+    (
+        "tool-control",
+        "--status",
+        &["--status", "-p", "/nonexistent/x.pid"],
+    ),
+    (
+        "tool-notify",
+        "--ready-fd",
+        &["--ready-fd", "3", "/bin/true"],
+    ),
+    ("tool-privileges", "--user", &["-u", "nobody", "/bin/true"]),
+    ("tool-respawn", "--respawn", &["-R", "/bin/true"]),
+    ("tool-syslog", "--syslog", &["--syslog", "tag", "/bin/true"]),
+];
+
+/// A build without some `tool-*` features (the smallest tool) refuses their options with a
+/// usage error, before anything starts, and leaves them out of `--help`; a build with them
+/// documents them all.
+fn fail_option_not_in_this_build() -> TestResult {
+    let lacks = tool_lacks();
+    // Features are listed in order, each at most once.
+    let order: Vec<&str> = TOOL_FEATURES
+        .iter()
+        .copied()
+        .filter(|f| lacks.iter().any(|l| l == f))
+        .collect();
+    ensure_eq!(lacks.iter().map(String::as_str).collect::<Vec<_>>(), order);
+    let help = String::from_utf8_lossy(&run(tool().arg("--help")).stdout).into_owned();
+    for (feature, option, args) in FEATURE_OPTIONS {
+        let lacking = lacks.iter().any(|l| l == feature);
+        ensure_eq!(help.contains(option), !lacking, "{option} in --help");
+        if lacking {
+            let shown = if args[0] == "-u" || args[0] == "-R" {
+                args[0]
+            } else {
+                option
+            };
+            expect_failure(
+                tool().args(args),
+                2,
+                &format!(
+                    "rawdaemon: option not in this build of rawdaemon (see --version): {shown} \
+                     (try --help)"
+                ),
+                None,
+            )?;
+        }
+    }
     Ok(())
 }
 

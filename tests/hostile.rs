@@ -62,6 +62,7 @@ pub fn fail_pid_file_of_another_user() -> TestResult {
 /// (a prefix of more digits, a sign, 64 KiB of digits), only the strict reading stands
 /// between that process and a signal: status says unknown (4), and nothing is signalled.
 pub fn garbage_pid_files_never_signal() -> TestResult {
+    needs_tool(&["tool-control"])?;
     let dir = TempDir::new("garbage-stop");
     let pid_file = dir.path("d.pid");
     let digits = "9".repeat(64 * 1024);

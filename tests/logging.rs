@@ -118,6 +118,7 @@ fn logged(pid_file: &Path, args: &[&str], socket: &Path, script: &str) -> Comman
 /// stdout at info, stderr at err, the tag and PROGRAM's pid, a last line without a newline,
 /// and a line longer than the buffer cut with `...` (its tail not logged as a line).
 pub fn tool_syslog_lines() -> TestResult {
+    needs_tool(&["tool-syslog"])?;
     let dir = TempDir::new("syslog");
     let syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");
@@ -191,6 +192,7 @@ fn received(lines: &[String], tag: &str) -> Result<(Vec<u32>, u32), String> {
 /// A burst of 10,000 lines: every line is delivered in order, or counted as lost and
 /// reported; PROGRAM is never blocked for good (it exits, the logger ends).
 pub fn tool_syslog_burst() -> TestResult {
+    needs_tool(&["tool-syslog"])?;
     let dir = TempDir::new("syslog-burst");
     let syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");
@@ -225,6 +227,7 @@ pub fn tool_syslog_burst() -> TestResult {
 /// The log daemon restarts in the middle: the line sent while it is down is delivered or
 /// counted and reported, and the next lines arrive again (the client reconnected).
 pub fn tool_syslog_daemon_restarts() -> TestResult {
+    needs_tool(&["tool-syslog"])?;
     let dir = TempDir::new("syslog-restart");
     let mut syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");
@@ -269,6 +272,7 @@ pub fn tool_syslog_daemon_restarts() -> TestResult {
 
 /// Respawn with --syslog: the supervisor logs PROGRAM's lines and its own messages.
 pub fn tool_syslog_respawn() -> TestResult {
+    needs_tool(&["tool-respawn", "tool-syslog"])?;
     let dir = TempDir::new("syslog-respawn");
     let syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");
@@ -311,6 +315,7 @@ pub fn tool_syslog_respawn() -> TestResult {
 
 /// `--kmsg`: the lines are in the kernel log, read back from /dev/kmsg.
 pub fn tool_kmsg() -> TestResult {
+    needs_tool(&["tool-syslog"])?;
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::OpenOptionsExt;
     let mut kmsg = match fs::OpenOptions::new()
@@ -371,6 +376,7 @@ pub fn tool_kmsg() -> TestResult {
 /// The logger starts before the root directory and the user change: output reaches syslog
 /// from a chroot, and the kernel log from a daemon running as `nobody`.
 pub fn tool_log_with_chroot_and_user() -> TestResult {
+    needs_tool(&["tool-privileges", "tool-syslog"])?;
     let dir = TempDir::new("syslog-jail");
     let syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");

@@ -44,6 +44,7 @@ fn sent_already(socket: &UnixDatagram) -> Result<String, String> {
 
 /// Daemon mode: the launcher sends READY=1 with the daemon's pid before it exits.
 pub fn tool_notify_socket() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("notify");
     let pid_file = dir.path("d.pid");
     let (socket, address) = listener("tool")?;
@@ -64,6 +65,7 @@ pub fn tool_notify_socket() -> TestResult {
 
 /// A failed start sends nothing.
 pub fn fail_notify_socket_hears_nothing() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let (socket, address) = listener("fail")?;
     expect_failure(
         tool()
@@ -80,6 +82,7 @@ pub fn fail_notify_socket_hears_nothing() -> TestResult {
 /// Foreground: the process itself (which becomes PROGRAM) sends READY=1 with its own pid,
 /// just before exec.
 pub fn tool_notify_socket_foreground() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let (socket, address) = listener("fg")?;
     let child = tool()
         .env("NOTIFY_SOCKET", &address)
@@ -103,6 +106,7 @@ pub fn tool_notify_socket_foreground() -> TestResult {
 /// without having written its line; once it writes it, the launcher exits 0 and then
 /// notifies. PROGRAM sees descriptor 3 as a pipe.
 pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("readyfd");
     let pid_file = dir.path("d.pid");
     let go = dir.path("go");
@@ -161,6 +165,7 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
 /// PROGRAM closes its descriptor without the line, or exits: status 1, the program killed,
 /// no pid file left.
 pub fn fail_ready_fd_closed() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("readyfd-fail");
     let pid_file = dir.path("d.pid");
     for script in ["exec 3>&-; exec sleep 30", "exit 0"] {
@@ -182,6 +187,7 @@ pub fn fail_ready_fd_closed() -> TestResult {
 /// Foreground with `--ready-fd`: a watcher sends READY=1 with PROGRAM's pid when the line
 /// comes, and is gone after.
 pub fn tool_ready_fd_foreground_watcher() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let (socket, address) = listener("watcher")?;
     let child = tool()
         .env("NOTIFY_SOCKET", &address)
@@ -249,6 +255,7 @@ pub fn lib_notify_socket() -> TestResult {
 /// 1 and 2, the locked pid file, and the readiness pipe on its number until it closes it;
 /// nothing else of the launcher's or the library's.
 pub fn tool_program_gets_only_its_descriptors() -> TestResult {
+    needs_tool(&["tool-notify", "tool-syslog"])?;
     let dir = TempDir::new("only-fds");
     let pid_file = dir.path("d.pid");
     let (_socket, address) = listener("fds")?;
@@ -322,6 +329,7 @@ pub fn tool_program_gets_only_its_descriptors() -> TestResult {
 /// `-f --ready-fd` with nobody to notify: the descriptor stays closed, so the program's
 /// write fails (EBADF) instead of killing it with SIGPIPE.
 pub fn tool_ready_fd_foreground_without_listener() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("readyfd-fg-alone");
     let marker = dir.path("after");
     let script = format!("echo >&5; echo $? > {}", marker.display());
@@ -347,6 +355,7 @@ pub fn tool_ready_fd_foreground_without_listener() -> TestResult {
 /// second instance cannot slip in beside it. (A child forked while the descriptor is still
 /// open keeps it open, and the launcher waits for that child too: the s6 convention.)
 pub fn fail_ready_fd_closed_after_forking() -> TestResult {
+    needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("readyfd-forked");
     let pid_file = dir.path("d.pid");
     expect_failure(

@@ -44,6 +44,7 @@ fn check_ids(pid: i32, uid: u32, gid: u32, groups: &str) -> TestResult {
 /// `-u nobody`: every id is nobody's, the launcher's groups are gone, the pid file stays
 /// root's, a new log file is nobody's, and --status and --stop (as root) still work.
 pub fn tool_drops_privileges() -> TestResult {
+    needs_tool(&["tool-control", "tool-privileges"])?;
     needs_root()?;
     let dir = TempDir::new("user");
     let pid_file = dir.path("d.pid");
@@ -87,6 +88,7 @@ pub fn tool_drops_privileges() -> TestResult {
 
 /// Numbers that are in no account file, and a group by name.
 pub fn tool_user_by_number_and_group_by_name() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
     needs_root()?;
     let out = run(with_groups(tool().args(["-u", "4242:4343", "sleep", "30"])));
     ensure!(out.status.success(), "{}", describe(&out));
@@ -129,6 +131,7 @@ pub(crate) fn jail(dir: &Path) -> TestResult {
 /// `--chroot` with `-u`: the daemon's root and working directory are the jail, PROGRAM was
 /// found inside it, the pid file outside.
 pub fn tool_chroot() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
     needs_root()?;
     let dir = TempDir::new("chroot");
     let root = dir.path("jail");
@@ -159,6 +162,7 @@ pub fn tool_chroot() -> TestResult {
 /// Unknown users and groups, a numeric user without a group, a missing root directory: a
 /// message, status 1, nothing left.
 pub fn fail_user_and_chroot() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
     let dir = TempDir::new("user-fail");
     let pid_file = dir.path("d.pid");
     let start = |extra: &[&str]| {
@@ -212,6 +216,7 @@ pub fn fail_user_and_chroot() -> TestResult {
 /// An unprivileged launcher cannot become another user: the daemon reports setgroups'
 /// EPERM, and nothing is left.
 pub fn fail_user_without_privileges() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
     needs_root()?;
     let dir = TempDir::new("user-eperm");
     std::os::unix::fs::chown(&dir.0, Some(65534), Some(65534)).map_err(|e| e.to_string())?;
@@ -233,6 +238,7 @@ pub fn fail_user_without_privileges() -> TestResult {
 /// Foreground with `-u`: a failure after the privilege drop cannot remove a pid file in a
 /// directory only root may write, so the file is emptied: it names no process.
 pub fn fail_foreground_after_drop_empties_pid_file() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
     needs_root()?;
     let dir = TempDir::new("fg-drop");
     let prog = dir.path("prog");

@@ -66,6 +66,7 @@ fn respawn(pid_file: &Path, log: &Path, extra: &[&str], script: &str) -> Command
 /// handles; its program child starts clean; a killed program is started again; `--stop`
 /// ends both and removes the pid file.
 pub fn tool_respawn_restarts_and_stops() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
     let dir = TempDir::new("respawn");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -124,6 +125,7 @@ pub fn tool_respawn_restarts_and_stops() -> TestResult {
 /// A program that keeps failing is given up after `--max-restarts` within the period: the
 /// supervisor says so in the log, exits 1 and removes the pid file.
 pub fn tool_respawn_gives_up() -> TestResult {
+    needs_tool(&["tool-respawn"])?;
     let dir = TempDir::new("respawn-give-up");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -158,6 +160,7 @@ pub fn tool_respawn_gives_up() -> TestResult {
 /// A program that exits 0 has finished: the supervisor ends with it and removes the pid
 /// file, with no restart.
 pub fn tool_respawn_ends_with_a_clean_exit() -> TestResult {
+    needs_tool(&["tool-respawn"])?;
     let dir = TempDir::new("respawn-done");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -171,6 +174,7 @@ pub fn tool_respawn_ends_with_a_clean_exit() -> TestResult {
 
 /// HUP, USR1 and USR2 reach the program; HUP first reopens the log (rotation).
 pub fn tool_respawn_forwards_signals_and_reopens_logs() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
     let dir = TempDir::new("respawn-hup");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -209,6 +213,7 @@ pub fn tool_respawn_forwards_signals_and_reopens_logs() -> TestResult {
 /// The supervisor is a child subreaper: an orphan of the program is re-parented to it and
 /// reaped when it exits.
 pub fn tool_respawn_reaps_orphans() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
     let dir = TempDir::new("respawn-orphans");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -249,6 +254,7 @@ pub fn tool_respawn_reaps_orphans() -> TestResult {
 
 /// SIGKILL of the supervisor takes the program with it (its parent-death signal).
 pub fn tool_respawn_program_dies_with_supervisor() -> TestResult {
+    needs_tool(&["tool-respawn"])?;
     let dir = TempDir::new("respawn-pdeath");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -270,6 +276,7 @@ pub fn tool_respawn_program_dies_with_supervisor() -> TestResult {
 /// A first start that fails in the program's process (here: an unprivileged launcher cannot
 /// set groups) is reported by the launcher, and nothing is left.
 pub fn fail_respawn_first_start() -> TestResult {
+    needs_tool(&["tool-privileges", "tool-respawn"])?;
     needs_root()?;
     let dir = TempDir::new("respawn-fail");
     std::os::unix::fs::chown(&dir.0, Some(65534), Some(65534)).map_err(|e| e.to_string())?;
@@ -292,6 +299,7 @@ pub fn fail_respawn_first_start() -> TestResult {
 /// Foreground (a container's entrypoint): the process itself supervises; SIGTERM ends the
 /// program and then the supervisor, with status 0.
 pub fn tool_respawn_foreground() -> TestResult {
+    needs_tool(&["tool-respawn"])?;
     let mut child = tool()
         .args(["-f", "-R", "sleep", "30"])
         .stdin(std::process::Stdio::null())
@@ -316,6 +324,7 @@ pub fn tool_respawn_foreground() -> TestResult {
 /// `--stop` ends what the program started too (its process group), also when the program
 /// ignores SIGTERM and the supervisor has to be killed.
 pub fn tool_respawn_stop_ends_the_program_group() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
     let dir = TempDir::new("respawn-group");
     let pid_file = dir.path("d.pid");
     let log = dir.path("out.log");
@@ -340,6 +349,7 @@ pub fn tool_respawn_stop_ends_the_program_group() -> TestResult {
 
 /// `-R` with a relative `-r DIR`: the directory is the one the launcher saw.
 pub fn tool_respawn_relative_chroot() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
     needs_root()?;
     let dir = TempDir::new("respawn-chroot");
     crate::privileges::jail(&dir.path("jail"))?;

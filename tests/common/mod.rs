@@ -435,6 +435,59 @@ pub fn tool() -> Command {
     )
 }
 
+/// The tool's optional parts, the `tool-*` cargo features, in the order `--version` names
+/// those a build lacks.
+pub const TOOL_FEATURES: [&str; 5] = [
+    "tool-control",
+    "tool-notify",
+    "tool-privileges",
+    "tool-respawn",
+    "tool-syslog",
+];
+
+/// The `tool-*` features the tool under test was built without, from its `--version`
+/// (`rawdaemon 0.1.0 (without tool-control, tool-syslog)`; nothing after the version when it
+/// has them all). Asked once.
+pub fn tool_lacks() -> &'static [String] {
+    static LACKS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    LACKS.get_or_init(|| {
+        let out = tool()
+            .arg("--version")
+            .output()
+            .expect("rawdaemon --version");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let lacks: Vec<String> = text
+            .trim_end()
+            .split_once(" (without ")
+            .and_then(|(_, rest)| rest.strip_suffix(')'))
+            .map(|list| list.split(", ").map(str::to_string).collect())
+            .unwrap_or_default();
+        for f in &lacks {
+            assert!(TOOL_FEATURES.contains(&f.as_str()), "--version: {text:?}");
+        }
+        lacks
+    })
+}
+
+/// Skips the calling test unless the tool under test was built with every one of these
+/// `tool-*` features (`cargo build --no-default-features --features libc` leaves them all
+/// out, for the smallest tool).
+pub fn needs_tool(features: &[&str]) -> TestResult {
+    let lacks: Vec<&str> = features
+        .iter()
+        .copied()
+        .filter(|f| tool_lacks().iter().any(|l| l == f))
+        .collect();
+    if lacks.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{SKIP}the tool was built without {}",
+            lacks.join(", ")
+        ))
+    }
+}
+
 /// `flock -x PATH sleep 30`: a process (flock(1), and its child) holding the exclusive lock
 /// on `path`, once it holds it.
 pub fn lock_holder(path: &Path) -> Result<Guard, String> {

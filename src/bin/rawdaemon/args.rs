@@ -145,6 +145,12 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         } else {
             (text[1], (text.len() > 2).then(|| tail(argv[i], 2)))
         };
+        if !available(letter) {
+            return Err(Stop::Usage(
+                "option not in this build of rawdaemon (see --version)",
+                text,
+            ));
+        }
         let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS);
         let value = if !takes_value {
             if attached.is_some() {
@@ -343,6 +349,32 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         _ => return None,
     })
 }
+
+/// Whether this build has the option: the `tool-*` cargo features leave some out, and the
+/// parsing of an option left out is never reached (nor linked).
+#[allow(
+    clippy::match_like_matches_macro,
+    reason = "one arm per feature reads better, and without the features every arm is false"
+)]
+const fn available(letter: u8) -> bool {
+    match letter {
+        STOP | STATUS | b's' | b't' => cfg!(feature = "tool-control"),
+        READY_FD => cfg!(feature = "tool-notify"),
+        b'u' => cfg!(feature = "tool-privileges"),
+        b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
+        SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
+        _ => true,
+    }
+}
+
+/// The `tool-*` features, and whether this build has each (`--version` names those it lacks).
+pub const FEATURES: &[(&str, bool)] = &[
+    ("tool-control", cfg!(feature = "tool-control")),
+    ("tool-notify", cfg!(feature = "tool-notify")),
+    ("tool-privileges", cfg!(feature = "tool-privileges")),
+    ("tool-respawn", cfg!(feature = "tool-respawn")),
+    ("tool-syslog", cfg!(feature = "tool-syslog")),
+];
 
 /// The C string that starts `from` bytes into `s`.
 fn tail(s: &CStr, from: usize) -> &CStr {

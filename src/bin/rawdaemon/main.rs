@@ -15,12 +15,21 @@ use rawdaemon::{Credentials, Daemon, Error, Exec, Message, Output, Runtime, Step
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
-use args::{Action, Args, Stop};
+#[cfg(feature = "tool-control")]
+use args::Action;
+use args::{Args, Stop};
 
-const USAGE: &str = "\
+/// `--help`, in parts: an option a `tool-*` feature leaves out is neither printed nor linked.
+const USAGE: &[&str] = &[
+    "\
 Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
+",
+    #[cfg(feature = "tool-control")]
+    "\
        rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
        rawdaemon --status -p PIDFILE
+",
+    "\
 Start PROGRAM as a daemon: fork, setsid, fork, chdir, umask, stdio on /dev/null (or log
 files), every other descriptor closed, signals reset, pid file written and locked. Exits 0
 once PROGRAM has been executed, or non-zero with a message naming the step that failed.
@@ -35,11 +44,19 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
   -E, --env NAME=VALUE set an environment variable for PROGRAM (repeatable)
   -f, --foreground     do not fork or start a session; stdout and stderr stay as they are
                        unless -o or -e is given
+",
+    #[cfg(feature = "tool-privileges")]
+    "\
   -u, --user USER[:GROUP]
                        run as USER (a name in /etc/passwd or a number), in GROUP (default:
                        USER's) and USER's groups in /etc/group; the pid and log files are
                        opened first, new log files are given to USER
+",
+    "\
   -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
+",
+    #[cfg(feature = "tool-respawn")]
+    "\
   -R, --respawn        stay as a supervisor (the pid file names it) that restarts PROGRAM
                        when it exits with a status other than 0 or is killed, after a
                        delay of 100 ms doubling to 60 s; forwards TERM INT QUIT HUP USR1
@@ -47,20 +64,34 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        HUP; ends (removing the pid file) when PROGRAM exits 0 or is stopped
       --max-restarts N     give up after N restarts within the period (default 5)
       --restart-period SECS  that period (default 60)
+",
+    #[cfg(feature = "tool-syslog")]
+    "\
       --syslog TAG[.FACILITY]  send PROGRAM's stdout (info) and stderr (err) to syslog line by
                        line, as TAG[PID] (facility default daemon), through a small logging
                        process (with -R, the supervisor, which logs its own messages too)
       --kmsg TAG[.FACILITY]    the same into the kernel log, /dev/kmsg (default user)
       --log-socket PATH    the syslog socket (default /dev/log)
+",
+    #[cfg(feature = "tool-notify")]
+    "\
       --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
-
-With NOTIFY_SOCKET set (systemd Type=notify), READY=1 and MAINPID= are sent once PROGRAM
-is ready: by this process just before it exits, or with -f just before exec (with -f and
---ready-fd, by a small watcher process: systemd then needs NotifyAccess=all).
+",
+    "\
   -h, --help           print this help
   -V, --version        print the version
 
+",
+    #[cfg(feature = "tool-notify")]
+    "\
+With NOTIFY_SOCKET set (systemd Type=notify), READY=1 and MAINPID= are sent once PROGRAM
+is ready: by this process just before it exits, or with -f just before exec (with -f and
+--ready-fd, by a small watcher process: systemd then needs NotifyAccess=all).
+
+",
+    #[cfg(feature = "tool-control")]
+    "\
 Stop and status find the daemon by the pid file's lock, never by the number alone:
       --stop           send SIGNAL to the process holding PIDFILE's lock (through a pidfd),
                        wait for it to exit, SIGKILL it after the timeout, remove PIDFILE
@@ -68,10 +99,17 @@ Stop and status find the daemon by the pid file's lock, never by the number alon
   -t, --timeout SECS   how long --stop waits before SIGKILL (default 10)
       --status         print the pid of the process holding PIDFILE's lock
 
-Exit status: 0 started (or stopped); 1 a step failed, or --stop found nothing running;
-2 usage error; 126 PROGRAM could not be executed; 127 PROGRAM not found.
---status: 0 running, 1 dead but the pid file is left, 3 not running, 4 unknown.
-";
+",
+    "\
+Exit status: 0 started; 1 a step failed; 2 usage error; 126 PROGRAM could not be
+executed; 127 PROGRAM not found.
+",
+    #[cfg(feature = "tool-control")]
+    "\
+--stop: 0 stopped, 1 nothing running. --status: 0 running, 1 dead but the pid file is
+left, 3 not running, 4 unknown.
+",
+];
 
 /// The most environment variables PROGRAM can inherit.
 const MAX_ENV: usize = 4096;
@@ -97,21 +135,17 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     let args = match args::parse(&strings[..argc]) {
         Ok(a) => a,
-        Err(Stop::Help) => return print(stdout(), USAGE.as_bytes(), 0),
-        Err(Stop::Version) => {
-            return print(
-                stdout(),
-                concat!("rawdaemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
-                0,
-            );
-        }
+        Err(Stop::Help) => return help(),
+        Err(Stop::Version) => return version(),
         Err(Stop::Usage(what, arg)) => return usage_error(what, arg),
     };
+    #[cfg(feature = "tool-control")]
     match (args.action, args.pid_file) {
         (Action::Stop, Some(path)) => return stop(path, &args),
         (Action::Status, Some(path)) => return status(path),
         _ => {}
     }
+    #[cfg(feature = "tool-privileges")]
     let user = match args
         .user
         .map(|spec| (spec, Credentials::lookup(spec.to_bytes())))
@@ -124,16 +158,21 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
             return 1;
         }
     };
+    #[cfg(not(feature = "tool-privileges"))]
+    let user: Option<Credentials> = None;
     // SAFETY: the C runtime's environment is null-terminated.
     let env = unsafe { inherited_env(envp) };
-    // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
-    let mut account = AccountEnv::new();
     let mut set = [c""; args::MAX_REPEATS + 3];
     let mut set_len = 0;
-    for entry in account
-        .entries(user.as_ref())
-        .chain(args.env[..args.env_len].iter().copied())
-    {
+    // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
+    #[cfg(feature = "tool-privileges")]
+    let mut account = AccountEnv::new();
+    #[cfg(feature = "tool-privileges")]
+    for entry in account.entries(user.as_ref()) {
+        set[set_len] = entry;
+        set_len += 1;
+    }
+    for &entry in &args.env[..args.env_len] {
         set[set_len] = entry;
         set_len += 1;
     }
@@ -168,15 +207,19 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if let Some(user) = &user {
         daemon = daemon.user(user);
     }
+    #[cfg(feature = "tool-notify")]
     if let Some(socket) = find_env(&env_ptrs[..env_len], b"NOTIFY_SOCKET") {
         daemon = daemon.notify_socket(socket);
     }
+    #[cfg(feature = "tool-notify")]
     if let Some(fd) = args.ready_fd {
         daemon = daemon.ready_fd(fd);
     }
+    #[cfg(feature = "tool-respawn")]
     if let Some((max, period)) = args.respawn {
         daemon = daemon.respawn(max, period);
     }
+    #[cfg(feature = "tool-syslog")]
     if let Some(out) = args.log {
         daemon = daemon.log_output(out);
     }
@@ -193,6 +236,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
 }
 
 /// `--stop`: 0 once the process holding the lock has exited, 1 otherwise.
+#[cfg(feature = "tool-control")]
 fn stop(path: &CStr, args: &Args<'_>) -> i32 {
     let timeout = core::time::Duration::from_secs(u64::from(args.timeout));
     match rawdaemon::stop(path, args.signal, timeout) {
@@ -225,6 +269,7 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
 }
 
 /// `--status`: prints the pid of a running daemon; the exit status is the LSB one.
+#[cfg(feature = "tool-control")]
 fn status(path: &CStr) -> i32 {
     let status = match rawdaemon::status(path) {
         Ok(s) => s,
@@ -262,6 +307,35 @@ fn status(path: &CStr) -> i32 {
     }
     m.write_line(stderr());
     status.lsb_code()
+}
+
+/// `--help`: [`USAGE`] on stdout.
+fn help() -> i32 {
+    for part in USAGE {
+        if print(stdout(), part.as_bytes(), 0) != 0 {
+            return 1;
+        }
+    }
+    0
+}
+
+/// `--version`: the version, and the `tool-*` features this build was made without.
+fn version() -> i32 {
+    let mut m = Message::new();
+    m.push_str(concat!("rawdaemon ", env!("CARGO_PKG_VERSION")));
+    let mut first = true;
+    for &(feature, present) in args::FEATURES {
+        if !present {
+            m.push_str(if first { " (without " } else { ", " })
+                .push_str(feature);
+            first = false;
+        }
+    }
+    if !first {
+        m.push_str(")");
+    }
+    m.write_line(stdout());
+    0
 }
 
 /// The library's configuration for these arguments.
@@ -313,12 +387,14 @@ unsafe fn inherited_env<'a>(envp: *const *const u8) -> &'a [*const u8] {
 }
 
 /// `USER=`, `LOGNAME=` and `HOME=` for the account of `-u`, in fixed buffers.
+#[cfg(feature = "tool-privileges")]
 struct AccountEnv {
     user: [u8; 72],
     logname: [u8; 72],
     home: [u8; 264],
 }
 
+#[cfg(feature = "tool-privileges")]
 impl AccountEnv {
     const fn new() -> Self {
         AccountEnv {
@@ -346,6 +422,7 @@ impl AccountEnv {
 }
 
 /// `NAME=value` and a NUL in `buf`, if it fits.
+#[cfg(feature = "tool-privileges")]
 fn entry<'b>(buf: &'b mut [u8], name: &[u8], value: &[u8]) -> Option<&'b CStr> {
     let len = name.len() + value.len();
     if len >= buf.len() {
@@ -438,8 +515,9 @@ fn stderr() -> BorrowedFd<'static> {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     let _ = rustix::io::write(stderr(), b"rawdaemon: internal error\n");
-    // SAFETY: abort never returns.
-    unsafe { libc::abort() }
+    // The status Rust programs exit with after a panic. Not `abort()`: its signal machinery
+    // (and musl's lock around it) would be a fifth of this tool's C library.
+    Runtime::Libc.exit(101)
 }
 
 /// Debug builds of `core` refer to the unwinder's personality routine even with
