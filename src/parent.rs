@@ -8,7 +8,7 @@ use rustix::process::{Pid, WaitOptions};
 use crate::error::{Error, Step};
 use crate::ready::{RECORD_LEN, Record};
 
-/// Reads the daemon's record, then reaps the intermediate child `child`.
+/// Reaps the intermediate child `child`, then reads the daemon's record.
 ///
 /// With `to_eof`, it first reads on to end-of-file, so the daemon has closed its end (or
 /// exec'd, or exited after a failure) before this returns. Not with manual readiness: there
@@ -32,6 +32,11 @@ pub(crate) fn wait(
     to_eof: bool,
     ack: bool,
 ) -> Result<(u32, Option<OwnedFd>), Error> {
+    // The intermediate exits right after the second fork (or after reporting its failure):
+    // reaped first, it is no zombie while the daemon gets ready (which, with manual
+    // readiness, takes as long as the program's initialization). ECHILD: SIGCHLD is ignored
+    // and the kernel reaped it already.
+    while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}
     let mut pidfd = None;
     let outcome = match read_record(pipe) {
         Ok(Some(Record::Ready(pid))) if !to_eof => Ok(pid),
@@ -55,9 +60,6 @@ pub(crate) fn wait(
         Ok(None) => Err(Error::without_errno(Step::NotReady, 0)),
         Err(e) => Err(e),
     };
-    // The intermediate exits right after the second fork (or after reporting its failure).
-    // ECHILD: SIGCHLD is ignored and the kernel reaped it already.
-    while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}
     outcome.map(|pid| (pid, pidfd))
 }
 
