@@ -45,6 +45,10 @@ else
     cargo build -q --release --target x86_64-unknown-linux-musl
     RD=$(realpath target/x86_64-unknown-linux-musl/release/rawdaemon)
 fi
+# The smallest tool: none of the optional tool-* features (README, "Static builds").
+cargo build -q --release --target x86_64-unknown-linux-musl --no-default-features \
+    --features libc --target-dir target/lean
+RDL=$(realpath target/lean/x86_64-unknown-linux-musl/release/rawdaemon)
 
 # The example daemons are packages of their own, possibly still being written: a missing or
 # broken one only costs its row. Building from the repository root picks up its
@@ -86,6 +90,7 @@ row() { # KEY KIND NAME BINARY CMD...
 }
 row rd exec "rawdaemon (static musl)" "$RD" "$RD" $PROG 1000
 row rdp exec "rawdaemon -p pidfile" "$RD" "$RD" -p "$T/rd.pid" $PROG 1000
+row rdl exec "rawdaemon, smallest build (no tool-* features)" "$RDL" "$RDL" $PROG 1000
 row apue exec "APUE close loop (C, $CLIB static)" "$B/apue" "$B/apue" $PROG 1000
 row d3 exec "libc daemon(3) (C, $CLIB static)" "$B/daemon3" "$B/daemon3" $PROG 1000
 if SETSID=$(command -v setsid); then
