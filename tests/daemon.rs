@@ -1028,12 +1028,22 @@ fn fail_usage() -> TestResult {
         None,
     )?;
     let help = run(tool().arg("--help"));
+    let text = String::from_utf8_lossy(&help.stdout);
     ensure!(
-        help.status.success()
-            && String::from_utf8_lossy(&help.stdout).starts_with("Usage: rawdaemon"),
+        help.status.success() && text.starts_with("Usage: rawdaemon [OPTIONS] [--] PROGRAM"),
         "{}",
         describe(&help)
     );
+    // The options every build has, each line indented as the table is.
+    for line in [
+        "\n  -p, --pidfile PATH   write",
+        "\n  -f, --foreground     do not",
+        "\n  -r, --chroot DIR     change",
+        "\n  -h, --help           print",
+        "\n  -V, --version        print",
+    ] {
+        ensure!(text.contains(line), "--help has no line {line:?}:\n{text}");
+    }
     let version = run(tool().arg("-V"));
     let lacks = tool_lacks();
     let without = if lacks.is_empty() {
@@ -1048,21 +1058,39 @@ fn fail_usage() -> TestResult {
     Ok(())
 }
 
-/// Each `tool-*` feature: an option of it, and a command line using that option.
-const FEATURE_OPTIONS: [(&str, &str, &[&str]); 5] = [
+/// Each `tool-*` feature: an option of it, the start of its line in `--help`, and a command
+/// line using that option.
+const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 5] = [
     (
         "tool-control",
         "--status",
+        "\n      --status         print",
         &["--status", "-p", "/nonexistent/x.pid"],
     ),
     (
         "tool-notify",
         "--ready-fd",
+        "\n      --ready-fd N     PROGRAM",
         &["--ready-fd", "3", "/bin/true"],
     ),
-    ("tool-privileges", "--user", &["-u", "nobody", "/bin/true"]),
-    ("tool-respawn", "--respawn", &["-R", "/bin/true"]),
-    ("tool-syslog", "--syslog", &["--syslog", "tag", "/bin/true"]),
+    (
+        "tool-privileges",
+        "--user",
+        "\n  -u, --user USER[:GROUP]\n",
+        &["-u", "nobody", "/bin/true"],
+    ),
+    (
+        "tool-respawn",
+        "--respawn",
+        "\n  -R, --respawn        stay",
+        &["-R", "/bin/true"],
+    ),
+    (
+        "tool-syslog",
+        "--syslog",
+        "\n      --syslog TAG[.FACILITY]  send",
+        &["--syslog", "tag", "/bin/true"],
+    ),
 ];
 
 /// A build without some `tool-*` features (the smallest tool) refuses their options with a
@@ -1078,9 +1106,13 @@ fn fail_option_not_in_this_build() -> TestResult {
         .collect();
     ensure_eq!(lacks.iter().map(String::as_str).collect::<Vec<_>>(), order);
     let help = String::from_utf8_lossy(&run(tool().arg("--help")).stdout).into_owned();
-    for (feature, option, args) in FEATURE_OPTIONS {
+    for (feature, option, line, args) in FEATURE_OPTIONS {
         let lacking = lacks.iter().any(|l| l == feature);
         ensure_eq!(help.contains(option), !lacking, "{option} in --help");
+        ensure!(
+            lacking || help.contains(line),
+            "--help has no line {line:?}:\n{help}"
+        );
         if lacking {
             let shown = if args[0] == "-u" || args[0] == "-R" {
                 args[0]

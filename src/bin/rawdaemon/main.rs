@@ -25,8 +25,7 @@ const USAGE: &[&str] = &[
 Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
 ",
     #[cfg(feature = "tool-control")]
-    "\
-       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
+    "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
        rawdaemon --status -p PIDFILE
 ",
     "\
@@ -46,18 +45,15 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        unless -o or -e is given
 ",
     #[cfg(feature = "tool-privileges")]
-    "\
-  -u, --user USER[:GROUP]
+    "  -u, --user USER[:GROUP]
                        run as USER (a name in /etc/passwd or a number), in GROUP (default:
                        USER's) and USER's groups in /etc/group; the pid and log files are
                        opened first, new log files are given to USER
 ",
-    "\
-  -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
+    "  -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
 ",
     #[cfg(feature = "tool-respawn")]
-    "\
-  -R, --respawn        stay as a supervisor (the pid file names it) that restarts PROGRAM
+    "  -R, --respawn        stay as a supervisor (the pid file names it) that restarts PROGRAM
                        when it exits with a status other than 0 or is killed, after a
                        delay of 100 ms doubling to 60 s; forwards TERM INT QUIT HUP USR1
                        USR2; with -o/-e captures PROGRAM's output and reopens the files on
@@ -66,20 +62,17 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
       --restart-period SECS  that period (default 60)
 ",
     #[cfg(feature = "tool-syslog")]
-    "\
-      --syslog TAG[.FACILITY]  send PROGRAM's stdout (info) and stderr (err) to syslog line by
+    "      --syslog TAG[.FACILITY]  send PROGRAM's stdout (info) and stderr (err) to syslog line by
                        line, as TAG[PID] (facility default daemon), through a small logging
                        process (with -R, the supervisor, which logs its own messages too)
       --kmsg TAG[.FACILITY]    the same into the kernel log, /dev/kmsg (default user)
       --log-socket PATH    the syslog socket (default /dev/log)
 ",
     #[cfg(feature = "tool-notify")]
-    "\
-      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
+    "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
 ",
-    "\
-  -h, --help           print this help
+    "  -h, --help           print this help
   -V, --version        print the version
 
 ",
