@@ -339,24 +339,25 @@ unsafe fn libc_fork() -> libc::pid_t {
     }
 }
 
-/// The calling process's pid, in a child [`fork`] just made. With [`Runtime::Libc`] on musl,
-/// the thread id the C library recorded when `_Fork` returned in the child (`gettid(3)`
-/// reads it, with no system call): the process has one thread, so it is the pid. Elsewhere
-/// `getpid(2)`.
+/// The calling process's pid. In a child [`fork`] just made (`forked`) with [`Runtime::Libc`]
+/// on musl, the thread id the C library recorded when `_Fork` returned in the child (`gettid(3)`
+/// reads it, with no system call): a forked child has one thread, so it is the pid.
+/// Otherwise `getpid(2)`: in foreground mode, where nothing forked, the caller may be a thread
+/// other than the first.
 ///
 /// # References
 ///  - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
 ///  - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
-pub(crate) fn child_pid(runtime: Runtime) -> rustix::process::Pid {
+pub(crate) fn own_pid(runtime: Runtime, forked: bool) -> rustix::process::Pid {
     #[cfg(all(feature = "libc", target_env = "musl"))]
-    if runtime == Runtime::Libc {
+    if forked && runtime == Runtime::Libc {
         // SAFETY: gettid has no preconditions; it returns the cached thread id.
         let tid = unsafe { libc::gettid() };
         if let Some(pid) = rustix::process::Pid::from_raw(tid) {
             return pid;
         }
     }
-    let _ = runtime;
+    let _ = (runtime, forked);
     rustix::process::getpid()
 }
 

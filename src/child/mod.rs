@@ -68,7 +68,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let ready = Ready {
         pipe,
         notify,
-        pid: sys::child_pid(cfg.runtime),
+        pid: sys::own_pid(cfg.runtime, !foreground),
         runtime: cfg.runtime,
     };
     let signals = prep.signals;
