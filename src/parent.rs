@@ -1,5 +1,5 @@
-//! The original process after the first fork: wait for the daemon's verdict, reap the
-//! intermediate child.
+//! The original process after the first fork: reap the intermediate child, wait for the
+//! daemon's verdict.
 
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;

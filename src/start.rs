@@ -105,11 +105,11 @@ impl Daemon<'_> {
         child: rustix::process::Pid,
         exit: bool,
     ) -> Result<Detached, Error> {
-        let Some((read, write)) = prep.pipe.take() else {
+        let Some((channel, daemon_end)) = prep.pipe.take() else {
             return Err(Error::new(Step::Pipe, rustix::io::Errno::BADF));
         };
-        // Our copies of the write ends must go, or end-of-file never comes.
-        drop(write);
+        // Our copies of the daemon's ends must go, or end-of-file never comes.
+        drop(daemon_end);
         let program_ready = match self.ready_fd {
             Some(_) => prep.ready.take().map(|(read, write)| {
                 drop(write);
@@ -118,7 +118,7 @@ impl Daemon<'_> {
             None => None,
         };
         let outcome =
-            crate::parent::wait(&read, child, !self.manual_ready, program_ready.is_some())
+            crate::parent::wait(&channel, child, !self.manual_ready, program_ready.is_some())
                 .and_then(|(pid, pidfd)| match &program_ready {
                     Some(line) if !crate::ready::wait_line(line) => {
                         // The program closed its end: if it still runs, it is not left

@@ -37,9 +37,9 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let forget = |fd: OwnedFd| {
         let _ = fd.into_raw_fd();
     };
-    let pipe = prep.pipe.take().map(|(read, write)| {
-        forget(read);
-        write
+    let pipe = prep.pipe.take().map(|(launcher_end, own)| {
+        forget(launcher_end);
+        own
     });
     let foreground = pipe.is_none();
     // In daemon mode the launcher notifies the service manager and reads the program's

@@ -19,8 +19,8 @@ use crate::{Runtime, sys};
 ///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
 pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
     let fail = |e: Error| -> ! {
-        if let Some((_, write)) = &prep.pipe {
-            let _ = ready::send(write, Record::Failed(e));
+        if let Some((_, own)) = &prep.pipe {
+            let _ = ready::send(own, Record::Failed(e));
         }
         sys::exit(runtime, 1)
     };
