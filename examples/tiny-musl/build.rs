@@ -3,12 +3,17 @@
 //!
 //! The static musl build also drops the unwind tables, with the repository's
 //! `link/no-eh-frame.ld` (which says why).
+
+include!("../../link/linker.rs");
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=../../link/linker.rs");
     println!("cargo::rerun-if-changed=../../link/no-eh-frame.ld");
     println!("cargo::rustc-link-arg-bins=-lc");
     if std::env::var("CARGO_CFG_TARGET_ENV").as_deref() == Ok("musl") {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../link/no-eh-frame.ld");
-        println!("cargo::rustc-link-arg-bins=-Wl,-T{script}");
+        let arg = linker_arg(&format!("-T{script}"));
+        println!("cargo::rustc-link-arg-bins={arg}");
     }
 }

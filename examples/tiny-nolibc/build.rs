@@ -14,23 +14,21 @@ ENTRY(_start)
 PHDRS { image PT_LOAD FILEHDR PHDRS FLAGS(5); data PT_LOAD FLAGS(6); }
 SECTIONS {
   . = 0x400000 + SIZEOF_HEADERS;
-  .text : { *(.text .text.*) *(.rodata .rodata.* .srodata .srodata.*) *(.got .got.*) } :image
+  .text : { *(.text .text.*) *(.rodata .rodata.* .srodata .srodata.* .data.rel.ro .data.rel.ro.*) *(.got .got.*) } :image
   . = ALIGN(0x10000) + (. & 0xffff);
   .data : { *(.data .data.* .sdata .sdata.* .bss .bss.* .sbss .sbss.* COMMON) } :data
   /DISCARD/ : { *(.eh_frame .eh_frame_hdr .ARM.exidx* .ARM.extab* .comment .note*) }
 }
 ";
 
+include!("../../link/linker.rs");
+
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=../../link/linker.rs");
     let script = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap()).join("image.ld");
     std::fs::write(&script, SCRIPT).unwrap();
-    println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
-    // The linker cargo resolved for the target, if one is configured (CARGO_TARGET_<T>_LINKER).
-    let linker = std::env::var("RUSTC_LINKER").unwrap_or_default();
-    let name = linker.rsplit('/').next().unwrap_or("");
-    let bare = matches!(name, "rust-lld" | "ld.lld" | "lld" | "ld");
-    let args: &[&str] = if bare {
+    let args: &[&str] = if bare_linker() {
         &[
             "-static",
             "--no-pie",
@@ -62,6 +60,6 @@ fn main() {
         println!("cargo::rustc-link-arg-bins={arg}");
     }
     // The script's path, after `-T`.
-    let arg = if bare { "" } else { "-Wl," };
-    println!("cargo::rustc-link-arg-bins={arg}{}", script.display());
+    let arg = linker_arg(&script.display().to_string());
+    println!("cargo::rustc-link-arg-bins={arg}");
 }
