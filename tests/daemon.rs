@@ -1094,8 +1094,8 @@ const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 5] = [
 ];
 
 /// A build without some `tool-*` features (the smallest tool) refuses their options with a
-/// usage error, before anything starts, and leaves them out of `--help`; a build with them
-/// documents them all.
+/// usage error, before anything starts, leaves them out of `--help`, and warns that an
+/// inherited NOTIFY_SOCKET goes unanswered; a build with them documents them all.
 fn fail_option_not_in_this_build() -> TestResult {
     let lacks = tool_lacks();
     // Features are listed in order, each at most once.
@@ -1129,6 +1129,20 @@ fn fail_option_not_in_this_build() -> TestResult {
                 None,
             )?;
         }
+    }
+    if lacks.iter().any(|l| l == "tool-notify") {
+        // An inherited NOTIFY_SOCKET cannot be refused: the start goes on, with a warning.
+        let dir = TempDir::new("nonotify");
+        let pid_file = dir.path("d.pid");
+        let out = run(sleeper(&pid_file).env("NOTIFY_SOCKET", dir.path("notify")));
+        ensure!(out.status.success(), "{}", describe(&out));
+        ensure_eq!(
+            stderr_of(&out),
+            "rawdaemon: warning: NOTIFY_SOCKET is set, but this build has no tool-notify: no \
+             READY=1 is sent\n"
+        );
+        let daemon = the_daemon()?;
+        ensure_eq!(comm(daemon.0), Some("sleep".to_string()));
     }
     Ok(())
 }

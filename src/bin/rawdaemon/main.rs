@@ -204,6 +204,14 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if let Some(socket) = find_env(&env_ptrs[..env_len], b"NOTIFY_SOCKET") {
         daemon = daemon.notify_socket(socket);
     }
+    // A service manager waiting for READY=1 would wait in vain (and time out): say why.
+    #[cfg(not(feature = "tool-notify"))]
+    if find_env(&env_ptrs[..env_len], b"NOTIFY_SOCKET").is_some() {
+        let mut m = Message::new();
+        m.push_str("rawdaemon: warning: NOTIFY_SOCKET is set, but this build has no ")
+            .push_str("tool-notify: no READY=1 is sent");
+        m.write_line(stderr());
+    }
     #[cfg(feature = "tool-notify")]
     if let Some(fd) = args.ready_fd {
         daemon = daemon.ready_fd(fd);
@@ -508,8 +516,9 @@ fn stderr() -> BorrowedFd<'static> {
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
     let _ = rustix::io::write(stderr(), b"rawdaemon: internal error\n");
-    // The status Rust programs exit with after a panic. Not `abort()`: its signal machinery
-    // (and musl's lock around it) would be a fifth of this tool's C library.
+    // 101, the status of a Rust program whose main thread panicked and unwound. Not
+    // `abort()`: its signal machinery (and musl's lock around it) would be a fifth of the
+    // smallest build's C library.
     Runtime::Libc.exit(101)
 }
 
