@@ -413,18 +413,9 @@ fn number(s: &[u8], radix: u32) -> Option<u64> {
 /// `/proc/PID` followed by `tail`, NUL-terminated, in `buf`.
 fn proc_path<'b>(buf: &'b mut [u8; 32], pid: u32, tail: &[u8]) -> Result<&'b CStr, Errno> {
     let mut digits = [0_u8; 10];
-    let n = crate::decimal::format_u32(pid, &mut digits);
-    let parts: [&[u8]; 3] = [b"/proc/", &digits[..n], tail];
-    let mut len = 0;
-    for part in parts {
-        let dest = buf
-            .get_mut(len..len + part.len())
-            .ok_or(Errno::NAMETOOLONG)?;
-        dest.copy_from_slice(part);
-        len += part.len();
-    }
-    *buf.get_mut(len).ok_or(Errno::NAMETOOLONG)? = 0;
-    crate::sys::c_str(&buf[..=len]).ok_or(Errno::INVAL)
+    let digits = crate::decimal::format_u32(pid, &mut digits);
+    let path = crate::lines::join(buf, &[b"/proc/", digits, tail, b"\0"]);
+    crate::sys::c_str(path.ok_or(Errno::NAMETOOLONG)?).ok_or(Errno::INVAL)
 }
 
 fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {

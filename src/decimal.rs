@@ -1,20 +1,21 @@
 //! Decimal numbers to and from bytes, without `core::fmt`.
 
-/// Writes `n` in decimal at the start of `out` and returns the number of bytes written.
-pub(crate) fn format_u32(mut n: u32, out: &mut [u8; 10]) -> usize {
-    let mut tmp = [0_u8; 10];
-    let mut i = tmp.len();
-    loop {
-        i -= 1;
-        tmp[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+/// Writes `n` in decimal at the start of `out` and returns those digits.
+///
+/// Without indexing: it runs in the daemon, where nothing may panic.
+pub(crate) fn format_u32(n: u32, out: &mut [u8; 10]) -> &[u8] {
+    let mut len = 1;
+    let mut rest = n / 10;
+    while rest > 0 {
+        len += 1;
+        rest /= 10;
     }
-    let len = tmp.len() - i;
-    out[..len].copy_from_slice(&tmp[i..]);
-    len
+    let mut n = n;
+    for slot in out.iter_mut().take(len).rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
+    }
+    out.get(..len).unwrap_or(&[])
 }
 
 /// Parses a number of 1 to `max_len` digits in `radix` (10 or 16; hex digits in either case),
@@ -58,8 +59,7 @@ mod tests {
             (4_194_304, "4194304"),
             (u32::MAX, "4294967295"),
         ] {
-            let len = format_u32(n, &mut b);
-            assert_eq!(&b[..len], s.as_bytes());
+            assert_eq!(format_u32(n, &mut b), s.as_bytes());
         }
     }
 

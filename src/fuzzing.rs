@@ -26,7 +26,7 @@ pub fn parse_u64(s: &[u8], radix: u32, max_len: usize) -> Option<u64> {
 
 /// `decimal::format_u32`.
 pub fn format_u32(n: u32, out: &mut [u8; 10]) -> usize {
-    crate::decimal::format_u32(n, out)
+    crate::decimal::format_u32(n, out).len()
 }
 
 /// `pidfile::read_pid`: the pid written at the start of an open

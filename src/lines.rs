@@ -96,6 +96,17 @@ impl<'a> Iterator for Fields<'a> {
     }
 }
 
+/// `parts` one after another at the start of `out`; `None` if they do not fit. Without
+/// indexing, for the daemon's own lines, where nothing may panic.
+pub(crate) fn join<'o>(out: &'o mut [u8], parts: &[&[u8]]) -> Option<&'o [u8]> {
+    let mut len = 0;
+    for &byte in parts.iter().copied().flatten() {
+        *out.get_mut(len)? = byte;
+        len += 1;
+    }
+    out.get(..len)
+}
+
 /// Whether `s` holds the byte `b`.
 #[allow(
     clippy::manual_contains,
@@ -108,6 +119,15 @@ pub(crate) fn has_byte(s: &[u8], b: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn join_fills_or_refuses() {
+        let mut buf = [0_u8; 6];
+        assert_eq!(join(&mut buf, &[b"ab", b"", b"cd"]), Some(&b"abcd"[..]));
+        assert_eq!(join(&mut buf, &[b"abc", b"def"]), Some(&b"abcdef"[..]));
+        assert_eq!(join(&mut buf, &[b"abc", b"defg"]), None);
+        assert_eq!(join(&mut buf, &[]), Some(&b""[..]));
+    }
     use rustix::fd::AsFd;
 
     /// A socket with `text` waiting in it and the other end closed.

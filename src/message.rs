@@ -47,8 +47,7 @@ impl Message {
     /// Appends a number in decimal.
     pub fn push_u32(&mut self, n: u32) -> &mut Self {
         let mut digits = [0_u8; 10];
-        let len = crate::decimal::format_u32(n, &mut digits);
-        self.push(&digits[..len])
+        self.push(crate::decimal::format_u32(n, &mut digits))
     }
 
     /// The bytes so far (ending in `...` if something was cut).

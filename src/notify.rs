@@ -44,20 +44,16 @@ pub(crate) fn connect(address: &[u8]) -> Option<OwnedFd> {
 /// Sends `READY=1` and `MAINPID=pid`; errors are ignored (see the module). Async-signal-safe.
 pub(crate) fn ready(socket: &OwnedFd, pid: u32) {
     let mut msg = [0_u8; 32];
-    let len = ready_message(pid, &mut msg);
-    let _ =
-        rustix::io::retry_on_intr(|| rustix::net::send(socket, &msg[..len], SendFlags::NOSIGNAL));
+    let msg = ready_message(pid, &mut msg);
+    let _ = rustix::io::retry_on_intr(|| rustix::net::send(socket, msg, SendFlags::NOSIGNAL));
 }
 
-/// `READY=1\nMAINPID=<pid>\n` into `out`; its length.
-fn ready_message(pid: u32, out: &mut [u8; 32]) -> usize {
-    const HEAD: &[u8] = b"READY=1\nMAINPID=";
-    out[..HEAD.len()].copy_from_slice(HEAD);
+/// `READY=1\nMAINPID=<pid>\n` in `out`.
+fn ready_message(pid: u32, out: &mut [u8; 32]) -> &[u8] {
     let mut digits = [0_u8; 10];
-    let n = crate::decimal::format_u32(pid, &mut digits);
-    out[HEAD.len()..HEAD.len() + n].copy_from_slice(&digits[..n]);
-    out[HEAD.len() + n] = b'\n';
-    HEAD.len() + n + 1
+    let digits = crate::decimal::format_u32(pid, &mut digits);
+    // 16 + 10 + 1 bytes at most: they always fit.
+    crate::lines::join(out, &[b"READY=1\nMAINPID=", digits, b"\n"]).unwrap_or(&[])
 }
 
 #[cfg(test)]
@@ -67,8 +63,14 @@ mod tests {
     #[test]
     fn message() {
         let mut buf = [0; 32];
-        let n = ready_message(4_194_304, &mut buf);
-        assert_eq!(&buf[..n], b"READY=1\nMAINPID=4194304\n");
+        assert_eq!(
+            ready_message(4_194_304, &mut buf),
+            b"READY=1\nMAINPID=4194304\n"
+        );
+        assert_eq!(
+            ready_message(u32::MAX, &mut buf),
+            b"READY=1\nMAINPID=4294967295\n"
+        );
     }
 
     #[test]

@@ -143,12 +143,10 @@ pub(crate) fn read_pid(fd: &OwnedFd) -> u32 {
 ///  - [pwrite(2)](https://man7.org/linux/man-pages/man2/pwrite.2.html)
 ///  - [ftruncate(2)](https://man7.org/linux/man-pages/man2/ftruncate.2.html)
 pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(), Errno> {
-    let mut line = [0_u8; 11];
     let mut digits = [0_u8; 10];
-    let len = crate::decimal::format_u32(pid, &mut digits);
-    line[..len].copy_from_slice(&digits[..len]);
-    line[len] = b'\n';
-    let line = &line[..=len];
+    let digits = crate::decimal::format_u32(pid, &mut digits);
+    let mut line = [0_u8; 11];
+    let line = crate::lines::join(&mut line, &[digits, b"\n"]).ok_or(Errno::RANGE)?;
     let n = rustix::io::retry_on_intr(|| rustix::io::pwrite(&fd, line, 0))?;
     if n != line.len() {
         return Err(Errno::NOSPC);

@@ -293,11 +293,11 @@ impl Line {
     /// Appends `n` in decimal, padded on the left with `pad` to at least `width` bytes.
     pub(crate) fn push_number(&mut self, n: u32, width: usize, pad: u8) {
         let mut digits = [0_u8; 10];
-        let len = crate::decimal::format_u32(n, &mut digits);
-        for _ in len..width {
+        let digits = crate::decimal::format_u32(n, &mut digits);
+        for _ in digits.len()..width {
             self.push_byte(pad);
         }
-        self.push(digits.get(..len).unwrap_or(&[]));
+        self.push(digits);
     }
 
     /// Ends the line: if something did not fit, its last bytes become `...`.
