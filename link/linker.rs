@@ -2,17 +2,27 @@
 // and the examples'. Not a module of the crate.
 
 /// Whether the linker cargo resolved for the target is a bare linker rather than a C compiler
-/// driver, so that link arguments go without `-Wl,`: `rust-lld`, `ld`, `ld.bfd`, `ld.lld`,
-/// `mold`, with or without a target prefix (`aarch64-linux-gnu-ld`). Cargo tells build scripts
-/// the linker of `target.<triple>.linker` (or `CARGO_TARGET_<TRIPLE>_LINKER`) in
-/// `RUSTC_LINKER`; without one (the default `cc`) it is a driver. A linker given through
-/// `RUSTFLAGS=-C linker=…` is not visible here: configure it through cargo instead.
+/// driver, so that link arguments go without `-Wl,`: `rust-lld`, `lld`, `ld`, `ld.bfd`,
+/// `ld.lld`, with or without a target prefix (`aarch64-linux-gnu-ld`) or a version suffix
+/// (`ld.lld-18`), as rustc itself tells them apart. Cargo tells build scripts the linker of
+/// `target.<triple>.linker` (or `CARGO_TARGET_<TRIPLE>_LINKER`) in `RUSTC_LINKER`; without one
+/// (the default `cc`) it is a driver. A linker given through `RUSTFLAGS=-C linker=…` is not
+/// visible here: configure it through cargo instead. Cargo reruns the build script when the
+/// environment variable changes, not when a configuration file does: after changing the
+/// linker there, `cargo clean -p` the package.
 fn bare_linker() -> bool {
-    println!("cargo::rerun-if-env-changed=RUSTC_LINKER");
+    if let Ok(target) = std::env::var("TARGET") {
+        let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
+        println!("cargo::rerun-if-env-changed={var}");
+    }
     let linker = std::env::var("RUSTC_LINKER").unwrap_or_default();
     let name = linker.rsplit('/').next().unwrap_or("");
-    let tool = name.rsplit('-').next().unwrap_or("");
-    matches!(tool, "ld" | "lld" | "mold") || tool.starts_with("ld.")
+    let mut parts = name.rsplit('-');
+    let mut tool = parts.next().unwrap_or("");
+    if !tool.is_empty() && tool.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+        tool = parts.next().unwrap_or("");
+    }
+    matches!(tool, "ld" | "lld") || tool.starts_with("ld.")
 }
 
 /// `arg` for the linker itself, spelled for the linker cargo resolved (see [`bare_linker`]).

@@ -493,7 +493,7 @@ mod tests {
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");
         }
-        // Every step there is, a new one included: it needs its name in NAMES.
+        // Every step `from_u8` knows (a new one belongs in its list too): each has its name.
         for n in 0..=255 {
             if let Some(step) = Step::from_u8(n) {
                 let name = step.name();

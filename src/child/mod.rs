@@ -4,7 +4,9 @@
 //! The rules, which every file here keeps:
 //! - only async-signal-safe work: rustix system calls and [`sys`](crate::sys) on descriptors
 //!   prepared before the fork and on stack data;
-//! - no allocation, no locks, no `core::fmt`, no panics (no `unwrap`, no unchecked indexing);
+//! - no allocation, no locks, no `core::fmt`, no panics (no `unwrap`, no unchecked indexing;
+//!   what is left are rustix's own assertions that a descriptor is not -1, which ours never
+//!   are);
 //! - a failure is sent through the readiness channel as an [`Error`] and the process ends with
 //!   `_exit` (in foreground mode it is returned instead).
 
