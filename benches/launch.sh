@@ -73,7 +73,7 @@ if command -v musl-gcc >/dev/null; then CC=musl-gcc CLIB=musl; else
     CC=gcc CLIB=glibc
     note "musl-gcc missing: the C peers are linked statically against glibc (larger)"
 fi
-for p in apue daemon3 apue_idle; do "$CC" -Os -static -s -o "$B/$p" "benches/$p.c"; done
+for p in apue daemon3 waitexec apue_idle; do "$CC" -Os -static -s -o "$B/$p" "benches/$p.c"; done
 # The harness needs the kernel's connector headers, which musl-gcc's include path lacks.
 gcc -O2 -o "$B/timer" benches/timer.c
 
@@ -93,6 +93,7 @@ row rdp exec "rawdaemon -p pidfile" "$RD" "$RD" -p "$T/rd.pid" $PROG 1000
 row rdl exec "rawdaemon, smallest build (no tool-* features)" "$RDL" "$RDL" $PROG 1000
 row apue exec "APUE close loop (C, $CLIB static)" "$B/apue" "$B/apue" $PROG 1000
 row d3 exec "libc daemon(3) (C, $CLIB static)" "$B/daemon3" "$B/daemon3" $PROG 1000
+row we exec "C launcher waiting for the exec, nothing else ($CLIB static)" "$B/waitexec" "$B/waitexec" $PROG 1000
 if SETSID=$(command -v setsid); then
     row setsid exec "util-linux setsid -f" "$SETSID" "$SETSID" -f $PROG 1000
 else note "setsid not found: row skipped"; fi
@@ -108,7 +109,7 @@ dynamic() { [[ $1 == "$SETSID" || $1 == /sbin/start-stop-daemon ]]; }
 # Processes that could be ours, so that those already running can be told apart at the end.
 ours() {
     ps -eo pid=,ppid=,stat=,comm= |
-        awk '$4 ~ /^(sleep|rawdaemon|apue|apue_idle|daemon3|tiny-musl|tiny-nolibc|setsid|start-stop-daem)$/'
+        awk '$4 ~ /^(sleep|rawdaemon|apue|apue_idle|daemon3|waitexec|tiny-musl|tiny-nolibc|setsid|start-stop-daem)$/'
 }
 BEFORE=$(ours | awk '{ print $1 }')
 
