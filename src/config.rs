@@ -296,11 +296,16 @@ impl<'a> Daemon<'a> {
     /// With [`Exec`]: the program reports its own readiness by writing a newline to
     /// descriptor `fd` (the s6 convention), and the launcher waits for that line instead of
     /// exiting once the program is executed. If the program exits or closes `fd` first, the
-    /// start fails with [`Step::ReadyFd`] and a program still running is killed. In
-    /// foreground mode with [`notify_socket`](Self::notify_socket) a small watcher process
-    /// waits for the line and sends `READY=1` (so systemd needs `NotifyAccess=all`); without
-    /// it, `fd` is `/dev/null`. `fd` must be 3 or above and not in
-    /// [`keep_fds`](Self::keep_fds).
+    /// start fails with [`Step::ReadyFd`] and a program still running is killed. `fd` is one
+    /// end of a sequenced-packet socket pair: a program that writes its line after the
+    /// launcher is gone gets `EPIPE`, never a SIGPIPE, and runs on.
+    ///
+    /// In foreground mode, a descriptor `fd` that is already open when the start begins is
+    /// the supervisor's (s6's `notification-fd`): it reaches the program untouched, and the
+    /// line goes to the supervisor. Otherwise, in foreground mode with
+    /// [`notify_socket`](Self::notify_socket), a small watcher process waits for the line
+    /// and sends `READY=1` (so systemd needs `NotifyAccess=all`); without it, `fd` stays
+    /// closed. `fd` must be 3 or above and not in [`keep_fds`](Self::keep_fds).
     #[must_use]
     pub const fn ready_fd(mut self, fd: i32) -> Self {
         self.ready_fd = Some(fd);

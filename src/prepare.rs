@@ -40,7 +40,9 @@ pub(crate) struct Prepared {
     pub root: Option<OwnedFd>,
     /// The socket `NOTIFY_SOCKET` names, connected.
     pub notify: Option<OwnedFd>,
-    /// The program's readiness pipe (read end, write end) for [`Daemon::ready_fd`].
+    /// The program's readiness channel (read end, write end) for [`Daemon::ready_fd`]: a
+    /// sequenced-packet socket pair; none in foreground mode when the descriptor is inherited
+    /// open (it then goes to the program untouched).
     pub ready: Option<(OwnedFd, OwnedFd)>,
     /// Signals to reset to their default disposition (signal `n` is bit `n - 1`).
     pub signals: u64,
@@ -257,9 +259,20 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
         (_, out) => open_log(cfg, out, Step::OpenStderr, &mut created.stderr)?,
     };
     let ready = match cfg.ready_fd {
+        // Foreground mode with the descriptor already open: it is the supervisor's (s6's
+        // notification-fd), and it reaches the program as it is.
+        Some(fd) if cfg.foreground && crate::sys::fd_is_open(fd).is_ok() => None,
         Some(_) => {
-            let (r, w) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-                .map_err(|e| Error::new(Step::Pipe, e))?;
+            // A sequenced-packet socket pair rather than a pipe: a program that writes its line
+            // after the launcher is gone (killed, timed out) gets EPIPE, never a SIGPIPE that
+            // would kill it.
+            let (r, w) = rustix::net::socketpair(
+                AddressFamily::UNIX,
+                SocketType::SEQPACKET,
+                SocketFlags::CLOEXEC,
+                None,
+            )
+            .map_err(|e| Error::new(Step::Pipe, e))?;
             let r = above_stdio(r, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
             let w = above_stdio(w, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
             Some((r, w))

@@ -109,10 +109,11 @@ pub(crate) fn ack(channel: &OwnedFd) {
     });
 }
 
-/// Reads the program's readiness pipe until a newline (`true`) or end-of-file (`false`).
-/// Async-signal-safe.
+/// Reads the program's readiness channel (a sequenced-packet socket: one record per write of
+/// the program) until a newline in the first 512 bytes of a record (`true`) or end-of-file
+/// (`false`). Async-signal-safe.
 pub(crate) fn wait_line(pipe: &OwnedFd) -> bool {
-    let mut buf = [0_u8; 64];
+    let mut buf = [0_u8; 512];
     loop {
         match rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut buf)) {
             Ok(0) | Err(_) => return false,

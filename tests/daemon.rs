@@ -124,6 +124,10 @@ fn main() {
         lib_refuses_threads,
         lib_cannot_acquire_a_terminal,
         lib_makes_no_allocation,
+        // Readiness and messages under hostile or unusual launchers.
+        tool_ready_fd_survives_launcher_death,
+        tool_ready_fd_foreground_passes_an_open_descriptor,
+        s6_notification_fd_through_the_tool,
     ]);
 }
 

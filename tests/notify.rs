@@ -104,7 +104,8 @@ pub fn tool_notify_socket_foreground() -> TestResult {
 
 /// `--ready-fd 3`: the launcher is still waiting (blocked in read) while PROGRAM runs
 /// without having written its line; once it writes it, the launcher exits 0 and then
-/// notifies. PROGRAM sees descriptor 3 as a pipe.
+/// notifies. PROGRAM sees descriptor 3 as a socket (a sequenced-packet pair, so that a late
+/// write after the launcher is gone fails with EPIPE instead of killing it by SIGPIPE).
 pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
     needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("readyfd");
@@ -126,7 +127,7 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
         .spawn()
         .map_err(|e| e.to_string())?;
     let launcher_pid = launcher.id() as i32;
-    // The program runs (exec'd: `sh` re-parented to us, its descriptor 3 a pipe), and the
+    // The program runs (exec'd: `sh` re-parented to us, its descriptor 3 a socket), and the
     // launcher sits in read(2) on the readiness pipe.
     let mut program = None;
     let waiting = wait_until(|| {
@@ -136,7 +137,7 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
             p != launcher_pid
                 && comm(p).as_deref() == Some("sh")
                 && std::fs::read_link(format!("/proc/{p}/fd/3"))
-                    .is_ok_and(|l| l.to_string_lossy().starts_with("pipe:"))
+                    .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
         });
         program.is_some() && syscall.split(' ').next() == Some("0")
     });
@@ -370,4 +371,188 @@ pub fn fail_ready_fd_closed_after_forking() -> TestResult {
         "rawdaemon: exec /usr/bin/sh: exited or closed descriptor 3 before it was ready",
         Some(&pid_file),
     )
+}
+
+/// `--ready-fd` in daemon mode, the launcher killed before the program is ready: the
+/// program's late line fails with an error (EPIPE), not a SIGPIPE that kills it, and the pid
+/// file keeps naming the running program.
+pub fn tool_ready_fd_survives_launcher_death() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    let dir = TempDir::new("readyfd-orphan");
+    let pid_file = dir.path("d.pid");
+    let go = dir.path("go");
+    let marker = dir.path("wrote");
+    let script = format!(
+        "while [ ! -e {go} ]; do sleep 0.01; done; echo >&3; echo $? > {marker}; exec sleep 30",
+        go = go.display(),
+        marker = marker.display()
+    );
+    let mut launcher = tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--ready-fd", "3", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let launcher_pid = launcher.id() as i32;
+    let mut program = None;
+    let started = wait_until(|| {
+        program = children()
+            .into_iter()
+            .find(|&p| p != launcher_pid && comm(p).as_deref() == Some("sh"));
+        program.is_some()
+    });
+    let _ = launcher.kill();
+    let _ = launcher.wait();
+    let program = Guard(program.ok_or(format!("no program (started: {started})"))?);
+    std::fs::write(&go, "").map_err(|e| e.to_string())?;
+    ensure!(
+        wait_until(|| comm(program.0).as_deref() == Some("sleep")),
+        "the program did not survive its readiness line: {:?}",
+        stat(program.0).map(|s| s.state)
+    );
+    let status = read_text(&marker)?;
+    ensure!(
+        status.trim() != "0",
+        "the write to a gone launcher succeeded"
+    );
+    ensure_eq!(read_text(&pid_file)?, format!("{}\n", program.0));
+    Ok(())
+}
+
+/// `-f --ready-fd N` with N open when the tool starts (a supervisor's notification
+/// descriptor): N reaches the program untouched, the line goes to the supervisor, and no
+/// watcher process is started.
+pub fn tool_ready_fd_foreground_passes_an_open_descriptor() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    use std::io::Read;
+    use std::os::fd::{AsRawFd, FromRawFd};
+    use std::os::unix::process::CommandExt;
+    let mut ends = [0; 2];
+    // SAFETY: pipe2 fills two descriptors, owned right below.
+    ensure!(
+        unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } == 0,
+        "pipe2"
+    );
+    // SAFETY: fresh descriptors from pipe2.
+    let (mut read, write) = unsafe {
+        (
+            std::fs::File::from_raw_fd(ends[0]),
+            std::fs::File::from_raw_fd(ends[1]),
+        )
+    };
+    let inode = std::fs::read_link(format!("/proc/self/fd/{}", write.as_raw_fd()))
+        .map_err(|e| e.to_string())?;
+    let raw = write.as_raw_fd();
+    let mut cmd = tool();
+    cmd.env_remove("NOTIFY_SOCKET")
+        .args([
+            "-f",
+            "--ready-fd",
+            "5",
+            "sh",
+            "-c",
+            "echo ready >&5; exec sleep 30",
+        ])
+        .stdin(Stdio::null());
+    // SAFETY: dup2 in the child only.
+    unsafe {
+        cmd.pre_exec(move || {
+            if libc::dup2(raw, 5) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| e.to_string())?;
+    let program = Guard(child.id() as i32);
+    drop(write);
+    // One line, or end-of-file if the program's copy was closed (the old behaviour).
+    let mut line = Vec::new();
+    let mut byte = [0_u8; 1];
+    while !line.ends_with(b"\n") && read.read(&mut byte).map_err(|e| e.to_string())? == 1 {
+        line.push(byte[0]);
+    }
+    ensure_eq!(
+        String::from_utf8_lossy(&line),
+        "ready\n",
+        "the supervisor's descriptor never got the line"
+    );
+    ensure!(
+        wait_until(|| comm(program.0).as_deref() == Some("sleep")),
+        "never exec'd"
+    );
+    ensure_eq!(children(), vec![program.0], "a watcher or other process");
+    // The program still holds the very descriptor we passed in.
+    let held =
+        std::fs::read_link(format!("/proc/{}/fd/5", program.0)).map_err(|e| e.to_string())?;
+    ensure_eq!(held, inode);
+    Ok(())
+}
+
+/// Under s6: a service whose `notification-fd` is 3 runs `rawdaemon -f --ready-fd 3 PROGRAM`;
+/// PROGRAM's line reaches s6-supervise, `s6-svwait -U` returns, and bringing the scan
+/// directory down leaves no process.
+pub fn s6_notification_fd_through_the_tool() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    for bin in ["s6-svscan", "s6-svwait", "s6-svstat"] {
+        if Command::new(bin).arg("-h").output().is_err() {
+            return Err(format!("skip: {bin} is not installed (Debian package s6)"));
+        }
+    }
+    let dir = TempDir::new("s6");
+    let service = dir.path("scan/agent");
+    std::fs::create_dir_all(&service).map_err(|e| e.to_string())?;
+    let tool_path = tool().get_program().to_owned();
+    let run_script = format!(
+        "#!/bin/sh\nexec {} -f --ready-fd 3 sh -c 'sleep 0.2; echo >&3; exec sleep 600'\n",
+        tool_path.to_string_lossy()
+    );
+    let run = service.join("run");
+    std::fs::write(&run, run_script).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(service.join("notification-fd"), "3\n").map_err(|e| e.to_string())?;
+    let svscan = Command::new("s6-svscan")
+        .arg(dir.path("scan"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let svscan = Guard(svscan.id() as i32);
+    // s6-svwait needs the supervise directory s6-supervise creates.
+    let ready = wait_until(|| service.join("supervise/status").exists())
+        && Command::new("s6-svwait")
+            .args(["-U", "-t", "10000"])
+            .arg(&service)
+            .status()
+            .is_ok_and(|s| s.success());
+    let svstat = Command::new("s6-svstat")
+        .arg(&service)
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    // Down: s6-svscan on SIGTERM brings every service and supervisor down, then exits.
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(svscan.0, libc::SIGTERM) };
+    let gone = wait_until(|| {
+        reap_zombies();
+        children().is_empty()
+    });
+    drop(svscan);
+    ensure!(
+        ready,
+        "s6-svwait -U never saw the service ready: {svstat:?}"
+    );
+    ensure!(svstat.contains("ready"), "s6-svstat: {svstat:?}");
+    ensure!(
+        gone,
+        "processes left after s6-svscan went down: {:?}",
+        children()
+    );
+    Ok(())
 }

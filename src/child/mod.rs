@@ -53,8 +53,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         notify.map(forget);
         None
     };
-    // In foreground mode with nobody to notify, nobody would read the pipe: the program's
-    // descriptor stays closed (a write to a pipe without a reader would kill it by SIGPIPE).
+    // In foreground mode with nobody to notify, nobody would read the channel: the program's
+    // descriptor stays closed (its write fails with EBADF).
     let ready_pipe = prep.ready.take().and_then(|(read, write)| {
         if !foreground {
             forget(read);
@@ -84,7 +84,12 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         raw(origin.as_ref()),
         raw(ready.notify.as_ref()),
         raw(ready_pipe.as_ref().and_then(|(read, _)| read.as_ref())),
-        raw(ready_pipe.as_ref().map(|(_, write)| write)),
+        // In foreground mode an inherited open descriptor (s6's notification-fd) stays.
+        match &ready_pipe {
+            Some((_, write)) => write.as_raw_fd(),
+            None if foreground => cfg.ready_fd.unwrap_or(-1),
+            None => -1,
+        },
         raw(root.as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
@@ -260,7 +265,9 @@ fn finish(
                     };
                 }
             }
-            _ => {
+            // The program reports readiness itself on an inherited descriptor: not ready yet.
+            (Some(_), None) => {}
+            (None, _) => {
                 if let Some(socket) = &ready.notify {
                     crate::notify::ready(socket, pid);
                 }
