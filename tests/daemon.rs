@@ -128,6 +128,7 @@ fn main() {
         tool_ready_fd_survives_launcher_death,
         tool_ready_fd_foreground_passes_an_open_descriptor,
         s6_notification_fd_through_the_tool,
+        tool_user_without_account_loses_root_env,
     ]);
 }
 

@@ -273,3 +273,53 @@ pub fn fail_foreground_after_drop_empties_pid_file() -> TestResult {
     );
     Ok(())
 }
+
+/// The environment variables of `pid`, from `/proc/PID/environ`.
+fn environ(pid: i32) -> Result<Vec<String>, String> {
+    let raw = fs::read(format!("/proc/{pid}/environ")).map_err(|e| e.to_string())?;
+    Ok(raw
+        .split(|&b| b == 0)
+        .filter(|v| !v.is_empty())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect())
+}
+
+/// `-u UID:GID` with no account entry: PROGRAM sees none of the launcher's `USER`,
+/// `LOGNAME` and `HOME` (root's), and `-E` can still set them; with an account it sees the
+/// account's.
+pub fn tool_user_without_account_loses_root_env() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
+    needs_root()?;
+    let root_env = [("USER", "root"), ("LOGNAME", "root"), ("HOME", "/root")];
+    let out = run(tool()
+        .envs(root_env)
+        .args(["-u", "4242:4242", "sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let env = environ(daemon.0)?;
+    for name in ["USER=", "LOGNAME=", "HOME="] {
+        let found: Vec<&String> = env.iter().filter(|v| v.starts_with(name)).collect();
+        ensure!(
+            found.is_empty(),
+            "reached a PROGRAM with no account: {found:?}"
+        );
+    }
+    drop(daemon);
+    let out =
+        run(tool()
+            .envs(root_env)
+            .args(["-u", "4242:4242", "-E", "HOME=/srv", "sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let env = environ(daemon.0)?;
+    ensure!(env.contains(&"HOME=/srv".to_string()), "{env:?}");
+    ensure!(!env.iter().any(|v| v.starts_with("USER=")), "{env:?}");
+    drop(daemon);
+    let out = run(tool().envs(root_env).args(["-u", "nobody", "sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let env = environ(daemon.0)?;
+    ensure!(env.contains(&"USER=nobody".to_string()), "{env:?}");
+    ensure!(!env.contains(&"HOME=/root".to_string()), "{env:?}");
+    Ok(())
+}

@@ -405,20 +405,22 @@ impl AccountEnv {
         }
     }
 
-    /// The entries for `user`'s `/etc/passwd` entry (none for a number without one).
+    /// The entries for `user`'s `/etc/passwd` entry. A variable that entry cannot give (a
+    /// number without an entry, a name or home too long for the buffers) is named alone,
+    /// which removes it: PROGRAM must never see the launcher's (root's) `HOME`.
     fn entries<'s>(&'s mut self, user: Option<&Credentials>) -> impl Iterator<Item = &'s CStr> {
-        let (name, home) = match user.and_then(|u| Some((u.name()?, u.home()?))) {
-            Some(account) => account,
-            None => (&b""[..], &b""[..]),
-        };
-        let ok = !name.is_empty();
-        let user = entry(&mut self.user, b"USER=", name);
-        let logname = entry(&mut self.logname, b"LOGNAME=", name);
-        let home = entry(&mut self.home, b"HOME=", home);
-        [user, logname, home]
-            .into_iter()
-            .flatten()
-            .filter(move |_| ok)
+        let name = user.and_then(Credentials::name);
+        let home = user.and_then(Credentials::home);
+        let user_entry = name.and_then(|n| entry(&mut self.user, b"USER=", n));
+        let logname = name.and_then(|n| entry(&mut self.logname, b"LOGNAME=", n));
+        let home = home.and_then(|h| entry(&mut self.home, b"HOME=", h));
+        [
+            user_entry.unwrap_or(c"USER"),
+            logname.unwrap_or(c"LOGNAME"),
+            home.unwrap_or(c"HOME"),
+        ]
+        .into_iter()
+        .filter(move |_| user.is_some())
     }
 }
 
@@ -436,8 +438,8 @@ fn entry<'b>(buf: &'b mut [u8], name: &[u8], value: &[u8]) -> Option<&'b CStr> {
 }
 
 /// The inherited environment less the names `set` sets, then the `set` entries (a later one
-/// for the same name wins), then a null. Returns the number of entries, `None` if they do not
-/// fit.
+/// for the same name wins; an entry without `=` only removes its name), then a null. Returns
+/// the number of entries, `None` if they do not fit.
 fn build_env(env: &[*const u8], set: &[&CStr], out: &mut [*const u8]) -> Option<usize> {
     let mut n = 0;
     for &entry in env {
@@ -451,9 +453,11 @@ fn build_env(env: &[*const u8], set: &[&CStr], out: &mut [*const u8]) -> Option<
     }
     for (i, e) in set.iter().enumerate() {
         // A later -E for the same name wins.
-        if set[i + 1..]
-            .iter()
-            .any(|later| same_name(later.to_bytes(), e.to_bytes()))
+        let removal = !e.to_bytes().contains(&b'=');
+        if removal
+            || set[i + 1..]
+                .iter()
+                .any(|later| same_name(later.to_bytes(), e.to_bytes()))
         {
             continue;
         }
