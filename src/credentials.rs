@@ -1,8 +1,10 @@
 //! [`Credentials`]: the user, group and supplementary groups a daemon drops to, looked up in
 //! `/etc/passwd` and `/etc/group` with fixed buffers (no NSS, no allocation).
 //!
-//! The files are read line by line through one stack buffer of [`BUF_LEN`] bytes. A line that
-//! does not fit in it is skipped whole, never parsed from its tail. Empty lines, comments
+//! `/etc/passwd` is read line by line through one stack buffer of [`BUF_LEN`] bytes: a line
+//! that does not fit in it is skipped whole, never parsed from its tail. `/etc/group` is
+//! streamed field by field, so a group with thousands of members is read whole whatever the
+//! length of its line. Empty lines, comments
 //! (`#`), NIS entries (`+`, `-`) and malformed lines (too few fields, an id that is not a
 //! decimal number below `u32::MAX`) are skipped like the C library's files backend does.
 
@@ -351,18 +353,13 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
     let mut too_many = false;
     let mut group_found = group_name.is_none();
     if group_name.is_some() || name.is_some() {
-        entries(group, &mut |line| {
-            let Some(g) = parse_group(line) else {
-                return false;
-            };
-            if !group_found && group_name == Some(g.name) {
-                gid = g.gid;
+        scan_groups(group, group_name, name, &mut |named, g_gid, lists_user| {
+            if !group_found && named {
+                gid = g_gid;
                 group_found = true;
             }
-            if let Some(name) = name {
-                if Fields::new(g.members, b',').any(|m| m == name)
-                    && !push_unique(&mut members, &mut nmembers, g.gid)
-                {
+            if name.is_some() {
+                if lists_user && !push_unique(&mut members, &mut nmembers, g_gid) {
                     too_many = true;
                 }
                 false
@@ -467,23 +464,140 @@ fn parse_passwd(line: &[u8]) -> Option<Passwd<'_>> {
     })
 }
 
-/// The fields of an `/etc/group` line.
-struct Group<'l> {
-    name: &'l [u8],
-    gid: u32,
-    /// Comma-separated user names, possibly empty.
-    members: &'l [u8],
+/// Compares one field of a line, byte by byte as it streams past, with a wanted value.
+#[derive(Clone, Copy, Default)]
+struct Match {
+    /// Bytes of the wanted value matched so far.
+    len: usize,
+    /// A byte differed, or came past the wanted value's end.
+    failed: bool,
 }
 
-/// `name:password:gid[:member,member...]`; `None` if the gid is missing or not a number or
-/// the name is empty.
-fn parse_group(line: &[u8]) -> Option<Group<'_>> {
-    let mut fields = Fields::new(line, b':');
-    let name = fields.next().filter(|n| !n.is_empty())?;
-    let _password = fields.next()?;
-    let gid = parse_id(fields.next()?)?;
-    let members = fields.rest().unwrap_or_default();
-    Some(Group { name, gid, members })
+impl Match {
+    fn feed(&mut self, b: u8, wanted: &[u8]) {
+        match wanted.get(self.len) {
+            Some(&w) if !self.failed && w == b => self.len += 1,
+            _ => self.failed = true,
+        }
+    }
+
+    /// Whether the field, now complete, was the wanted value.
+    fn whole(&self, wanted: &[u8]) -> bool {
+        !self.failed && self.len == wanted.len()
+    }
+}
+
+/// One entry of `/etc/group` as [`scan_groups`] reads it.
+#[derive(Default)]
+struct GroupLine {
+    /// The field the next byte belongs to: 0 name, 1 password, 2 gid, 3 members.
+    field: u8,
+    /// Not an entry: a comment, a NIS entry, or a malformed gid.
+    skip: bool,
+    /// Bytes seen on this line.
+    len: usize,
+    name_len: usize,
+    name: Match,
+    gid: u64,
+    gid_digits: usize,
+    member: Match,
+    lists_user: bool,
+}
+
+impl GroupLine {
+    fn feed(&mut self, b: u8, group: &[u8], user: &[u8]) {
+        self.len += 1;
+        if self.skip || (self.len == 1 && matches!(b, b'#' | b'+' | b'-')) {
+            self.skip = true;
+            return;
+        }
+        match (self.field, b) {
+            (0..=2, b':') => self.field += 1,
+            (0, _) => {
+                self.name_len += 1;
+                self.name.feed(b, group);
+            }
+            (1, _) => {}
+            (2, b'0'..=b'9') => {
+                self.gid = self
+                    .gid
+                    .saturating_mul(10)
+                    .saturating_add(u64::from(b - b'0'));
+                self.gid_digits += 1;
+            }
+            (2, _) => self.skip = true,
+            (_, b',') => {
+                self.lists_user |= self.member.whole(user);
+                self.member = Match::default();
+            }
+            (_, _) => self.member.feed(b, user),
+        }
+    }
+
+    /// At the line's end: `(is the wanted group, gid, lists the user)` for a valid entry.
+    fn finish(&self, group: &[u8], user: &[u8]) -> Option<(bool, u32, bool)> {
+        let gid = u32::try_from(self.gid).ok().filter(|&g| g != u32::MAX)?;
+        if self.skip || self.field < 2 || self.name_len == 0 || self.gid_digits == 0 {
+            return None;
+        }
+        let lists_user = self.lists_user || (self.field == 3 && self.member.whole(user));
+        Some((self.name.whole(group), gid, lists_user))
+    }
+}
+
+/// Streams the group file at `path`, whatever the length of its lines (a group of thousands
+/// of members is still read whole), and calls `each(is GROUP, gid, lists USER)` for every
+/// entry until it returns `true`. Comments, NIS entries and malformed lines are skipped as
+/// [`entries`] skips them.
+///
+/// # Errors
+///
+/// [`Step::User`] with the errno of `open` or `read`, detail 0.
+///
+/// # References
+///  - [group(5)](https://man7.org/linux/man-pages/man5/group.5.html)
+fn scan_groups(
+    path: &CStr,
+    group: Option<&[u8]>,
+    user: Option<&[u8]>,
+    each: &mut dyn FnMut(bool, u32, bool) -> bool,
+) -> Result<(), Error> {
+    let error = |e| Error::new(Step::User, e);
+    let fd = rustix::io::retry_on_intr(|| {
+        crate::sys::open(
+            path,
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+    })
+    .map_err(error)?;
+    // An empty wanted value can match no (non-empty) group name, and no member is looked
+    // for without a user name.
+    let (group, user) = (group.unwrap_or(b""), user.unwrap_or(b""));
+    let mut line = GroupLine::default();
+    let mut buf = [0_u8; 512];
+    loop {
+        let n = rustix::io::retry_on_intr(|| rustix::io::read(&fd, &mut buf)).map_err(error)?;
+        for &b in buf.get(..n).unwrap_or_default() {
+            if b != b'\n' {
+                line.feed(b, group, user);
+                continue;
+            }
+            let entry = line.finish(group, user);
+            line = GroupLine::default();
+            if let Some((named, gid, lists)) = entry {
+                if each(named && !group.is_empty(), gid, lists && !user.is_empty()) {
+                    return Ok(());
+                }
+            }
+        }
+        if n == 0 {
+            if let Some((named, gid, lists)) = line.finish(group, user).filter(|_| line.len > 0) {
+                each(named && !group.is_empty(), gid, lists && !user.is_empty());
+            }
+            return Ok(());
+        }
+    }
 }
 
 /// A user or group id: decimal digits only (no sign, no white space), below `u32::MAX`
@@ -775,7 +889,7 @@ plain:x:77
     }
 
     #[test]
-    fn skips_lines_longer_than_the_buffer() {
+    fn long_lines_are_skipped_in_passwd_and_read_whole_in_group() {
         // A line of padding too long for the buffer that ends in a valid entry: read from the
         // tail it would give uid 66 and group "evil".
         for pad in (BUF_LEN - 40..BUF_LEN + 40).chain([2 * BUF_LEN, 3 * BUF_LEN + 7]) {
@@ -787,13 +901,10 @@ plain:x:77
                 group.extend(vec![b'y'; pad]);
                 group.extend(b"evil:x:66:alice\naudio:x:29:alice\n");
                 let f = Files::new(&format!("long-{pad}-{}", before.len()), &passwd, &group);
-                // While the whole line (and its newline) fits, it is a group "yyy...evil"
-                // with alice as a member.
-                let expected = if pad + b"evil:x:66:alice\n".len() <= BUF_LEN {
-                    creds(1000, 1000, &[1000, 66, 29])
-                } else {
-                    creds(1000, 1000, &[1000, 29])
-                };
+                // The group file is read whole whatever the length of a line: it is a group
+                // "yyy...evil" with alice as a member (never a group "evil" read from its
+                // tail).
+                let expected = creds(1000, 1000, &[1000, 66, 29]);
                 assert_eq!(f.lookup("alice").unwrap(), expected, "{pad}");
                 assert_eq!(f.lookup("alice:evil"), Err(no_such_group()), "{pad}");
             }

@@ -129,6 +129,7 @@ fn main() {
         tool_ready_fd_foreground_passes_an_open_descriptor,
         s6_notification_fd_through_the_tool,
         tool_user_without_account_loses_root_env,
+        tool_user_in_a_group_with_a_long_line,
     ]);
 }
 

@@ -432,10 +432,8 @@ pub fn tool_ready_fd_foreground_passes_an_open_descriptor() -> TestResult {
     use std::os::unix::process::CommandExt;
     let mut ends = [0; 2];
     // SAFETY: pipe2 fills two descriptors, owned right below.
-    ensure!(
-        unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } == 0,
-        "pipe2"
-    );
+    let made = unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) };
+    ensure!(made == 0, "pipe2");
     // SAFETY: fresh descriptors from pipe2.
     let (mut read, write) = unsafe {
         (

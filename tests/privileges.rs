@@ -323,3 +323,49 @@ pub fn tool_user_without_account_loses_root_env() -> TestResult {
     ensure!(!env.contains(&"HOME=/root".to_string()), "{env:?}");
     Ok(())
 }
+
+/// `-u nobody` with an `/etc/group` (bind-mounted in a private mount namespace) whose line
+/// listing nobody is longer than 4 KiB: the daemon still gets that group, as `id` would show.
+pub fn tool_user_in_a_group_with_a_long_line() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
+    needs_root()?;
+    let dir = TempDir::new("long-group");
+    let group = dir.path("group");
+    let mut text = fs::read_to_string("/etc/group").map_err(|e| e.to_string())?;
+    let members: Vec<String> = (0..1000).map(|i| format!("member{i}")).collect();
+    let line = format!("crowd:x:4321:{},nobody,last\n", members.join(","));
+    ensure!(line.len() > 8192, "the line is only {} bytes", line.len());
+    text.push_str(&line);
+    fs::write(&group, text).map_err(|e| e.to_string())?;
+    let source = cstring(&group);
+    let mut cmd = tool();
+    cmd.args(["-u", "nobody", "sleep", "30"]);
+    in_private_mounts(&mut cmd, move || {
+        // SAFETY: mount in the child only, on paths that live as long as the closure.
+        let mounted = unsafe {
+            libc::mount(
+                source.as_ptr(),
+                c"/etc/group".as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
+            )
+        };
+        if mounted != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    });
+    let out = match crate::try_run(&mut cmd) {
+        Ok(out) => out,
+        Err(e) => return Err(format!("skip: no private mount namespace here: {e}")),
+    };
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let groups = status_field(daemon.0, "Groups")?;
+    ensure!(
+        groups.split_whitespace().any(|g| g == "4321"),
+        "Groups: {groups:?}"
+    );
+    Ok(())
+}
