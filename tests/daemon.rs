@@ -9,6 +9,7 @@ mod common;
 mod control;
 mod faults;
 mod hostile;
+mod limits;
 mod logging;
 mod notify;
 mod privileges;
@@ -28,6 +29,7 @@ use common::*;
 use control::*;
 use faults::*;
 use hostile::*;
+use limits::*;
 use logging::*;
 use notify::*;
 use privileges::*;
@@ -130,6 +132,8 @@ fn main() {
         s6_notification_fd_through_the_tool,
         tool_user_without_account_loses_root_env,
         tool_user_in_a_group_with_a_long_line,
+        tool_under_a_small_stack_limit,
+        tool_with_a_broken_stderr,
     ]);
 }
 

@@ -107,6 +107,30 @@ left, 3 not running, 4 unknown.
 /// The most environment variables PROGRAM can inherit.
 const MAX_ENV: usize = 4096;
 
+/// The most arguments the tool takes (PROGRAM's included).
+const MAX_ARGS: usize = 1024;
+
+/// The tool's large arrays: in `.bss`, not on the stack, so that a launcher started under a
+/// small stack limit (`ulimit -s 64`) has its whole stack for the calls it makes.
+struct Scratch {
+    strings: [&'static CStr; MAX_ARGS],
+    set: [&'static CStr; args::MAX_REPEATS + 3],
+    env: [*const u8; MAX_ENV + args::MAX_REPEATS + 4],
+    resolved: search::PathBuf,
+    #[cfg(feature = "tool-privileges")]
+    account: AccountEnv,
+}
+
+/// The one [`Scratch`], taken by `main` alone.
+static mut SCRATCH: Scratch = Scratch {
+    strings: [c""; MAX_ARGS],
+    set: [c""; args::MAX_REPEATS + 3],
+    env: [core::ptr::null(); MAX_ENV + args::MAX_REPEATS + 4],
+    resolved: search::PathBuf::new(),
+    #[cfg(feature = "tool-privileges")]
+    account: AccountEnv::new(),
+};
+
 /// The entry point the C library's `_start` calls.
 ///
 /// # Safety
@@ -115,10 +139,26 @@ const MAX_ENV: usize = 4096;
 /// null-terminated `envp`.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *const u8) -> i32 {
+    // A reader that went away (`rawdaemon --help | head -1`, a closed log pipe) makes a
+    // write fail with EPIPE instead of killing this process: the exit status stays one of
+    // those documented. The daemon gets SIGPIPE back at its default (the start resets every
+    // signal /proc/self/status shows ignored).
+    // SAFETY: setting a disposition to SIG_IGN installs no handler.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    // SAFETY: `main` runs once, in this process's only thread: nothing else ever refers to
+    // SCRATCH.
+    let scratch = unsafe { &mut *(&raw mut SCRATCH) };
+    let Scratch {
+        strings,
+        set,
+        env: env_ptrs,
+        resolved,
+        #[cfg(feature = "tool-privileges")]
+        account,
+    } = scratch;
     let argc = argc.max(0) as usize;
     // SAFETY: the C runtime passes argc pointers followed by a null.
     let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc + 1) };
-    let mut strings = [c""; 1024];
     if argc > strings.len() {
         return usage_error("too many arguments", b"");
     }
@@ -155,11 +195,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let user: Option<Credentials> = None;
     // SAFETY: the C runtime's environment is null-terminated.
     let env = unsafe { inherited_env(envp) };
-    let mut set = [c""; args::MAX_REPEATS + 3];
     let mut set_len = 0;
     // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
-    #[cfg(feature = "tool-privileges")]
-    let mut account = AccountEnv::new();
     #[cfg(feature = "tool-privileges")]
     for entry in account.entries(user.as_ref()) {
         set[set_len] = entry;
@@ -169,8 +206,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         set[set_len] = entry;
         set_len += 1;
     }
-    let mut env_ptrs = [core::ptr::null::<u8>(); MAX_ENV + args::MAX_REPEATS + 4];
-    let Some(env_len) = build_env(env, &set[..set_len], &mut env_ptrs) else {
+    let Some(env_len) = build_env(env, &set[..set_len], env_ptrs) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
     if let Some(dir) = args.chroot {
@@ -185,12 +221,11 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         }
     }
     let name = strings[args.program];
-    let mut resolved = search::PathBuf::new();
     let path = search::resolve(
         name,
         find_env(&env_ptrs[..env_len], b"PATH"),
         args.chroot.map(CStr::to_bytes),
-        &mut resolved,
+        resolved,
     );
     let program_argv = &raw_argv[args.program..];
     let mut daemon = configure(
