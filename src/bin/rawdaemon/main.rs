@@ -147,7 +147,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     // SAFETY: `main` runs once, in this process's only thread: nothing else ever refers to
     // SCRATCH.
-    let scratch = unsafe { &mut *(&raw mut SCRATCH) };
+    let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
     let Scratch {
         strings,
         set,
