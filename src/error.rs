@@ -222,6 +222,10 @@ pub struct Error {
     detail: u32,
 }
 
+/// Room kept for the cause after a long path in a message: the longest explanation and
+/// `strerror` text, with a pid, fit in it.
+const CAUSE_ROOM: usize = 256;
+
 impl Error {
     /// [`Step::User`] detail: the user is in neither `/etc/passwd` nor a number.
     pub const NO_SUCH_USER: u32 = 1;
@@ -345,7 +349,7 @@ impl Error {
         match (self.step, subject) {
             (_, Some(s)) => {
                 m.push_str(" ");
-                m.push(s);
+                m.push_path(s, CAUSE_ROOM);
             }
             (Step::KeepFd | Step::Dup2, None) => {
                 m.push_str(" ");

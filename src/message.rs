@@ -39,6 +39,25 @@ impl Message {
         self
     }
 
+    /// Appends a path (or any subject) that may be long, shortened in its middle to `...` so
+    /// that at least `reserve` bytes stay free for what follows it (the cause of an error):
+    /// the path is what gets cut, never the cause.
+    pub fn push_path(&mut self, path: &[u8], reserve: usize) -> &mut Self {
+        let room = (Self::CAPACITY - 4)
+            .saturating_sub(self.len)
+            .saturating_sub(reserve);
+        if path.len() <= room {
+            return self.push(path);
+        }
+        // Both ends: the start says where, the end names the file.
+        let keep = room.saturating_sub(3);
+        let head = keep / 2;
+        let tail = keep - head;
+        let start = path.get(..head).unwrap_or(path);
+        let end = path.get(path.len() - tail..).unwrap_or(b"");
+        self.push(start).push(b"...").push(end)
+    }
+
     /// Appends a string.
     pub fn push_str(&mut self, s: &str) -> &mut Self {
         self.push(s.as_bytes())
@@ -104,5 +123,28 @@ mod tests {
         m.push_u32(7);
         assert!(m.as_bytes().ends_with(b"..."));
         assert_eq!(m.as_str().len(), Message::CAPACITY - 1);
+    }
+
+    #[test]
+    fn long_paths_are_cut_in_the_middle() {
+        let mut path = std::vec::Vec::from(&b"/start/"[..]);
+        path.extend([b'x'; 4000]);
+        path.extend(b"/end");
+        let mut m = Message::new();
+        m.push_str("rawdaemon: chdir ")
+            .push_path(&path, 256)
+            .push_str(": No such file or directory");
+        let text = m.as_str();
+        assert!(text.starts_with("rawdaemon: chdir /start/xxx"), "{text}");
+        assert!(
+            text.ends_with("xxx/end: No such file or directory"),
+            "{text}"
+        );
+        assert!(text.contains("x...x"), "{text}");
+        assert!(text.len() <= Message::CAPACITY - 256 + 40, "{}", text.len());
+        // A short one is left whole.
+        let mut m = Message::new();
+        m.push_path(b"/run/a.pid", 256);
+        assert_eq!(m.as_str(), "/run/a.pid");
     }
 }

@@ -52,6 +52,9 @@ pub(crate) struct Prepared {
     pub umask: Option<u32>,
     /// The files this start created, which a failed start removes again.
     pub created: Created,
+    /// Foreground mode with stderr redirected: the launcher's stderr, put back on a failure
+    /// so that its message reaches the user.
+    pub stderr_copy: Option<OwnedFd>,
 }
 
 /// The files a start created (rather than found): a failed start removes them again.
@@ -205,6 +208,15 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 blocked,
                 umask,
                 created,
+                stderr_copy: if cfg.foreground
+                    && (cfg.stderr != Output::Inherit || cfg.log_output.is_some())
+                {
+                    // A closed stderr has nothing to copy (EBADF): no copy.
+                    let above = cfg.ready_fd.map_or(3, |n| n.max(2) + 1);
+                    rustix::io::fcntl_dupfd_cloexec(crate::sys::stderr(), above).ok()
+                } else {
+                    None
+                },
             })
         }
         Err(e) => {

@@ -11,6 +11,7 @@ mod faults;
 mod hostile;
 mod limits;
 mod logging;
+mod messages;
 mod notify;
 mod privileges;
 mod respawn;
@@ -31,6 +32,7 @@ use faults::*;
 use hostile::*;
 use limits::*;
 use logging::*;
+use messages::*;
 use notify::*;
 use privileges::*;
 use respawn::*;
@@ -134,6 +136,8 @@ fn main() {
         tool_user_in_a_group_with_a_long_line,
         tool_under_a_small_stack_limit,
         tool_with_a_broken_stderr,
+        fail_foreground_with_log_reports_on_stderr,
+        fail_long_path_keeps_the_cause,
     ]);
 }
 
@@ -204,7 +208,7 @@ pub(crate) fn try_run(cmd: &mut Command) -> Result<Output, String> {
     child.wait_with_output().map_err(|e| e.to_string())
 }
 
-fn stderr_of(out: &Output) -> String {
+pub(crate) fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 

@@ -78,6 +78,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let created = prep.created;
     let origin = prep.origin.take();
     let root = prep.root.take();
+    let stderr_copy = prep.stderr_copy.take();
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.pipe.as_ref()),
@@ -91,6 +92,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
             None => -1,
         },
         raw(root.as_ref()),
+        raw(stderr_copy.as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let mut pid_fd = None;
@@ -109,6 +111,11 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         Err(e) => Err(e),
     };
     if let Err(e) = &outcome {
+        // Foreground mode: the caller prints the failure on stderr, which must be the
+        // launcher's again, not a log file (that this very failure may remove) or /dev/null.
+        if let Some(copy) = &stderr_copy {
+            let _ = rustix::stdio::dup2_stderr(copy);
+        }
         created.remove(cfg, origin.as_ref(), e.step());
         if let (Some(fd), Some(_)) = (pid_fd, cfg.user) {
             // Foreground mode after the privilege drop: the file may not be removable any
@@ -130,7 +137,7 @@ fn steps(
     cfg: &Daemon<'_>,
     prep: Prepared,
     root: Option<&OwnedFd>,
-    internal: [i32; 6],
+    internal: [i32; 7],
     pid: u32,
     pid_fd: &mut Option<i32>,
 ) -> Result<(), Error> {
@@ -176,7 +183,7 @@ fn steps(
     let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
-    let [a, b, c, d, e, f] = internal;
+    let [a, b, c, d, e, f, g] = internal;
     let internal = [
         a,
         b,
@@ -184,6 +191,7 @@ fn steps(
         d,
         e,
         f,
+        g,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
     fds::close_all_except(cfg.keep_fds, &internal).map_err(|e| Error::new(Step::CloseFds, e))?;
