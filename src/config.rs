@@ -78,6 +78,8 @@ pub struct Exec<'a> {
     pub(crate) path: &'a CStr,
     pub(crate) argv: &'a [*const u8],
     pub(crate) envp: &'a [*const u8],
+    /// The `PATH` to search for a name without a `/`, in the daemon.
+    pub(crate) search: Option<&'a [u8]>,
 }
 
 impl<'a> Exec<'a> {
@@ -85,7 +87,25 @@ impl<'a> Exec<'a> {
     /// pointer, and every other entry must point to a NUL-terminated string that lives as long
     /// as `'a` (checked in part: a missing final null is refused with [`Step::Config`]).
     pub const fn new(path: &'a CStr, argv: &'a [*const u8], envp: &'a [*const u8]) -> Self {
-        Exec { path, argv, envp }
+        Exec {
+            path,
+            argv,
+            envp,
+            search: None,
+        }
+    }
+
+    /// A `path` without a `/` is looked up in the directories of `search` (the value of
+    /// `PATH`) by the daemon itself, after [`chroot`](Daemon::chroot) and the privilege drop
+    /// of [`user`](Daemon::user), as `execvp(3)` would: so the program found is one the user
+    /// may execute, and a directory it may not search is skipped (`chpst -u` and
+    /// `s6-setuidgid` look it up the same way). Relative entries are skipped (the daemon has
+    /// changed directory by then). Not found: [`Step::Exec`] with `ENOENT`; found only where
+    /// it may not be executed: `EACCES`.
+    #[must_use]
+    pub const fn search_path(mut self, search: &'a [u8]) -> Self {
+        self.search = Some(search);
+        self
     }
 }
 

@@ -138,6 +138,7 @@ fn main() {
         tool_with_a_broken_stderr,
         fail_foreground_with_log_reports_on_stderr,
         fail_long_path_keeps_the_cause,
+        tool_user_searches_path_as_the_user,
     ]);
 }
 

@@ -369,3 +369,59 @@ pub fn tool_user_in_a_group_with_a_long_line() -> TestResult {
     );
     Ok(())
 }
+
+/// `-u nobody PROGRAM` looks PROGRAM up on PATH as nobody: a directory only root may enter
+/// is skipped (the copy nobody can run is found, as with `chpst -u`); with nothing else on
+/// PATH the status is 127, and a copy nobody may not execute gives 126.
+pub fn tool_user_searches_path_as_the_user() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
+    needs_root()?;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("path-as-user");
+    let script = |dir: &Path, seconds: u32, mode: u32| -> TestResult {
+        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+        let prog = dir.join("prog");
+        fs::write(&prog, format!("#!/bin/sh\nexec sleep {seconds}\n"))
+            .map_err(|e| e.to_string())?;
+        fs::set_permissions(&prog, fs::Permissions::from_mode(mode)).map_err(|e| e.to_string())
+    };
+    let private = dir.path("root-only");
+    let public = dir.path("public");
+    let plain = dir.path("not-executable");
+    script(&private, 31, 0o755)?;
+    script(&public, 32, 0o755)?;
+    script(&plain, 33, 0o644)?;
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o700)).map_err(|e| e.to_string())?;
+    let path = format!("{}:{}:/usr/bin:/bin", private.display(), public.display());
+    let out = run(tool().env("PATH", &path).args(["-u", "nobody", "prog"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure!(
+        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
+        "never reached sleep"
+    );
+    let cmdline = fs::read(format!("/proc/{}/cmdline", daemon.0)).map_err(|e| e.to_string())?;
+    ensure_eq!(
+        cmdline,
+        b"sleep\x0032\x00".to_vec(),
+        "not the copy nobody may run"
+    );
+    ensure_eq!(status_field(daemon.0, "Uid")?, all(65534));
+    drop(daemon);
+    expect_failure(
+        tool()
+            .env("PATH", private.display().to_string())
+            .args(["-u", "nobody", "prog"]),
+        127,
+        "rawdaemon: exec prog: No such file or directory",
+        None,
+    )?;
+    expect_failure(
+        tool()
+            .env("PATH", format!("{}:{}", private.display(), plain.display()))
+            .args(["-u", "nobody", "prog"]),
+        126,
+        "rawdaemon: exec prog: Permission denied",
+        None,
+    )
+}

@@ -10,6 +10,7 @@
 //! - a failure is sent through the readiness channel as an [`Error`] and the process ends with
 //!   `_exit` (in foreground mode it is returned instead).
 
+mod exec;
 mod fds;
 pub(crate) mod logger;
 mod session;
@@ -283,7 +284,7 @@ fn finish(
         }
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
         // `start`/`detach` guaranteed that their strings are valid.
-        let errno = unsafe { sys::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr()) };
+        let errno = unsafe { exec::run(&exec) };
         let e = Error::new(Step::Exec, errno);
         return if ready.pipe.is_some() {
             ready.abort(e)

@@ -351,10 +351,9 @@ impl Supervisor<'_, '_> {
                 sys::raw_sigaction_default(sig);
             }
         }
-        let exec = self.exec;
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
         // `start`/`detach` guaranteed that their strings are valid.
-        let errno = unsafe { sys::execve(exec.path, exec.argv.as_ptr(), exec.envp.as_ptr()) };
+        let errno = unsafe { super::exec::run(&self.exec) };
         Error::new(Step::Exec, errno)
     }
 

@@ -221,17 +221,21 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         }
     }
     let name = strings[args.program];
-    let path = search::resolve(
-        name,
-        find_env(&env_ptrs[..env_len], b"PATH"),
-        args.chroot.map(CStr::to_bytes),
-        resolved,
-    );
+    let search_path = find_env(&env_ptrs[..env_len], b"PATH");
+    // With -u a plain name is looked up by the daemon, as USER (a directory only root may
+    // search is skipped there, as chpst -u does); otherwise here, before anything starts.
+    let as_user = user.is_some() && !name.to_bytes().contains(&b'/');
+    let path = if as_user {
+        Ok(name)
+    } else {
+        search::resolve(name, search_path, args.chroot.map(CStr::to_bytes), resolved)
+    };
     let program_argv = &raw_argv[args.program..];
-    let mut daemon = configure(
-        &args,
-        Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]),
-    );
+    let mut exec = Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]);
+    if as_user {
+        exec = exec.search_path(search_path.unwrap_or(search::DEFAULT_PATH));
+    }
+    let mut daemon = configure(&args, exec);
     if let Some(user) = &user {
         daemon = daemon.user(user);
     }

@@ -53,7 +53,7 @@ impl PathBuf {
 }
 
 /// The default search path when `PATH` is not set.
-const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
+pub const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/usr/bin:/bin";
 
 /// Resolves `name` into `out`, with `path` the value of `PATH` if it is set.
 ///
