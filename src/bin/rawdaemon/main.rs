@@ -10,6 +10,7 @@ mod args;
 mod search;
 
 use core::ffi::CStr;
+use core::mem::MaybeUninit;
 
 use rawdaemon::{Credentials, Daemon, Error, Exec, Message, Output, Runtime, Step};
 use rustix::fd::BorrowedFd;
@@ -111,10 +112,11 @@ const MAX_ENV: usize = 4096;
 const MAX_ARGS: usize = 1024;
 
 /// The tool's large arrays: in `.bss`, not on the stack, so that a launcher started under a
-/// small stack limit (`ulimit -s 64`) has its whole stack for the calls it makes.
+/// small stack limit (`ulimit -s 64`) has its whole stack for the calls it makes. Every
+/// field starts zeroed or uninitialized, so that none of it takes room in the binary.
 struct Scratch {
-    strings: [&'static CStr; MAX_ARGS],
-    set: [&'static CStr; args::MAX_REPEATS + 3],
+    strings: [MaybeUninit<&'static CStr>; MAX_ARGS],
+    set: [MaybeUninit<&'static CStr>; args::MAX_REPEATS + 3],
     env: [*const u8; MAX_ENV + args::MAX_REPEATS + 4],
     resolved: search::PathBuf,
     #[cfg(feature = "tool-privileges")]
@@ -123,8 +125,8 @@ struct Scratch {
 
 /// The one [`Scratch`], taken by `main` alone.
 static mut SCRATCH: Scratch = Scratch {
-    strings: [c""; MAX_ARGS],
-    set: [c""; args::MAX_REPEATS + 3],
+    strings: [const { MaybeUninit::uninit() }; MAX_ARGS],
+    set: [const { MaybeUninit::uninit() }; args::MAX_REPEATS + 3],
     env: [core::ptr::null(); MAX_ENV + args::MAX_REPEATS + 4],
     resolved: search::PathBuf::new(),
     #[cfg(feature = "tool-privileges")]
@@ -164,9 +166,11 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     for (slot, &p) in strings.iter_mut().zip(&raw_argv[..argc]) {
         // SAFETY: each argv entry is a NUL-terminated string.
-        *slot = unsafe { CStr::from_ptr(p.cast()) };
+        slot.write(unsafe { CStr::from_ptr(p.cast()) });
     }
-    let args = match args::parse(&strings[..argc]) {
+    // SAFETY: the first argc slots were just written.
+    let strings = unsafe { written(&strings[..argc]) };
+    let args = match args::parse(strings) {
         Ok(a) => a,
         Err(Stop::Help) => return help(),
         Err(Stop::Version) => return version(),
@@ -199,14 +203,16 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
     #[cfg(feature = "tool-privileges")]
     for entry in account.entries(user.as_ref()) {
-        set[set_len] = entry;
+        set[set_len].write(entry);
         set_len += 1;
     }
     for &entry in &args.env[..args.env_len] {
-        set[set_len] = entry;
+        set[set_len].write(entry);
         set_len += 1;
     }
-    let Some(env_len) = build_env(env, &set[..set_len], env_ptrs) else {
+    // SAFETY: the first set_len slots were just written.
+    let set = unsafe { written(&set[..set_len]) };
+    let Some(env_len) = build_env(env, set, env_ptrs) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
     if let Some(dir) = args.chroot {
@@ -406,6 +412,17 @@ fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
         d = d.chroot(dir);
     }
     d
+}
+
+/// The initialized start of a [`Scratch`] array, as the values it holds.
+///
+/// # Safety
+///
+/// Every slot of `slots` has been written.
+unsafe fn written<'s>(slots: &'s [MaybeUninit<&'static CStr>]) -> &'s [&'static CStr] {
+    // SAFETY: MaybeUninit<T> has T's layout, and the caller guarantees every slot is
+    // initialized.
+    unsafe { &*(core::ptr::from_ref(slots) as *const [&'static CStr]) }
 }
 
 /// The C runtime's environment as a slice (without the final null).
