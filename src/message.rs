@@ -69,6 +69,16 @@ impl Message {
         self.push(crate::decimal::format_u32(n, &mut digits))
     }
 
+    /// Appends the text of `errno` as the C library's `strerror` words it (`Broken pipe`), or
+    /// `error N` for one it does not know.
+    pub fn push_errno(&mut self, errno: rustix::io::Errno) -> &mut Self {
+        let n = errno.raw_os_error() as u16;
+        match crate::strerror::strerror(n) {
+            Some(text) => self.push(text),
+            None => self.push_str("error ").push_u32(u32::from(n)),
+        }
+    }
+
     /// The bytes so far (ending in `...` if something was cut).
     pub fn as_bytes(&self) -> &[u8] {
         &self.buf[..self.len]

@@ -149,6 +149,9 @@ pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(),
     let line = crate::lines::join(&mut line, &[digits, b"\n"]).ok_or(Errno::RANGE)?;
     let n = rustix::io::retry_on_intr(|| rustix::io::pwrite(&fd, line, 0))?;
     if n != line.len() {
+        // Part of the number (a full disk, a file size limit): a file that names no process
+        // rather than a wrong one.
+        let _ = rustix::fs::ftruncate(&fd, 0);
         return Err(Errno::NOSPC);
     }
     if !created {

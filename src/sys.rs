@@ -460,12 +460,36 @@ pub(crate) fn reset_signals(runtime: Runtime, signals: u64, clear_mask: bool) ->
     }
 }
 
+/// SIGPIPE: a write to a pipe or socket without a reader.
+pub(crate) const SIGPIPE: i32 = nr::SIGPIPE as i32;
+/// SIGXFSZ: a write past the file size limit (`RLIMIT_FSIZE`).
+pub(crate) const SIGXFSZ: i32 = nr::SIGXFSZ as i32;
+
 /// Raw `rt_sigaction(sig, SIG_DFL)`; also used just before `execve`, where the libc's own
 /// reserved signals no longer matter.
 pub(crate) fn raw_sigaction_default(sig: i32) {
-    // A zeroed kernel `struct sigaction` is SIG_DFL, no flags, no restorer, empty mask in every
-    // architecture's layout; 32 bytes cover the largest of them.
-    let act = [0_u64; 4];
+    raw_sigaction(sig, 0);
+}
+
+/// Raw `rt_sigaction(sig, SIG_IGN)`: the kernel discards the signal when it is sent (a write
+/// that would raise SIGPIPE or SIGXFSZ then only fails, with `EPIPE` or `EFBIG`). An ignored
+/// signal stays ignored across `execve`: reset it before.
+///
+/// # References
+///  - [signal(7)](https://man7.org/linux/man-pages/man7/signal.7.html)
+pub(crate) fn raw_sigaction_ignore(sig: i32) {
+    raw_sigaction(sig, 1);
+}
+
+/// Raw `rt_sigaction(sig, handler)` for `SIG_DFL` (0) or `SIG_IGN` (1), no flags, empty mask.
+///
+/// # References
+///  - [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+fn raw_sigaction(sig: i32, handler: usize) {
+    // The kernel `struct sigaction` of every supported architecture starts with the handler,
+    // and all zeros after it are no flags, no restorer and an empty mask; 32 bytes cover the
+    // largest of them.
+    let act: [usize; 8] = [handler, 0, 0, 0, 0, 0, 0, 0];
     // SAFETY: `act` is valid for reading, the old action is not wanted, sigsetsize is 8.
     let _ = unsafe {
         syscall5(

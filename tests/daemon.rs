@@ -139,6 +139,10 @@ fn main() {
         fail_foreground_with_log_reports_on_stderr,
         fail_long_path_keeps_the_cause,
         tool_user_searches_path_as_the_user,
+        // The -R supervisor's and the logger's signals and writes
+        tool_respawn_survives_a_fifo_without_reader,
+        tool_respawn_survives_the_file_size_limit,
+        fail_pid_file_over_the_size_limit,
     ]);
 }
 

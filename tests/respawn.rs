@@ -375,3 +375,210 @@ pub fn tool_respawn_relative_chroot() -> TestResult {
     stop_supervisor(&pid_file, supervisor)?;
     no_process_left()
 }
+
+// ---------------------------------------------------------------------------------------
+// Broken log targets, the file size limit
+
+/// `cat FIFO > out`, once it has the FIFO open.
+fn fifo_reader(fifo: &Path, out: &Path) -> Result<Guard, String> {
+    let file = fs::File::create(out).map_err(|e| e.to_string())?;
+    let reader = Command::new("cat")
+        .arg(fifo)
+        .stdout(file)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cat: {e}"))?;
+    Ok(Guard(reader.id() as i32))
+}
+
+/// `-o FIFO` whose reader goes away: the supervisor's writes fail with EPIPE instead of
+/// SIGPIPE killing it (and the program with it). It says so once on stderr, drops the output
+/// meanwhile, and counts it for the next reader; PROGRAM starts with no signal ignored; the
+/// stop still works and removes the pid file.
+pub fn tool_respawn_survives_a_fifo_without_reader() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
+    let dir = TempDir::new("respawn-fifo");
+    let pid_file = dir.path("d.pid");
+    let fifo = dir.path("out.fifo");
+    let err_log = dir.path("err.log");
+    let c = cstring(&fifo);
+    // SAFETY: a NUL-terminated path.
+    ensure!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) } == 0, "mkfifo");
+    let first = dir.path("first.out");
+    let reader = fifo_reader(&fifo, &first)?;
+    let mut cmd = tool();
+    cmd.arg("-R")
+        .arg("-p")
+        .arg(&pid_file)
+        .arg("-o")
+        .arg(&fifo)
+        .arg("-e")
+        .arg(&err_log)
+        .args([
+            "sh",
+            "-c",
+            "echo start; while :; do echo tick; sleep 0.02; done",
+        ]);
+    let out = run(&mut cmd);
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = children()
+        .into_iter()
+        .find(|&p| p != reader.0)
+        .map(Guard)
+        .ok_or("no supervisor")?;
+    ensure_eq!(read_pid(&pid_file)?, supervisor.0);
+    let program = program_of(supervisor.0, "sh")?;
+    ensure_eq!(
+        sigset(program, "SigIgn")? & !LIBC_RESERVED,
+        0,
+        "SigIgn of PROGRAM"
+    );
+    ensure!(
+        wait_until(|| read_text(&first).is_ok_and(|t| t.starts_with("start\ntick\n"))),
+        "first reader: {:?}",
+        read_text(&first)
+    );
+    drop(reader); // SIGKILL and reap: the FIFO has no reader now
+    let sh = "/usr/bin/sh";
+    let said = format!(
+        "rawdaemon: respawn {sh}: writing stdout: Broken pipe; output is dropped until a write succeeds\n"
+    );
+    ensure!(
+        wait_until(|| read_text(&err_log).is_ok_and(|t| t == said)),
+        "stderr: {:?}",
+        read_text(&err_log)
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    ensure!(
+        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
+        "the supervisor died"
+    );
+    ensure_eq!(
+        program_of(supervisor.0, "sh")?,
+        program,
+        "program restarted"
+    );
+    // Said once, not at every write.
+    ensure_eq!(read_text(&err_log)?, said);
+    // A new reader gets the count of what was dropped, then the output again.
+    let second = dir.path("second.out");
+    let reader = fifo_reader(&fifo, &second)?;
+    let dropped = format!("rawdaemon: respawn {sh}: dropped ");
+    ensure!(
+        wait_until(|| read_text(&second).is_ok_and(|t| t
+            .split_once(&dropped)
+            .is_some_and(|(_, rest)| rest.contains(" bytes of output\ntick\n")))),
+        "second reader: {:?}",
+        read_text(&second)
+    );
+    stop_supervisor(&pid_file, supervisor)?;
+    ensure!(!pid_file.exists(), "pid file left behind");
+    // The reader sees the end of the FIFO once the supervisor is gone.
+    let mut status = 0;
+    // SAFETY: waits for our own child.
+    unsafe { libc::waitpid(reader.0, &mut status, 0) };
+    std::mem::forget(reader);
+    no_process_left()
+}
+
+/// Sets `RLIMIT_FSIZE` (what `ulimit -f` sets) for the command, in bytes.
+pub fn file_size_limit(cmd: &mut Command, bytes: u64) -> &mut Command {
+    // SAFETY: setrlimit in the child only.
+    unsafe {
+        cmd.pre_exec(move || {
+            let rl = libc::rlimit {
+                rlim_cur: bytes,
+                rlim_max: libc::RLIM_INFINITY,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &rl) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The log reaches the file size limit: the supervisor's write fails with EFBIG instead of
+/// SIGXFSZ killing it (and the program with it); the rest is dropped, the program is not held
+/// up, and the stop still works and removes the pid file.
+pub fn tool_respawn_survives_the_file_size_limit() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
+    let dir = TempDir::new("respawn-fsize");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let line = "x".repeat(99);
+    let count = dir.path("count");
+    // Counts its lines in a file of its own, past the limit.
+    let script = format!(
+        "i=0; while :; do echo {line}; i=$((i+1)); echo $i > {}; sleep 0.005; done",
+        count.display()
+    );
+    let out = run(file_size_limit(
+        &mut respawn(&pid_file, &log, &[], &script),
+        2000,
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = the_daemon()?;
+    let program = program_of(supervisor.0, "sh")?;
+    ensure_eq!(
+        sigset(program, "SigIgn")? & !LIBC_RESERVED,
+        0,
+        "SigIgn of PROGRAM"
+    );
+    ensure!(
+        wait_until(|| fs::metadata(&log).is_ok_and(|m| m.len() == 2000)),
+        "log size {:?}",
+        fs::metadata(&log).map(|m| m.len())
+    );
+    // The program goes on writing (it is not held up) well past the limit.
+    let lines = || {
+        read_text(&count)
+            .ok()
+            .and_then(|t| t.trim().parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    ensure!(
+        wait_until(|| lines() > 60),
+        "program stalled at {} lines",
+        lines()
+    );
+    ensure!(
+        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
+        "the supervisor died"
+    );
+    ensure_eq!(
+        program_of(supervisor.0, "sh")?,
+        program,
+        "program restarted"
+    );
+    ensure_eq!(fs::metadata(&log).map_err(|e| e.to_string())?.len(), 2000);
+    stop_supervisor(&pid_file, supervisor)?;
+    ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
+}
+
+/// `ulimit -f 0` before the tool: writing the pid file fails the start cleanly with EFBIG
+/// (detached, with -R, and in the foreground), instead of SIGXFSZ killing the daemon; nothing
+/// is left.
+pub fn fail_pid_file_over_the_size_limit() -> TestResult {
+    let dir = TempDir::new("pid-fsize");
+    let pid_file = dir.path("d.pid");
+    let message = format!(
+        "rawdaemon: write pid file {}: File too large",
+        pid_file.display()
+    );
+    let mut modes: Vec<&[&str]> = vec![&[], &["-f"]];
+    if needs_tool(&["tool-respawn"]).is_ok() {
+        modes.push(&["-R"]);
+    }
+    for mode in modes {
+        let mut cmd = tool();
+        cmd.args(mode)
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["sleep", "30"]);
+        expect_failure(file_size_limit(&mut cmd, 0), 1, &message, Some(&pid_file))
+            .map_err(|e| format!("{mode:?}: {e}"))?;
+    }
+    Ok(())
+}

@@ -191,6 +191,10 @@ pub(super) unsafe fn start(
                     .and_then(|()| rustix::stdio::dup2_stdout(devnull))
                     .and_then(|()| rustix::stdio::dup2_stderr(devnull));
                 let keep = [out_read.as_raw_fd(), err_read.as_raw_fd()];
+                // A write that cannot be done fails and its line is dropped: no signal ends
+                // the logger (sends to sockets never raise SIGPIPE anyway, see `Syslog`).
+                sys::raw_sigaction_ignore(sys::SIGPIPE);
+                sys::raw_sigaction_ignore(sys::SIGXFSZ);
                 if quiet.is_ok() && super::fds::close_all_except(&[], &keep).is_ok() {
                     // The write ends were closed with the rest, by number.
                     let _ = rustix::fd::IntoRawFd::into_raw_fd(out_write);

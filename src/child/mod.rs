@@ -207,8 +207,13 @@ fn steps(
         *pid_fd = Some(fd);
         // SAFETY: just leaked above, open for good.
         let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
-        crate::pidfile::write_pid(fd, pid, created_pid_file)
-            .map_err(|e| Error::new(Step::PidFileWrite, e))?;
+        // A file size limit (`ulimit -f`) below the pid's line fails the start with EFBIG
+        // instead of killing the daemon by SIGXFSZ: ignored for this write only (every signal
+        // is at its default here, `reset_signals` saw to it).
+        sys::raw_sigaction_ignore(sys::SIGXFSZ);
+        let written = crate::pidfile::write_pid(fd, pid, created_pid_file);
+        sys::raw_sigaction_default(sys::SIGXFSZ);
+        written.map_err(|e| Error::new(Step::PidFileWrite, e))?;
     }
     if let Some(user) = cfg.user.filter(|_| !supervisor) {
         user.apply()?;

@@ -63,6 +63,41 @@ struct Capture {
     target: i32,
     /// With [`Daemon::log_output`]: the lines read so far.
     lines: Lines,
+    /// Bytes that could not be written to the log file since the last write that worked.
+    dropped: u64,
+}
+
+impl Capture {
+    /// Appends `bytes` to the log file (the supervisor's own descriptor 1 or 2). What cannot
+    /// be written (a FIFO whose reader is gone, a file at the size limit, a full disk) is
+    /// dropped, never waited for: said once on stderr when the writes start failing, and
+    /// counted in the log file before the first output that gets through again. `line`
+    /// starts a message of the supervisor's.
+    fn write_out(&mut self, bytes: &[u8], line: &dyn Fn() -> Message) {
+        if self.dropped > 0 {
+            let mut m = line();
+            m.push_str("dropped ")
+                .push_u32(self.dropped.min(u64::from(u32::MAX)) as u32)
+                .push_str(" bytes of output\n");
+            if write_all(self.target, m.as_bytes()).is_err() {
+                self.dropped = self.dropped.saturating_add(bytes.len() as u64);
+                return;
+            }
+            self.dropped = 0;
+        }
+        if let Err((left, e)) = write_all(self.target, bytes) {
+            self.dropped = left as u64;
+            let mut m = line();
+            m.push_str(if self.target == 1 {
+                "writing stdout: "
+            } else {
+                "writing stderr: "
+            })
+            .push_errno(e)
+            .push_str("; output is dropped until a write succeeds");
+            m.write_line(sys::stderr());
+        }
+    }
 }
 
 struct Supervisor<'c, 'a> {
@@ -214,6 +249,11 @@ fn setup<'c, 'a>(
     let failed = |detail| move |e| Error::with_detail(Step::Supervise, e, detail);
     sys::block(HANDLED).map_err(failed(Error::SUPERVISE_SIGNALS))?;
     let signals = sys::signalfd(HANDLED).map_err(failed(Error::SUPERVISE_SIGNALS))?;
+    // A log that is a FIFO whose reader is gone, or a log at the file size limit: the write
+    // fails (EPIPE, EFBIG) and the output is dropped, instead of the signal killing the
+    // supervisor and, with it, the program. `program` resets both before `execve`.
+    sys::raw_sigaction_ignore(sys::SIGPIPE);
+    sys::raw_sigaction_ignore(sys::SIGXFSZ);
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(failed(Error::SUPERVISE_SUBREAPER))?;
     let mut captures = [None, None];
@@ -232,6 +272,7 @@ fn setup<'c, 'a>(
             write,
             target: i as i32 + 1,
             lines: Lines::new(),
+            dropped: 0,
         });
     }
     Ok(Supervisor {
@@ -351,6 +392,10 @@ impl Supervisor<'_, '_> {
                 sys::raw_sigaction_default(sig);
             }
         }
+        // Ignored by the supervisor (see `setup`); an ignored signal would stay ignored
+        // across `execve`.
+        sys::raw_sigaction_default(sys::SIGPIPE);
+        sys::raw_sigaction_default(sys::SIGXFSZ);
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
         // `start`/`detach` guaranteed that their strings are valid.
         let errno = unsafe { super::exec::run(&self.exec) };
@@ -426,7 +471,7 @@ impl Supervisor<'_, '_> {
                             .lines
                             .feed(&buf[..n], &mut |line| log.send(severity, line));
                     }
-                    None => write_all(capture.target, &buf[..n]),
+                    None => capture.write_out(&buf[..n], &|| line(self.cfg, self.exec)),
                 }
             }
         }
@@ -535,12 +580,7 @@ impl Supervisor<'_, '_> {
     }
 
     fn line(&self) -> Message {
-        let mut m = Message::new();
-        m.push_str(self.cfg.name)
-            .push_str(": respawn ")
-            .push(self.exec.path.to_bytes())
-            .push_str(": ");
-        m
+        line(self.cfg, self.exec)
     }
 
     /// Ends supervision: the program's last output copied, the pid file removed (the lock
@@ -607,14 +647,31 @@ fn forward(pid: Pid, sig: i32) {
     }
 }
 
-/// Writes all of `bytes` to descriptor `fd` (1 or 2), dropping them on error.
-fn write_all(fd: i32, mut bytes: &[u8]) {
+/// `NAME: respawn PROGRAM: `, the start of the supervisor's messages.
+fn line(cfg: &Daemon<'_>, exec: Exec<'_>) -> Message {
+    let mut m = Message::new();
+    m.push_str(cfg.name)
+        .push_str(": respawn ")
+        .push(exec.path.to_bytes())
+        .push_str(": ");
+    m
+}
+
+/// Writes all of `bytes` to descriptor `fd` (1 or 2); on an error, how many bytes were left
+/// unwritten and why. SIGPIPE and SIGXFSZ are ignored (see `setup`): a FIFO without a
+/// reader is `EPIPE`, the file size limit `EFBIG`.
+///
+/// # References
+///  - [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
+fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), (usize, Errno)> {
     // SAFETY: 1 and 2 stay open for the supervisor's whole life (dup2 replaces them in place).
     let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
     while !bytes.is_empty() {
         match rustix::io::retry_on_intr(|| rustix::io::write(fd.as_fd(), bytes)) {
-            Ok(n) if n > 0 => bytes = &bytes[n..],
-            _ => return,
+            Ok(n) if n > 0 => bytes = bytes.get(n..).unwrap_or_default(),
+            Ok(_) => return Err((bytes.len(), Errno::IO)),
+            Err(e) => return Err((bytes.len(), e)),
         }
     }
+    Ok(())
 }
