@@ -338,12 +338,20 @@ impl<'a> Daemon<'a> {
     /// up to 60 s (back to 100 ms after a run of 10 s), at most `max_restarts` times per
     /// `period_secs` seconds, after which the supervisor gives up with status 1. SIGTERM,
     /// SIGINT and SIGQUIT are forwarded and end the supervisor once the program has exited;
-    /// SIGHUP, SIGUSR1 and SIGUSR2 are forwarded. Every orphan is reaped (child subreaper).
+    /// SIGUSR1 and SIGUSR2 are forwarded, and so is SIGHUP unless the supervisor captures the
+    /// program's output (see below). Every orphan is reaped (child subreaper).
     /// The program gets SIGKILL if the supervisor dies. The pid file is removed when the
     /// supervisor ends.
     ///
     /// With [`Output::Append`] the supervisor captures the program's stdout and stderr through
-    /// pipes into the log files, and opens them again by path on SIGHUP (log rotation).
+    /// pipes into the log files, and opens them again by path on SIGHUP (log rotation). While
+    /// it captures the output (log files or [`log_output`](Self::log_output)), a SIGHUP is the
+    /// supervisor's and is forwarded only to a program that catches or ignores SIGHUP (as its
+    /// `/proc/PID/status` says; if that cannot be read, it is forwarded): a rotation never
+    /// kills a program that leaves SIGHUP at its default. The supervisor ignores SIGPIPE and
+    /// SIGXFSZ: a log it cannot write (a FIFO without a reader, a file at `RLIMIT_FSIZE`) makes
+    /// it drop the output, say so once on its stderr and count what was dropped in the log
+    /// once a write succeeds again; the program starts with both at their default.
     /// [`chroot`](Self::chroot) and [`user`](Self::user) apply to the program only: the
     /// supervisor keeps the launcher's privileges to reopen the logs and remove the pid file.
     #[must_use]

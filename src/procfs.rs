@@ -27,12 +27,25 @@ pub(crate) struct Status {
 /// # References
 ///  - [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
 pub(crate) fn read_status() -> Option<Status> {
-    let fd = crate::sys::open(
-        c"/proc/self/status",
-        OFlags::RDONLY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .ok()?;
+    read_status_at(c"/proc/self/status")
+}
+
+/// Reads `/proc/PID/status` of another process (the respawn supervisor's child, whose pid
+/// cannot be reused while it is not reaped); `None` if it cannot be read or parsed.
+///
+/// # References
+///  - [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
+pub(crate) fn read_status_of(pid: u32) -> Option<Status> {
+    let mut digits = [0_u8; 10];
+    let digits = crate::decimal::format_u32(pid, &mut digits);
+    let mut path = [0_u8; 24];
+    let path = crate::lines::join(&mut path, &[b"/proc/", digits, b"/status\0"])?;
+    read_status_at(crate::sys::c_str(path)?)
+}
+
+/// [`read_status`] of the file at `path`.
+fn read_status_at(path: &core::ffi::CStr) -> Option<Status> {
+    let fd = crate::sys::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
     let mut buf = [0_u8; 4096];
     let mut len = 0;
     // The kernel hands the whole file to one read of this size; loop only if it did not.
@@ -127,5 +140,9 @@ CapInh:\t0000000000000000\n";
     fn reads_own_status() {
         let s = read_status().expect("/proc/self/status");
         assert!(s.threads >= 1);
+        let pid = std::process::id();
+        let of = read_status_of(pid).expect("/proc/PID/status");
+        assert!(of.threads >= 1);
+        assert_eq!(read_status_of(0), None);
     }
 }

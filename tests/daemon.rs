@@ -140,6 +140,8 @@ fn main() {
         fail_long_path_keeps_the_cause,
         tool_user_searches_path_as_the_user,
         // The -R supervisor's and the logger's signals and writes
+        tool_respawn_logrotate_hup_spares_the_program,
+        tool_respawn_logrotate_copytruncate,
         tool_respawn_survives_a_fifo_without_reader,
         tool_respawn_survives_the_file_size_limit,
         fail_pid_file_over_the_size_limit,

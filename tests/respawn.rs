@@ -377,7 +377,128 @@ pub fn tool_respawn_relative_chroot() -> TestResult {
 }
 
 // ---------------------------------------------------------------------------------------
-// Broken log targets, the file size limit
+// Log rotation, broken log targets, the file size limit
+
+/// `logrotate -f -s STATE CONFIG` with a config for `log` whose body is `body`; must succeed.
+fn logrotate(dir: &TempDir, log: &Path, body: &str) -> TestResult {
+    if !Path::new("/usr/sbin/logrotate").exists() {
+        return Err("skip: logrotate (Debian package logrotate) is not installed".to_string());
+    }
+    let config = dir.path("logrotate.conf");
+    fs::write(
+        &config,
+        format!("{} {{\n    rotate 1\n{body}}}\n", log.display()),
+    )
+    .map_err(|e| e.to_string())?;
+    let out = run(Command::new("/usr/sbin/logrotate")
+        .arg("-f")
+        .arg("-s")
+        .arg(dir.path("logrotate.state"))
+        .arg(&config));
+    ensure!(out.status.success(), "logrotate: {}", describe(&out));
+    Ok(())
+}
+
+/// logrotate's `postrotate kill -HUP $(cat PIDFILE)`: the supervisor reopens the log (the
+/// rotated file gets no new lines, the new one does). A PROGRAM that leaves SIGHUP at its
+/// default keeps running, the same process, instead of being killed and restarted at each
+/// rotation; one that traps HUP still gets it.
+pub fn tool_respawn_logrotate_hup_spares_the_program() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
+    let dir = TempDir::new("respawn-logrotate");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let rotated = dir.path("out.log.1");
+    let postrotate = format!(
+        "    postrotate\n        kill -HUP $(cat {})\n    endscript\n",
+        pid_file.display()
+    );
+    // dash catches only INT and CHLD: HUP stays at its default, which kills.
+    let plain = "echo start; while :; do echo tick; sleep 0.02; done";
+    let trapping = "trap 'echo got HUP' HUP; echo start; while :; do echo tick; sleep 0.02; done";
+    for (script, traps) in [(plain, false), (trapping, true)] {
+        let _ = fs::remove_file(&rotated);
+        let _ = fs::remove_file(&log);
+        let out = run(&mut respawn(&pid_file, &log, &[], script));
+        ensure!(out.status.success(), "{}", describe(&out));
+        let supervisor = the_daemon()?;
+        let program = program_of(supervisor.0, "sh")?;
+        ensure_eq!(
+            sigset(program, "SigCgt")? & 1,
+            u64::from(traps),
+            "HUP of {script:?}"
+        );
+        ensure!(
+            wait_until(|| read_text(&log).is_ok_and(|t| t.contains("start\ntick\n"))),
+            "log: {:?}",
+            read_text(&log)
+        );
+        logrotate(&dir, &log, &postrotate)?;
+        ensure!(
+            wait_until(|| read_text(&log).is_ok_and(|t| t.contains("tick\n"))),
+            "no new lines in the new log: {:?}",
+            read_text(&log)
+        );
+        // Whatever was on its way before the HUP is in; nothing comes after.
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let before = read_text(&rotated)?;
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        ensure_eq!(read_text(&rotated)?, before, "the rotated log still grows");
+        ensure!(before.starts_with("start\ntick\n"), "rotated: {before:?}");
+        ensure_eq!(
+            program_of(supervisor.0, "sh")?,
+            program,
+            "the program was restarted: {:?}",
+            read_text(&log)
+        );
+        let text = read_text(&log)?;
+        ensure!(!text.contains("killed by signal"), "new log: {text:?}");
+        if traps {
+            ensure!(
+                wait_until(|| read_text(&log).is_ok_and(|t| t.contains("got HUP\n"))),
+                "the trap got no HUP: {:?}",
+                read_text(&log)
+            );
+        }
+        stop_supervisor(&pid_file, supervisor)?;
+        ensure!(!pid_file.exists(), "pid file left behind");
+        no_process_left()?;
+    }
+    Ok(())
+}
+
+/// logrotate's `copytruncate`: the log is copied and cut in place, no signal; the supervisor
+/// appends, so the next lines start the cut file (no hole of zeros), and the program runs on.
+pub fn tool_respawn_logrotate_copytruncate() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
+    let dir = TempDir::new("respawn-copytruncate");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let script = "echo start; while :; do echo tick; sleep 0.02; done";
+    let out = run(&mut respawn(&pid_file, &log, &[], script));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = the_daemon()?;
+    let program = program_of(supervisor.0, "sh")?;
+    ensure!(
+        wait_until(|| read_text(&log).is_ok_and(|t| t.contains("start\ntick\ntick\n"))),
+        "log: {:?}",
+        read_text(&log)
+    );
+    logrotate(&dir, &log, "    copytruncate\n")?;
+    ensure!(
+        read_text(&dir.path("out.log.1"))?.starts_with("start\ntick\n"),
+        "rotated copy"
+    );
+    ensure!(
+        wait_until(|| read_text(&log).is_ok_and(|t| t.starts_with("tick\n"))),
+        "cut log: {:?}",
+        read_text(&log)
+    );
+    ensure_eq!(program_of(supervisor.0, "sh")?, program);
+    stop_supervisor(&pid_file, supervisor)?;
+    ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
+}
 
 /// `cat FIFO > out`, once it has the FIFO open.
 fn fifo_reader(fifo: &Path, out: &Path) -> Result<Guard, String> {

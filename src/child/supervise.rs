@@ -202,7 +202,9 @@ pub(super) fn run(
                     if sig == libc_sig::HUP {
                         sup.reopen_logs();
                     }
-                    if let Some(pid) = child {
+                    if let Some(pid) =
+                        child.filter(|&pid| sig != libc_sig::HUP || sup.hup_reaches(pid))
+                    {
                         forward(pid, sig);
                     }
                 }
@@ -444,6 +446,20 @@ impl Supervisor<'_, '_> {
         ]
         .into_iter()
         .filter(move |&sig| seen & bit(sig) != 0)
+    }
+
+    /// Whether a HUP goes on to the program `pid`. While the supervisor captures its output
+    /// (log files or the system log) a HUP is the supervisor's: it reopens the logs
+    /// (logrotate's `postrotate kill -HUP`), and is forwarded only to a program that catches
+    /// or ignores SIGHUP (`SigCgt`/`SigIgn` of its `/proc/PID/status`; the program is this
+    /// process's unreaped child, so its pid names no other process), never to one it would
+    /// kill. Without capture, or if the status cannot be read, it is forwarded.
+    fn hup_reaches(&self, pid: Pid) -> bool {
+        if self.captures.iter().all(Option::is_none) {
+            return true;
+        }
+        crate::procfs::read_status_of(pid.as_raw_nonzero().get() as u32)
+            .is_none_or(|s| (s.caught | s.ignored) & bit(libc_sig::HUP) != 0)
     }
 
     /// Copies whatever the program wrote into the log files, or sends it to the system log

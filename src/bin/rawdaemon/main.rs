@@ -58,7 +58,10 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        when it exits with a status other than 0 or is killed, after a
                        delay of 100 ms doubling to 60 s; forwards TERM INT QUIT HUP USR1
                        USR2; with -o/-e captures PROGRAM's output and reopens the files on
-                       HUP; ends (removing the pid file) when PROGRAM exits 0 or is stopped
+                       HUP; ends (removing the pid file) when PROGRAM exits 0 or is stopped.
+                       While it captures output (-o/-e, --syslog, --kmsg), HUP is forwarded
+                       only if PROGRAM catches or ignores SIGHUP: a log rotation never kills
+                       a PROGRAM that leaves it at its default
       --max-restarts N     give up after N restarts within the period (default 5)
       --restart-period SECS  that period (default 60)
 ",
