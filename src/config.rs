@@ -367,7 +367,10 @@ impl<'a> Daemon<'a> {
     /// [`respawn`](Self::respawn) mode the supervisor reads them, and logs its own messages
     /// (restarts, giving up) the same way, at `err`. Lines the log cannot take at once are
     /// dropped, not buffered, and their number is logged as soon as a line gets through
-    /// again. Replaces [`stdout`](Self::stdout) and [`stderr`](Self::stderr).
+    /// again. A line may wait for room in a full log daemon's queue, but all such waiting is
+    /// held to a tenth of the time that passes (at most 100 ms at once): a log daemon that
+    /// stopped reading holds the program up for at most about 10% of its time. Replaces
+    /// [`stdout`](Self::stdout) and [`stderr`](Self::stderr).
     #[must_use]
     pub const fn log_output(mut self, out: LogOutput<'a>) -> Self {
         self.log_output = Some(out);

@@ -145,6 +145,7 @@ fn main() {
         tool_respawn_survives_a_fifo_without_reader,
         tool_respawn_survives_the_file_size_limit,
         fail_pid_file_over_the_size_limit,
+        tool_syslog_unread_socket_holds_no_one,
     ]);
 }
 

@@ -413,3 +413,98 @@ pub fn tool_log_with_chroot_and_user() -> TestResult {
     syslogd.wait_for("Try 'sleep --help' for more information.")?;
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------
+// A log daemon that does not read, or is not there
+
+/// A log socket nobody reads (bound, never read: a stuck log daemon): 2,000 lines of 100
+/// bytes (more than the pipe holds) do not hold PROGRAM up for seconds, as a wait of 100 ms
+/// per lost line did; once the socket is read again, the count of lost lines arrives, and
+/// every line is delivered or counted.
+pub fn tool_syslog_unread_socket_holds_no_one() -> TestResult {
+    needs_tool(&["tool-syslog"])?;
+    use std::os::unix::net::UnixDatagram;
+    let dir = TempDir::new("syslog-stuck");
+    let socket = dir.path("log.sock");
+    let rx = UnixDatagram::bind(&socket).map_err(|e| e.to_string())?;
+    let pid_file = dir.path("d.pid");
+    let (done, go) = (dir.path("done"), dir.path("go"));
+    let pad = "x".repeat(90);
+    let script = format!(
+        "i=0; while [ $i -lt 2000 ]; do i=$((i+1)); echo \"$i {pad}\"; done; : > {done}; \
+         while [ ! -e {go} ]; do sleep 0.01; done; echo after",
+        done = done.display(),
+        go = go.display()
+    );
+    let started = std::time::Instant::now();
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "stuck"],
+        &socket,
+        &script,
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(out.stderr.is_empty(), "{}", describe(&out));
+    // A generous bound: with a wait per lost line this took minutes.
+    ensure!(
+        wait_until(|| done.exists()),
+        "2,000 lines held the program up for over 5 s"
+    );
+    println!(
+        "    (2,000 lines to a stuck socket in {} ms)",
+        started.elapsed().as_millis()
+    );
+    // The log daemon reads again: what waits in the socket first.
+    rx.set_nonblocking(true).map_err(|e| e.to_string())?;
+    let mut lines = Vec::new();
+    let mut buf = [0_u8; 2048];
+    while let Ok(n) = rx.recv(&mut buf) {
+        lines.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+    }
+    rx.set_nonblocking(false).map_err(|e| e.to_string())?;
+    rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    fs::write(&go, "").map_err(|e| e.to_string())?;
+    loop {
+        let n = rx
+            .recv(&mut buf)
+            .map_err(|e| format!("no \"after\": {e}; got {lines:?}"))?;
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let last = line.ends_with(": after");
+        lines.push(line);
+        if last {
+            break;
+        }
+    }
+    let mut numbers = Vec::new();
+    let mut lost = Vec::new();
+    for line in &lines[..lines.len() - 1] {
+        let msg = line
+            .split_once("]: ")
+            .map(|(_, msg)| msg)
+            .ok_or(format!("{line:?}"))?;
+        match msg.strip_prefix("rawdaemon: ") {
+            Some(report) => lost.push(
+                report
+                    .strip_suffix(" could not be delivered to the log")
+                    .and_then(|n| n.split(' ').next())
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .ok_or(format!("{line:?}"))?,
+            ),
+            None => numbers.push(
+                msg.split(' ')
+                    .next()
+                    .and_then(|n| n.parse::<u32>().ok())
+                    .ok_or(format!("{line:?}"))?,
+            ),
+        }
+    }
+    // Reports (as soon as the socket takes a line again; the queue may fill again while
+    // this test is between its reads) of every line that did not arrive.
+    let lost: u32 = lost.iter().sum();
+    ensure!(lost > 0, "nothing reported lost");
+    ensure!(numbers.windows(2).all(|w| w[0] < w[1]), "out of order");
+    ensure_eq!(numbers.len() as u32 + lost, 2000, "{numbers:?}");
+    println!("    ({} delivered, {lost} reported lost)", numbers.len());
+    no_process_left()
+}

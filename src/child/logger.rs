@@ -8,6 +8,15 @@
 //! counted, and the count is reported in the log as soon as a line gets through again (or at
 //! the end), never buffered.
 //!
+//! When the log daemon's queue is full, a line may wait for room, so that a burst is slowed
+//! to the log daemon's pace rather than lost; but all the waiting together is held to a
+//! budget of a tenth of the time that passes (at most [`FULL_WAIT_MS`] at once): a log daemon
+//! that has stopped reading costs the program at most about 10% of its time (a first 100 ms,
+//! then 100 ms per second at most), and its lines are dropped and counted meanwhile.
+//!
+//! The logging process and the supervisor ignore SIGPIPE and SIGXFSZ: a write that cannot be
+//! done fails and its line is dropped.
+//!
 //! [`Daemon::log_output`]: crate::Daemon::log_output
 
 use rustix::event::{PollFd, PollFlags};
@@ -23,8 +32,12 @@ use crate::{Runtime, sys};
 /// `...`) and the rest of it, up to its newline, is dropped.
 pub(crate) const LINE_MAX: usize = 1024;
 
-/// How long a line waits for room in a full log daemon's queue before it is counted lost.
-const FULL_WAIT_MS: i64 = 100;
+/// The longest a line waits for room in a full log daemon's queue before it is counted
+/// lost, and the most waiting the budget holds (see the module).
+const FULL_WAIT_MS: u64 = 100;
+
+/// The budget grows by one part for each `BUDGET_SHARE` parts of time that pass.
+const BUDGET_SHARE: u64 = 10;
 
 /// Splits a byte stream into lines in a fixed buffer.
 pub(crate) struct Lines {
@@ -80,6 +93,10 @@ pub(crate) struct Delivery<'a> {
     sink: Sink<'a>,
     dropped: u32,
     name: &'a str,
+    /// How long lines may still wait for room, in nanoseconds (see the module).
+    budget: u64,
+    /// The monotonic time (nanoseconds) up to which the budget has been refilled.
+    refilled: u64,
 }
 
 impl<'a> Delivery<'a> {
@@ -95,6 +112,9 @@ impl<'a> Delivery<'a> {
             sink,
             dropped: 0,
             name,
+            // The first refill fills it.
+            budget: 0,
+            refilled: 0,
         }
     }
 
@@ -110,26 +130,45 @@ impl<'a> Delivery<'a> {
         }
     }
 
-    /// One send; if the log daemon's queue is full, one more after waiting up to
-    /// [`FULL_WAIT_MS`] for room (so a burst is slowed to the log daemon's pace rather than
-    /// lost, while the program is never held up for long).
+    /// One send; if the log daemon's queue is full, one more after waiting for room as long
+    /// as the budget allows (so a burst is slowed to the log daemon's pace rather than lost,
+    /// while a log daemon that stopped reading holds the program up for at most a tenth of
+    /// the time).
     fn try_send(&mut self, severity: Severity, line: &[u8]) -> Result<(), Errno> {
-        match self.sink.send(severity, line) {
-            Err(Errno::AGAIN) => {
-                if let Sink::Syslog(s) = &self.sink {
-                    if let Some(fd) = s.fd() {
-                        let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
-                        let wait = rustix::event::Timespec {
-                            tv_sec: 0,
-                            tv_nsec: FULL_WAIT_MS * 1_000_000,
-                        };
-                        let _ = rustix::event::poll(&mut fds, Some(&wait));
-                    }
-                }
-                self.sink.send(severity, line)
-            }
-            other => other,
+        let first = self.sink.send(severity, line);
+        if first != Err(Errno::AGAIN) {
+            return first;
         }
+        let wait = self.allowance();
+        let Sink::Syslog(s) = &self.sink else {
+            return first;
+        };
+        let Some(fd) = s.fd().filter(|_| wait > 0) else {
+            return first;
+        };
+        let mut fds = [PollFd::new(&fd, PollFlags::OUT)];
+        let timeout = rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: wait as i64,
+        };
+        let before = sys::monotonic_nanos();
+        let _ = rustix::event::poll(&mut fds, Some(&timeout));
+        self.budget = self
+            .budget
+            .saturating_sub(sys::monotonic_nanos().saturating_sub(before));
+        self.sink.send(severity, line)
+    }
+
+    /// The budget refilled for the time passed since the last refill (a tenth of it, up to
+    /// [`FULL_WAIT_MS`]): how long the next line may wait, in nanoseconds.
+    fn allowance(&mut self) -> u64 {
+        const CAP: u64 = FULL_WAIT_MS * 1_000_000;
+        let now = sys::monotonic_nanos();
+        let earned = now.saturating_sub(self.refilled) / BUDGET_SHARE;
+        // What a division leaves over counts at the next refill.
+        self.refilled = self.refilled.saturating_add(earned * BUDGET_SHARE);
+        self.budget = self.budget.saturating_add(earned).min(CAP);
+        self.budget
     }
 
     /// Reports lines lost so far; `false` if the report itself could not be sent.
