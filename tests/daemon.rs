@@ -146,6 +146,7 @@ fn main() {
         tool_respawn_survives_the_file_size_limit,
         fail_pid_file_over_the_size_limit,
         tool_syslog_unread_socket_holds_no_one,
+        tool_syslog_without_socket_warns,
     ]);
 }
 

@@ -508,3 +508,70 @@ pub fn tool_syslog_unread_socket_holds_no_one() -> TestResult {
     println!("    ({} delivered, {lost} reported lost)", numbers.len());
     no_process_left()
 }
+
+/// `--syslog` with no socket to send to: one warning on stderr naming the socket and the
+/// cause, and PROGRAM starts all the same (a log daemon may come up later in boot); with a
+/// socket there, no warning.
+pub fn tool_syslog_without_socket_warns() -> TestResult {
+    needs_tool(&["tool-syslog"])?;
+    let dir = TempDir::new("syslog-none");
+    let pid_file = dir.path("d.pid");
+    let socket = dir.path("log.sock");
+    let warning = |cause: &str| {
+        format!(
+            "rawdaemon: warning: syslog socket {}: {cause}; lines are dropped until it accepts them\n",
+            socket.display()
+        )
+    };
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "none"],
+        &socket,
+        "echo lost",
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        warning("No such file or directory")
+    );
+    no_process_left()?;
+    // A socket file left by a log daemon that died.
+    let rx = std::os::unix::net::UnixDatagram::bind(&socket).map_err(|e| e.to_string())?;
+    drop(rx);
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "none"],
+        &socket,
+        "echo lost",
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        warning("Connection refused")
+    );
+    no_process_left()?;
+    // A log daemon listening: no warning, and the line arrives.
+    fs::remove_file(&socket).map_err(|e| e.to_string())?;
+    let rx = std::os::unix::net::UnixDatagram::bind(&socket).map_err(|e| e.to_string())?;
+    rx.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "none"],
+        &socket,
+        "echo heard",
+    ));
+    ensure!(
+        out.status.success() && out.stderr.is_empty(),
+        "{}",
+        describe(&out)
+    );
+    let mut buf = [0_u8; 2048];
+    let n = rx.recv(&mut buf).map_err(|e| e.to_string())?;
+    ensure!(
+        buf[..n].ends_with(b": heard"),
+        "{:?}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    no_process_left()
+}

@@ -70,7 +70,9 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        line, as TAG[PID] (facility default daemon), through a small logging
                        process (with -R, the supervisor, which logs its own messages too)
       --kmsg TAG[.FACILITY]    the same into the kernel log, /dev/kmsg (default user)
-      --log-socket PATH    the syslog socket (default /dev/log)
+      --log-socket PATH    the syslog socket (default /dev/log); if nothing listens on it
+                       at start, a warning says so and PROGRAM starts anyway: lines are
+                       dropped (and counted in the log) until the socket accepts them
 ",
     #[cfg(feature = "tool-notify")]
     "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
@@ -271,6 +273,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     #[cfg(feature = "tool-syslog")]
     if let Some(out) = args.log {
         daemon = daemon.log_output(out);
+        warn_without_log_socket(out);
     }
     if let Err(errno) = path {
         let error = Error::new(Step::Exec, errno);
@@ -282,6 +285,30 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let _never = unsafe { daemon.start() };
     // Not reached: start() exits in the original process and execs (or exits) in the daemon.
     1
+}
+
+/// `--syslog` while nothing listens on the socket: says so once and starts anyway (a log
+/// daemon may come up later in boot; until it accepts them, lines are dropped and counted).
+///
+/// # References
+///  - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html)
+#[cfg(feature = "tool-syslog")]
+fn warn_without_log_socket(out: rawdaemon::LogOutput<'_>) {
+    let rawdaemon::LogTarget::Syslog(path) = out.target else {
+        return;
+    };
+    if let Err(e) = rawdaemon::Syslog::new("", out.facility, 0)
+        .path(path)
+        .connect()
+    {
+        let mut m = Message::new();
+        m.push_str("rawdaemon: warning: syslog socket ")
+            .push(path)
+            .push_str(": ")
+            .push_errno(e)
+            .push_str("; lines are dropped until it accepts them");
+        m.write_line(stderr());
+    }
 }
 
 /// `--stop`: 0 once the process holding the lock has exited, 1 otherwise.
