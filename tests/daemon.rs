@@ -147,6 +147,7 @@ fn main() {
         fail_pid_file_over_the_size_limit,
         tool_syslog_unread_socket_holds_no_one,
         tool_syslog_without_socket_warns,
+        tool_respawn_under_runit_sv_stop,
     ]);
 }
 

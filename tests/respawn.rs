@@ -703,3 +703,78 @@ pub fn fail_pid_file_over_the_size_limit() -> TestResult {
     }
     Ok(())
 }
+
+/// runit's `runsv` over `rawdaemon -f -R` (the supervisor in the foreground, as runit
+/// expects): `sv stop` ends the supervisor, PROGRAM and what PROGRAM started; the pid file is
+/// removed and no process is left.
+pub fn tool_respawn_under_runit_sv_stop() -> TestResult {
+    needs_tool(&["tool-respawn"])?;
+    for bin in ["/usr/bin/runsv", "/usr/bin/sv"] {
+        if !Path::new(bin).exists() {
+            return Err(format!(
+                "skip: {bin} (Debian package runit) is not installed"
+            ));
+        }
+    }
+    let dir = TempDir::new("runit");
+    let service = dir.path("agent");
+    fs::create_dir(&service).map_err(|e| e.to_string())?;
+    let pid_file = dir.path("d.pid");
+    let tool = tool();
+    let run_script = service.join("run");
+    fs::write(
+        &run_script,
+        format!(
+            "#!/bin/sh\nexec {} -f -R -p {} -- sh -c 'sleep 1000 & exec sleep 1001'\n",
+            tool.get_program().to_string_lossy(),
+            pid_file.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&run_script, fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    let runsv = Command::new("/usr/bin/runsv")
+        .arg(&service)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("runsv: {e}"))?;
+    let runsv = Guard(runsv.id() as i32);
+    let supervisor = read_pid(&pid_file)?;
+    ensure_eq!(stat(supervisor)?.ppid, runsv.0, "runsv runs the supervisor");
+    let program = program_of(supervisor, "sleep")?;
+    ensure!(
+        wait_until(|| children_of(program).len() == 1),
+        "PROGRAM's own child never started"
+    );
+    let grandchild = children_of(program)[0];
+    let out = run(Command::new("/usr/bin/sv").arg("stop").arg(&service));
+    ensure!(out.status.success(), "sv stop: {}", describe(&out));
+    ensure!(
+        String::from_utf8_lossy(&out.stdout).starts_with("ok: down"),
+        "sv stop: {}",
+        describe(&out)
+    );
+    ensure!(!pid_file.exists(), "pid file left behind");
+    let gone = |pid: i32| stat(pid).is_err() || stat(pid).is_ok_and(|s| s.state == 'Z');
+    ensure!(
+        wait_until(|| {
+            reap_zombies();
+            gone(supervisor) && gone(program) && gone(grandchild)
+        }),
+        "still running after sv stop: {:?}",
+        children()
+    );
+    ensure!(
+        wait_until(|| {
+            reap_zombies();
+            children() == vec![runsv.0]
+        }),
+        "left behind: {:?}",
+        children()
+    );
+    drop(runsv);
+    no_process_left()
+}
