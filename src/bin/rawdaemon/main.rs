@@ -303,7 +303,7 @@ fn warn_without_log_socket(out: rawdaemon::LogOutput<'_>) {
     {
         let mut m = Message::new();
         m.push_str("rawdaemon: warning: syslog socket ")
-            .push(path)
+            .push_path(path, 256)
             .push_str(": ")
             .push_errno(e)
             .push_str("; lines are dropped until it accepts them");
