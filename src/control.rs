@@ -234,16 +234,17 @@ fn exited_within(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Error> {
 }
 
 /// Removes the pid file of a daemon that has exited, if it is still the file at `path` and no
-/// other process (a new instance, a forked child of the old one) holds its lock.
+/// other process (a new instance, a forked child of the old one) holds its lock. The entry is
+/// checked and removed in its safely resolved directory ([`unlink_if`]).
+///
+/// [`unlink_if`]: crate::path::unlink_if
 fn remove_if_unlocked(path: &CStr, file: &OwnedFd, stat: &Stat) -> bool {
     if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_err() {
         return false;
     }
     // While we hold the lock no start can take this file: it still being at `path` means the
     // unlink removes exactly it (a start that opened it meanwhile sees it gone and retries).
-    let same = rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW)
-        .is_ok_and(|now| now.st_dev == stat.st_dev && now.st_ino == stat.st_ino);
-    same && rustix::fs::unlink(path).is_ok()
+    crate::path::unlink_if(CWD, path, crate::path::FileId::of(stat))
 }
 
 /// An open pid file and who holds its lock.
@@ -263,9 +264,17 @@ enum Holder {
 }
 
 /// Opens the pid file (`None` if there is none) and finds who holds its lock.
+///
+/// Opened without following a symbolic link (nor one on the way that another user owns) and
+/// with `O_NONBLOCK`: a FIFO planted at the path is refused as not a regular file instead of
+/// blocking the open until some writer comes.
 fn find(path: &CStr) -> Result<Option<Found>, Error> {
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let file = match crate::sys::open(path, flags, Mode::empty()) {
+    let (dir, name) = match crate::path::parent(CWD, path) {
+        Ok(found) => found,
+        Err((Errno::NOENT, _)) => return Ok(None),
+        Err((e, detail)) => return Err(Error::with_detail(Step::Status, e, detail)),
+    };
+    let file = match crate::path::open_in(&dir, name, OFlags::RDONLY, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(None),
         Err(e) => return Err(Error::new(Step::Status, e)),

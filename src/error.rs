@@ -254,6 +254,19 @@ impl Error {
     /// [`Step::PidFileOpen`] detail: an existing pid file is another user's, or has other
     /// hard links; it is not reused (it could be a planted link to a file not ours to write).
     pub const NOT_OURS: u32 = 2;
+    /// [`Step::PidFileOpen`], [`Step::OpenStdout`], [`Step::OpenStderr`] and [`Step::Status`]
+    /// detail (with `ELOOP`): a directory on the path is a symbolic link that neither root nor
+    /// this user owns; it is not followed (it could lead root's write anywhere).
+    pub const FOREIGN_LINK: u32 = 3;
+    /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `EPERM`): an existing log
+    /// file is owned by a user other than root, this one or the daemon's.
+    pub const FOREIGN_OWNER: u32 = 4;
+    /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `EPERM`): an existing log
+    /// file has other hard links (it could be a planted link to a file not ours to write).
+    pub const HARD_LINKED: u32 = 5;
+    /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `ELOOP`): the log's path is
+    /// a symbolic link, which is not followed.
+    pub const IS_SYMLINK: u32 = 6;
 
     /// An error of `step` with `errno`.
     // Never inlined: the errno's conversion and the packing of the fields took some 40 bytes
@@ -394,6 +407,27 @@ impl Error {
             }
             Step::PidFileOpen | Step::Status if detail == Self::NOT_REGULAR => {
                 ("not a regular file", None, "")
+            }
+            Step::OpenStdout | Step::OpenStderr if detail == Self::NOT_REGULAR => {
+                ("not a regular file, FIFO or character device", None, "")
+            }
+            Step::PidFileOpen | Step::OpenStdout | Step::OpenStderr | Step::Status
+                if detail == Self::FOREIGN_LINK =>
+            {
+                (
+                    "a symbolic link owned by another user is on the path: not followed",
+                    None,
+                    "",
+                )
+            }
+            Step::OpenStdout | Step::OpenStderr if detail == Self::FOREIGN_OWNER => {
+                ("owned by another user: not written", None, "")
+            }
+            Step::OpenStdout | Step::OpenStderr if detail == Self::HARD_LINKED => {
+                ("has other hard links: not written", None, "")
+            }
+            Step::OpenStdout | Step::OpenStderr if detail == Self::IS_SYMLINK => {
+                ("a symbolic link: not followed", None, "")
             }
             Step::PidFileOpen if detail == Self::NOT_OURS => (
                 "another user's file, or one with other hard links: not reused",

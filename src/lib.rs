@@ -24,6 +24,7 @@ mod log;
 mod message;
 mod notify;
 mod parent;
+mod path;
 mod pidfile;
 mod prepare;
 mod procfs;

@@ -5,6 +5,11 @@
 //! inherited across both forks and lives until the last descriptor of it closes: the daemon's
 //! (or, with [`Exec`](crate::Exec), the program's). A POSIX `fcntl` lock would be dropped when
 //! the original process exits.
+//!
+//! The file is open twice: read-write and close-on-exec for the daemon to write its pid, and
+//! read-only for the lock. The program inherits only the read-only one: it keeps the lock but
+//! cannot rewrite the pid that `--stop`, `start-stop-daemon` or `kill $(cat FILE)` act on
+//! (after dropping privileges it could not open the file for writing either).
 
 use core::ffi::CStr;
 
@@ -13,6 +18,7 @@ use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
 use crate::error::{Error, Step};
+use crate::path::FileId;
 
 /// The pid file's mode when created (less the umask of the launching process).
 const MODE: u32 = 0o644;
@@ -21,16 +27,34 @@ const MODE: u32 = 0o644;
 /// a file it had created and failed with).
 const ATTEMPTS: usize = 8;
 
-/// A locked pid file.
+/// The open-file flag of the lock's descriptor when the start created its own session
+/// (daemon mode, not foreground): `O_NOATIME`, shown in `/proc/PID/fdinfo/N` as `flags:`
+/// `01000000`. Only the file's owner (or a holder of `CAP_FOWNER`) may set it, so a program
+/// that holds a lock without it did not get it from a daemon-mode start of this pid file
+/// (the program cannot set it on a file it does not own). Without effect on the file itself.
+///
+/// # References
+///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html) (`O_NOATIME`)
+pub(crate) const LOCK_DAEMON_MODE_FLAG: OFlags = OFlags::NOATIME;
+
+/// A locked pid file: two open file descriptions of the same file.
 #[derive(Debug)]
 pub(crate) struct PidFile {
+    /// Read-write, close-on-exec: the daemon writes its pid through it; `execve` closes it.
     pub fd: OwnedFd,
+    /// Read-only, holds the exclusive `flock`: the descriptor the program inherits, through
+    /// which it keeps the lock but cannot change the file.
+    pub lock: OwnedFd,
     /// This start created the file, so a failed start removes it again.
     pub created: bool,
+    /// The file's identity: it is removed only while the path still names it.
+    pub id: FileId,
 }
 
-/// Opens `path` without following a symbolic link and without truncating it, takes the lock
-/// without waiting, and checks that the path still names the locked file.
+/// Opens `path` without following a symbolic link (a directory on the way only if root or
+/// this user owns the link) and without truncating it, takes the lock without waiting through
+/// a second, read-only descriptor of the same file (with [`LOCK_DAEMON_MODE_FLAG`] if
+/// `daemon_mode`), and checks that the path still names the locked file.
 ///
 /// # Errors
 ///
@@ -40,30 +64,42 @@ pub(crate) struct PidFile {
 /// # References
 ///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 ///  - [flock(2)](https://man7.org/linux/man-pages/man2/flock.2.html)
-pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
-    let flags = OFlags::RDWR | OFlags::CLOEXEC | OFlags::NOFOLLOW | OFlags::NOCTTY;
+pub(crate) fn lock(path: &CStr, daemon_mode: bool) -> Result<PidFile, Error> {
+    let (dir, name) = crate::path::parent(CWD, path)
+        .map_err(|(e, d)| Error::with_detail(Step::PidFileOpen, e, d))?;
+    let flags = OFlags::RDWR;
     for _ in 0..ATTEMPTS {
-        let (fd, created) = match crate::sys::open(
-            path,
+        let (fd, created) = match crate::path::open_in(
+            &dir,
+            name,
             flags | OFlags::CREATE | OFlags::EXCL,
             Mode::from(MODE),
         ) {
             Ok(fd) => (fd, true),
-            Err(Errno::EXIST) => match crate::sys::open(path, flags, Mode::empty()) {
+            Err(Errno::EXIST) => match crate::path::open_in(&dir, name, flags, Mode::empty()) {
                 Ok(fd) => (fd, false),
                 Err(Errno::NOENT) => continue, // removed in between: create it again
                 Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
             },
             Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
         };
-        match check_and_lock(path, &fd, created) {
-            Ok(true) => return Ok(PidFile { fd, created }),
-            Ok(false) => continue,
+        match check_and_lock(&dir, name, &fd, created, daemon_mode) {
+            Ok(Some((lock, id))) => {
+                return Ok(PidFile {
+                    fd,
+                    lock,
+                    created,
+                    id,
+                });
+            }
+            Ok(None) => continue,
             Err(e) => {
                 // A file this start created goes again, unless another start locked it
                 // meanwhile (it opened the new file and holds it now).
                 if created && e.errno() != Some(Errno::WOULDBLOCK) {
-                    let _ = rustix::fs::unlink(path);
+                    if let Ok(id) = FileId::of_fd(&fd) {
+                        crate::path::unlink_if(CWD, path, id);
+                    }
                 }
                 return Err(e);
             }
@@ -73,13 +109,19 @@ pub(crate) fn lock(path: &CStr) -> Result<PidFile, Error> {
 }
 
 /// Checks that the open pid file is a regular file (and, if it existed, this user's with no
-/// other hard link), locks it, and checks that `path` still names it: `Ok(false)` if it does
-/// not (the caller opens it again).
+/// other hard link), opens the lock's read-only descriptor of it, locks it, and checks that
+/// `name` in `dir` still names it: `Ok(None)` if it does not (the caller opens it again).
 ///
 /// In a directory others can write (`/tmp`), an existing file may be planted: a hard link
 /// to a file of ours elsewhere, which writing the pid would clobber, or a file its owner can
 /// rewrite under us. Neither is reused.
-fn check_and_lock(path: &CStr, fd: &OwnedFd, created: bool) -> Result<bool, Error> {
+fn check_and_lock(
+    dir: &OwnedFd,
+    name: &CStr,
+    fd: &OwnedFd,
+    created: bool,
+    daemon_mode: bool,
+) -> Result<Option<(OwnedFd, FileId)>, Error> {
     let st = rustix::fs::fstat(fd).map_err(|e| Error::new(Step::PidFileOpen, e))?;
     if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
         return Err(Error::with_detail(
@@ -95,7 +137,24 @@ fn check_and_lock(path: &CStr, fd: &OwnedFd, created: bool) -> Result<bool, Erro
             Error::NOT_OURS,
         ));
     }
-    match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
+    let id = FileId::of(&st);
+    let mode = if daemon_mode {
+        LOCK_DAEMON_MODE_FLAG
+    } else {
+        OFlags::empty()
+    };
+    let lock = match crate::path::open_in(dir, name, OFlags::RDONLY | mode, Mode::empty()) {
+        Ok(lock) => lock,
+        Err(Errno::NOENT) => return Ok(None),
+        Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+    };
+    // The same file as the write descriptor's, or the name changed in between.
+    match FileId::of_fd(&lock) {
+        Ok(same) if same == id => {}
+        Ok(_) => return Ok(None),
+        Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+    }
+    match rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
         Err(Errno::WOULDBLOCK) => {
             return Err(Error::with_detail(
@@ -108,9 +167,9 @@ fn check_and_lock(path: &CStr, fd: &OwnedFd, created: bool) -> Result<bool, Erro
     }
     // The file we locked must still be the one at `path`: a failing instance may have
     // unlinked it between our open and our lock.
-    match rustix::fs::statat(CWD, path, AtFlags::SYMLINK_NOFOLLOW) {
-        Ok(now) => Ok(now.st_dev == st.st_dev && now.st_ino == st.st_ino),
-        Err(Errno::NOENT) => Ok(false),
+    match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(now) if FileId::of(&now) == id => Ok(Some((lock, id))),
+        Ok(_) | Err(Errno::NOENT) => Ok(None),
         Err(e) => Err(Error::new(Step::PidFileOpen, e)),
     }
 }

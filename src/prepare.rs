@@ -7,13 +7,14 @@
 
 use core::ffi::CStr;
 
-use rustix::fd::OwnedFd;
-use rustix::fs::{AtFlags, Mode, OFlags};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
 use crate::config::{Daemon, Output, output_path};
 use crate::error::{Error, Step};
+use crate::path::FileId;
 use crate::pidfile::{self, PidFile};
 use crate::procfs;
 
@@ -27,8 +28,11 @@ pub(crate) struct Prepared {
     pub stdout: Option<OwnedFd>,
     /// `None` with [`Output::Append`] to the same path as stdout: stdout's descriptor serves.
     pub stderr: Option<OwnedFd>,
-    /// The pid file's locked descriptor.
+    /// The pid file's read-write descriptor, through which the daemon writes its pid.
     pub pid_file: Option<OwnedFd>,
+    /// The pid file's read-only descriptor that holds its lock (the program's, with
+    /// [`Exec`](crate::Exec)).
+    pub pid_lock: Option<OwnedFd>,
     /// The launcher's end, the daemon's end (a socket pair: both read and write); none in
     /// foreground mode.
     pub pipe: Option<(OwnedFd, OwnedFd)>,
@@ -57,12 +61,15 @@ pub(crate) struct Prepared {
     pub stderr_copy: Option<OwnedFd>,
 }
 
-/// The files a start created (rather than found): a failed start removes them again.
+/// The files a start created (rather than found): a failed start removes them again, each
+/// only while its path still names it (the identities of the pid file, stdout's and stderr's
+/// log files).
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Created {
     pub pid_file: bool,
     pub stdout: bool,
     pub stderr: bool,
+    pub ids: [FileId; 3],
 }
 
 impl Created {
@@ -96,11 +103,10 @@ impl Created {
         dir: Option<&OwnedFd>,
         failed: Step,
     ) {
-        let unlink = |path: &CStr| {
-            let _ = match dir {
-                Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
-                None => rustix::fs::unlink(path),
-            };
+        let start = dir.map_or(CWD, AsFd::as_fd);
+        let [pid_id, stdout_id, stderr_id] = self.ids;
+        let unlink = |path: &CStr, id| {
+            crate::path::unlink_if(start, path, id);
         };
         let written = matches!(
             failed,
@@ -115,7 +121,7 @@ impl Created {
                 | Step::ReadPipe
         );
         if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
-            unlink(path);
+            unlink(path, pid_id);
         }
         // NotReady with a program to execute: the daemon died before `execve`, no program
         // code ran.
@@ -127,9 +133,12 @@ impl Created {
         if program_ran {
             return;
         }
-        for (path, created) in [(stdout, self.stdout), (stderr, self.stderr)] {
+        for (path, created, id) in [
+            (stdout, self.stdout, stdout_id),
+            (stderr, self.stderr, stderr_id),
+        ] {
             if let Some(path) = path.filter(|_| created) {
-                unlink(path);
+                unlink(path, id);
             }
         }
     }
@@ -168,21 +177,29 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
     let mut created = Created::default();
-    let pid_file = match cfg.pid_file {
+    let (pid_file, pid_lock) = match cfg.pid_file {
         Some(path) => {
-            let PidFile { fd, created: new } = pidfile::lock(path)?;
+            let PidFile {
+                fd,
+                lock,
+                created: new,
+                id,
+            } = pidfile::lock(path, !cfg.foreground)?;
             created.pid_file = new;
+            created.ids[0] = id;
             // A launcher started with 0, 1 or 2 closed gets the pid file there, where the
             // daemon's dup2 would replace it; the duplicate shares the lock.
-            match above_stdio(fd, cfg.ready_fd) {
-                Ok(fd) => Some(fd),
+            match above_stdio(fd, cfg.ready_fd)
+                .and_then(|fd| Ok((fd, above_stdio(lock, cfg.ready_fd)?)))
+            {
+                Ok((fd, lock)) => (Some(fd), Some(lock)),
                 Err(e) => {
                     created.remove(cfg, None, Step::PidFileOpen);
                     return Err(Error::new(Step::PidFileOpen, e));
                 }
             }
         }
-        None => None,
+        None => (None, None),
     };
     match open_rest(cfg, &mut created) {
         Ok((devnull, stdout, stderr, pipe, origin, ready)) => {
@@ -196,6 +213,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 stdout,
                 stderr,
                 pid_file,
+                pid_lock,
                 pipe,
                 origin,
                 root,
@@ -265,10 +283,16 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     )
     .and_then(|fd| above_stdio(fd, cfg.ready_fd))
     .map_err(|e| Error::new(Step::OpenDevNull, e))?;
-    let stdout = open_log(cfg, cfg.stdout, Step::OpenStdout, &mut created.stdout)?;
+    let [_, stdout_id, stderr_id] = &mut created.ids;
+    let stdout = open_log(
+        cfg,
+        cfg.stdout,
+        Step::OpenStdout,
+        (&mut created.stdout, stdout_id),
+    )?;
     let stderr = match (cfg.stdout, cfg.stderr) {
         (Output::Append(a), Output::Append(b)) if a == b => None,
-        (_, out) => open_log(cfg, out, Step::OpenStderr, &mut created.stderr)?,
+        (_, out) => open_log(cfg, out, Step::OpenStderr, (&mut created.stderr, stderr_id))?,
     };
     let ready = match cfg.ready_fd {
         // Foreground mode with the descriptor already open: it is the supervisor's (s6's
@@ -308,31 +332,28 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     Ok((devnull, stdout, stderr, pipe, origin, ready))
 }
 
-/// Opens a log file for appending, if the output is one; sets `created` if it did not exist.
-/// A file it creates for a daemon that drops privileges is given to that user.
+/// Opens a log file for appending, if the output is one, safely
+/// ([`path::open_log`](crate::path::open_log): no symbolic link or file another user planted
+/// is written); sets `created` if it did not exist, and `id` to the file's identity. A file
+/// it creates for a daemon that drops privileges is given to that user.
 #[inline]
 fn open_log(
     cfg: &Daemon<'_>,
     out: Output<'_>,
     step: Step,
-    created: &mut bool,
+    (created, id): (&mut bool, &mut FileId),
 ) -> Result<Option<OwnedFd>, Error> {
     let Output::Append(path) = out else {
         return Ok(None);
     };
-    let flags = OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
-    let mode = Mode::from(LOG_MODE);
-    let fd = match crate::sys::open(path, flags | OFlags::EXCL, mode) {
-        Ok(fd) => {
-            *created = true;
-            Ok(fd)
-        }
-        Err(Errno::EXIST) => crate::sys::open(path, flags, mode),
-        Err(e) => Err(e),
-    };
-    let fd = match (fd, cfg.user) {
-        (Ok(fd), Some(user)) if *created => give(fd, user),
-        (fd, _) => fd,
+    let user = cfg.user.map(crate::Credentials::uid);
+    let log = crate::path::open_log(CWD, path, Mode::from(LOG_MODE), user)
+        .map_err(|(e, detail)| Error::with_detail(step, e, detail))?;
+    *created = log.created;
+    *id = log.id;
+    let fd = match cfg.user {
+        Some(user) if log.created => give(log.fd, user),
+        _ => Ok(log.fd),
     };
     fd.and_then(|fd| above_stdio(fd, cfg.ready_fd))
         .map(Some)

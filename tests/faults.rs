@@ -153,22 +153,38 @@ const ROWS: &[Row] = &[
     // reset and the mask cleared unconditionally, so the start goes on.
     row("status-open", "open|openat", Launcher, "*\"/proc/self/status\"", 1, "error=ENOENT", STALE, 0, ""),
     row("status-read", "read", Launcher, "{status}, ", 1, "error=EIO", FRESH, 0, ""),
-    // The pid file, opened and locked before anything else.
-    row("pidfile-create", "open|openat", Launcher, "*\"{pid}\", O_RDWR|O_CREAT|O_EXCL", 1, "error=EACCES", FRESH, 1,
+    // The pid file, opened and locked before anything else: its directory resolved one
+    // component at a time from `/` (the first component's open and check injected here), the
+    // file opened in it for writing, then again read-only for the lock.
+    row("pidfile-root", "openat", Launcher, "AT_FDCWD, \"/\", ", 1, "error=EACCES", FRESH, 1,
         "rawdaemon: pid file {pid}: Permission denied"),
-    row("pidfile-reopen", "open|openat", Launcher, "*\"{pid}\", O_RDWR|O_NOCTTY", 1, "error=EACCES", STALE, 1,
+    row("pidfile-dir", "openat", Launcher, "*O_NOFOLLOW*O_PATH", 1, "error=ENOMEM", STALE, 1,
+        "rawdaemon: pid file {pid}: Cannot allocate memory"),
+    row("pidfile-dir-stat", "newfstatat|statx", Launcher, "*\"\", *AT_EMPTY_PATH", 1, "error=EIO", STALE, 1,
+        "rawdaemon: pid file {pid}: Input/output error"),
+    row("pidfile-create", "open|openat", Launcher, "*\"d.pid\", O_RDWR|O_CREAT|O_EXCL", 1, "error=EACCES", FRESH, 1,
         "rawdaemon: pid file {pid}: Permission denied"),
-    row("pidfile-fstat", "fstat", Launcher, "*", 1, "error=EIO", STALE, 1,
+    row("pidfile-reopen", "open|openat", Launcher, "*\"d.pid\", O_RDWR|O_NOCTTY", 1, "error=EACCES", STALE, 1,
+        "rawdaemon: pid file {pid}: Permission denied"),
+    row("pidfile-fstat", "fstat", Launcher, "*", 1, "error=EIO", FRESH, 1,
+        "rawdaemon: pid file {pid}: Input/output error"),
+    row("pidfile-lock-open", "openat", Launcher, "*\"d.pid\", O_RDONLY", 1, "error=EACCES", FRESH, 1,
+        "rawdaemon: pid file {pid}: Permission denied"),
+    row("pidfile-lock-fstat", "fstat", Launcher, "*", 2, "error=EIO", STALE, 1,
         "rawdaemon: pid file {pid}: Input/output error"),
     row("pidfile-flock", "flock", Launcher, "*", 1, "error=ENOLCK", FRESH, 1,
         "rawdaemon: pid file {pid}: No locks available"),
-    row("pidfile-recheck", "newfstatat|statx", Launcher, "*\"{pid}\"", 1, "error=ENOMEM", FRESH, 1,
+    row("pidfile-recheck", "newfstatat|statx", Launcher, "*\"d.pid\"", 1, "error=ENOMEM", FRESH, 1,
         "rawdaemon: pid file {pid}: Cannot allocate memory"),
     // The other descriptors the children need.
     row("devnull", "open|openat", Launcher, "*\"/dev/null\"", 1, "error=ENFILE", STALE, 1,
         "rawdaemon: open /dev/null: Too many open files in system"),
-    row("log", "open|openat", Launcher, "*\"{log}\"", 1, "error=EACCES", FRESH, 1,
+    row("log-root", "openat", Launcher, "AT_FDCWD, \"/\", ", 2, "error=EACCES", STALE, 1,
         "rawdaemon: open stdout {log}: Permission denied"),
+    row("log", "open|openat", Launcher, "*\"d.log\"", 1, "error=EACCES", FRESH, 1,
+        "rawdaemon: open stdout {log}: Permission denied"),
+    row("log-fstat", "fstat", Launcher, "*", 3, "error=EIO", FRESH, 1,
+        "rawdaemon: open stdout {log}: Input/output error"),
     row("socketpair", "socketpair", Launcher, "*", 1, "error=EMFILE", STALE, 1,
         "rawdaemon: socketpair: Too many open files"),
     // Processes and the session (libc's fork: `clone` with glibc, `fork` with musl on x86_64).
@@ -262,6 +278,12 @@ const NOT_INJECTED: &[(&str, Proc, &str, &str)] = &[
       restarted after SIGCHLD interrupted it, so their number depends on timing; an error \
       in any of them takes the same path as in the first two"),
     ("exit_group", Any, "*", "cannot fail: the intermediate's _exit and the launcher's exit"),
+    ("openat", Launcher, "*O_NOFOLLOW*O_PATH",
+     "each directory of the pid file's and the log's paths is opened as the first one is \
+      (row pidfile-dir): a failure of any takes the same path"),
+    ("newfstatat", Launcher, "*\"\", *AT_EMPTY_PATH",
+     "each directory of the pid file's and the log's paths is checked as the first one is \
+      (row pidfile-dir-stat): a failure of any takes the same path"),
 ];
 
 // ---------------------------------------------------------------------------------------
@@ -443,13 +465,17 @@ impl Row {
 }
 
 /// The first call a pattern with a descriptor placeholder can match: the one after the call
-/// that made the descriptor (the loader's reads use the same number before).
+/// that made the descriptor (the loader's reads use the same number before); for a check of a
+/// path's directory, the one after the resolution's open of `/`.
 fn floor(pattern: &str, calls: &[Call]) -> usize {
     let maker = |made: &dyn Fn(&Call) -> bool| calls.iter().position(made).map_or(0, |i| i + 1);
     if pattern.contains("{status}") {
         maker(&|c| c.text.contains("\"/proc/self/status\""))
     } else if pattern.contains("{chan}") {
         maker(&|c| c.name == "socketpair")
+    } else if pattern.contains("AT_EMPTY_PATH") {
+        // A path's resolution from `/` (glibc's own fstat is such a call too, earlier).
+        maker(&|c| c.name == "openat" && c.text.starts_with("AT_FDCWD, \"/\", "))
     } else {
         0
     }

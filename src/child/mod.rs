@@ -100,7 +100,14 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let outcome = match steps(cfg, prep, root.as_ref(), internal, pid, &mut pid_fd) {
         Ok(()) if cfg.respawn.is_some() => {
             let mut ready = ready;
-            let e = supervise::run(cfg, &mut ready, origin.as_ref(), root.as_ref(), signals);
+            let [pid_file, _, _] = created.ids;
+            let e = supervise::run(
+                cfg,
+                &mut ready,
+                (origin.as_ref(), pid_file),
+                root.as_ref(),
+                signals,
+            );
             if ready.pipe.is_some() {
                 ready.abort(e)
             } else {
@@ -130,8 +137,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     outcome
 }
 
-/// Runs the steps; the pid file's descriptor stays open (and locked) for good, and its
-/// number is put in `pid_fd`. `internal` lists the prepared descriptors that must survive the
+/// Runs the steps; the pid file's descriptors stay open (the lock's for good), and the write
+/// descriptor's number is put in `pid_fd`. `internal` lists the prepared descriptors that must survive the
 /// closing (-1 for none).
 #[inline]
 fn steps(
@@ -184,6 +191,7 @@ fn steps(
     let _ = prep.stderr.map(IntoRawFd::into_raw_fd);
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
+    let pid_lock = prep.pid_lock;
     let [a, b, c, d, e, f, g] = internal;
     let internal = [
         a,
@@ -194,15 +202,22 @@ fn steps(
         f,
         g,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
+        pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
     fds::close_all_except(cfg.keep_fds, &internal).map_err(|e| Error::new(Step::CloseFds, e))?;
-    if let Some(fd) = pid_file {
+    if let Some(lock) = pid_lock {
         if cfg.exec.is_some() && !supervisor {
-            // The program inherits the locked descriptor: the lock lives exactly as long as it.
-            rustix::io::fcntl_setfd(&fd, FdFlags::empty())
+            // The program inherits the lock's read-only descriptor: the lock lives exactly as
+            // long as it, and the program cannot change what the file says.
+            rustix::io::fcntl_setfd(&lock, FdFlags::empty())
                 .map_err(|e| Error::new(Step::PidFileWrite, e))?;
         }
-        // Never closed: the lock lasts as long as the daemon.
+        // Never closed: the lock lasts as long as the daemon (or the program).
+        let _ = lock.into_raw_fd();
+    }
+    if let Some(fd) = pid_file {
+        // Close-on-exec: the program never gets a descriptor that can write the file. Never
+        // closed before that: a failure after the privilege drop empties the file through it.
         let fd = fd.into_raw_fd();
         *pid_fd = Some(fd);
         // SAFETY: just leaked above, open for good.
@@ -217,6 +232,13 @@ fn steps(
     }
     if let Some(user) = cfg.user.filter(|_| !supervisor) {
         user.apply()?;
+    }
+    if cfg.exec.is_none() {
+        // No `execve` closes the write descriptor: the application (unprivileged now, with a
+        // user) keeps only the lock's read-only one, and cannot change the file either.
+        if let Some(fd) = pid_fd.take() {
+            sys::close_quietly(fd);
+        }
     }
     Ok(())
 }

@@ -8,7 +8,7 @@
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
@@ -17,6 +17,7 @@ use crate::config::{Daemon, Exec, Output, output_path};
 use crate::error::{Error, Step};
 use crate::log::Severity;
 use crate::message::Message;
+use crate::path::{FileId, Log, open_log};
 use crate::ready::{self, Ready, Record};
 use crate::sys;
 
@@ -110,6 +111,8 @@ struct Supervisor<'c, 'a> {
     captures: [Option<Capture>; 2],
     /// The launcher's working directory, for relative pid file and log paths.
     origin: Option<&'c OwnedFd>,
+    /// The locked pid file's identity: removed only while its path still names it.
+    pid_file: FileId,
     /// The [`chroot`](Daemon::chroot) directory, entered by the program only.
     root: Option<&'c OwnedFd>,
     /// The supervisor's own pid (the program's parent).
@@ -125,7 +128,7 @@ struct Supervisor<'c, 'a> {
 pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
-    origin: Option<&OwnedFd>,
+    (origin, pid_file): (Option<&OwnedFd>, FileId),
     root: Option<&OwnedFd>,
     reserved: u64,
 ) -> Error {
@@ -136,6 +139,7 @@ pub(super) fn run(
         Ok(sup) => sup,
         Err(e) => return e,
     };
+    sup.pid_file = pid_file;
     let me = ready.pid.as_raw_nonzero().get() as u32;
     let mut child = match sup.spawn() {
         Ok(pid) => pid,
@@ -284,6 +288,7 @@ fn setup<'c, 'a>(
         signals,
         captures,
         origin,
+        pid_file: FileId::default(),
         root,
         me: rustix::process::getpid(),
         group: None,
@@ -493,13 +498,15 @@ impl Supervisor<'_, '_> {
         }
     }
 
-    /// Opens the log files again by path (after rotation) onto the supervisor's 1 and 2.
+    /// Opens the log files again by path (after rotation) onto the supervisor's 1 and 2, by
+    /// the same rules as the first open ([`open_log`](crate::path::open_log): no symbolic
+    /// link or file another user planted is written). A log that cannot be opened so keeps
+    /// the file open until then (the rotated one).
     fn reopen_logs(&self) {
         if self.log.is_some() {
             return;
         }
-        let flags =
-            OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE | OFlags::NOCTTY | OFlags::CLOEXEC;
+        let user = self.cfg.user.map(crate::Credentials::uid);
         for capture in self.captures.iter().flatten() {
             let out = if capture.target == 1 {
                 self.cfg.stdout
@@ -509,11 +516,10 @@ impl Supervisor<'_, '_> {
             let Some(path) = output_path(out) else {
                 continue;
             };
-            let opened = match self.origin {
-                Some(dir) => rustix::fs::openat(dir, path, flags, Mode::from(0o640)),
-                None => rustix::fs::openat(CWD, path, flags, Mode::from(0o640)),
+            let start = self.origin.map_or(CWD, AsFd::as_fd);
+            let Ok(Log { fd, .. }) = open_log(start, path, Mode::from(0o640), user) else {
+                continue;
             };
-            let Ok(fd) = opened else { continue };
             if capture.target == 1 {
                 let _ = rustix::stdio::dup2_stdout(&fd);
                 if self.captures[1].is_none()
@@ -628,12 +634,12 @@ impl Supervisor<'_, '_> {
         sys::exit(self.cfg.runtime, code)
     }
 
+    /// Removes the pid file if its path still names the file this supervisor locked (not
+    /// another instance's, put there after this one's was removed).
     fn remove_pid_file(&self) {
         if let Some(path) = self.cfg.pid_file {
-            let _ = match self.origin {
-                Some(dir) => rustix::fs::unlinkat(dir, path, AtFlags::empty()),
-                None => rustix::fs::unlinkat(CWD, path, AtFlags::empty()),
-            };
+            let start = self.origin.map_or(CWD, AsFd::as_fd);
+            crate::path::unlink_if(start, path, self.pid_file);
         }
     }
 }
