@@ -8,6 +8,7 @@
 mod common;
 mod control;
 mod faults;
+mod files;
 mod hostile;
 mod limits;
 mod logging;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 use common::*;
 use control::*;
 use faults::*;
+use files::*;
 use hostile::*;
 use limits::*;
 use logging::*;
@@ -148,6 +150,17 @@ fn main() {
         tool_syslog_unread_socket_holds_no_one,
         tool_syslog_without_socket_warns,
         tool_respawn_under_runit_sv_stop,
+        // Files opened, written and removed as root (pid file, logs, their removal).
+        tool_program_cannot_rewrite_its_pid_file,
+        tool_foreground_lock_is_read_only_without_daemon_flag,
+        fail_log_is_a_planted_symlink,
+        fail_log_through_a_foreign_directory_link,
+        fail_log_hard_link_or_foreign_file,
+        fail_log_is_a_fifo_without_reader,
+        tool_log_paths_that_stay_allowed,
+        tool_respawn_hup_refuses_a_planted_log_link,
+        tool_ending_supervisor_spares_another_pid_file,
+        fail_status_and_stop_on_a_fifo,
     ]);
 }
 
