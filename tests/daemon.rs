@@ -161,6 +161,7 @@ fn main() {
         tool_respawn_hup_refuses_a_planted_log_link,
         tool_ending_supervisor_spares_another_pid_file,
         fail_status_and_stop_on_a_fifo,
+        fail_pid_file_through_a_foreign_directory_link,
     ]);
 }
 

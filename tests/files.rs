@@ -481,3 +481,39 @@ pub fn fail_status_and_stop_on_a_fifo() -> TestResult {
     ensure!(fifo.exists(), "the FIFO was removed");
     Ok(())
 }
+
+/// The pid file's directory reached through a symbolic link another user owns: the start,
+/// `--status` and `--stop` refuse it (nothing is created, read or removed through it).
+pub fn fail_pid_file_through_a_foreign_directory_link() -> TestResult {
+    needs_root()?;
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("pid-dirlink");
+    let roots = dir.path("root-only");
+    fs::create_dir(&roots).map_err(|e| e.to_string())?;
+    let theirs = owned_dir(&dir, "x", NOBODY)?;
+    planted_link(&roots, &theirs.join("L"), NOBODY)?;
+    let pid_file = theirs.join("L/a.pid");
+    let refusal = "a symbolic link owned by another user is on the path: not followed";
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).args(["sleep", "30"]),
+        1,
+        &format!("rawdaemon: pid file {}: {refusal}", pid_file.display()),
+        None,
+    )?;
+    ensure!(
+        !roots.join("a.pid").exists(),
+        "a pid file was created in root's directory"
+    );
+    // A stale file of root's there: neither reported nor removed through their link.
+    fs::write(roots.join("a.pid"), "999999\n").map_err(|e| e.to_string())?;
+    let status = crate::control::status(&pid_file);
+    ensure_eq!(status.status.code(), Some(4), "{}", describe(&status));
+    ensure_eq!(
+        stderr_of(&status),
+        format!("rawdaemon: status {}: {refusal}\n", pid_file.display())
+    );
+    let stop = crate::control::stop(&pid_file, &[]);
+    ensure_eq!(stop.status.code(), Some(1), "{}", describe(&stop));
+    ensure_eq!(read_text(&roots.join("a.pid"))?, "999999\n");
+    Ok(())
+}
