@@ -82,7 +82,7 @@ pub(crate) fn parent<'p>(
     };
     let name = bytes
         .get(name_at..)
-        .and_then(|n| CStr::from_bytes_with_nul(n).ok())
+        .and_then(crate::sys::c_str)
         .ok_or((Errno::INVAL, 0))?;
     if name.is_empty() {
         return Err((if len == 0 { Errno::NOENT } else { Errno::ISDIR }, 0));
@@ -121,7 +121,7 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
         copy(name.get_mut(..NAME_MAX).unwrap_or_default(), component)?;
         let name = name
             .get(..=len)
-            .and_then(|n| CStr::from_bytes_with_nul(n).ok())
+            .and_then(crate::sys::c_str)
             .ok_or((Errno::NAMETOOLONG, 0))?;
         at += skip + len;
         let next = rustix::fs::openat(
