@@ -22,8 +22,6 @@ use crate::error::Error;
 
 /// The longest path the kernel takes, and so the room for a path with its links expanded.
 const PATH_MAX: usize = 4096;
-/// The longest file name.
-const NAME_MAX: usize = 255;
 /// How many symbolic links one resolution follows, as the kernel's own limit.
 pub(crate) const MAX_LINKS: u32 = 40;
 
@@ -93,13 +91,15 @@ pub(crate) fn parent<'p>(
 /// Opens the directory `path` (relative to `start`) one component at a time, following only
 /// the symbolic links root or this user owns.
 fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
-    // What is left to resolve sits at the end of `buf`, from `at`: a link's target goes
-    // right before the rest.
+    const LAST: usize = PATH_MAX - 1;
+    // What is left to resolve sits at the end of `buf` up to its final NUL, from `at`: a
+    // link's target goes right before the rest, and each name is cut out in place by a NUL
+    // over the slash after it.
     let mut buf = [0_u8; PATH_MAX];
-    let mut at = PATH_MAX
+    let mut at = LAST
         .checked_sub(path.len())
         .ok_or((Errno::NAMETOOLONG, 0))?;
-    copy(buf.get_mut(at..).unwrap_or_default(), path)?;
+    copy(buf.get_mut(at..LAST).unwrap_or_default(), path)?;
     let mut dir = if path.first() == Some(&b'/') {
         open_dir(rustix::fs::CWD, c"/")?
     } else {
@@ -108,22 +108,21 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
     let euid = rustix::process::geteuid().as_raw();
     let mut links = 0;
     loop {
-        let rest = buf.get(at..).unwrap_or_default();
-        let skip = rest.iter().take_while(|&&b| b == b'/').count();
-        let rest = rest.get(skip..).unwrap_or_default();
-        if rest.is_empty() {
-            return Ok(dir);
+        while buf.get(at) == Some(&b'/') {
+            at += 1;
         }
-        let len = rest.iter().position(|&b| b == b'/').unwrap_or(rest.len());
-        let mut name = [0_u8; NAME_MAX + 1];
-        let component = rest.get(..len).unwrap_or_default();
-        // At most NAME_MAX bytes: the NUL after them stays.
-        copy(name.get_mut(..NAME_MAX).unwrap_or_default(), component)?;
-        let name = name
+        let rest = buf.get_mut(at..).unwrap_or_default();
+        let len = match rest.iter().position(|&b| b == b'/' || b == 0) {
+            Some(0) | None => return Ok(dir),
+            Some(len) => len,
+        };
+        if let Some(end) = rest.get_mut(len) {
+            *end = 0;
+        }
+        let name = rest
             .get(..=len)
             .and_then(crate::sys::c_str)
-            .ok_or((Errno::NAMETOOLONG, 0))?;
-        at += skip + len;
+            .ok_or((Errno::INVAL, 0))?;
         let next = rustix::fs::openat(
             &dir,
             name,
@@ -131,6 +130,8 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
             Mode::empty(),
         )
         .map_err(|e| (e, 0))?;
+        // Past the name and its slash, or at the final NUL.
+        at = (at + len + 1).min(LAST);
         // fstatat(fd, "", AT_EMPTY_PATH): what `fstat` says, told apart from the checks of
         // the files themselves in a trace.
         let st = rustix::fs::statat(&next, c"", AtFlags::EMPTY_PATH).map_err(|e| (e, 0))?;
@@ -150,11 +151,13 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
                 let n =
                     rustix::fs::readlinkat_raw(&next, c"", &mut target[..]).map_err(|e| (e, 0))?;
                 let target = target.get(..n).unwrap_or_default();
-                if n >= PATH_MAX || target.is_empty() {
-                    return Err((Errno::NAMETOOLONG, 0));
+                // The target and a slash before the rest (over the NUL that cut the name).
+                at = at.checked_sub(n + 1).ok_or((Errno::NAMETOOLONG, 0))?;
+                let room = buf.get_mut(at..LAST).unwrap_or_default();
+                copy(room, target)?;
+                if let Some(slash) = room.get_mut(n) {
+                    *slash = b'/';
                 }
-                at = at.checked_sub(n).ok_or((Errno::NAMETOOLONG, 0))?;
-                copy(buf.get_mut(at..).unwrap_or_default(), target)?;
                 if target.first() == Some(&b'/') {
                     dir = open_dir(rustix::fs::CWD, c"/")?;
                 }
@@ -290,4 +293,75 @@ pub(crate) fn unlink_if(start: BorrowedFd<'_>, path: &CStr, id: FileId) -> bool 
     let same = rustix::fs::statat(&dir, name, AtFlags::SYMLINK_NOFOLLOW)
         .is_ok_and(|st| FileId::of(&st) == id);
     same && rustix::fs::unlinkat(&dir, name, AtFlags::empty()).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    /// The directory a resolution ends in, as the kernel names it.
+    fn resolved(path: &CStr) -> Result<(std::path::PathBuf, std::string::String), Refusal> {
+        let (dir, name) = parent(rustix::fs::CWD, path)?;
+        let fd = std::format!("/proc/self/fd/{}", rustix::fd::AsRawFd::as_raw_fd(&dir));
+        let dir = std::fs::read_link(fd).unwrap();
+        Ok((dir, name.to_str().unwrap().into()))
+    }
+
+    fn c(path: &std::path::Path) -> std::ffi::CString {
+        std::ffi::CString::new(path.to_str().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn links_of_this_user_are_followed() {
+        let base = std::env::temp_dir().join(std::format!("rawdaemon-path-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(base.join("real/sub")).unwrap();
+        symlink("real", base.join("rel")).unwrap();
+        symlink(base.join("real/sub"), base.join("abs")).unwrap();
+        symlink("rel/sub/../sub", base.join("chain")).unwrap();
+        symlink("loop", base.join("loop")).unwrap();
+        let real = base.join("real");
+        let sub = real.join("sub");
+        assert_eq!(
+            resolved(&c(&base.join("rel/f"))),
+            Ok((real.clone(), "f".into()))
+        );
+        assert_eq!(
+            resolved(&c(&base.join("abs/f"))),
+            Ok((sub.clone(), "f".into()))
+        );
+        assert_eq!(
+            resolved(&c(&base.join("chain//f"))),
+            Ok((sub.clone(), "f".into()))
+        );
+        assert_eq!(
+            resolved(&c(&base.join("rel/sub/"))).map(|_| ()),
+            Err((Errno::ISDIR, 0))
+        );
+        assert_eq!(
+            resolved(&c(&base.join("loop/f"))).map(|_| ()),
+            Err((Errno::LOOP, 0))
+        );
+        assert_eq!(
+            resolved(&c(&base.join("nothere/f"))).map(|_| ()),
+            Err((Errno::NOENT, 0))
+        );
+        // The last component is not resolved: a link there is the caller's to refuse.
+        assert_eq!(
+            resolved(&c(&base.join("rel"))),
+            Ok((base.clone(), "rel".into()))
+        );
+        assert_eq!(resolved(c"/f"), Ok(("/".into(), "f".into())));
+        if rustix::process::geteuid().is_root() {
+            let theirs = base.join("theirs");
+            symlink("real", &theirs).unwrap();
+            std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
+            assert_eq!(
+                resolved(&c(&theirs.join("f"))).map(|_| ()),
+                Err((Errno::LOOP, Error::FOREIGN_LINK))
+            );
+        }
+        std::fs::remove_dir_all(&base).unwrap();
+    }
 }
