@@ -576,5 +576,34 @@ mod tests {
             text(Error::new(Step::Exec, Errno::from_raw_os_error(4000))),
             "exec: error 4000"
         );
+        let refusals = [
+            (
+                Error::with_detail(Step::OpenStdout, Errno::LOOP, Error::FOREIGN_LINK),
+                "open stdout: a symbolic link owned by another user is on the path: not followed",
+            ),
+            (
+                Error::with_detail(Step::Status, Errno::LOOP, Error::FOREIGN_LINK),
+                "status: a symbolic link owned by another user is on the path: not followed",
+            ),
+            (
+                Error::with_detail(Step::OpenStderr, Errno::PERM, Error::FOREIGN_OWNER),
+                "open stderr: owned by another user: not written",
+            ),
+            (
+                Error::with_detail(Step::OpenStdout, Errno::PERM, Error::HARD_LINKED),
+                "open stdout: has other hard links: not written",
+            ),
+            (
+                Error::with_detail(Step::OpenStdout, Errno::LOOP, Error::IS_SYMLINK),
+                "open stdout: a symbolic link: not followed",
+            ),
+            (
+                Error::with_detail(Step::OpenStderr, Errno::INVAL, Error::NOT_REGULAR),
+                "open stderr: not a regular file, FIFO or character device",
+            ),
+        ];
+        for (e, expect) in refusals {
+            assert_eq!(text(e), expect);
+        }
     }
 }
