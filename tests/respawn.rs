@@ -526,6 +526,17 @@ pub fn tool_respawn_survives_a_fifo_without_reader() -> TestResult {
     // SAFETY: a NUL-terminated path.
     ensure!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) } == 0, "mkfifo");
     let first = dir.path("first.out");
+    // The start opens the FIFO without waiting for a reader (one nobody reads is refused with
+    // ENXIO rather than hanging root), and cat may not have reached its own open yet: the
+    // test stands in as a reader until cat has the FIFO open.
+    let standin = {
+        use std::os::unix::fs::OpenOptionsExt;
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .map_err(|e| e.to_string())?
+    };
     let reader = fifo_reader(&fifo, &first)?;
     let mut cmd = tool();
     cmd.arg("-R")
@@ -547,6 +558,11 @@ pub fn tool_respawn_survives_a_fifo_without_reader() -> TestResult {
         .find(|&p| p != reader.0)
         .map(Guard)
         .ok_or("no supervisor")?;
+    ensure!(
+        wait_until(|| fds(reader.0).is_ok_and(|f| f.values().any(|t| Path::new(t) == fifo))),
+        "cat never opened the FIFO"
+    );
+    drop(standin);
     ensure_eq!(read_pid(&pid_file)?, supervisor.0);
     let program = program_of(supervisor.0, "sh")?;
     ensure_eq!(
