@@ -45,6 +45,13 @@ pub enum Output<'a> {
     /// Left as the launching process had it (useful in foreground mode under a supervisor).
     Inherit,
     /// Appended to this file, created with mode `0640` (less the umask at start) if missing.
+    ///
+    /// Opened safely for a launcher running as root in directories others own: a symbolic
+    /// link on the way is followed only if root or the launching user owns it, the file itself
+    /// is never a symbolic link, and an existing file must be a regular file with no other
+    /// hard link (or a FIFO with a reader, or a character device) owned by root, the launching
+    /// user or the [`user`](Daemon::user). The respawn supervisor's reopen on `SIGHUP` keeps
+    /// the same rules (and the file it had open when they refuse the path).
     Append(&'a CStr),
 }
 
@@ -191,7 +198,13 @@ impl<'a> Daemon<'a> {
     /// Writes the daemon's pid (and a newline) to this file and holds an exclusive `flock` on
     /// it for the daemon's whole life. The lock is taken before the first fork: a second start
     /// is refused there, naming the pid that holds it, and the live file is not touched. A
-    /// stale file (no process holds its lock) is reused. Symbolic links are refused.
+    /// stale file (no process holds its lock) is reused. Symbolic links are refused (on the
+    /// way to the file, those neither root nor the launching user owns), and so is an existing
+    /// file of another user or with other hard links.
+    ///
+    /// With [`Exec`], the program inherits a read-only descriptor that holds the lock: it
+    /// cannot rewrite the pid. The file is removed (on a failed start, by the respawn
+    /// supervisor, by [`stop`](crate::stop)) only while its path still names the file locked.
     #[must_use]
     pub const fn pid_file(mut self, path: &'a CStr) -> Self {
         self.pid_file = Some(path);
