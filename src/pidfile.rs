@@ -35,7 +35,8 @@ pub(crate) struct PidFile {
 /// # Errors
 ///
 /// [`Step::PidFileOpen`] for the open (or a path that is not a regular file); for
-/// [`Step::PidFileLock`] with `EWOULDBLOCK`, the detail is the pid written in the file.
+/// [`Step::PidFileLock`] with `EWOULDBLOCK`, the detail is a process holding the lock: the
+/// pid written in the file if it does, else one found in `/proc`, else 0.
 ///
 /// # References
 ///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
@@ -98,10 +99,11 @@ fn check_and_lock(path: &CStr, fd: &OwnedFd, created: bool) -> Result<bool, Erro
     match rustix::fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
         Err(Errno::WOULDBLOCK) => {
+            // Named only if it really holds the lock: the pid written may be stale.
             return Err(Error::with_detail(
                 Step::PidFileLock,
                 Errno::WOULDBLOCK,
-                read_pid(fd),
+                crate::service::lock_holder(read_pid(fd), &st),
             ));
         }
         Err(e) => return Err(Error::new(Step::PidFileLock, e)),

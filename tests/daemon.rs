@@ -74,7 +74,6 @@ fn main() {
         tool_stop_and_status,
         tool_stop_with_signal,
         tool_stop_escalates_to_kill,
-        tool_stop_leaves_a_file_still_locked,
         tool_stop_spares_a_recycled_pid,
         tool_stop_races_a_natural_exit,
         tool_stale_pid_file_spares_a_stranger,
@@ -124,6 +123,13 @@ fn main() {
         lib_refuses_threads,
         lib_cannot_acquire_a_terminal,
         lib_makes_no_allocation,
+        // stop, status and signal: the whole service, and nothing else
+        tool_stop_ends_what_the_program_started,
+        tool_refusal_names_the_real_holder,
+        tool_stop_ends_the_marked_session,
+        tool_stop_spares_the_foreground_session,
+        tool_stop_after_kill_removes_the_pid_file,
+        tool_signal_without_stop,
     ]);
 }
 
@@ -985,12 +991,14 @@ fn garbage_pid_files() -> TestResult {
     // SAFETY: flock on a descriptor we own.
     let locked = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
     ensure_eq!(locked, 0);
+    // The refusal names the process that really holds the lock (this one), not the garbage.
     expect_failure(
         &mut sleeper(&pid_file),
         1,
         &format!(
-            "rawdaemon: pid file {}: locked by another running instance",
-            pid_file.display()
+            "rawdaemon: pid file {}: locked by running pid {}",
+            pid_file.display(),
+            std::process::id()
         ),
         None,
     )?;
