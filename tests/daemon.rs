@@ -130,6 +130,7 @@ fn main() {
         tool_stop_spares_the_foreground_session,
         tool_stop_after_kill_removes_the_pid_file,
         tool_signal_without_stop,
+        tool_respawn_ends_what_earlier_runs_left,
     ]);
 }
 
