@@ -5,8 +5,8 @@
 //! The holder is proven from `/proc`: the pid written in the file must have the locked file
 //! open with the exclusive `flock` on that very descriptor (its `fdinfo` lists the lock). It
 //! is signalled through a pidfd opened *before* that proof, so a pid recycled in between can
-//! never be hit. A stop ends the daemon's whole service (see [`crate::service`]): what it
-//! started goes with it, and nothing else is signalled.
+//! never be hit. A stop ends the daemon's whole service (see `service.rs`): what it started
+//! goes with it, and nothing else is signalled.
 
 use core::ffi::CStr;
 use core::time::Duration;
@@ -113,9 +113,17 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 }
 
 /// Stops the daemon holding the pid file at `path` and every process it started: sends
-/// `signal` to it and to the rest of its service (see [`crate::service`]), each through a
-/// pidfd, waits up to `timeout` for all of them to exit, then sends `SIGKILL` to those left
-/// and waits for them too; once all are gone (and the lock with them), removes the pid file.
+/// `signal` to it and then to the rest of its service, each through a pidfd opened before
+/// the process was found to belong, waits up to `timeout` for all of them to exit, then
+/// sends `SIGKILL` to those left (the daemon last) and waits for them too; once all are gone
+/// (and the lock with them), removes the pid file.
+///
+/// The service is every process that holds a descriptor of the open file description
+/// carrying the pid file's lock (only the start's processes, or processes they handed it
+/// to, can), the daemon's descendants while it runs, and, when the lock's descriptor carries
+/// the mark of a start that made its own session (`O_NOATIME`, which a program cannot set on
+/// a file it does not own), every process of the daemon's session. A foreground daemon's
+/// session (its caller's) is never signalled.
 ///
 /// # Errors
 ///

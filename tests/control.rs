@@ -804,3 +804,177 @@ pub fn tool_signal_without_stop() -> TestResult {
     );
     no_process_left()
 }
+
+/// Debian's `start-stop-daemon --stop --retry TERM/5/KILL/5` on a daemon whose program forks:
+/// it signals only the pid in the file, so the child stays with the lock. A start is then
+/// refused naming that child, and with the daemon-mode mark on the lock `rawdaemon --stop`
+/// ends it (status 1 before, 3 after) and the next start succeeds; without the mark status
+/// names it (4).
+pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    const SSD: &str = "/usr/sbin/start-stop-daemon";
+    if !Path::new(SSD).exists() {
+        return Err(format!("skip: {SSD} is not installed"));
+    }
+    let dir = TempDir::new("ssd-forking");
+    let pid_file = dir.path("d.pid");
+    let out =
+        run(tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["sh", "-c", "sleep 300 & exec sleep 1000"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(daemon.0).first().copied().unwrap_or(0);
+            child != 0 && comm(child).as_deref() == Some("sleep")
+        }),
+        "no child"
+    );
+    let child = Guard(child);
+    let marked = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")? & MARK != 0;
+    let mut ssd = Command::new(SSD)
+        .args(["--stop", "--retry", "TERM/5/KILL/5", "--pidfile"])
+        .arg(&pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    // start-stop-daemon waits for the pid to vanish, and a zombie does not: reap it.
+    let mut status_word = 0;
+    let mut reaped = false;
+    let done = wait_until(|| {
+        if !reaped {
+            // SAFETY: waits for one pid, our own child, without blocking.
+            reaped =
+                unsafe { libc::waitpid(daemon.0, &mut status_word, libc::WNOHANG) } == daemon.0;
+        }
+        reaped && ssd.try_wait().is_ok_and(|s| s.is_some())
+    });
+    if !done {
+        let _ = ssd.kill();
+    }
+    let out = ssd.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(done, "start-stop-daemon did not end: {}", describe(&out));
+    ensure_eq!(out.status.code(), Some(0), "--stop: {}", describe(&out));
+    std::mem::forget(daemon);
+    ensure!(
+        alive(child.0),
+        "start-stop-daemon knows only the pid in the file"
+    );
+    let out = run(&mut sleeper(&pid_file));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: pid file {}: locked by running pid {}\n",
+            pid_file.display(),
+            child.0
+        )
+    );
+    let out = status(&pid_file);
+    if !marked {
+        ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
+        drop(child);
+        return no_process_left();
+    }
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    std::mem::forget(child);
+    no_process_left()?;
+    ensure_eq!(status(&pid_file).status.code(), Some(3));
+    let out = run(&mut sleeper(&pid_file));
+    ensure!(out.status.success(), "next start: {}", describe(&out));
+    let next = the_daemon()?;
+    ensure_eq!(stop(&pid_file, &[]).status.code(), Some(0));
+    std::mem::forget(next);
+    no_process_left()
+}
+
+/// OpenRC's `openrc-run` drives the shipped script `examples/init/openrc/agent` (its state in
+/// a private mount namespace, on a tmpfs over /run/openrc) for a program that forks: start,
+/// status (started), stop `[ ok ]` with no process left, start again, stop.
+pub fn openrc_runs_the_shipped_script() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    needs_root()?;
+    if !Path::new("/sbin/openrc-run").exists() {
+        return Err("skip: /sbin/openrc-run is not installed (Debian package openrc)".into());
+    }
+    let dir = TempDir::new("openrc");
+    for sub in ["init.d", "conf.d", "run"] {
+        fs::create_dir(dir.path(sub)).map_err(|e| e.to_string())?;
+    }
+    let script = dir.path("init.d/agent");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/init/openrc/agent"),
+        &script,
+    )
+    .map_err(|e| e.to_string())?;
+    let agent = dir.path("agent.sh");
+    fs::write(&agent, "#!/bin/sh\nsleep 300.25 &\nexec sleep 1000.25\n")
+        .map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    for f in [&script, &agent] {
+        fs::set_permissions(f, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    }
+    let pid_file = dir.path("run/agent.pid");
+    // openrc-run reads conf.d beside the script's init.d.
+    fs::write(
+        dir.path("conf.d/agent"),
+        format!(
+            "rawdaemon={}\ncommand={}\ncommand_args=\ncommand_user=\npidfile={}\n\
+             output_log=\nerror_log=\nstop_timeout=5\n",
+            tool().get_program().to_string_lossy(),
+            agent.display(),
+            pid_file.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let steps = "for d in started starting stopping inactive failed exclusive daemons options \
+                 scheduled wasinactive hotplugged tmp; do mkdir -p /run/openrc/$d; done; \
+                 echo default > /run/openrc/softlevel; \
+                 \"$1\" start; echo \"start=$?\"; \"$1\" status; echo \"status=$?\"; \
+                 \"$1\" stop; echo \"stop=$?\"; \
+                 if pgrep -f '^sleep (300|1000)[.]25$' >/dev/null; then echo left; else echo none; fi; \
+                 \"$1\" start; echo \"start2=$?\"; \"$1\" stop; echo \"stop2=$?\"";
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", steps, "sh"]).arg(&script);
+    in_private_mounts(&mut cmd, || {
+        // SAFETY: mount in the child only.
+        let mounted = unsafe {
+            libc::mount(
+                c"none".as_ptr(),
+                c"/run/openrc".as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if mounted != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    });
+    let out = crate::try_run(&mut cmd)?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "start=0", "status=0", "stop=0", "\nnone\n", "start2=0", "stop2=0",
+    ] {
+        ensure!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+    ensure!(
+        text.matches("Stopping agent ... [ ok ]").count() == 2,
+        "stop not [ ok ]:\n{text}"
+    );
+    ensure!(text.contains("status: started"), "{text}");
+    ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
+}

@@ -380,7 +380,7 @@ pub fn tool_respawn_relative_chroot() -> TestResult {
 fn long_sleeps_under(pid: i32) -> Vec<i32> {
     children_of(pid)
         .into_iter()
-        .filter(|p| fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == b"sleep\0600\0"))
+        .filter(|p| fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == b"sleep\x00600\x00"))
         .collect()
 }
 
