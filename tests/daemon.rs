@@ -815,8 +815,14 @@ fn fail_log_unwritable_for_user() -> TestResult {
 fn fail_missing_program() -> TestResult {
     let dir = TempDir::new("noprog");
     let pid_file = dir.path("d.pid");
+    // A PATH of its own: a directory of the caller's PATH that this user may not search
+    // (root's ~/.cargo/bin for another user) makes the search fail with EACCES, 126.
     expect_failure(
-        tool().arg("-p").arg(&pid_file).arg("no-such-program-here"),
+        tool()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .arg("-p")
+            .arg(&pid_file)
+            .arg("no-such-program-here"),
         127,
         "rawdaemon: exec no-such-program-here: No such file or directory",
         Some(&pid_file),
