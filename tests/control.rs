@@ -579,6 +579,38 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
     ensure!(!pid_file.exists(), "pid file left behind");
     std::mem::forget(main);
+    no_process_left()?;
+
+    // The daemon died, a child it started holds the marked lock: status 1 names the child,
+    // --signal finds no daemon to signal, and --stop ends the child.
+    let main = session_daemon(&pid_file, true, "sleep 300 & exec sleep 1000")?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & MARK != 0)
+        }),
+        "no child holding the marked lock"
+    );
+    drop(main);
+    let child = Guard(child);
+    let out = status(&pid_file);
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: status {}: the daemon is gone, but pid {} it started still holds its \
+             lock (--stop ends it)\n",
+            pid_file.display(),
+            child.0
+        )
+    );
+    let out = signal(&pid_file, "HUP");
+    ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure!(!pid_file.exists(), "pid file left behind");
+    std::mem::forget(child);
     no_process_left()
 }
 
