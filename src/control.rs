@@ -1,6 +1,6 @@
-//! Status and stop of a running daemon, found by its pid file's **lock**, not by the number
-//! written in it: a pid file left behind by a crash names a pid that may since belong to an
-//! unrelated process, and that process must never be reported running nor signalled.
+//! Status, stop and signal of a running daemon, found by its pid file's **lock**, not by the
+//! number written in it: a pid file left behind by a crash names a pid that may since belong
+//! to an unrelated process, and that process must never be reported running nor signalled.
 //!
 //! The holder is proven from `/proc`: the pid written in the file must have the locked file
 //! open with the exclusive `flock` on that very descriptor (its `fdinfo` lists the lock). It

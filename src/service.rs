@@ -28,17 +28,16 @@ use crate::lines::find_line;
 /// created its own session. `/proc/PID/fdinfo/N` shows it in its `flags:` line.
 pub(crate) const DAEMON_MARK: u32 = linux_raw_sys::general::O_NOATIME;
 
-/// The processes of one service: the holders of a pid file's lock and, for a marked lock,
-/// the main pid's session.
+/// The processes of one service: the holders of a pid file's lock, the main pid's
+/// descendants while it runs, and, for a marked lock, the main pid's session.
 pub(crate) struct Service<'m> {
     dev: u64,
     ino: u64,
     /// The main pid's session, when its lock carries [`DAEMON_MARK`].
     pub session: Option<i32>,
-    /// The main pid while it runs: its descendants belong to the service (what it forked,
-    /// and, if it is a child subreaper, what its descendants left behind).
-    /// With a pidfd that shows it still runs once the ancestry is read (its pid could
-    /// otherwise be another process's by then).
+    /// The main pid, whose descendants belong to the service (what it forked, and, if it is
+    /// a child subreaper, what its descendants left behind), with a pidfd that must show it
+    /// still running once the ancestry is read: its pid could be another process's by then.
     pub main: Option<(Pid, &'m OwnedFd)>,
 }
 
