@@ -88,9 +88,9 @@ is ready: by this process just before it exits, or with -f just before exec (wit
     "\
 Stop, status and signal find the daemon by the pid file's lock, never by the number alone:
       --stop           send SIGNAL to the process holding PIDFILE's lock and to every
-                       process it started (those holding that lock and, for a daemon,
-                       its session), each through a pidfd; wait for all to exit, SIGKILL
-                       those left after the timeout, then remove PIDFILE
+                       process it started (its descendants, those holding that lock and,
+                       for a daemon, its session), each through a pidfd; wait for all to
+                       exit, SIGKILL those left after the timeout, then remove PIDFILE
   -s, --signal NAME    the signal --stop sends (default TERM); without --stop, send NAME
                        to the process holding PIDFILE's lock only, and return at once
   -t, --timeout SECS   how long --stop waits before SIGKILL (default 10)
