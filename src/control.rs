@@ -182,20 +182,7 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
             return Err(Error::with_detail(Step::Stop, Errno::TIMEDOUT, raw(left)));
         }
     }
-    // Not removed: locked by another process, or the path names another file now (or none:
-    // a respawn supervisor removes its own). The lock this process may have taken goes first.
-    let removed = remove_if_unlocked(path, &found.file, &found.stat);
-    if !removed
-        && rustix::fs::flock(&found.file, FlockOperation::Unlock).is_ok()
-        && is_locked(&found.stat)?
-    {
-        let holder = Service::new(&found.stat).holder();
-        return Err(Error::with_detail(
-            Step::Stop,
-            Errno::BUSY,
-            holder.map_or(0, |(p, _)| raw(p)),
-        ));
-    }
+    remove_once_released(path, &found.file, &found.stat)?;
     Ok(Stopped { pid, killed })
 }
 
@@ -258,6 +245,41 @@ fn wait_gone(
 /// After this many rounds of `SIGKILL` to the rest, the main process is killed even if others
 /// are still found (it may be forking them).
 const KILL_ROUNDS: u32 = 8;
+
+/// Removes the pid file once the lock is released. A process whose descriptors are closed
+/// no longer shows as a holder, but its lock goes only a moment later, when its exit
+/// releases the open file: waits up to [`KILL_WAIT`] for that.
+///
+/// # Errors
+///
+/// [`Step::Stop`] with `EBUSY` and a process still holding the lock then (0 if none can be
+/// named).
+fn remove_once_released(path: &CStr, file: &OwnedFd, stat: &Stat) -> Result<(), Error> {
+    let deadline = crate::sys::monotonic_nanos().saturating_add(nanos(KILL_WAIT));
+    loop {
+        // Not removed: locked by another process, or the path names another file now (or
+        // none: a respawn supervisor removes its own). The lock this process may have taken
+        // goes first.
+        if remove_if_unlocked(path, file, stat)
+            || rustix::fs::flock(file, FlockOperation::Unlock).is_err()
+            || !is_locked(stat)?
+        {
+            return Ok(());
+        }
+        if crate::sys::monotonic_nanos() >= deadline {
+            let holder = Service::new(stat).holder();
+            return Err(Error::with_detail(
+                Step::Stop,
+                Errno::BUSY,
+                holder.map_or(0, |(p, _)| raw(p)),
+            ));
+        }
+        let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+            tv_sec: 0,
+            tv_nsec: PAUSE_MIN as i64,
+        });
+    }
+}
 
 /// The first and the longest pause between two looks at the processes left, in nanoseconds.
 const PAUSE_MIN: u64 = 5_000_000;
