@@ -350,11 +350,13 @@ impl<'a> Daemon<'a> {
     /// supervisor; any other end restarts it after a delay that starts at 100 ms and doubles
     /// up to 60 s (back to 100 ms after a run of 10 s), at most `max_restarts` times per
     /// `period_secs` seconds, after which the supervisor gives up with status 1. SIGTERM,
-    /// SIGINT and SIGQUIT are forwarded and end the supervisor once the program has exited;
-    /// SIGUSR1 and SIGUSR2 are forwarded, and so is SIGHUP unless the supervisor captures the
-    /// program's output (see below). Every orphan is reaped (child subreaper).
-    /// The program gets SIGKILL if the supervisor dies. The pid file is removed when the
-    /// supervisor ends.
+    /// SIGINT and SIGQUIT are forwarded to the program's group and to every other child of
+    /// the supervisor, and end the supervisor once the program has exited; SIGUSR1 and
+    /// SIGUSR2 are forwarded to the program, and so is SIGHUP unless the supervisor captures
+    /// the program's output (see below). Every orphan is reaped (child subreaper). The
+    /// program gets SIGKILL if the supervisor dies. When the supervisor ends, every child
+    /// left (what earlier runs left behind included) is killed and reaped, and the pid file
+    /// is removed.
     ///
     /// With [`Output::Append`] the supervisor captures the program's stdout and stderr through
     /// pipes into the log files, and opens them again by path on SIGHUP (log rotation). While

@@ -1,22 +1,24 @@
-//! Status and stop of a running daemon, found by its pid file's **lock**, not by the number
-//! written in it: a pid file left behind by a crash names a pid that may since belong to an
-//! unrelated process, and that process must never be reported running nor signalled.
+//! Status, stop and signal of a running daemon, found by its pid file's **lock**, not by the
+//! number written in it: a pid file left behind by a crash names a pid that may since belong
+//! to an unrelated process, and that process must never be reported running nor signalled.
 //!
 //! The holder is proven from `/proc`: the pid written in the file must have the locked file
 //! open with the exclusive `flock` on that very descriptor (its `fdinfo` lists the lock). It
 //! is signalled through a pidfd opened *before* that proof, so a pid recycled in between can
-//! never be hit.
+//! never be hit. A stop ends the daemon's whole service (see `service.rs`): what it started
+//! goes with it, and nothing else is signalled.
 
 use core::ffi::CStr;
 use core::time::Duration;
 
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags, Stat};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{CWD, FileType, FlockOperation, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags, Signal};
 
 use crate::error::{Error, Step};
 use crate::lines::{Fields, find_line};
+use crate::service::{self, DAEMON_MARK, Service};
 
 /// What a pid file says about its daemon, as the LSB `status` action reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,42 +28,45 @@ pub enum Status {
     /// The pid file exists but no process holds its lock: the daemon died without removing
     /// it. The pid written in it (0 if none); it is not signalled, whatever runs there now.
     Dead(u32),
+    /// The daemon (the pid written in the file) is gone, but a process it started still
+    /// holds the lock a daemon-mode start marked as its own: this one. [`stop`] ends it.
+    Orphaned(Pid),
     /// There is no pid file.
     NotRunning,
-    /// The lock is held, but not provably by the pid written in the file: a start in
-    /// progress, a process that is not a daemon started this way, or another user's process
-    /// whose descriptors this one may not inspect.
-    Unknown,
+    /// The lock is held, but not provably by the pid written in the file: by this process
+    /// (0 if none could be found: another user's process whose descriptors this one may not
+    /// inspect), a child the daemon left behind that foreground mode did not mark, a start in
+    /// progress, or a process that is not a daemon started this way.
+    Unknown(u32),
 }
 
 impl Status {
     /// The exit status of an LSB init script's `status` action: 0 running, 1 dead with its pid
-    /// file left behind, 3 not running, 4 unknown.
+    /// file left behind (also when processes the daemon started still hold its lock), 3 not
+    /// running, 4 unknown.
     ///
     /// # References
     ///  - [LSB init script actions](https://refspecs.linuxfoundation.org/LSB_5.0.0/LSB-Core-generic/LSB-Core-generic/iniscrptact.html)
     pub const fn lsb_code(self) -> i32 {
         match self {
             Status::Running(_) => 0,
-            Status::Dead(_) => 1,
+            Status::Dead(_) | Status::Orphaned(_) => 1,
             Status::NotRunning => 3,
-            Status::Unknown => 4,
+            Status::Unknown(_) => 4,
         }
     }
 }
 
-/// How [`stop`] ended.
+/// How [`stop`] ended: every process of the daemon is gone and the pid file is removed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Stopped {
-    /// The process that was stopped.
+    /// The daemon (or, for [`Status::Orphaned`], the process found holding its lock).
     pub pid: Pid,
-    /// It outlived the timeout and was sent `SIGKILL`.
-    pub killed: bool,
-    /// The pid file was removed (it is left if another process holds its lock by then).
-    pub removed: bool,
+    /// A process that outlived the timeout; it and every other one left were sent `SIGKILL`.
+    pub killed: Option<Pid>,
 }
 
-/// How long [`stop`] waits for the process to go after `SIGKILL`.
+/// How long [`stop`] waits for the processes to go after `SIGKILL`.
 const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// Which process holds the lock of the pid file at `path`.
@@ -74,45 +79,75 @@ pub fn status(path: &CStr) -> Result<Status, Error> {
     Ok(match find(path)? {
         None => Status::NotRunning,
         Some(found) => match found.holder {
-            Holder::Pid(pid, _) => Status::Running(pid),
+            Holder::Pid(pid, ..) => Status::Running(pid),
+            Holder::Orphan(pid) => Status::Orphaned(pid),
             Holder::Nobody => Status::Dead(found.written),
-            Holder::Unidentified => Status::Unknown,
+            Holder::Unknown(pid) => Status::Unknown(pid),
         },
     })
 }
 
-/// Stops the daemon holding the pid file at `path`: sends `signal` through a pidfd, waits up
-/// to `timeout` for the process to exit, then sends `SIGKILL` and waits again; once it is gone,
-/// removes the pid file unless another process holds its lock by then.
+/// Sends `signal` to the daemon holding the pid file at `path`, through a pidfd, and returns
+/// its pid at once.
+///
+/// # Errors
+///
+/// [`Step::Signal`] with [`Error::NOT_RUNNING`] when no process holds the lock (or only
+/// processes the daemon left behind), [`Error::UNIDENTIFIED`] when the holder is not the pid
+/// written in the file, another errno when the signal cannot be sent; [`Step::Status`] as
+/// for [`status`].
+///
+/// # References
+///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
+    let gone = Error::with_detail(Step::Signal, Errno::SRCH, Error::NOT_RUNNING);
+    match find(path)?.ok_or(gone)?.holder {
+        Holder::Pid(pid, pidfd, _) => send(&pidfd, signal).map(|()| pid),
+        Holder::Nobody | Holder::Orphan(_) => Err(gone),
+        Holder::Unknown(_) => Err(Error::with_detail(
+            Step::Signal,
+            Errno::SRCH,
+            Error::UNIDENTIFIED,
+        )),
+    }
+}
+
+/// Stops the daemon holding the pid file at `path` and every process it started: sends
+/// `signal` to it and then to the rest of its service, each through a pidfd opened before
+/// the process was found to belong, waits up to `timeout` for all of them to exit, then
+/// sends `SIGKILL` to those left (the daemon last) and waits for them too; once all are gone
+/// (and the lock with them), removes the pid file.
+///
+/// The service is every process that holds a descriptor of the open file description
+/// carrying the pid file's lock (only the start's processes, or processes they handed it
+/// to, can), the daemon's descendants while it runs, and, when the lock's descriptor carries
+/// the mark of a start that made its own session (`O_NOATIME`, which a program cannot set on
+/// a file it does not own), every process of the daemon's session. A foreground daemon's
+/// session (its caller's) is never signalled.
 ///
 /// # Errors
 ///
 /// [`Step::Stop`] with [`Error::NOT_RUNNING`] when no process holds the lock (nothing is
 /// signalled or removed), [`Error::UNIDENTIFIED`] when the holder is not the pid written in
-/// the file, and `ETIMEDOUT` when the process outlives `SIGKILL`; [`Step::Signal`] when the
-/// signal cannot be sent (`EPERM`: another user's process); [`Step::Status`] as for
-/// [`status`].
+/// the file, `ETIMEDOUT` with the pid of a process that outlives `SIGKILL`, and `EBUSY` with
+/// the pid of a process still holding the lock at the end (0 if none can be named);
+/// [`Step::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
+/// [`Step::Status`] as for [`status`].
 ///
 /// # References
 ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
 ///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
 ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
 pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, Error> {
-    let found = find(path)?.ok_or(Error::with_detail(
-        Step::Stop,
-        Errno::SRCH,
-        Error::NOT_RUNNING,
-    ))?;
-    let (pid, pidfd) = match found.holder {
-        Holder::Pid(pid, pidfd) => (pid, pidfd),
-        Holder::Nobody => {
-            return Err(Error::with_detail(
-                Step::Stop,
-                Errno::SRCH,
-                Error::NOT_RUNNING,
-            ));
-        }
-        Holder::Unidentified => {
+    let gone = Error::with_detail(Step::Stop, Errno::SRCH, Error::NOT_RUNNING);
+    let found = find(path)?.ok_or(gone)?;
+    let mut service = Service::new(&found.stat);
+    let (pid, main) = match found.holder {
+        Holder::Pid(pid, pidfd, flags) => (pid, Some((pidfd, flags))),
+        // Processes of a marked lock: the service without its main pid.
+        Holder::Orphan(pid) => (pid, None),
+        Holder::Nobody => return Err(gone),
+        Holder::Unknown(_) => {
             return Err(Error::with_detail(
                 Step::Stop,
                 Errno::SRCH,
@@ -120,32 +155,146 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
             ));
         }
     };
-    // The daemon's session: everything it started and did not move elsewhere.
-    let session = crate::sys::getsid(pid).ok();
-    send(&pidfd, signal)?;
-    let mut killed = false;
-    if !exited_within(&pidfd, timeout)? {
-        send(&pidfd, Signal::KILL)?;
-        killed = true;
-        // What it started goes too (a respawn supervisor's program group, workers that
-        // ignore SIGTERM): as a service manager kills a service's whole group.
-        if let Some(session) = session {
-            kill_session(session);
+    if let Some((pidfd, flags)) = &main {
+        service.main = Some((pid, pidfd));
+        if flags & DAEMON_MARK != 0 {
+            // Read while the pidfd shows the process alive, the session is its own; it stays
+            // reserved while any member lives.
+            let sid = crate::sys::getsid(pid).ok();
+            service.session = sid.filter(|&s| s > 1 && !service::exited(pidfd));
         }
-        if !exited_within(&pidfd, KILL_WAIT)? {
-            return Err(Error::with_detail(
-                Step::Stop,
-                Errno::TIMEDOUT,
-                pid.as_raw_nonzero().get() as u32,
-            ));
+        send(pidfd, signal)?;
+    }
+    // The rest of the service, as a service manager signals a whole service.
+    let main_pid = main.as_ref().map(|_| pid);
+    service
+        .each(&mut |p, pidfd| {
+            if Some(p) != main_pid {
+                let _ = send(&pidfd, signal);
+            }
+        })
+        .map_err(|e| Error::new(Step::Stop, e))?;
+    let main = main.as_ref().map(|(fd, _)| (pid, fd));
+    let mut killed = None;
+    if let Some(left) = wait_gone(&service, main, timeout, false)? {
+        killed = Some(left);
+        if let Some(left) = wait_gone(&service, main, KILL_WAIT, true)? {
+            return Err(Error::with_detail(Step::Stop, Errno::TIMEDOUT, raw(left)));
         }
     }
-    let removed = remove_if_unlocked(path, &found.file, &found.stat);
-    Ok(Stopped {
-        pid,
-        killed,
-        removed,
-    })
+    remove_once_released(path, &found.file, &found.stat)?;
+    Ok(Stopped { pid, killed })
+}
+
+/// Waits until the main process (if any) and every process of `service` have exited, or
+/// `timeout` passes: `None` once all are gone, else one that is left (the main process if it
+/// is). With `kill`, each round sends `SIGKILL` to every one left, a child forked meanwhile
+/// included; the main process last, once no other is found (or after [`KILL_ROUNDS`]): while
+/// it lives, what it started is found as its descendants.
+fn wait_gone(
+    service: &Service<'_>,
+    main: Option<(Pid, &OwnedFd)>,
+    timeout: Duration,
+    kill: bool,
+) -> Result<Option<Pid>, Error> {
+    let deadline = crate::sys::monotonic_nanos().saturating_add(nanos(timeout));
+    let mut pause = PAUSE_MIN;
+    for round in 0.. {
+        let mut left = None;
+        let main = main.filter(|(_, fd)| !service::exited(fd));
+        service
+            .each(&mut |p, pidfd| {
+                if main.is_none_or(|(pid, _)| pid != p) {
+                    left = Some(p);
+                    if kill {
+                        let _ = send(&pidfd, Signal::KILL);
+                    }
+                }
+            })
+            .map_err(|e| Error::new(Step::Stop, e))?;
+        if let Some((pid, fd)) = main {
+            if kill && (left.is_none() || round >= KILL_ROUNDS) {
+                send(fd, Signal::KILL)?;
+            }
+            left = Some(pid);
+        }
+        let now = crate::sys::monotonic_nanos();
+        match left {
+            None => return Ok(None),
+            Some(p) if now >= deadline => return Ok(Some(p)),
+            Some(_) => {}
+        }
+        let wait = Duration::from_nanos(pause.min(deadline - now));
+        match main {
+            // Wakes as soon as the main process exits.
+            Some((_, fd)) => {
+                exited_within(fd, wait)?;
+            }
+            None => {
+                let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: wait.subsec_nanos() as i64,
+                });
+            }
+        }
+        pause = (pause * 2).min(PAUSE_MAX);
+    }
+    Ok(None) // not reached: the rounds end by the deadline
+}
+
+/// After this many rounds of `SIGKILL` to the rest, the main process is killed even if others
+/// are still found (it may be forking them).
+const KILL_ROUNDS: u32 = 8;
+
+/// Removes the pid file once the lock is released. A process whose descriptors are closed
+/// no longer shows as a holder, but its lock goes only a moment later, when its exit
+/// releases the open file: waits up to [`KILL_WAIT`] for that.
+///
+/// # Errors
+///
+/// [`Step::Stop`] with `EBUSY` and a process still holding the lock then (0 if none can be
+/// named).
+fn remove_once_released(path: &CStr, file: &OwnedFd, stat: &Stat) -> Result<(), Error> {
+    let deadline = crate::sys::monotonic_nanos().saturating_add(nanos(KILL_WAIT));
+    loop {
+        // Not removed: locked by another process, or the path names another file now (or
+        // none: a respawn supervisor removes its own). The lock this process may have taken
+        // goes first.
+        if remove_if_unlocked(path, file, stat)
+            || rustix::fs::flock(file, FlockOperation::Unlock).is_err()
+            || !is_locked(stat)?
+        {
+            return Ok(());
+        }
+        if crate::sys::monotonic_nanos() >= deadline {
+            let holder = Service::new(stat).holder();
+            return Err(Error::with_detail(
+                Step::Stop,
+                Errno::BUSY,
+                holder.map_or(0, |(p, _)| raw(p)),
+            ));
+        }
+        let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+            tv_sec: 0,
+            tv_nsec: PAUSE_MIN as i64,
+        });
+    }
+}
+
+/// The first and the longest pause between two looks at the processes left, in nanoseconds.
+const PAUSE_MIN: u64 = 5_000_000;
+const PAUSE_MAX: u64 = 100_000_000;
+
+fn raw(pid: Pid) -> u32 {
+    pid.as_raw_nonzero().get() as u32
+}
+
+/// A duration in nanoseconds; u64 nanoseconds last 584 years: a longer one saturates, which
+/// is forever anyway.
+fn nanos(d: Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(d.subsec_nanos()))
 }
 
 /// SIGKILL to the process behind `pidfd`, and a wait of up to five seconds for its end: a
@@ -153,48 +302,6 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
 pub(crate) fn kill(pidfd: &OwnedFd) {
     if send(pidfd, Signal::KILL).is_ok() {
         let _ = exited_within(pidfd, KILL_WAIT);
-    }
-}
-
-/// SIGKILL to every process of session `sid` (but this one), each through a pidfd opened
-/// before its session is checked, so a pid recycled meanwhile is never hit.
-///
-/// Only a session whose leader is gone: a daemon's own (its leader was the intermediate
-/// process of the start, or the daemon itself), never the session of a shell or a terminal
-/// that a foreground daemon shared.
-///
-/// # References
-///  - [getsid(2)](https://man7.org/linux/man-pages/man2/getsid.2.html)
-fn kill_session(sid: i32) {
-    // A session id stays reserved while the session has members: a process with that pid is
-    // the leader itself.
-    if Pid::from_raw(sid).is_some_and(|leader| crate::sys::getsid(leader).is_ok()) {
-        return;
-    }
-    let Ok(proc) = crate::sys::open(
-        c"/proc",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return;
-    };
-    let me = rustix::process::getpid();
-    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
-    let mut dir = rustix::fs::RawDir::new(&proc, &mut entries);
-    while let Some(Ok(entry)) = dir.next() {
-        let Some(pid) = crate::decimal::parse_pid(entry.file_name().to_bytes())
-            .and_then(|p| Pid::from_raw(p as i32))
-        else {
-            continue;
-        };
-        if pid == me || crate::sys::getsid(pid) != Ok(sid) {
-            continue;
-        }
-        if let Ok(pidfd) = rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
-            if crate::sys::getsid(pid) == Ok(sid) {
-                let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::KILL);
-            }
-        }
     }
 }
 
@@ -211,12 +318,7 @@ fn send(pidfd: &OwnedFd, signal: Signal) -> Result<(), Error> {
 fn exited_within(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Error> {
     use rustix::event::{PollFd, PollFlags, Timespec};
     const NANOS: u64 = 1_000_000_000;
-    // u64 nanoseconds last 584 years: a longer timeout saturates, which is forever anyway.
-    let timeout = timeout
-        .as_secs()
-        .saturating_mul(NANOS)
-        .saturating_add(u64::from(timeout.subsec_nanos()));
-    let deadline = crate::sys::monotonic_nanos().saturating_add(timeout);
+    let deadline = crate::sys::monotonic_nanos().saturating_add(nanos(timeout));
     loop {
         let left = deadline.saturating_sub(crate::sys::monotonic_nanos());
         let left = Timespec {
@@ -257,10 +359,15 @@ struct Found {
 }
 
 enum Holder {
-    /// The pid written in the file holds the lock; a pidfd opened before that was checked.
-    Pid(Pid, OwnedFd),
+    /// The pid written in the file holds the lock; a pidfd opened before that was checked,
+    /// and the `flags:` of its descriptor that holds the lock.
+    Pid(Pid, OwnedFd, u32),
+    /// The pid written in the file does not hold the lock, but this process holds it through
+    /// a descriptor with [`DAEMON_MARK`]: a process of a daemon-mode start left behind.
+    Orphan(Pid),
     Nobody,
-    Unidentified,
+    /// Held by this process (0 if none was found), unmarked, not the pid written in the file.
+    Unknown(u32),
 }
 
 /// Opens the pid file (`None` if there is none) and finds who holds its lock.
@@ -288,10 +395,17 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
         ));
     }
     let written = crate::pidfile::read_pid(&file);
-    let holder = match identify(written, &stat)? {
+    let service = Service::new(&stat);
+    let holder = match identify(written, &service)? {
         Some(holder) => holder,
-        None if is_locked(&stat)? => Holder::Unidentified,
-        None => Holder::Nobody,
+        None if !is_locked(&stat)? => Holder::Nobody,
+        None => match service.holder() {
+            Some((pid, _)) => match service.lock_flags(pid) {
+                Ok(Some(flags)) if flags & DAEMON_MARK != 0 => Holder::Orphan(pid),
+                _ => Holder::Unknown(raw(pid)),
+            },
+            None => Holder::Unknown(0),
+        },
     };
     Ok(Some(Found {
         file,
@@ -302,7 +416,7 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
 }
 
 /// The pid written in the file with a pidfd, if that process holds the file's lock.
-fn identify(written: u32, stat: &Stat) -> Result<Option<Holder>, Error> {
+fn identify(written: u32, service: &Service) -> Result<Option<Holder>, Error> {
     let Some(pid) = Pid::from_raw(written as i32).filter(|_| written <= i32::MAX as u32) else {
         return Ok(None);
     };
@@ -312,63 +426,14 @@ fn identify(written: u32, stat: &Stat) -> Result<Option<Holder>, Error> {
         Err(Errno::SRCH) => return Ok(None),
         Err(e) => return Err(Error::new(Step::Signal, e)),
     };
-    match holds_lock(written, stat) {
-        Ok(true) => Ok(Some(Holder::Pid(pid, pidfd))),
-        Ok(false) | Err(Errno::NOENT | Errno::SRCH) => Ok(None),
+    match service.lock_flags(pid) {
+        Ok(Some(flags)) => Ok(Some(Holder::Pid(pid, pidfd, flags))),
+        Ok(None) | Err(Errno::NOENT | Errno::SRCH) => Ok(None),
         // Another user's process, whose descriptors this one may not inspect: unproven, so
         // never reported as the holder (the caller sees the lock as held by someone unknown).
         Err(Errno::ACCESS | Errno::PERM) => Ok(None),
         Err(e) => Err(Error::new(Step::Status, e)),
     }
-}
-
-/// Whether process `pid` has a descriptor of the file `stat` describes that carries an
-/// exclusive `flock`: `/proc/PID/fdinfo/N` lists the locks held through descriptor N's open
-/// file description.
-///
-/// # References
-///  - [proc_pid_fdinfo(5)](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
-fn holds_lock(pid: u32, stat: &Stat) -> Result<bool, Errno> {
-    let mut path = [0_u8; 32];
-    let fd_dir = open_dir(proc_path(&mut path, pid, b"/fd")?)?;
-    let mut path = [0_u8; 32];
-    let fdinfo_dir = open_dir(proc_path(&mut path, pid, b"/fdinfo")?)?;
-    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
-    let mut dir = rustix::fs::RawDir::new(&fd_dir, &mut entries);
-    while let Some(entry) = dir.next() {
-        let entry = entry?;
-        let name = entry.file_name();
-        if name.to_bytes().first().is_none_or(|b| !b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(target) = rustix::fs::statat(&fd_dir, name, AtFlags::empty()) else {
-            continue; // closed meanwhile, or a descriptor stat cannot follow
-        };
-        if target.st_dev != stat.st_dev || target.st_ino != stat.st_ino {
-            continue;
-        }
-        let Ok(info) = rustix::fs::openat(
-            &fdinfo_dir,
-            name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) else {
-            continue;
-        };
-        if has_flock(info.as_fd())? {
-            return Ok(true);
-        }
-    }
-    Ok(false)
-}
-
-/// Whether an `fdinfo` file lists an exclusive `flock`.
-fn has_flock(info: BorrowedFd<'_>) -> Result<bool, Errno> {
-    let mut buf = [0_u8; 512];
-    find_line(info, &mut buf, &mut |line| {
-        line.strip_prefix(b"lock:")
-            .is_some_and(|lock| has_words(lock, b"FLOCK", b"WRITE"))
-    })
 }
 
 /// Whether any process holds an exclusive `flock` on the file `stat` describes, from
@@ -419,22 +484,6 @@ fn number(s: &[u8], radix: u32) -> Option<u64> {
     crate::decimal::parse_u64(s, radix, 20)
 }
 
-/// `/proc/PID` followed by `tail`, NUL-terminated, in `buf`.
-fn proc_path<'b>(buf: &'b mut [u8; 32], pid: u32, tail: &[u8]) -> Result<&'b CStr, Errno> {
-    let mut digits = [0_u8; 10];
-    let digits = crate::decimal::format_u32(pid, &mut digits);
-    let path = crate::lines::join(buf, &[b"/proc/", digits, tail, b"\0"]);
-    crate::sys::c_str(path.ok_or(Errno::NAMETOOLONG)?).ok_or(Errno::INVAL)
-}
-
-fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
-    crate::sys::open(
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -460,15 +509,6 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn proc_paths() {
-        let mut buf = [0; 32];
-        assert_eq!(
-            proc_path(&mut buf, 4_194_304, b"/fdinfo").unwrap(),
-            c"/proc/4194304/fdinfo"
-        );
-    }
-
     /// This process locks a file of its own: `status` must find it running, and dead once the
     /// lock is gone.
     #[test]
@@ -489,7 +529,8 @@ mod tests {
         assert_eq!(status(&cpath), Ok(Status::Running(running)));
         // The file names pid 1 but this process holds the lock.
         std::fs::write(&path, "1\n").unwrap();
-        assert_eq!(status(&cpath), Ok(Status::Unknown));
+        // (the scan never names the process that asks)
+        assert_eq!(status(&cpath), Ok(Status::Unknown(0)));
         drop(fd);
         assert_eq!(status(&cpath), Ok(Status::Dead(1)));
         std::fs::remove_dir_all(&dir).unwrap();

@@ -24,8 +24,9 @@ pub enum Step {
     OpenStderr = 5,
     /// Opening the pid file.
     PidFileOpen = 6,
-    /// Locking the pid file; with `EWOULDBLOCK` another process holds it and the detail is the
-    /// pid written in it (0 if none is written yet).
+    /// Locking the pid file; with `EWOULDBLOCK` another process holds it and the detail is
+    /// that process: the pid written in the file if it holds the lock, else one found holding
+    /// it in `/proc` (0 if none could be found).
     PidFileLock = 7,
     /// `socketpair` for the readiness channel.
     Pipe = 8,
@@ -71,11 +72,14 @@ pub enum Step {
     Setuid = 26,
     /// Finding the process that holds a pid file's lock (`/proc`, the pid file itself).
     Status = 27,
-    /// `pidfd_open` or `pidfd_send_signal` for the process holding a pid file.
+    /// `pidfd_open` or `pidfd_send_signal` for the process holding a pid file; for
+    /// [`signal`](crate::signal) also the detail [`NOT_RUNNING`](Error::NOT_RUNNING) or
+    /// [`UNIDENTIFIED`](Error::UNIDENTIFIED).
     Signal = 28,
     /// Stopping the process that holds a pid file: the detail is
-    /// [`NOT_RUNNING`](Error::NOT_RUNNING) or [`UNIDENTIFIED`](Error::UNIDENTIFIED), or with
-    /// `ETIMEDOUT` the pid that outlived `SIGKILL`.
+    /// [`NOT_RUNNING`](Error::NOT_RUNNING) or [`UNIDENTIFIED`](Error::UNIDENTIFIED), with
+    /// `ETIMEDOUT` the pid that outlived `SIGKILL`, or with `EBUSY` the pid still holding the
+    /// lock once the daemon's processes are gone (0 if none could be named).
     Stop = 29,
     /// The program closed its [`ready_fd`](crate::Daemon::ready_fd) (or exited) before it
     /// wrote a newline to it; the detail is the descriptor's number.
@@ -400,7 +404,7 @@ impl Error {
             ),
             Step::PidFileLock if errno == Errno::WOULDBLOCK.raw_os_error() as u16 => {
                 if detail == 0 {
-                    ("locked by another running instance", None, "")
+                    ("locked by another process", None, "")
                 } else {
                     ("locked by running pid ", Some(detail), "")
                 }
@@ -445,14 +449,18 @@ impl Error {
                 Some(detail),
                 " before it was ready",
             ),
-            Step::Stop if detail == Self::NOT_RUNNING => {
+            Step::Stop | Step::Signal if detail == Self::NOT_RUNNING => {
                 ("not running (no process holds its lock)", None, "")
             }
-            Step::Stop if detail == Self::UNIDENTIFIED => (
+            Step::Stop | Step::Signal if detail == Self::UNIDENTIFIED => (
                 "locked by a process other than the pid written in it",
                 None,
                 "",
             ),
+            Step::Stop if errno == Errno::BUSY.raw_os_error() as u16 => match detail {
+                0 => ("still locked by a process it could not stop", None, ""),
+                pid => ("still locked by pid ", Some(pid), ""),
+            },
             Step::Stop if errno == Errno::TIMEDOUT.raw_os_error() as u16 => {
                 ("pid ", Some(detail), " still runs after SIGKILL")
             }
@@ -562,7 +570,7 @@ mod tests {
         );
         assert_eq!(
             text(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 0)),
-            "pid file: locked by another running instance"
+            "pid file: locked by another process"
         );
         assert_eq!(
             text(Error::with_detail(Step::Dup2, Errno::BADF, 1)),

@@ -29,6 +29,7 @@ mod pidfile;
 mod prepare;
 mod procfs;
 mod ready;
+mod service;
 #[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
 mod start;
 mod strerror;
@@ -36,7 +37,7 @@ mod strerror;
 mod sys;
 
 pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
-pub use control::{Status, Stopped, status, stop};
+pub use control::{Status, Stopped, signal, status, stop};
 pub use credentials::Credentials;
 pub use error::{Error, Step};
 pub use log::{Facility, Format, Kmsg, Severity, Sink, Syslog};

@@ -59,7 +59,9 @@ pub(crate) struct PidFile {
 /// # Errors
 ///
 /// [`Step::PidFileOpen`] for the open (or a path that is not a regular file); for
-/// [`Step::PidFileLock`] with `EWOULDBLOCK`, the detail is the pid written in the file.
+/// [`Step::PidFileLock`] with `EWOULDBLOCK`, the detail is a process holding the lock: the
+/// pid written in the file if it does, else one found in `/proc`, else 0 (always 0 without
+/// the `tool-control` feature).
 ///
 /// # References
 ///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
@@ -157,10 +159,17 @@ fn check_and_lock(
     match rustix::fs::flock(&lock, FlockOperation::NonBlockingLockExclusive) {
         Ok(()) => {}
         Err(Errno::WOULDBLOCK) => {
+            // Named only if it really holds the lock: the pid written may be stale. The /proc
+            // scan that proves it comes with the tool's stop and status: the smallest build
+            // (within 32 KiB) names no pid rather than one it cannot prove.
+            #[cfg(feature = "tool-control")]
+            let holder = crate::service::lock_holder(read_pid(fd), &st);
+            #[cfg(not(feature = "tool-control"))]
+            let holder = 0;
             return Err(Error::with_detail(
                 Step::PidFileLock,
                 Errno::WOULDBLOCK,
-                read_pid(fd),
+                holder,
             ));
         }
         Err(e) => return Err(Error::new(Step::PidFileLock, e)),

@@ -186,12 +186,20 @@ pub fn tool_status_of_an_unidentified_holder() -> TestResult {
     let holder = lock_holder(&pid_file)?;
     let out = status(&pid_file);
     ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
-    ensure_eq!(
-        stderr_of(&out),
-        format!(
-            "rawdaemon: status {}: locked by a process other than the pid written in it\n",
+    // Named: flock(1), or the sleep it started with the descriptor (this user's processes,
+    // whoever runs the test).
+    let named = stderr_of(&out);
+    let named = named
+        .strip_prefix(&format!(
+            "rawdaemon: status {}: locked by pid ",
             pid_file.display()
-        )
+        ))
+        .and_then(|rest| rest.strip_suffix(", not by the pid written in it\n"))
+        .and_then(|pid| pid.parse::<i32>().ok());
+    ensure!(
+        named.is_some_and(|pid| pid == holder.0 || stat(pid).is_ok_and(|s| s.ppid == holder.0)),
+        "{}",
+        describe(&out)
     );
     let out = stop(&pid_file, &["-t", "0"]);
     ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
@@ -225,7 +233,7 @@ pub fn fail_stop_and_status_usage() -> TestResult {
     ensure_eq!(out.status.code(), Some(2), "{}", describe(&out));
     ensure_eq!(
         stderr_of(&out),
-        "rawdaemon: --stop and --status need -p PIDFILE (try --help)\n"
+        "rawdaemon: --stop, --status and --signal need -p PIDFILE (try --help)\n"
     );
     let out = run(tool().args(["--status", "-p", "/x.pid", "sleep", "1"]));
     ensure_eq!(out.status.code(), Some(2), "{}", describe(&out));
@@ -309,46 +317,6 @@ pub fn start_stop_daemon_on_a_tool_daemon() -> TestResult {
     no_process_left()
 }
 
-/// A child of the program inherited the lock: the stop ends the daemon, says that the pid
-/// file is left, and status then reports an unidentified holder.
-pub fn tool_stop_leaves_a_file_still_locked() -> TestResult {
-    needs_tool(&["tool-control"])?;
-    let dir = TempDir::new("stop-inherited");
-    let pid_file = dir.path("d.pid");
-    let out = run(tool()
-        .arg("-p")
-        .arg(&pid_file)
-        .args(["sh", "-c", "sleep 30 & exec sleep 30"]));
-    ensure!(out.status.success(), "{}", describe(&out));
-    let mut daemon = 0;
-    ensure!(
-        wait_until(|| {
-            daemon = std::fs::read_to_string(&pid_file)
-                .ok()
-                .and_then(|t| t.trim().parse().ok())
-                .unwrap_or(0);
-            daemon != 0 && comm(daemon).as_deref() == Some("sleep")
-        }),
-        "no daemon"
-    );
-    let out = stop(&pid_file, &[]);
-    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    ensure_eq!(
-        stderr_of(&out),
-        format!(
-            "rawdaemon: stop: {} is left: another process holds its lock now\n",
-            pid_file.display()
-        )
-    );
-    ensure_eq!(reap(daemon)? & 0x7f, libc::SIGTERM);
-    ensure_eq!(status(&pid_file).status.code(), Some(4));
-    // The background sleep, re-parented to us, still holds it.
-    let left = children();
-    ensure_eq!(left.len(), 1, "{left:?}");
-    kill_and_reap(left[0]);
-    Ok(())
-}
-
 /// The daemon died and its pid now belongs to an unrelated process (forced with
 /// `ns_last_pid`): `--status` says dead and `--stop` signals nothing.
 pub fn tool_stop_spares_a_recycled_pid() -> TestResult {
@@ -404,4 +372,641 @@ pub fn tool_stop_races_a_natural_exit() -> TestResult {
         let _ = std::fs::remove_file(&pid_file);
     }
     Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// The whole service: what the program started, and nothing else
+
+/// The live processes (not zombies) whose parent is `pid`.
+fn kids_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if stat(p).is_ok_and(|s| s.ppid == pid && s.state != 'Z') {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// The `flags:` (octal) of `pid`'s descriptor of `path` that carries the exclusive lock.
+fn lock_flags(pid: i32, path: &Path) -> Option<u32> {
+    for (fd, target) in fds(pid).ok()? {
+        if Path::new(&target) != path {
+            continue;
+        }
+        let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+        let locked = info
+            .lines()
+            .any(|l| l.starts_with("lock:") && l.contains("FLOCK") && l.contains("WRITE"));
+        let flags = info.lines().find_map(|l| l.strip_prefix("flags:"))?;
+        if locked {
+            return u32::from_str_radix(flags.trim(), 8).ok();
+        }
+    }
+    None
+}
+
+/// O_NOATIME: the daemon-mode mark of the lock's descriptor.
+const MARK: u32 = libc::O_NOATIME as u32;
+
+/// A daemon whose program forks (a child in the background, or a wrapper script waiting for
+/// its child): `--stop` ends both, removes the pid file, and the next start succeeds.
+pub fn tool_stop_ends_what_the_program_started() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("stop-service");
+    let pid_file = dir.path("d.pid");
+    for script in ["sleep 300 & exec sleep 1000", "sleep 300; echo done"] {
+        let out = run(tool().arg("-p").arg(&pid_file).args(["sh", "-c", script]));
+        ensure!(out.status.success(), "{script}: {}", describe(&out));
+        let daemon = the_daemon()?;
+        let mut child = 0;
+        ensure!(
+            wait_until(|| {
+                child = kids_of(daemon.0).first().copied().unwrap_or(0);
+                child != 0 && comm(child).as_deref() == Some("sleep")
+            }),
+            "{script}: no child"
+        );
+        let out = stop(&pid_file, &["-t", "5"]);
+        ensure_eq!(out.status.code(), Some(0), "{script}: {}", describe(&out));
+        ensure!(out.stderr.is_empty(), "{script}: {}", describe(&out));
+        ensure!(!pid_file.exists(), "{script}: pid file left behind");
+        std::mem::forget(daemon);
+        no_process_left()?;
+        let out = status(&pid_file);
+        ensure_eq!(out.status.code(), Some(3), "{script}: {}", describe(&out));
+        let out = run(&mut sleeper(&pid_file));
+        ensure!(
+            out.status.success(),
+            "{script}: next start: {}",
+            describe(&out)
+        );
+        let _next = the_daemon()?;
+        let out = stop(&pid_file, &[]);
+        ensure_eq!(out.status.code(), Some(0), "{script}: {}", describe(&out));
+        std::mem::forget(_next);
+        no_process_left()?;
+    }
+    Ok(())
+}
+
+/// The daemon died and left a child holding the lock: a start is refused naming that child
+/// (not the dead pid written in the file), and `--status` names it too. With the daemon-mode
+/// mark on the lock, `--stop` ends the child (status 1 before); without it (a start that did
+/// not mark its lock) status is 4 and stop refuses.
+pub fn tool_refusal_names_the_real_holder() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("refusal");
+    let pid_file = dir.path("d.pid");
+    let out =
+        run(tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["sh", "-c", "sleep 300 & exec sleep 1000"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(daemon.0).first().copied().unwrap_or(0);
+            child != 0 && comm(child).as_deref() == Some("sleep")
+        }),
+        "no child"
+    );
+    let marked = lock_flags(child, &pid_file).ok_or("the child holds no lock")? & MARK != 0;
+    let dead = daemon.0;
+    drop(daemon); // SIGKILL and reap: the child (re-parented to us) holds the lock alone
+    let holder = Guard(child);
+    let out = run(&mut sleeper(&pid_file));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: pid file {}: locked by running pid {child}\n",
+            pid_file.display()
+        ),
+        "(the file names {dead})"
+    );
+    let out = status(&pid_file);
+    let p = pid_file.display();
+    if marked {
+        ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        ensure_eq!(
+            stderr_of(&out),
+            format!(
+                "rawdaemon: status {p}: the daemon is gone, but pid {child} it started still \
+                 holds its lock (--stop ends it)\n"
+            )
+        );
+        let out = stop(&pid_file, &["-t", "5"]);
+        ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+        ensure!(!pid_file.exists(), "pid file left behind");
+        std::mem::forget(holder);
+    } else {
+        ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
+        ensure_eq!(
+            stderr_of(&out),
+            format!("rawdaemon: status {p}: locked by pid {child}, not by the pid written in it\n")
+        );
+        drop(holder);
+    }
+    no_process_left()
+}
+
+/// A stand-in for a daemon-mode start, until every start marks its lock: a new session whose
+/// first process holds the pid file's lock through a descriptor opened with `O_NOATIME`
+/// (`mark`) or without, and runs `script` (its pid is the one in the file).
+fn session_daemon(pid_file: &Path, mark: bool, script: &str) -> Result<Guard, String> {
+    use std::os::unix::process::CommandExt;
+    fs::write(pid_file, "").map_err(|e| e.to_string())?;
+    let path = cstring(pid_file);
+    let flags = libc::O_RDONLY | if mark { libc::O_NOATIME } else { 0 };
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            let fd = libc::open(path.as_ptr(), flags);
+            if libc::setsid() < 0
+                || fd < 0
+                || libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) != 0
+                || libc::dup2(fd, 3) != 3
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            if fd != 3 {
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| e.to_string())?;
+    let main = Guard(child.id() as i32);
+    fs::write(pid_file, format!("{}\n", main.0)).map_err(|e| e.to_string())?;
+    Ok(main)
+}
+
+/// The daemon-mode mark on the lock: `--stop` also ends a process of the daemon's session
+/// that closed its descriptor of the lock.
+pub fn tool_stop_ends_the_marked_session() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("stop-session");
+    let pid_file = dir.path("d.pid");
+    let main = session_daemon(&pid_file, true, "sleep 300 3<&- & exec sleep 1000")?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child != 0
+                && comm(child).as_deref() == Some("sleep")
+                && comm(main.0).as_deref() == Some("sleep")
+        }),
+        "no child"
+    );
+    ensure_eq!(
+        lock_flags(child, &pid_file),
+        None,
+        "the child closed the lock"
+    );
+    ensure_eq!(stat(child)?.session, main.0);
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure!(!pid_file.exists(), "pid file left behind");
+    std::mem::forget(main);
+    no_process_left()?;
+
+    // The daemon died, a child it started holds the marked lock: status 1 names the child,
+    // --signal finds no daemon to signal, and --stop ends the child.
+    let main = session_daemon(&pid_file, true, "sleep 300 & exec sleep 1000")?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & MARK != 0)
+        }),
+        "no child holding the marked lock"
+    );
+    drop(main);
+    let child = Guard(child);
+    let out = status(&pid_file);
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: status {}: the daemon is gone, but pid {} it started still holds its \
+             lock (--stop ends it)\n",
+            pid_file.display(),
+            child.0
+        )
+    );
+    let out = signal(&pid_file, "HUP");
+    ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure!(!pid_file.exists(), "pid file left behind");
+    std::mem::forget(child);
+    no_process_left()
+}
+
+/// Without the mark (a foreground start, which shares its caller's session) the session is
+/// never signalled: under `setsid sh -c` whose leader has exited, an unrelated `sleep` of that
+/// session survives `--stop -t 0` of a foreground daemon that ignores TERM.
+pub fn tool_stop_spares_the_foreground_session() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("stop-fg-session");
+    let pid_file = dir.path("d.pid");
+    let unrelated_file = dir.path("unrelated");
+    let script = "sleep 600 & echo $! > \"$1\"; \
+                  \"$2\" -f -p \"$3\" -- sh -c \"trap '' TERM; exec sleep 1000\" & exit 0";
+    let mut leader = Command::new("setsid")
+        .args(["sh", "-c", script, "sh"])
+        .arg(&unrelated_file)
+        .arg(tool().get_program())
+        .arg(&pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    leader.wait().map_err(|e| e.to_string())?;
+    let unrelated = Guard(
+        read_text(&unrelated_file)?
+            .trim()
+            .parse()
+            .map_err(|_| "pid")?,
+    );
+    let daemon = Guard(crate::read_pid(&pid_file)?);
+    ensure!(
+        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
+        "the daemon never exec'd sleep"
+    );
+    ensure_eq!(stat(unrelated.0)?.session, stat(daemon.0)?.session);
+    let out = stop(&pid_file, &["-t", "0"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: stop: pid {} was still running after 0 s; sent SIGKILL\n",
+            daemon.0
+        )
+    );
+    ensure!(!pid_file.exists(), "pid file left behind");
+    ensure!(alive(unrelated.0), "the unrelated process was killed");
+    // The mark alone decides: the same session unmarked, with a child that closed the lock.
+    let main = session_daemon(&pid_file, false, "sleep 300 3<&- & exec sleep 1000")?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child != 0
+                && comm(child).as_deref() == Some("sleep")
+                && comm(main.0).as_deref() == Some("sleep")
+        }),
+        "no child"
+    );
+    let child = Guard(child);
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure!(
+        alive(child.0),
+        "a process of an unmarked session was signalled"
+    );
+    std::mem::forget(main);
+    drop(child);
+    drop(unrelated);
+    reap_zombies();
+    no_process_left()
+}
+
+/// After the fall-back to SIGKILL the stop waits until every killed process is gone and the
+/// lock released: the pid file is removed every time, and status then says not running.
+pub fn tool_stop_after_kill_removes_the_pid_file() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("stop-kill-loop");
+    let pid_file = dir.path("d.pid");
+    for round in 0..10 {
+        let out = run(tool().arg("-p").arg(&pid_file).args([
+            "sh",
+            "-c",
+            "trap '' TERM; sleep 1000 & exec sleep 1001",
+        ]));
+        ensure!(out.status.success(), "round {round}: {}", describe(&out));
+        let daemon = the_daemon()?;
+        ensure!(
+            wait_until(
+                || comm(daemon.0).as_deref() == Some("sleep") && kids_of(daemon.0).len() == 1
+            ),
+            "round {round}: not ready"
+        );
+        let out = stop(&pid_file, &["-t", "0"]);
+        ensure_eq!(
+            out.status.code(),
+            Some(0),
+            "round {round}: {}",
+            describe(&out)
+        );
+        std::mem::forget(daemon);
+        ensure!(!pid_file.exists(), "round {round}: pid file left behind");
+        let out = status(&pid_file);
+        ensure_eq!(
+            out.status.code(),
+            Some(3),
+            "round {round}: {}",
+            describe(&out)
+        );
+        no_process_left()?;
+    }
+    Ok(())
+}
+
+/// `rawdaemon --signal SIGNAL -p PIDFILE`.
+fn signal(pid_file: &Path, sig: &str) -> std::process::Output {
+    run(tool().arg("--signal").arg(sig).arg("-p").arg(pid_file))
+}
+
+/// `--signal` alone delivers one signal to the daemon and returns at once, without stopping
+/// it: 0 delivered, 3 nothing running, 4 a holder that is not the daemon, 1 a failure; `-t`
+/// without `--stop`, and `--signal` with a program or with `--status`, are usage errors.
+pub fn tool_signal_without_stop() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("signal");
+    let pid_file = dir.path("d.pid");
+    let got = dir.path("got");
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args([
+            "sh",
+            "-c",
+            "trap 'echo hup >> \"$0\"' HUP; while :; do sleep 0.02; done",
+        ])
+        .arg(&got));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure!(wait_until(|| kids_of(daemon.0).len() == 1), "no loop");
+    let started = std::time::Instant::now();
+    let out = signal(&pid_file, "HUP");
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure!(
+        out.stderr.is_empty() && out.stdout.is_empty(),
+        "{}",
+        describe(&out)
+    );
+    ensure!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "--signal waited"
+    );
+    ensure!(
+        wait_until(|| read_text(&got).is_ok_and(|t| t == "hup\n")),
+        "no HUP"
+    );
+    let out = run(tool().args(["-s", "USR1", "-p"]).arg(&pid_file));
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    // USR1 is not trapped: the default action ends the daemon, and nothing else happened.
+    let status_word = reap(daemon.0)?;
+    std::mem::forget(daemon);
+    ensure_eq!(libc::WTERMSIG(status_word), libc::SIGUSR1);
+    ensure_eq!(read_text(&got)?, "hup\n");
+    reap_zombies();
+    no_process_left()?;
+    // The loop's last sleep is gone; the file is left (the daemon died) and nobody holds it.
+    let out = signal(&pid_file, "HUP");
+    ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: signal {}: not running (no process holds its lock)\n",
+            pid_file.display()
+        )
+    );
+    fs::remove_file(&pid_file).map_err(|e| e.to_string())?;
+    let out = signal(&pid_file, "HUP");
+    ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    // A lock held by a process that is not the pid written in the file: neither is signalled.
+    let stranger = stranger()?;
+    fs::write(&pid_file, format!("{}\n", stranger.0)).map_err(|e| e.to_string())?;
+    let holder = lock_holder(&pid_file)?;
+    let out = signal(&pid_file, "TERM");
+    ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
+    ensure!(
+        alive(stranger.0) && alive(holder.0),
+        "a process was signalled"
+    );
+    drop(holder);
+    drop(stranger);
+    reap_zombies();
+    for pid in children() {
+        kill_and_reap(pid);
+    }
+    // A failure: the pid file is a directory.
+    let out = signal(&dir.0, "HUP");
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    for (args, message) in [
+        (
+            &["-t", "5", "-p", "/x.pid"][..],
+            "rawdaemon: --timeout needs --stop (try --help)\n",
+        ),
+        (
+            &["--signal", "HUP", "-p", "/x.pid", "sleep", "1"][..],
+            "rawdaemon: --stop, --status and --signal take no program: sleep (try --help)\n",
+        ),
+        (
+            &["--status", "-s", "HUP", "-p", "/x.pid"][..],
+            "rawdaemon: --signal cannot be used with --status (try --help)\n",
+        ),
+        (
+            &["-s", "HUP"][..],
+            "rawdaemon: --stop, --status and --signal need -p PIDFILE (try --help)\n",
+        ),
+    ] {
+        let out = run(tool().args(args));
+        ensure_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        ensure_eq!(stderr_of(&out), message, "{args:?}");
+    }
+    let help = String::from_utf8_lossy(&run(tool().arg("--help")).stdout).into_owned();
+    ensure!(
+        help.contains("\n       rawdaemon --signal SIGNAL -p PIDFILE\n"),
+        "--help: {help}"
+    );
+    no_process_left()
+}
+
+/// Debian's `start-stop-daemon --stop --retry TERM/5/KILL/5` on a daemon whose program forks:
+/// it signals only the pid in the file, so the child stays with the lock. A start is then
+/// refused naming that child, and with the daemon-mode mark on the lock `rawdaemon --stop`
+/// ends it (status 1 before, 3 after) and the next start succeeds; without the mark status
+/// names it (4).
+pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    const SSD: &str = "/usr/sbin/start-stop-daemon";
+    if !Path::new(SSD).exists() {
+        return Err(format!("skip: {SSD} is not installed"));
+    }
+    let dir = TempDir::new("ssd-forking");
+    let pid_file = dir.path("d.pid");
+    let out =
+        run(tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["sh", "-c", "sleep 300 & exec sleep 1000"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(daemon.0).first().copied().unwrap_or(0);
+            child != 0 && comm(child).as_deref() == Some("sleep")
+        }),
+        "no child"
+    );
+    let child = Guard(child);
+    let marked = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")? & MARK != 0;
+    let mut ssd = Command::new(SSD)
+        .args(["--stop", "--retry", "TERM/5/KILL/5", "--pidfile"])
+        .arg(&pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    // start-stop-daemon waits for the pid to vanish, and a zombie does not: reap it.
+    let mut status_word = 0;
+    let mut reaped = false;
+    let done = wait_until(|| {
+        if !reaped {
+            // SAFETY: waits for one pid, our own child, without blocking.
+            reaped =
+                unsafe { libc::waitpid(daemon.0, &mut status_word, libc::WNOHANG) } == daemon.0;
+        }
+        reaped && ssd.try_wait().is_ok_and(|s| s.is_some())
+    });
+    if !done {
+        let _ = ssd.kill();
+    }
+    let out = ssd.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(done, "start-stop-daemon did not end: {}", describe(&out));
+    ensure_eq!(out.status.code(), Some(0), "--stop: {}", describe(&out));
+    std::mem::forget(daemon);
+    ensure!(
+        alive(child.0),
+        "start-stop-daemon knows only the pid in the file"
+    );
+    let out = run(&mut sleeper(&pid_file));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: pid file {}: locked by running pid {}\n",
+            pid_file.display(),
+            child.0
+        )
+    );
+    let out = status(&pid_file);
+    if !marked {
+        ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
+        drop(child);
+        return no_process_left();
+    }
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    std::mem::forget(child);
+    no_process_left()?;
+    ensure_eq!(status(&pid_file).status.code(), Some(3));
+    let out = run(&mut sleeper(&pid_file));
+    ensure!(out.status.success(), "next start: {}", describe(&out));
+    let next = the_daemon()?;
+    ensure_eq!(stop(&pid_file, &[]).status.code(), Some(0));
+    std::mem::forget(next);
+    no_process_left()
+}
+
+/// OpenRC's `openrc-run` drives the shipped script `examples/init/openrc/agent` (its state in
+/// a private mount namespace, on a tmpfs over /run/openrc) for a program that forks: start,
+/// status (started), stop `[ ok ]` with no process left, start again, stop.
+pub fn openrc_runs_the_shipped_script() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    needs_root()?;
+    if !Path::new("/sbin/openrc-run").exists() {
+        return Err("skip: /sbin/openrc-run is not installed (Debian package openrc)".into());
+    }
+    let dir = TempDir::new("openrc");
+    for sub in ["init.d", "conf.d", "run"] {
+        fs::create_dir(dir.path(sub)).map_err(|e| e.to_string())?;
+    }
+    let script = dir.path("init.d/agent");
+    fs::copy(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/init/openrc/agent"),
+        &script,
+    )
+    .map_err(|e| e.to_string())?;
+    let agent = dir.path("agent.sh");
+    fs::write(&agent, "#!/bin/sh\nsleep 300.25 &\nexec sleep 1000.25\n")
+        .map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    for f in [&script, &agent] {
+        fs::set_permissions(f, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    }
+    let pid_file = dir.path("run/agent.pid");
+    // openrc-run reads conf.d beside the script's init.d.
+    fs::write(
+        dir.path("conf.d/agent"),
+        format!(
+            "rawdaemon={}\ncommand={}\ncommand_args=\ncommand_user=\npidfile={}\n\
+             output_log=\nerror_log=\nstop_timeout=5\n",
+            tool().get_program().to_string_lossy(),
+            agent.display(),
+            pid_file.display()
+        ),
+    )
+    .map_err(|e| e.to_string())?;
+    let steps = "for d in started starting stopping inactive failed exclusive daemons options \
+                 scheduled wasinactive hotplugged tmp; do mkdir -p /run/openrc/$d; done; \
+                 echo default > /run/openrc/softlevel; \
+                 \"$1\" start; echo \"start=$?\"; \"$1\" status; echo \"status=$?\"; \
+                 \"$1\" stop; echo \"stop=$?\"; \
+                 if pgrep -f '^sleep (300|1000)[.]25$' >/dev/null; then echo left; else echo none; fi; \
+                 \"$1\" start; echo \"start2=$?\"; \"$1\" stop; echo \"stop2=$?\"";
+    let mut cmd = Command::new("sh");
+    cmd.args(["-c", steps, "sh"]).arg(&script);
+    in_private_mounts(&mut cmd, || {
+        // SAFETY: mount in the child only.
+        let mounted = unsafe {
+            libc::mount(
+                c"none".as_ptr(),
+                c"/run/openrc".as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        if mounted != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    });
+    let out = crate::try_run(&mut cmd)?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for line in [
+        "start=0", "status=0", "stop=0", "\nnone\n", "start2=0", "stop2=0",
+    ] {
+        ensure!(text.contains(line), "no {line:?} in:\n{text}");
+    }
+    ensure!(
+        text.matches("Stopping agent ... [ ok ]").count() == 2,
+        "stop not [ ok ]:\n{text}"
+    );
+    ensure!(text.contains("status: started"), "{text}");
+    ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
 }

@@ -794,3 +794,73 @@ pub fn tool_respawn_under_runit_sv_stop() -> TestResult {
     drop(runsv);
     no_process_left()
 }
+
+/// The `sleep 600` processes among the live children of `pid`.
+fn long_sleeps_under(pid: i32) -> Vec<i32> {
+    children_of(pid)
+        .into_iter()
+        .filter(|p| fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c == b"sleep\x00600\x00"))
+        .collect()
+}
+
+/// What earlier runs of the program left behind (re-parented to the supervisor, a child
+/// subreaper) ends with the supervisor: on `--stop`, on TERM in the foreground, and when it
+/// gives up.
+pub fn tool_respawn_ends_what_earlier_runs_left() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
+    let dir = TempDir::new("respawn-earlier");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let script = "sleep 600 & sleep 0.3; exit 1";
+    let out = run(&mut respawn(
+        &pid_file,
+        &log,
+        &["--max-restarts", "100"],
+        script,
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = the_daemon()?;
+    ensure!(
+        wait_until(|| long_sleeps_under(supervisor.0).len() >= 2),
+        "no earlier runs: {:?}",
+        children_of(supervisor.0)
+    );
+    stop_supervisor(&pid_file, supervisor)?;
+    no_process_left()?;
+
+    // TERM to a foreground supervisor, no --stop involved.
+    let mut child = tool()
+        .args(["-f", "-R", "--max-restarts", "100", "sh", "-c", script])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let supervisor = child.id() as i32;
+    ensure!(
+        wait_until(|| long_sleeps_under(supervisor).len() >= 2),
+        "no earlier runs: {:?}",
+        children_of(supervisor)
+    );
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(supervisor, libc::SIGTERM) };
+    let status = child.wait().map_err(|e| e.to_string())?;
+    ensure_eq!(status.code(), Some(0));
+    no_process_left()?;
+
+    // Giving up.
+    let out = run(&mut respawn(
+        &pid_file,
+        &log,
+        &["--max-restarts", "2"],
+        "sleep 600 & exit 1",
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = the_daemon()?;
+    let mut status = 0;
+    // SAFETY: waits for our own child (the supervisor, re-parented to us).
+    let r = unsafe { libc::waitpid(supervisor.0, &mut status, 0) };
+    std::mem::forget(supervisor);
+    ensure!(r > 0 && libc::WIFEXITED(status), "status {status:#x}");
+    ensure_eq!(libc::WEXITSTATUS(status), 1);
+    ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
+}

@@ -44,6 +44,25 @@ const HANDLED: u64 = bit(libc_sig::CHLD)
     | bit(libc_sig::USR1)
     | bit(libc_sig::USR2);
 
+/// The order in which pending signals are handled: CHLD first (an exit and a TERM together
+/// must see the child gone).
+const ORDER: [i32; 7] = [
+    libc_sig::CHLD,
+    libc_sig::TERM,
+    libc_sig::INT,
+    libc_sig::QUIT,
+    libc_sig::HUP,
+    libc_sig::USR1,
+    libc_sig::USR2,
+];
+
+/// The signals that stop the supervisor.
+const STOPS: u64 = bit(libc_sig::TERM) | bit(libc_sig::INT) | bit(libc_sig::QUIT);
+
+/// How often, at most, [`Supervisor::end`] kills the children left and reaps them, 10 ms
+/// apart: what is not gone after 5 s (a process stuck in the kernel) is left to init.
+const END_ROUNDS: usize = 500;
+
 /// Signal numbers, the same on every Linux architecture this crate supports.
 mod libc_sig {
     pub const HUP: i32 = 1;
@@ -184,7 +203,11 @@ pub(super) fn run(
         sup.wait(timeout.as_ref());
         // Output first: a program's last words come before the supervisor's report of its end.
         sup.copy_output();
-        for sig in sup.pending() {
+        let pending = sup.pending();
+        // A stop that arrives with the program's end (the stop signalled both) is a stop:
+        // no restart is announced.
+        stopping |= pending & STOPS != 0;
+        for sig in ORDER.into_iter().filter(|&sig| pending & bit(sig) != 0) {
             match sig {
                 libc_sig::CHLD => {
                     let Some(status) = reap(child) else { continue };
@@ -194,14 +217,19 @@ pub(super) fn run(
                     }
                     next_start = Some(sup.after_failure(&mut restarts, Some(status)));
                 }
-                libc_sig::TERM | libc_sig::INT | libc_sig::QUIT => {
-                    stopping = true;
-                    match child {
-                        // The whole group: what the program started stops with it.
-                        Some(pid) => forward_group(pid, sig),
-                        None => sup.end(0),
+                libc_sig::TERM | libc_sig::INT | libc_sig::QUIT => match child {
+                    Some(pid) => {
+                        // The whole group: what the program started stops with it; and
+                        // every other child, such as what earlier runs left behind.
+                        forward_group(pid, sig);
+                        each_child(sup.me, &mut |other| {
+                            if other != pid {
+                                forward(other, sig);
+                            }
+                        });
                     }
-                }
+                    None => sup.end(0),
+                },
                 _ => {
                     if sig == libc_sig::HUP {
                         sup.reopen_logs();
@@ -424,9 +452,8 @@ impl Supervisor<'_, '_> {
         let _ = rustix::event::poll(&mut fds, timeout);
     }
 
-    /// The signals waiting in the signalfd, each once, CHLD first (an exit and a TERM
-    /// together must see the child gone).
-    fn pending(&self) -> impl Iterator<Item = i32> + use<> {
+    /// The signals waiting in the signalfd, as a set (signal `n` is bit `n - 1`).
+    fn pending(&self) -> u64 {
         let mut seen = 0_u64;
         let mut buf = [0_u8; 128 * 8];
         while let Ok(n) = rustix::io::read(&self.signals, &mut buf) {
@@ -440,17 +467,7 @@ impl Supervisor<'_, '_> {
                 }
             }
         }
-        [
-            libc_sig::CHLD,
-            libc_sig::TERM,
-            libc_sig::INT,
-            libc_sig::QUIT,
-            libc_sig::HUP,
-            libc_sig::USR1,
-            libc_sig::USR2,
-        ]
-        .into_iter()
-        .filter(move |&sig| seen & bit(sig) != 0)
+        seen
     }
 
     /// Whether a HUP goes on to the program `pid`. While the supervisor captures its output
@@ -626,10 +643,12 @@ impl Supervisor<'_, '_> {
         if let Some(log) = &mut self.log {
             log.report_dropped();
         }
-        // Whatever the program left behind in its group goes with the supervisor.
+        // Whatever the program left behind in its group goes with the supervisor, and so does
+        // every other child (what earlier runs left, re-parented to this subreaper).
         if let Some(group) = self.group {
             let _ = rustix::process::kill_process_group(group, Signal::KILL);
         }
+        end_children(self.me);
         self.remove_pid_file();
         sys::exit(self.cfg.runtime, code)
     }
@@ -640,6 +659,58 @@ impl Supervisor<'_, '_> {
         if let Some(path) = self.cfg.pid_file {
             let start = self.origin.map_or(CWD, AsFd::as_fd);
             crate::path::unlink_if(start, path, self.pid_file);
+        }
+    }
+}
+
+/// SIGKILL to every child of this subreaper, and every one reaped, round after round (an
+/// orphan of a killed child becomes a child in turn) until none is left (`ECHILD`), for at
+/// most [`END_ROUNDS`]. Killed by pid without a race: a child's pid is not reused before it
+/// is reaped, here.
+///
+/// # References
+///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
+fn end_children(me: Pid) {
+    for _ in 0..END_ROUNDS {
+        each_child(me, &mut |pid| {
+            let _ = rustix::process::kill_process(pid, Signal::KILL);
+        });
+        loop {
+            match rustix::process::wait(WaitOptions::NOHANG) {
+                Ok(Some(_)) => {}
+                Ok(None) => break,
+                Err(_) => return, // ECHILD: none left
+            }
+        }
+        let _ = rustix::thread::nanosleep(&Timespec {
+            tv_sec: 0,
+            tv_nsec: 10_000_000,
+        });
+    }
+}
+
+/// Calls `f` with every child of process `me` (zombies too), found in `/proc/PID/stat`.
+///
+/// # References
+///  - [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
+fn each_child(me: Pid, f: &mut dyn FnMut(Pid)) {
+    let Ok(proc) = sys::open(
+        c"/proc",
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) else {
+        return;
+    };
+    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+    let mut dir = rustix::fs::RawDir::new(&proc, &mut entries);
+    while let Some(Ok(entry)) = dir.next() {
+        let Some(pid) = crate::decimal::parse_pid(entry.file_name().to_bytes()) else {
+            continue;
+        };
+        if crate::service::parent_of(pid) == Some(me.as_raw_nonzero().get() as u32) {
+            if let Some(pid) = Pid::from_raw(pid as i32) {
+                f(pid);
+            }
         }
     }
 }

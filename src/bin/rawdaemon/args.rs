@@ -18,6 +18,8 @@ pub enum Action {
     Stop,
     /// `--status`: report whether a daemon holds the pid file.
     Status,
+    /// `--signal` alone: send one signal to the daemon holding the pid file.
+    Signal,
 }
 
 /// The usual syslog socket.
@@ -58,10 +60,13 @@ const LOG_SOCKET: u8 = 8;
 /// What the command line asks for.
 pub struct Args<'a> {
     pub action: Action,
-    /// `--signal` for `--stop` (default TERM).
+    /// `--signal`: for `--stop` (default TERM), or alone.
     pub signal: Signal,
     /// `--timeout` for `--stop`, in seconds (default 10).
     pub timeout: u32,
+    /// `--signal` and `--timeout` were given.
+    pub signal_set: bool,
+    pub timeout_set: bool,
     pub pid_file: Option<&'a CStr>,
     pub chdir: &'a CStr,
     pub umask: Option<u32>,
@@ -101,6 +106,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         action: Action::Start,
         signal: Signal::TERM,
         timeout: 10,
+        signal_set: false,
+        timeout_set: false,
         pid_file: None,
         chdir: c"/",
         umask: None,
@@ -218,12 +225,14 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             }
             (STATUS, _) => a.action = Action::Status,
             (b's', Some(v)) => {
+                a.signal_set = true;
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
                     "unknown signal (a name such as TERM or HUP, or a number)",
                     v.to_bytes(),
                 ))?;
             }
             (b't', Some(v)) => {
+                a.timeout_set = true;
                 a.timeout =
                     parse_number(v.to_bytes())
                         .filter(|&t| t <= 86_400)
@@ -301,13 +310,26 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.ready_fd.is_some() && a.respawn.is_some() {
         return Err(Stop::Usage("--ready-fd cannot be used with --respawn", b""));
     }
+    // --signal alone sends one signal; with --stop it is the one the stop sends.
+    if a.signal_set && a.action == Action::Start {
+        a.action = Action::Signal;
+    }
+    if a.timeout_set && a.action != Action::Stop {
+        return Err(Stop::Usage("--timeout needs --stop", b""));
+    }
+    if a.signal_set && a.action == Action::Status {
+        return Err(Stop::Usage("--signal cannot be used with --status", b""));
+    }
     if a.action != Action::Start {
         if a.pid_file.is_none() {
-            return Err(Stop::Usage("--stop and --status need -p PIDFILE", b""));
+            return Err(Stop::Usage(
+                "--stop, --status and --signal need -p PIDFILE",
+                b"",
+            ));
         }
         if let Some(extra) = argv.get(i) {
             return Err(Stop::Usage(
-                "--stop and --status take no program",
+                "--stop, --status and --signal take no program",
                 extra.to_bytes(),
             ));
         }

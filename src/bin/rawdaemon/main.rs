@@ -28,6 +28,7 @@ Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
     #[cfg(feature = "tool-control")]
     "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
        rawdaemon --status -p PIDFILE
+       rawdaemon --signal SIGNAL -p PIDFILE
 ",
     "\
 Start PROGRAM as a daemon: fork, setsid, fork, chdir, umask, stdio on /dev/null (or log
@@ -91,10 +92,13 @@ is ready: by this process just before it exits, or with -f just before exec (wit
 ",
     #[cfg(feature = "tool-control")]
     "\
-Stop and status find the daemon by the pid file's lock, never by the number alone:
-      --stop           send SIGNAL to the process holding PIDFILE's lock (through a pidfd),
-                       wait for it to exit, SIGKILL it after the timeout, remove PIDFILE
-  -s, --signal NAME    the signal --stop sends (default TERM)
+Stop, status and signal find the daemon by the pid file's lock, never by the number alone:
+      --stop           send SIGNAL to the process holding PIDFILE's lock and to every
+                       process it started (its descendants, those holding that lock and,
+                       for a daemon, its session), each through a pidfd; wait for all to
+                       exit, SIGKILL those left after the timeout, then remove PIDFILE
+  -s, --signal NAME    the signal --stop sends (default TERM); without --stop, send NAME
+                       to the process holding PIDFILE's lock only, and return at once
   -t, --timeout SECS   how long --stop waits before SIGKILL (default 10)
       --status         print the pid of the process holding PIDFILE's lock
 
@@ -105,8 +109,9 @@ executed; 127 PROGRAM not found.
 ",
     #[cfg(feature = "tool-control")]
     "\
---stop: 0 stopped, 1 nothing running. --status: 0 running, 1 dead but the pid file is
-left, 3 not running, 4 unknown.
+--stop: 0 stopped, 1 nothing running or a failure. --status: 0 running, 1 dead but the
+pid file is left (or still locked by a process the daemon started: --stop ends it), 3 not
+running, 4 unknown. --signal: 0 delivered, 1 failure, 3 not running, 4 unknown holder.
 ",
 ];
 
@@ -185,6 +190,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     match (args.action, args.pid_file) {
         (Action::Stop, Some(path)) => return stop(path, &args),
         (Action::Status, Some(path)) => return status(path),
+        (Action::Signal, Some(path)) => return signal(path, &args),
         _ => {}
     }
     #[cfg(feature = "tool-privileges")]
@@ -311,27 +317,20 @@ fn warn_without_log_socket(out: rawdaemon::LogOutput<'_>) {
     }
 }
 
-/// `--stop`: 0 once the process holding the lock has exited, 1 otherwise.
+/// `--stop`: 0 once every process of the daemon has exited and the pid file is removed, 1
+/// otherwise.
 #[cfg(feature = "tool-control")]
 fn stop(path: &CStr, args: &Args<'_>) -> i32 {
     let timeout = core::time::Duration::from_secs(u64::from(args.timeout));
     match rawdaemon::stop(path, args.signal, timeout) {
         Ok(stopped) => {
-            if stopped.killed {
+            if let Some(pid) = stopped.killed {
                 let mut m = Message::new();
                 m.push_str("rawdaemon: stop: pid ")
-                    .push_u32(stopped.pid.as_raw_nonzero().get() as u32)
+                    .push_u32(pid.as_raw_nonzero().get() as u32)
                     .push_str(" was still running after ")
                     .push_u32(args.timeout)
                     .push_str(" s; sent SIGKILL");
-                m.write_line(stderr());
-            }
-            if !stopped.removed && rustix::fs::access(path, rustix::fs::Access::EXISTS).is_ok() {
-                // A process the daemon started still holds the lock (it inherited it).
-                let mut m = Message::new();
-                m.push_str("rawdaemon: stop: ")
-                    .push(path.to_bytes())
-                    .push_str(" is left: another process holds its lock now");
                 m.write_line(stderr());
             }
             0
@@ -340,6 +339,24 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
             e.message("rawdaemon", Some(path.to_bytes()))
                 .write_line(stderr());
             1
+        }
+    }
+}
+
+/// `--signal` alone: 0 delivered, 3 nothing running, 4 the holder is not the daemon, 1
+/// otherwise.
+#[cfg(feature = "tool-control")]
+fn signal(path: &CStr, args: &Args<'_>) -> i32 {
+    match rawdaemon::signal(path, args.signal) {
+        Ok(_) => 0,
+        Err(e) => {
+            e.message("rawdaemon", Some(path.to_bytes()))
+                .write_line(stderr());
+            match (e.step(), e.detail()) {
+                (Step::Signal, Error::NOT_RUNNING) => 3,
+                (Step::Signal, Error::UNIDENTIFIED) => 4,
+                _ => 1,
+            }
         }
     }
 }
@@ -373,12 +390,24 @@ fn status(path: &CStr) -> i32 {
             m.push_str("rawdaemon: status ").push(path.to_bytes());
             m.push_str(": not running");
         }
-        _ => {
+        rawdaemon::Status::Orphaned(pid) => {
+            m.push_str("rawdaemon: status ").push(path.to_bytes());
+            m.push_str(": the daemon is gone, but pid ")
+                .push_u32(pid.as_raw_nonzero().get() as u32)
+                .push_str(" it started still holds its lock (--stop ends it)");
+        }
+        rawdaemon::Status::Unknown(0) => {
             m.push_str("rawdaemon: status ").push(path.to_bytes());
             m.push_str(": locked by a process other than the pid written in it");
             if !rustix::process::geteuid().is_root() {
                 m.push_str(" (or by one this user may not inspect)");
             }
+        }
+        rawdaemon::Status::Unknown(pid) => {
+            m.push_str("rawdaemon: status ").push(path.to_bytes());
+            m.push_str(": locked by pid ")
+                .push_u32(pid)
+                .push_str(", not by the pid written in it");
         }
     }
     m.write_line(stderr());

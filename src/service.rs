@@ -1,0 +1,272 @@
+//! The processes of a service started with a pid file, found in `/proc`.
+//!
+//! They are every process that holds a descriptor of the open file description carrying the
+//! pid file's exclusive `flock` (the start created that description, so only processes the
+//! start created, or processes they handed it to, can hold it), plus, when that lock carries
+//! the daemon-mode mark ([`DAEMON_MARK`]), every process of the main pid's session: a
+//! session the start created (or the program itself, with `setsid`), which no other process
+//! can join.
+//!
+//! While the main pid runs, its descendants belong too: what it forked, and, as a child
+//! subreaper (a respawn supervisor), what its descendants left behind.
+//!
+//! Each process is reached through a pidfd opened *before* its membership is checked, so a
+//! pid recycled meanwhile is never signalled.
+
+use core::ffi::CStr;
+
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, Mode, OFlags, Stat};
+use rustix::io::Errno;
+use rustix::process::{Pid, PidfdFlags};
+
+use crate::lines::find_line;
+
+/// The open-file flag (`O_NOATIME`) a daemon-mode start (not foreground) sets on the
+/// descriptor that carries the lock. A program cannot set it on a file it does not own
+/// (`fcntl(F_SETFL)` needs ownership), so it proves that the lock comes from a start that
+/// created its own session. `/proc/PID/fdinfo/N` shows it in its `flags:` line.
+pub(crate) const DAEMON_MARK: u32 = linux_raw_sys::general::O_NOATIME;
+
+/// The processes of one service: the holders of a pid file's lock, the main pid's
+/// descendants while it runs, and, for a marked lock, the main pid's session.
+pub(crate) struct Service<'m> {
+    dev: u64,
+    ino: u64,
+    /// The main pid's session, when its lock carries [`DAEMON_MARK`].
+    pub session: Option<i32>,
+    /// The main pid, whose descendants belong to the service (what it forked, and, if it is
+    /// a child subreaper, what its descendants left behind), with a pidfd that must show it
+    /// still running once the ancestry is read: its pid could be another process's by then.
+    pub main: Option<(Pid, &'m OwnedFd)>,
+}
+
+impl Service<'_> {
+    /// The holders of the lock on the file `stat` describes (no session yet).
+    pub(crate) fn new(stat: &Stat) -> Self {
+        Service {
+            dev: stat.st_dev,
+            ino: stat.st_ino,
+            session: None,
+            main: None,
+        }
+    }
+
+    /// Whether the live process behind `pidfd` (which had pid `pid` when it was opened)
+    /// belongs to the service.
+    fn has(&self, pid: Pid, pidfd: &OwnedFd) -> bool {
+        let member = self
+            .session
+            .is_some_and(|sid| crate::sys::getsid(pid) == Ok(sid))
+            || self
+                .main
+                .is_some_and(|(main, fd)| descends(pid, main) && !exited(fd))
+            || matches!(self.lock_flags(pid), Ok(Some(_)));
+        member && !exited(pidfd)
+    }
+
+    /// The `flags:` of `pid`'s descriptor that holds the lock, if it has one (`EACCES` for
+    /// another user's process this one may not inspect).
+    pub(crate) fn lock_flags(&self, pid: Pid) -> Result<Option<u32>, Errno> {
+        lock_flags(pid.as_raw_nonzero().get() as u32, self.dev, self.ino)
+    }
+
+    /// Calls `f` with each live process of the service but this one, and a pidfd opened
+    /// before its membership was checked; the number of them.
+    ///
+    /// # References
+    ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+    ///  - [proc_pid_fd(5)](https://man7.org/linux/man-pages/man5/proc_pid_fd.5.html)
+    pub(crate) fn each(&self, f: &mut dyn FnMut(Pid, OwnedFd)) -> Result<usize, Errno> {
+        let proc = open_dir(c"/proc")?;
+        let me = rustix::process::getpid();
+        let mut count = 0;
+        let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
+        let mut dir = rustix::fs::RawDir::new(&proc, &mut entries);
+        while let Some(entry) = dir.next() {
+            let Some(pid) = crate::decimal::parse_pid(entry?.file_name().to_bytes())
+                .and_then(|p| Pid::from_raw(p as i32))
+            else {
+                continue;
+            };
+            if pid == me {
+                continue;
+            }
+            // Opened first: if the checks below succeed, this pidfd is the member's.
+            let Ok(pidfd) = rustix::process::pidfd_open(pid, PidfdFlags::empty()) else {
+                continue;
+            };
+            if self.has(pid, &pidfd) {
+                count += 1;
+                f(pid, pidfd);
+            }
+        }
+        Ok(count)
+    }
+
+    /// A live process that holds the lock (not necessarily through the start's own
+    /// description: any exclusive `flock` of the file), with a pidfd.
+    pub(crate) fn holder(&self) -> Option<(Pid, OwnedFd)> {
+        let only_holders = Service {
+            session: None,
+            main: None,
+            ..*self
+        };
+        let mut found = None;
+        let _ = only_holders.each(&mut |pid, pidfd| {
+            if found.is_none() {
+                found = Some((pid, pidfd));
+            }
+        });
+        found
+    }
+}
+
+/// Whether `ancestor` is a parent, grandparent (and so on, up to 64 generations) of `pid`.
+fn descends(pid: Pid, ancestor: Pid) -> bool {
+    let ancestor = ancestor.as_raw_nonzero().get() as u32;
+    let mut pid = pid.as_raw_nonzero().get() as u32;
+    for _ in 0..64 {
+        match parent_of(pid) {
+            Some(parent) if parent == ancestor => return true,
+            Some(parent) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
+/// The pid to name when a start finds the pid file at `stat` locked: the pid `written` in it
+/// if that process holds the lock, else a holder found in `/proc`, else 0 (none this process
+/// may inspect).
+#[cfg_attr(not(feature = "tool-control"), allow(dead_code))]
+pub(crate) fn lock_holder(written: u32, stat: &Stat) -> u32 {
+    let service = Service::new(stat);
+    let holds = Pid::from_raw(written as i32)
+        .filter(|_| written <= i32::MAX as u32)
+        .is_some_and(|pid| matches!(service.lock_flags(pid), Ok(Some(_))));
+    if holds {
+        return written;
+    }
+    service
+        .holder()
+        .map_or(0, |(pid, _)| pid.as_raw_nonzero().get() as u32)
+}
+
+/// Whether the process behind `pidfd` has exited (its pidfd is readable): a zombie has
+/// closed its descriptors already, and released its locks.
+///
+/// # References
+///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+pub(crate) fn exited(pidfd: &OwnedFd) -> bool {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    matches!(rustix::event::poll(&mut fds, Some(&now)), Ok(n) if n > 0)
+}
+
+/// The `flags:` (octal, as `open` got them) of a descriptor of process `pid` on the file
+/// `dev`/`ino` that carries an exclusive `flock`, if it has one: `/proc/PID/fdinfo/N` lists
+/// the locks held through descriptor N's open file description.
+///
+/// # References
+///  - [proc_pid_fdinfo(5)](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
+pub(crate) fn lock_flags(pid: u32, dev: u64, ino: u64) -> Result<Option<u32>, Errno> {
+    let mut path = [0_u8; 32];
+    let fd_dir = open_dir(proc_path(&mut path, pid, b"/fd")?)?;
+    let mut path = [0_u8; 32];
+    let fdinfo_dir = open_dir(proc_path(&mut path, pid, b"/fdinfo")?)?;
+    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
+    let mut dir = rustix::fs::RawDir::new(&fd_dir, &mut entries);
+    while let Some(entry) = dir.next() {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_bytes().first().is_none_or(|b| !b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(target) = rustix::fs::statat(&fd_dir, name, AtFlags::empty()) else {
+            continue; // closed meanwhile, or a descriptor stat cannot follow
+        };
+        if target.st_dev != dev || target.st_ino != ino {
+            continue;
+        }
+        let Ok(info) = rustix::fs::openat(
+            &fdinfo_dir,
+            name,
+            OFlags::RDONLY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) else {
+            continue;
+        };
+        if let Some(flags) = flock_flags(info.as_fd())? {
+            return Ok(Some(flags));
+        }
+    }
+    Ok(None)
+}
+
+/// The `flags:` of an `fdinfo` file that lists an exclusive `flock`.
+fn flock_flags(info: BorrowedFd<'_>) -> Result<Option<u32>, Errno> {
+    let mut buf = [0_u8; 512];
+    let mut flags = 0;
+    let locked = find_line(info, &mut buf, &mut |line| {
+        if let Some(f) = line.strip_prefix(b"flags:") {
+            flags = crate::decimal::parse_u64(f.trim_ascii(), 8, 11).unwrap_or(0) as u32;
+        }
+        line.strip_prefix(b"lock:")
+            .is_some_and(|lock| crate::control::has_words(lock, b"FLOCK", b"WRITE"))
+    })?;
+    Ok(locked.then_some(flags))
+}
+
+/// The parent of process `pid`: the field after the state, which follows the command name's
+/// last `)`.
+pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    let mut path = [0_u8; 32];
+    let path = proc_path(&mut path, pid, b"/stat").ok()?;
+    let fd = crate::sys::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    let mut buf = [0_u8; 512];
+    let n = rustix::io::read(&fd, &mut buf).ok()?;
+    let text = buf.get(..n)?;
+    let close = text.iter().rposition(|&b| b == b')')?;
+    let mut fields = crate::lines::Fields::new(text.get(close + 2..)?, b' ');
+    fields.next()?;
+    crate::decimal::parse_pid(fields.next()?)
+}
+
+/// `/proc/PID` followed by `tail`, NUL-terminated, in `buf`.
+pub(crate) fn proc_path<'b>(
+    buf: &'b mut [u8; 32],
+    pid: u32,
+    tail: &[u8],
+) -> Result<&'b CStr, Errno> {
+    let mut digits = [0_u8; 10];
+    let digits = crate::decimal::format_u32(pid, &mut digits);
+    let path = crate::lines::join(buf, &[b"/proc/", digits, tail, b"\0"]);
+    crate::sys::c_str(path.ok_or(Errno::NAMETOOLONG)?).ok_or(Errno::INVAL)
+}
+
+fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
+    crate::sys::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn proc_paths() {
+        let mut buf = [0; 32];
+        assert_eq!(
+            proc_path(&mut buf, 4_194_304, b"/fdinfo").unwrap(),
+            c"/proc/4194304/fdinfo"
+        );
+    }
+}
