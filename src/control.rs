@@ -80,7 +80,7 @@ pub fn status(path: &CStr) -> Result<Status, Error> {
         None => Status::NotRunning,
         Some(found) => match found.holder {
             Holder::Pid(pid, ..) => Status::Running(pid),
-            Holder::Orphan(pid) => Status::Orphaned(pid),
+            Holder::Orphan(pid, _) => Status::Orphaned(pid),
             Holder::Nobody => Status::Dead(found.written),
             Holder::Unknown(pid) => Status::Unknown(pid),
         },
@@ -93,9 +93,10 @@ pub fn status(path: &CStr) -> Result<Status, Error> {
 /// # Errors
 ///
 /// [`Step::Signal`] with [`Error::NOT_RUNNING`] when no process holds the lock (or only
-/// processes the daemon left behind), [`Error::UNIDENTIFIED`] when the holder is not the pid
-/// written in the file, another errno when the signal cannot be sent; [`Step::Status`] as
-/// for [`status`].
+/// processes the daemon left behind); when the holder is not the pid written in the file nor
+/// proven to be a process the start created, `EPERM` with its pid (or [`Error::UNIDENTIFIED`]
+/// when none can be named), and nothing is signalled; another errno when the signal cannot
+/// be sent; [`Step::Status`] as for [`status`].
 ///
 /// # References
 ///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
@@ -103,12 +104,8 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
     let gone = Error::with_detail(Step::Signal, Errno::SRCH, Error::NOT_RUNNING);
     match find(path)?.ok_or(gone)?.holder {
         Holder::Pid(pid, pidfd, _) => send(&pidfd, signal).map(|()| pid),
-        Holder::Nobody | Holder::Orphan(_) => Err(gone),
-        Holder::Unknown(_) => Err(Error::with_detail(
-            Step::Signal,
-            Errno::SRCH,
-            Error::UNIDENTIFIED,
-        )),
+        Holder::Nobody | Holder::Orphan(..) => Err(gone),
+        Holder::Unknown(pid) => Err(unproven(Step::Signal, pid)),
     }
 }
 
@@ -128,8 +125,9 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 /// # Errors
 ///
 /// [`Step::Stop`] with [`Error::NOT_RUNNING`] when no process holds the lock (nothing is
-/// signalled or removed), [`Error::UNIDENTIFIED`] when the holder is not the pid written in
-/// the file, `ETIMEDOUT` with the pid of a process that outlives `SIGKILL`, and `EBUSY` with
+/// signalled or removed); when the holder is not the pid written in the file nor proven to be
+/// a process the start created, `EPERM` with its pid (or [`Error::UNIDENTIFIED`] when none
+/// can be named), and nothing is signalled; `ETIMEDOUT` with the pid of a process that outlives `SIGKILL`, and `EBUSY` with
 /// the pid of a process still holding the lock at the end (0 if none can be named);
 /// [`Step::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
 /// [`Step::Status`] as for [`status`].
@@ -144,19 +142,18 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     let mut service = Service::new(&found.stat);
     let (pid, main) = match found.holder {
         Holder::Pid(pid, pidfd, flags) => (pid, Some((pidfd, flags))),
-        // Processes of a marked lock: the service without its main pid.
-        Holder::Orphan(pid) => (pid, None),
-        Holder::Nobody => return Err(gone),
-        Holder::Unknown(_) => {
-            return Err(Error::with_detail(
-                Step::Stop,
-                Errno::SRCH,
-                Error::UNIDENTIFIED,
-            ));
+        // Processes of a marked lock: the service without its main pid, which is the session
+        // the start recorded, if a holder of the lock still proves it.
+        Holder::Orphan(pid, sid) => {
+            service.session = Some(sid);
+            (pid, None)
         }
+        Holder::Nobody => return Err(gone),
+        Holder::Unknown(pid) => return Err(unproven(Step::Stop, pid)),
     };
     if let Some((pidfd, flags)) = &main {
         service.main = Some((pid, pidfd));
+        service.main_uid = crate::service::owner(pid).filter(|_| !service::exited(pidfd));
         if flags & DAEMON_MARK != 0 {
             // Read while the pidfd shows the process alive, the session is its own; it stays
             // reserved while any member lives.
@@ -184,6 +181,15 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     }
     remove_once_released(path, &found.file, &found.stat)?;
     Ok(Stopped { pid, killed })
+}
+
+/// The refusal to act on a lock held by a process not proven to be the daemon's: naming it
+/// (`EPERM` with its pid) where one was found, else [`Error::UNIDENTIFIED`].
+fn unproven(step: Step, holder: u32) -> Error {
+    match holder {
+        0 => Error::with_detail(step, Errno::SRCH, Error::UNIDENTIFIED),
+        pid => Error::with_detail(step, Errno::PERM, pid),
+    }
 }
 
 /// Waits until the main process (if any) and every process of `service` have exited, or
@@ -363,10 +369,12 @@ enum Holder {
     /// and the `flags:` of its descriptor that holds the lock.
     Pid(Pid, OwnedFd, u32),
     /// The pid written in the file does not hold the lock, but this process holds it through
-    /// a descriptor with [`DAEMON_MARK`]: a process of a daemon-mode start left behind.
-    Orphan(Pid),
+    /// a descriptor with [`DAEMON_MARK`] and is in the session the start recorded (the second
+    /// field): a process of a daemon-mode start left behind.
+    Orphan(Pid, i32),
     Nobody,
-    /// Held by this process (0 if none was found), unmarked, not the pid written in the file.
+    /// Held by this process (0 if none was found), not the pid written in the file, and not
+    /// proven to be one the start created.
     Unknown(u32),
 }
 
@@ -399,9 +407,18 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
     let holder = match identify(written, &service)? {
         Some(holder) => holder,
         None if !is_locked(&stat)? => Holder::Nobody,
+        // The daemon is gone: a holder of the marked lock in the session the start recorded
+        // is what it started; any other holder is unproven (the program can hand its
+        // descriptor to any process that accepts one).
         None => match service.holder() {
             Some((pid, _)) => match service.lock_flags(pid) {
-                Ok(Some(flags)) if flags & DAEMON_MARK != 0 => Holder::Orphan(pid),
+                Ok(Some(flags)) if flags & DAEMON_MARK != 0 => {
+                    let session = crate::pidfile::recorded_session(&stat);
+                    match session.and_then(|sid| Some((service.holder_in(sid)?, sid))) {
+                        Some((member, sid)) => Holder::Orphan(member, sid),
+                        None => Holder::Unknown(raw(pid)),
+                    }
+                }
                 _ => Holder::Unknown(raw(pid)),
             },
             None => Holder::Unknown(0),

@@ -457,6 +457,15 @@ impl Error {
                 None,
                 "",
             ),
+            Step::Stop | Step::Signal
+                if errno == Errno::PERM.raw_os_error() as u16 && detail != 0 =>
+            {
+                (
+                    "locked by pid ",
+                    Some(detail),
+                    ", which it cannot prove the start created: nothing signalled",
+                )
+            }
             Step::Stop if errno == Errno::BUSY.raw_os_error() as u16 => match detail {
                 0 => ("still locked by a process it could not stop", None, ""),
                 pid => ("still locked by pid ", Some(pid), ""),

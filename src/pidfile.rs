@@ -227,3 +227,40 @@ pub(crate) fn write_pid<Fd: AsFd>(fd: Fd, pid: u32, created: bool) -> Result<(),
     }
     Ok(())
 }
+
+/// Records the daemon's session id in the nanoseconds of the pid file's modification time
+/// (the seconds stay the time of the write), through the write descriptor: what `--stop`
+/// trusts as the session a daemon-mode start created. Only the file's owner can set a time
+/// (`futimens` with explicit times), and the program holds the file read-only, so it cannot
+/// forge it; where the file system keeps no nanoseconds the record is simply absent
+/// (`--stop` then ends the lock's holders and the daemon's descendants only).
+///
+/// Runs in the daemon: async-signal-safe. Failures are ignored (the record is an aid).
+///
+/// # References
+///  - [utimensat(2)](https://man7.org/linux/man-pages/man2/utimensat.2.html)
+pub(crate) fn record_session<Fd: AsFd>(fd: Fd, sid: u32) {
+    use rustix::fs::{Timespec, Timestamps, UTIME_OMIT};
+    let Ok(st) = rustix::fs::fstat(&fd) else {
+        return;
+    };
+    let times = Timestamps {
+        last_access: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        },
+        last_modification: Timespec {
+            tv_sec: st.st_mtime as _,
+            tv_nsec: sid as _,
+        },
+    };
+    let _ = rustix::fs::futimens(&fd, &times);
+}
+
+/// The session [`record_session`] recorded in the file `st` describes, if any.
+#[allow(clippy::unnecessary_cast)] // the field's type varies by architecture
+pub(crate) fn recorded_session(st: &rustix::fs::Stat) -> Option<i32> {
+    i32::try_from(st.st_mtime_nsec as u64)
+        .ok()
+        .filter(|&sid| sid > 1)
+}

@@ -39,6 +39,14 @@ pub(crate) struct Service<'m> {
     /// a child subreaper, what its descendants left behind), with a pidfd that must show it
     /// still running once the ancestry is read: its pid could be another process's by then.
     pub main: Option<(Pid, &'m OwnedFd)>,
+    /// The main pid's user: a holder of the lock that is neither in the session nor a
+    /// descendant belongs only if it runs as this user (one the program could signal
+    /// itself). The program can hand its descriptor to any process that accepts one (a
+    /// message bus holds the descriptors of messages it queues): holding the lock proves
+    /// nothing on its own.
+    pub main_uid: Option<u32>,
+    /// Every holder of the lock belongs (to find one to name, never to signal).
+    any_holder: bool,
 }
 
 impl Service<'_> {
@@ -49,19 +57,43 @@ impl Service<'_> {
             ino: stat.st_ino,
             session: None,
             main: None,
+            main_uid: None,
+            any_holder: false,
         }
+    }
+
+    /// A process of `session` that holds the lock: proof that this session is the service's
+    /// still (its id cannot have been taken by another session while that process lives).
+    pub(crate) fn holder_in(&self, session: i32) -> Option<Pid> {
+        let holders = Service {
+            any_holder: true,
+            session: None,
+            main: None,
+            ..*self
+        };
+        let mut found = None;
+        let _ = holders.each(&mut |pid, _| {
+            if found.is_none() && crate::sys::getsid(pid) == Ok(session) {
+                found = Some(pid);
+            }
+        });
+        found
     }
 
     /// Whether the live process behind `pidfd` (which had pid `pid` when it was opened)
     /// belongs to the service.
     fn has(&self, pid: Pid, pidfd: &OwnedFd) -> bool {
+        let holder = || {
+            (self.any_holder || self.main_uid.is_some_and(|uid| owner(pid) == Some(uid)))
+                && matches!(self.lock_flags(pid), Ok(Some(_)))
+        };
         let member = self
             .session
             .is_some_and(|sid| crate::sys::getsid(pid) == Ok(sid))
             || self
                 .main
                 .is_some_and(|(main, fd)| descends(pid, main) && !exited(fd))
-            || matches!(self.lock_flags(pid), Ok(Some(_)));
+            || holder();
         member && !exited(pidfd)
     }
 
@@ -110,6 +142,7 @@ impl Service<'_> {
         let only_holders = Service {
             session: None,
             main: None,
+            any_holder: true,
             ..*self
         };
         let mut found = None;
@@ -120,6 +153,18 @@ impl Service<'_> {
         });
         found
     }
+}
+
+/// The effective user of process `pid`: the owner of `/proc/PID`.
+///
+/// # References
+///  - [proc_pid(5)](https://man7.org/linux/man-pages/man5/proc_pid.5.html)
+pub(crate) fn owner(pid: Pid) -> Option<u32> {
+    let mut path = [0_u8; 32];
+    let path = proc_path(&mut path, pid.as_raw_nonzero().get() as u32, b"").ok()?;
+    rustix::fs::statat(rustix::fs::CWD, path, AtFlags::empty())
+        .ok()
+        .map(|st| st.st_uid)
 }
 
 /// Whether `ancestor` is a parent, grandparent (and so on, up to 64 generations) of `pid`.

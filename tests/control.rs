@@ -203,12 +203,21 @@ pub fn tool_status_of_an_unidentified_holder() -> TestResult {
     );
     let out = stop(&pid_file, &["-t", "0"]);
     ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
-    ensure_eq!(
-        stderr_of(&out),
-        format!(
-            "rawdaemon: stop {}: locked by a process other than the pid written in it\n",
+    // The refusal names the holder too.
+    let refused = stderr_of(&out);
+    let refused = refused
+        .strip_prefix(&format!(
+            "rawdaemon: stop {}: locked by pid ",
             pid_file.display()
-        )
+        ))
+        .and_then(|rest| {
+            rest.strip_suffix(", which it cannot prove the start created: nothing signalled\n")
+        })
+        .and_then(|pid| pid.parse::<i32>().ok());
+    ensure!(
+        refused.is_some_and(|pid| pid == holder.0 || stat(pid).is_ok_and(|s| s.ppid == holder.0)),
+        "{}",
+        describe(&out)
     );
     ensure!(
         alive(stranger.0) && alive(holder.0),
@@ -549,6 +558,24 @@ fn session_daemon(pid_file: &Path, mark: bool, script: &str) -> Result<Guard, St
     let child = cmd.spawn().map_err(|e| e.to_string())?;
     let main = Guard(child.id() as i32);
     fs::write(pid_file, format!("{}\n", main.0)).map_err(|e| e.to_string())?;
+    if mark {
+        // As a daemon-mode start records its session: in the modification time's
+        // nanoseconds (the session is main's own, made by setsid above).
+        let times = [
+            libc::timespec {
+                tv_sec: 0,
+                tv_nsec: libc::UTIME_OMIT,
+            },
+            libc::timespec {
+                tv_sec: 1_700_000_000,
+                tv_nsec: main.0.into(),
+            },
+        ];
+        let path = cstring(pid_file);
+        // SAFETY: a valid path and two timespecs.
+        let set = unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), 0) };
+        ensure!(set == 0, "utimensat: {}", std::io::Error::last_os_error());
+    }
     Ok(main)
 }
 
@@ -1008,5 +1035,101 @@ pub fn openrc_runs_the_shipped_script() -> TestResult {
     );
     ensure!(text.contains("status: started"), "{text}");
     ensure!(!pid_file.exists(), "pid file left behind");
+    no_process_left()
+}
+
+/// PROGRAM (as nobody) hands its descriptor of the lock to a process of another user that
+/// accepts descriptors (as a message bus does): `--stop` as root never signals that process,
+/// whether the daemon still runs or has exited; it fails naming it, since it holds the lock.
+pub fn tool_stop_spares_a_process_handed_the_lock() -> TestResult {
+    needs_tool(&["tool-control", "tool-privileges"])?;
+    needs_root()?;
+    use std::os::fd::{AsRawFd, OwnedFd};
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixStream;
+    use std::os::unix::process::CommandExt;
+    let dir = TempDir::new("handed-lock");
+    // A copy of this test binary that nobody and uid 12345 may run.
+    let roles = dir.path("roles");
+    fs::copy(std::env::current_exe().map_err(|e| e.to_string())?, &roles)
+        .map_err(|e| e.to_string())?;
+    fs::set_permissions(&roles, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
+    let pid_file = dir.path("d.pid");
+    for exits in [false, true] {
+        let (ours, theirs) = UnixStream::pair().map_err(|e| e.to_string())?;
+        let (ours, theirs): (OwnedFd, OwnedFd) = (ours.into(), theirs.into());
+        let theirs_raw = theirs.as_raw_fd();
+        let mut victim = Command::new(&roles);
+        victim
+            .args(["--role", "hold-fds", "5"])
+            .stdin(Stdio::null());
+        // SAFETY: dup2, setgroups, setgid, setuid: async-signal-safe, in the child only.
+        unsafe {
+            victim.pre_exec(move || {
+                if libc::dup2(theirs_raw, 5) != 5
+                    || libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(12345) != 0
+                    || libc::setuid(12345) != 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let victim = Guard(victim.spawn().map_err(|e| e.to_string())?.id() as i32);
+        drop(theirs);
+        let ours_raw = ours.as_raw_fd();
+        let mut start = tool();
+        start
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["-u", "nobody", "-k", "5", "--"])
+            .arg(&roles)
+            .args(["--role", "send-fds", "5"]);
+        if exits {
+            start.arg("exit");
+        }
+        // SAFETY: dup2 in the child only.
+        unsafe {
+            start.pre_exec(move || {
+                if libc::dup2(ours_raw, 5) != 5 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let out = crate::try_run(&mut start)?;
+        drop(ours);
+        ensure!(out.status.success(), "{}", describe(&out));
+        let holds = || fds(victim.0).is_ok_and(|f| f.values().any(|t| Path::new(t) == pid_file));
+        ensure!(
+            wait_until(holds),
+            "the other process never got the lock's descriptor"
+        );
+        if exits {
+            ensure!(
+                wait_until(|| {
+                    reap_zombies();
+                    children() == vec![victim.0]
+                }),
+                "the daemon did not exit: {:?}",
+                children()
+            );
+        }
+        let out = stop(&pid_file, &["-t", "1"]);
+        ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        ensure!(
+            stderr_of(&out).contains(&format!("pid {}", victim.0)),
+            "the refusal does not name the holder: {}",
+            describe(&out)
+        );
+        ensure!(
+            stat(victim.0).is_ok_and(|s| s.state != 'Z'),
+            "--stop signalled a process the service did not start (exits: {exits})"
+        );
+        drop(victim);
+        reap_zombies();
+        let _ = fs::remove_file(&pid_file);
+    }
     no_process_left()
 }

@@ -158,7 +158,7 @@ fn main() {
         fail_log_is_a_fifo_without_reader,
         tool_log_paths_that_stay_allowed,
         tool_respawn_hup_refuses_a_planted_log_link,
-        tool_ending_supervisor_spares_another_pid_file,
+        tool_respawn_end_spares_another_pid_file,
         fail_status_and_stop_on_a_fifo,
         fail_pid_file_through_a_foreign_directory_link,
         // stop, status and signal: the whole service, and nothing else
@@ -171,6 +171,7 @@ fn main() {
         tool_respawn_ends_what_earlier_runs_left,
         start_stop_daemon_on_a_forking_daemon,
         openrc_runs_the_shipped_script,
+        tool_stop_spares_a_process_handed_the_lock,
     ]);
 }
 

@@ -217,6 +217,10 @@ const ROWS: &[Row] = &[
         "rawdaemon: write pid file {pid}: No space left on device"),
     row("pidfile-truncate", "ftruncate", Daemon, "*", 1, "error=EIO", STALE, 1,
         "rawdaemon: write pid file {pid}: Input/output error"),
+    // The session's record in the pid file's modification time is an aid for --stop: a
+    // failure of any of its calls leaves the file without it, and the start stands.
+    row("session-getsid", "getsid", Daemon, "*", 1, "error=ESRCH", FRESH, 0, ""),
+    row("session-record", "utimensat", Daemon, "*", 1, "error=EROFS", FRESH, 0, ""),
     // The daemon's record "about to exec" cannot be sent: the launcher sees end-of-file
     // without a record, so the daemon must not go on to run PROGRAM.
     // The daemon's report: a transient failure is tried again and the start stands; one that
@@ -278,6 +282,11 @@ const NOT_INJECTED: &[(&str, Proc, &str, &str)] = &[
       restarted after SIGCHLD interrupted it, so their number depends on timing; an error \
       in any of them takes the same path as in the first two"),
     ("exit_group", Any, "*", "cannot fail: the intermediate's _exit and the launcher's exit"),
+    ("fstat", Daemon, "*",
+     "the daemon's fstat of the pid file before it records its session there (rows \
+      session-getsid and session-record show that a failed record leaves the start standing; \
+      strace's per-process count cannot single out the daemon's first fstat, the launcher's \
+      own makes the same call first)"),
     ("openat", Launcher, "*O_NOFOLLOW*O_PATH",
      "each directory of the pid file's and the log's paths is opened as the first one is \
       (row pidfile-dir): a failure of any takes the same path"),

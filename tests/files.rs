@@ -410,7 +410,7 @@ pub fn tool_respawn_hup_refuses_a_planted_log_link() -> TestResult {
 /// Two instances on one pid path: the first's file removed by hand, a second instance starts
 /// with a new file there; when the first (a respawn supervisor) ends, it must not remove the
 /// second's pid file.
-pub fn tool_ending_supervisor_spares_another_pid_file() -> TestResult {
+pub fn tool_respawn_end_spares_another_pid_file() -> TestResult {
     needs_tool(&["tool-respawn", "tool-control"])?;
     let dir = TempDir::new("respawn-other-pid");
     let pid_file = dir.path("a.pid");

@@ -4,6 +4,10 @@
 //!   [notify=ADDRESS] [fg]`: daemonize with [`Daemon::start`] (in foreground mode with `fg`),
 //!   then sleep (bounded) and exit.
 //! - `alloc REPORT PIDFILE`: count allocations across [`Daemon::detach`] in both processes.
+//! - `send-fds SOCKET [exit]`: send every other open descriptor from 3 up through the Unix
+//!   socket on descriptor SOCKET (`SCM_RIGHTS`), then sleep (bounded), or exit with `exit`.
+//! - `hold-fds SOCKET`: receive descriptors on SOCKET and hold them (bounded): a process of
+//!   another service that accepts descriptors, as a message bus does.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CString;
@@ -40,6 +44,8 @@ pub fn run(args: &[String]) -> ! {
     match args.first().map(String::as_str) {
         Some("daemon") => daemon(&args[1..]),
         Some("alloc") => alloc(&args[1], &args[2]),
+        Some("send-fds") => send_fds(&args[1], args.get(2).is_some_and(|a| a == "exit")),
+        Some("hold-fds") => hold_fds(&args[1]),
         other => panic!("unknown role {other:?}"),
     }
 }
@@ -156,4 +162,66 @@ fn alloc(report: &str, pid_file: &str) -> ! {
             std::process::exit(1)
         }
     }
+}
+
+/// Room for up to 16 descriptors in one `SCM_RIGHTS` message.
+#[repr(C, align(8))]
+struct Control([u8; 128]);
+
+fn send_fds(socket: &str, exit: bool) -> ! {
+    let socket: i32 = socket.parse().unwrap();
+    // SAFETY: F_GETFD on numbers that may or may not be open.
+    let fds: Vec<i32> = (3..64)
+        .filter(|&fd| fd != socket && unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0)
+        .take(16)
+        .collect();
+    let mut byte = [b'x'];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut control = Control([0; 128]);
+    let len = std::mem::size_of_val(fds.as_slice()) as u32;
+    // SAFETY: CMSG_SPACE and CMSG_LEN only compute sizes.
+    let (space, cmsg_len) = unsafe { (libc::CMSG_SPACE(len), libc::CMSG_LEN(len)) };
+    // SAFETY: zeroed msghdr, then pointers into buffers that outlive the sendmsg call.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.0.as_mut_ptr().cast();
+        msg.msg_controllen = space as _;
+        let cmsg = libc::CMSG_FIRSTHDR(&msg);
+        (*cmsg).cmsg_level = libc::SOL_SOCKET;
+        (*cmsg).cmsg_type = libc::SCM_RIGHTS;
+        (*cmsg).cmsg_len = cmsg_len as _;
+        std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(cmsg).cast(), fds.len());
+        assert_eq!(libc::sendmsg(socket, &msg, 0), 1, "sendmsg");
+    }
+    if !exit {
+        std::thread::sleep(LIFETIME);
+    }
+    std::process::exit(0)
+}
+
+fn hold_fds(socket: &str) -> ! {
+    let socket: i32 = socket.parse().unwrap();
+    let mut byte = [0_u8];
+    let mut iov = libc::iovec {
+        iov_base: byte.as_mut_ptr().cast(),
+        iov_len: 1,
+    };
+    let mut control = Control([0; 128]);
+    // SAFETY: zeroed msghdr, then pointers into buffers that outlive the recvmsg call; the
+    // descriptors received are left open on purpose.
+    unsafe {
+        let mut msg: libc::msghdr = std::mem::zeroed();
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.0.as_mut_ptr().cast();
+        msg.msg_controllen = control.0.len() as _;
+        let _ = libc::recvmsg(socket, &mut msg, 0);
+    }
+    std::thread::sleep(LIFETIME);
+    std::process::exit(0)
 }

@@ -229,6 +229,12 @@ fn steps(
         let written = crate::pidfile::write_pid(fd, pid, created_pid_file);
         sys::raw_sigaction_default(sys::SIGXFSZ);
         written.map_err(|e| Error::new(Step::PidFileWrite, e))?;
+        if !cfg.foreground {
+            // The session the start created: the one `--stop` may end whole.
+            if let Ok(sid) = rustix::process::getsid(None) {
+                crate::pidfile::record_session(fd, sid.as_raw_nonzero().get() as u32);
+            }
+        }
     }
     if let Some(user) = cfg.user.filter(|_| !supervisor) {
         user.apply()?;

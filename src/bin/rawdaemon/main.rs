@@ -352,9 +352,11 @@ fn signal(path: &CStr, args: &Args<'_>) -> i32 {
         Err(e) => {
             e.message("rawdaemon", Some(path.to_bytes()))
                 .write_line(stderr());
-            match (e.step(), e.detail()) {
-                (Step::Signal, Error::NOT_RUNNING) => 3,
-                (Step::Signal, Error::UNIDENTIFIED) => 4,
+            match (e.step(), e.errno(), e.detail()) {
+                (Step::Signal, Some(Errno::SRCH), Error::NOT_RUNNING) => 3,
+                (Step::Signal, Some(Errno::SRCH), Error::UNIDENTIFIED) => 4,
+                // A holder not proven to be the daemon's, named.
+                (Step::Signal, Some(Errno::PERM), pid) if pid != 0 => 4,
                 _ => 1,
             }
         }
