@@ -205,6 +205,9 @@ impl<'a> Daemon<'a> {
     /// With [`Exec`], the program inherits a read-only descriptor that holds the lock: it
     /// cannot rewrite the pid. The file is removed (on a failed start, by the respawn
     /// supervisor, by [`stop`](crate::stop)) only while its path still names the file locked.
+    /// Outside foreground mode, the daemon records its session in the nanoseconds of the
+    /// file's modification time, which only the file's owner can set: what [`stop`](crate::stop)
+    /// trusts as the session the start created once the daemon is gone.
     #[must_use]
     pub const fn pid_file(mut self, path: &'a CStr) -> Self {
         self.pid_file = Some(path);
