@@ -92,11 +92,11 @@ pub fn status(path: &CStr) -> Result<Status, Error> {
 ///
 /// # Errors
 ///
-/// [`Step::Signal`] with [`Error::NOT_RUNNING`] when no process holds the lock (or only
-/// processes the daemon left behind); when the holder is not the pid written in the file nor
-/// proven to be a process the start created, `EPERM` with its pid (or [`Error::UNIDENTIFIED`]
-/// when none can be named), and nothing is signalled; another errno when the signal cannot
-/// be sent; [`Step::Status`] as for [`status`].
+/// [`Step::Signal`] with [`Error::NOT_RUNNING`] when no process holds the lock,
+/// [`Error::ORPHANED`] when only processes the daemon left behind do; when the holder is not
+/// the pid written in the file nor proven to be a process the start created, `EPERM` with
+/// its pid (or [`Error::UNIDENTIFIED`] when none can be named), and nothing is signalled;
+/// another errno when the signal cannot be sent; [`Step::Status`] as for [`status`].
 ///
 /// # References
 ///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
@@ -104,7 +104,12 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
     let gone = Error::with_detail(Step::Signal, Errno::SRCH, Error::NOT_RUNNING);
     match find(path)?.ok_or(gone)?.holder {
         Holder::Pid(pid, pidfd, _) => send(&pidfd, signal).map(|()| pid),
-        Holder::Nobody | Holder::Orphan(..) => Err(gone),
+        Holder::Nobody => Err(gone),
+        Holder::Orphan(..) => Err(Error::with_detail(
+            Step::Signal,
+            Errno::SRCH,
+            Error::ORPHANED,
+        )),
         Holder::Unknown(pid) => Err(unproven(Step::Signal, pid)),
     }
 }
@@ -139,6 +144,7 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, Error> {
     let gone = Error::with_detail(Step::Stop, Errno::SRCH, Error::NOT_RUNNING);
     let found = find(path)?.ok_or(gone)?;
+    let started = crate::sys::monotonic_nanos();
     let mut service = Service::new(&found.stat);
     let (pid, main) = match found.holder {
         Holder::Pid(pid, pidfd, flags) => (pid, Some((pidfd, flags))),
@@ -161,6 +167,10 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
             service.session = sid.filter(|&s| s > 1 && !service::exited(pidfd));
         }
         send(pidfd, signal)?;
+        // The daemon first, alone for a moment: a respawn supervisor forwards the signal to
+        // what it runs and ends it, which would otherwise get the signal twice (and a second
+        // TERM often means "quit now").
+        exited_within(pidfd, timeout.min(ALONE))?;
     }
     // The rest of the service, as a service manager signals a whole service.
     let main_pid = main.as_ref().map(|_| pid);
@@ -173,7 +183,8 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
         .map_err(|e| Error::new(Step::Stop, e))?;
     let main = main.as_ref().map(|(fd, _)| (pid, fd));
     let mut killed = None;
-    if let Some(left) = wait_gone(&service, main, timeout, false)? {
+    let spent = Duration::from_nanos(crate::sys::monotonic_nanos().saturating_sub(started));
+    if let Some(left) = wait_gone(&service, main, timeout.saturating_sub(spent), false)? {
         killed = Some(left);
         if let Some(left) = wait_gone(&service, main, KILL_WAIT, true)? {
             return Err(Error::with_detail(Step::Stop, Errno::TIMEDOUT, raw(left)));
@@ -248,42 +259,52 @@ fn wait_gone(
     Ok(None) // not reached: the rounds end by the deadline
 }
 
+/// How long `--stop` leaves the daemon alone with its signal before the rest of the service
+/// gets it too.
+const ALONE: Duration = Duration::from_millis(500);
+
 /// After this many rounds of `SIGKILL` to the rest, the main process is killed even if others
 /// are still found (it may be forking them).
 const KILL_ROUNDS: u32 = 8;
 
-/// Removes the pid file once the lock is released. A process whose descriptors are closed
-/// no longer shows as a holder, but its lock goes only a moment later, when its exit
-/// releases the open file: waits up to [`KILL_WAIT`] for that.
+/// Removes the pid file once the lock is released: takes the lock itself, which a process
+/// whose descriptors are closed releases only a moment after it stops showing as a holder
+/// (when its exit releases the open file); waits up to [`KILL_WAIT`] for that. While this
+/// process holds the lock no start can take the file, so the path still naming it means the
+/// unlink removes exactly it (a start that opened it meanwhile sees it gone and retries); a
+/// path that names another file now (or none: a respawn supervisor removes its own) is left.
 ///
 /// # Errors
 ///
 /// [`Step::Stop`] with `EBUSY` and a process still holding the lock then (0 if none can be
-/// named).
+/// named), or with the errno of `flock`.
+///
+/// # References
+///  - [flock(2)](https://man7.org/linux/man-pages/man2/flock.2.html)
 fn remove_once_released(path: &CStr, file: &OwnedFd, stat: &Stat) -> Result<(), Error> {
     let deadline = crate::sys::monotonic_nanos().saturating_add(nanos(KILL_WAIT));
     loop {
-        // Not removed: locked by another process, or the path names another file now (or
-        // none: a respawn supervisor removes its own). The lock this process may have taken
-        // goes first.
-        if remove_if_unlocked(path, file, stat)
-            || rustix::fs::flock(file, FlockOperation::Unlock).is_err()
-            || !is_locked(stat)?
-        {
-            return Ok(());
+        match rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {
+                let _ = crate::path::unlink_if(CWD, path, crate::path::FileId::of(stat));
+                return Ok(());
+            }
+            Err(Errno::WOULDBLOCK) if crate::sys::monotonic_nanos() < deadline => {
+                let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
+                    tv_sec: 0,
+                    tv_nsec: PAUSE_MIN as i64,
+                });
+            }
+            Err(Errno::WOULDBLOCK) => {
+                let holder = Service::new(stat).holder();
+                return Err(Error::with_detail(
+                    Step::Stop,
+                    Errno::BUSY,
+                    holder.map_or(0, |(p, _)| raw(p)),
+                ));
+            }
+            Err(e) => return Err(Error::new(Step::Stop, e)),
         }
-        if crate::sys::monotonic_nanos() >= deadline {
-            let holder = Service::new(stat).holder();
-            return Err(Error::with_detail(
-                Step::Stop,
-                Errno::BUSY,
-                holder.map_or(0, |(p, _)| raw(p)),
-            ));
-        }
-        let _ = rustix::thread::nanosleep(&rustix::thread::Timespec {
-            tv_sec: 0,
-            tv_nsec: PAUSE_MIN as i64,
-        });
     }
 }
 
@@ -339,20 +360,6 @@ fn exited_within(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Error> {
             Err(e) => return Err(Error::new(Step::Stop, e)),
         }
     }
-}
-
-/// Removes the pid file of a daemon that has exited, if it is still the file at `path` and no
-/// other process (a new instance, a forked child of the old one) holds its lock. The entry is
-/// checked and removed in its safely resolved directory ([`unlink_if`]).
-///
-/// [`unlink_if`]: crate::path::unlink_if
-fn remove_if_unlocked(path: &CStr, file: &OwnedFd, stat: &Stat) -> bool {
-    if rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive).is_err() {
-        return false;
-    }
-    // While we hold the lock no start can take this file: it still being at `path` means the
-    // unlink removes exactly it (a start that opened it meanwhile sees it gone and retries).
-    crate::path::unlink_if(CWD, path, crate::path::FileId::of(stat))
 }
 
 /// An open pid file and who holds its lock.
@@ -455,7 +462,10 @@ fn identify(written: u32, service: &Service) -> Result<Option<Holder>, Error> {
 
 /// Whether any process holds an exclusive `flock` on the file `stat` describes, from
 /// `/proc/locks`, whose lines read `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010637 0 EOF`
-/// (major and minor in hex, then the inode).
+/// (major and minor in hex, then the inode). Only the inode is compared: the device there is
+/// the file system's, which differs from the one `stat` gives on a btrfs subvolume; a lock on
+/// a file of another file system with the same inode number merely makes a stale pid file
+/// read as held by someone unknown.
 ///
 /// # References
 ///  - [proc_locks(5)](https://man7.org/linux/man-pages/man5/proc_locks.5.html)
@@ -466,14 +476,12 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
         Mode::empty(),
     )
     .map_err(|e| Error::new(Step::Status, e))?;
-    let major = u64::from(rustix::fs::major(stat.st_dev));
-    let minor = u64::from(rustix::fs::minor(stat.st_dev));
     let inode = stat.st_ino;
     let mut buf = [0_u8; 512];
     find_line(locks.as_fd(), &mut buf, &mut |line| {
         has_words(line, b"FLOCK", b"WRITE")
             && Fields::new(line, b' ')
-                .any(|word| parse_lock_id(word) == Some((major, minor, inode)))
+                .any(|word| parse_lock_id(word).is_some_and(|(_, _, ino)| ino == inode))
     })
     .map_err(|e| Error::new(Step::Status, e))
 }

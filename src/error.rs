@@ -243,6 +243,9 @@ impl Error {
     pub const NOT_RUNNING: u32 = 1;
     /// [`Step::Stop`] detail: the lock is held, but not by the pid written in the file.
     pub const UNIDENTIFIED: u32 = 2;
+    /// [`Step::Signal`] detail: the daemon is gone, but a process it started holds the lock
+    /// ([`stop`](crate::stop) ends it; there is no daemon to signal).
+    pub const ORPHANED: u32 = 3;
     /// [`Step::PidFileOpen`] and [`Step::Status`] detail: the path is not a regular file.
     pub const NOT_REGULAR: u32 = 1;
     /// [`Step::Supervise`] detail: blocking the handled signals or opening the signalfd.
@@ -452,6 +455,12 @@ impl Error {
             Step::Stop | Step::Signal if detail == Self::NOT_RUNNING => {
                 ("not running (no process holds its lock)", None, "")
             }
+            Step::Signal if detail == Self::ORPHANED => (
+                "the daemon is gone, but a process it started still holds its lock (--stop \
+                 ends it)",
+                None,
+                "",
+            ),
             Step::Stop | Step::Signal if detail == Self::UNIDENTIFIED => (
                 "locked by a process other than the pid written in it",
                 None,

@@ -634,6 +634,14 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
     );
     let out = signal(&pid_file, "HUP");
     ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: signal {}: the daemon is gone, but a process it started still holds \
+             its lock (--stop ends it)\n",
+            pid_file.display()
+        )
+    );
     let out = stop(&pid_file, &["-t", "5"]);
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
     ensure!(!pid_file.exists(), "pid file left behind");

@@ -353,7 +353,7 @@ fn signal(path: &CStr, args: &Args<'_>) -> i32 {
             e.message("rawdaemon", Some(path.to_bytes()))
                 .write_line(stderr());
             match (e.step(), e.errno(), e.detail()) {
-                (Step::Signal, Some(Errno::SRCH), Error::NOT_RUNNING) => 3,
+                (Step::Signal, Some(Errno::SRCH), Error::NOT_RUNNING | Error::ORPHANED) => 3,
                 (Step::Signal, Some(Errno::SRCH), Error::UNIDENTIFIED) => 4,
                 // A holder not proven to be the daemon's, named.
                 (Step::Signal, Some(Errno::PERM), pid) if pid != 0 => 4,
