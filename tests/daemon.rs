@@ -172,6 +172,7 @@ fn main() {
         start_stop_daemon_on_a_forking_daemon,
         openrc_runs_the_shipped_script,
         tool_stop_spares_a_process_handed_the_lock,
+        tool_respawn_stop_signals_the_program_once,
     ]);
 }
 

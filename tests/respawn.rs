@@ -864,3 +864,29 @@ pub fn tool_respawn_ends_what_earlier_runs_left() -> TestResult {
     ensure!(!pid_file.exists(), "pid file left behind");
     no_process_left()
 }
+
+/// One `--stop` of a respawn supervisor: its program gets SIGTERM once (the supervisor
+/// forwards it), not a second time from the stopper, which a program may take for "quit now".
+pub fn tool_respawn_stop_signals_the_program_once() -> TestResult {
+    needs_tool(&["tool-control", "tool-respawn"])?;
+    let dir = TempDir::new("respawn-term-once");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let terms = dir.path("terms");
+    let mut cmd = tool();
+    cmd.arg("-R")
+        .arg("-p")
+        .arg(&pid_file)
+        .arg("-o")
+        .arg(&log)
+        .arg(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args(["--role", "count-term"])
+        .arg(&terms);
+    let out = run(&mut cmd);
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = the_daemon()?;
+    ensure!(wait_until(|| terms.exists()), "the program never started");
+    stop_supervisor(&pid_file, supervisor)?;
+    ensure_eq!(read_text(&terms)?, "term\n", "SIGTERM count");
+    no_process_left()
+}

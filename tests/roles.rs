@@ -8,6 +8,8 @@
 //!   socket on descriptor SOCKET (`SCM_RIGHTS`), then sleep (bounded), or exit with `exit`.
 //! - `hold-fds SOCKET`: receive descriptors on SOCKET and hold them (bounded): a process of
 //!   another service that accepts descriptors, as a message bus does.
+//! - `count-term FILE`: append a line to FILE for every SIGTERM received, and exit 0 half a
+//!   second after the first (bounded).
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CString;
@@ -46,6 +48,7 @@ pub fn run(args: &[String]) -> ! {
         Some("alloc") => alloc(&args[1], &args[2]),
         Some("send-fds") => send_fds(&args[1], args.get(2).is_some_and(|a| a == "exit")),
         Some("hold-fds") => hold_fds(&args[1]),
+        Some("count-term") => count_term(&args[1]),
         other => panic!("unknown role {other:?}"),
     }
 }
@@ -223,5 +226,38 @@ fn hold_fds(socket: &str) -> ! {
         let _ = libc::recvmsg(socket, &mut msg, 0);
     }
     std::thread::sleep(LIFETIME);
+    std::process::exit(0)
+}
+
+fn count_term(file: &str) -> ! {
+    use std::io::Write;
+    // SAFETY: plain signal-mask calls on a local set; this process has one thread.
+    let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+    }
+    let mut out = std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(file)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let mut first = None;
+    while started.elapsed() < LIFETIME {
+        if first.is_some_and(|at: std::time::Instant| at.elapsed() > Duration::from_millis(500)) {
+            std::process::exit(0);
+        }
+        let wait = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 20_000_000,
+        };
+        // SAFETY: waits for a signal of the blocked set.
+        if unsafe { libc::sigtimedwait(&set, std::ptr::null_mut(), &wait) } == libc::SIGTERM {
+            writeln!(out, "term").unwrap();
+            first.get_or_insert_with(std::time::Instant::now);
+        }
+    }
     std::process::exit(0)
 }
