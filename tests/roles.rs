@@ -231,8 +231,9 @@ fn hold_fds(socket: &str) -> ! {
 
 fn count_term(file: &str) -> ! {
     use std::io::Write;
-    // SAFETY: plain signal-mask calls on a local set; this process has one thread.
+    // SAFETY: an all-zero sigset_t is a valid (empty) set.
     let mut set: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: plain signal-mask calls on a local set; this process has one thread.
     unsafe {
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, libc::SIGTERM);
