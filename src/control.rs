@@ -22,6 +22,7 @@ use crate::service::{self, DAEMON_MARK, Service};
 
 /// What a pid file says about its daemon, as the LSB `status` action reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Status {
     /// The process with this pid holds the pid file's lock.
     Running(Pid),
@@ -448,7 +449,7 @@ fn identify(written: u32, service: &Service) -> Result<Option<Holder>, Error> {
     let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
         Ok(fd) => fd,
         Err(Errno::SRCH) => return Ok(None),
-        Err(e) => return Err(Error::new(Step::Signal, e)),
+        Err(e) => return Err(Error::new(Step::Status, e)),
     };
     match service.lock_flags(pid) {
         Ok(Some(flags)) => Ok(Some(Holder::Pid(pid, pidfd, flags))),

@@ -31,7 +31,8 @@ pub(crate) fn read_status() -> Option<Status> {
 }
 
 /// Reads `/proc/PID/status` of another process (the respawn supervisor's child, whose pid
-/// cannot be reused while it is not reaped); `None` if it cannot be read or parsed.
+/// cannot be reused while it is not reaped); `None` if it cannot be read or parsed. Runs
+/// after the fork (the supervisor): no panics, no unchecked indexing here or below.
 ///
 /// # References
 ///  - [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
@@ -50,9 +51,10 @@ fn read_status_at(path: &core::ffi::CStr) -> Option<Status> {
     let mut len = 0;
     // The kernel hands the whole file to one read of this size; loop only if it did not.
     loop {
-        let n = rustix::io::retry_on_intr(|| rustix::io::read(&fd, &mut buf[len..])).ok()?;
+        let room = buf.get_mut(len..)?;
+        let n = rustix::io::retry_on_intr(|| rustix::io::read(&fd, &mut *room)).ok()?;
         len += n;
-        if let Some(status) = parse_status(&buf[..len]) {
+        if let Some(status) = parse_status(buf.get(..len)?) {
             return Some(status);
         }
         if n == 0 || len == buf.len() {
@@ -77,9 +79,9 @@ pub(crate) fn parse_status(text: &[u8]) -> Option<Status> {
 /// The value after `key` (which starts with a newline), up to the end of its line.
 fn field<'t>(text: &'t [u8], key: &[u8]) -> Option<&'t [u8]> {
     let start = text.windows(key.len()).position(|w| w == key)? + key.len();
-    let rest = &text[start..];
+    let rest = text.get(start..)?;
     let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-    Some(rest[..end].trim_ascii())
+    Some(rest.get(..end)?.trim_ascii())
 }
 
 /// A number of at most 16 digits in `radix` (8, 10 or 16).

@@ -33,14 +33,15 @@ const PATH_MAX: usize = 4096;
 pub(super) unsafe fn run(exec: &Exec<'_>) -> Errno {
     let name = exec.path.to_bytes();
     let (argv, envp) = (exec.argv.as_ptr(), exec.envp.as_ptr());
-    let Some(path) = exec.search.filter(|_| !crate::lines::has_byte(name, b'/')) else {
+    let search = !name.is_empty() && !crate::lines::has_byte(name, b'/');
+    let Some(path) = exec.search.filter(|_| search) else {
         // SAFETY: the caller's contract.
         return unsafe { sys::execve(exec.path, argv, envp) };
     };
     let mut denied = false;
     let mut buf = [0_u8; PATH_MAX];
     for dir in crate::lines::Fields::new(path, b':') {
-        if dir.first() != Some(&b'/') || name.is_empty() {
+        if dir.first() != Some(&b'/') {
             continue;
         }
         let Some(candidate) =

@@ -643,11 +643,10 @@ impl Supervisor<'_, '_> {
         if let Some(log) = &mut self.log {
             log.report_dropped();
         }
-        // Whatever the program left behind in its group goes with the supervisor, and so does
-        // every other child (what earlier runs left, re-parented to this subreaper).
-        if let Some(group) = self.group {
-            let _ = rustix::process::kill_process_group(group, Signal::KILL);
-        }
+        // Whatever the program left behind goes with the supervisor: every child (what earlier
+        // runs left, re-parented to this subreaper), round after round, so that what they
+        // leave is re-parented here and goes too. Not the program's group by its id: once the
+        // program is reaped, that id may be another process's.
         end_children(self.me);
         self.remove_pid_file();
         sys::exit(self.cfg.runtime, code)
@@ -745,7 +744,7 @@ fn line(cfg: &Daemon<'_>, exec: Exec<'_>) -> Message {
     let mut m = Message::new();
     m.push_str(cfg.name)
         .push_str(": respawn ")
-        .push(exec.path.to_bytes())
+        .push_path(exec.path.to_bytes(), 256)
         .push_str(": ");
     m
 }

@@ -375,41 +375,38 @@ fn status(path: &CStr) -> i32 {
         }
     };
     let mut m = Message::new();
+    if let rawdaemon::Status::Running(pid) = status {
+        m.push_u32(pid.as_raw_nonzero().get() as u32);
+        m.write_line(stdout());
+        return 0;
+    }
+    m.push_str("rawdaemon: status ")
+        .push_path(path.to_bytes(), 256);
     match status {
-        rawdaemon::Status::Running(pid) => {
-            m.push_u32(pid.as_raw_nonzero().get() as u32);
-            m.write_line(stdout());
-            return 0;
-        }
         rawdaemon::Status::Dead(pid) => {
-            m.push_str("rawdaemon: status ").push(path.to_bytes());
             m.push_str(": not running; the pid file is left behind");
             if pid != 0 {
                 m.push_str(" (it names pid ").push_u32(pid).push_str(")");
             }
         }
         rawdaemon::Status::NotRunning => {
-            m.push_str("rawdaemon: status ").push(path.to_bytes());
             m.push_str(": not running");
         }
         rawdaemon::Status::Orphaned(pid) => {
-            m.push_str("rawdaemon: status ").push(path.to_bytes());
             m.push_str(": the daemon is gone, but pid ")
                 .push_u32(pid.as_raw_nonzero().get() as u32)
                 .push_str(" it started still holds its lock (--stop ends it)");
         }
-        rawdaemon::Status::Unknown(0) => {
-            m.push_str("rawdaemon: status ").push(path.to_bytes());
+        rawdaemon::Status::Unknown(pid) if pid != 0 => {
+            m.push_str(": locked by pid ")
+                .push_u32(pid)
+                .push_str(", not by the pid written in it");
+        }
+        _ => {
             m.push_str(": locked by a process other than the pid written in it");
             if !rustix::process::geteuid().is_root() {
                 m.push_str(" (or by one this user may not inspect)");
             }
-        }
-        rawdaemon::Status::Unknown(pid) => {
-            m.push_str("rawdaemon: status ").push(path.to_bytes());
-            m.push_str(": locked by pid ")
-                .push_u32(pid)
-                .push_str(", not by the pid written in it");
         }
     }
     m.write_line(stderr());
