@@ -160,24 +160,40 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     };
     if let Some((pidfd, flags)) = &main {
         service.main = Some((pid, pidfd));
-        service.main_uid = crate::service::owner(pid).filter(|_| !service::exited(pidfd));
         if flags & DAEMON_MARK != 0 {
             // Read while the pidfd shows the process alive, the session is its own; it stays
-            // reserved while any member lives.
+            // reserved while any member lives. It must be the one the start recorded: a
+            // program running as the file's owner could set the mark itself.
             let sid = crate::sys::getsid(pid).ok();
-            service.session = sid.filter(|&s| s > 1 && !service::exited(pidfd));
+            service.session = sid.filter(|&s| {
+                s > 1
+                    && !service::exited(pidfd)
+                    && crate::pidfile::recorded_session(&found.stat) == Some(s)
+            });
         }
+    }
+    // What the daemon's end would hide from a later look (a child in a session of its own
+    // that closed its descriptor of the lock is found only as a descendant while it lives).
+    let main_pid = main.as_ref().map(|_| pid);
+    let snapshot = Snapshot::take(&service, main_pid)?;
+    if let Some((pidfd, _)) = &main {
         send(pidfd, signal)?;
         // The daemon first, alone for a moment: a respawn supervisor forwards the signal to
         // what it runs and ends it, which would otherwise get the signal twice (and a second
         // TERM often means "quit now").
         exited_within(pidfd, timeout.min(ALONE))?;
     }
-    // The rest of the service, as a service manager signals a whole service.
-    let main_pid = main.as_ref().map(|_| pid);
+    // The rest of the service, as a service manager signals a whole service; but not the
+    // daemon's own descendants while it still runs: they are its to stop (it gets SIGKILL, and
+    // they with it, after the timeout).
+    snapshot.each_left(&mut |p, fd| {
+        if !service.under_main(p) {
+            let _ = send(fd, signal);
+        }
+    });
     service
         .each(&mut |p, pidfd| {
-            if Some(p) != main_pid {
+            if Some(p) != main_pid && !snapshot.has(p) && !service.under_main(p) {
                 let _ = send(&pidfd, signal);
             }
         })
@@ -185,9 +201,10 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     let main = main.as_ref().map(|(fd, _)| (pid, fd));
     let mut killed = None;
     let spent = Duration::from_nanos(crate::sys::monotonic_nanos().saturating_sub(started));
-    if let Some(left) = wait_gone(&service, main, timeout.saturating_sub(spent), false)? {
+    let rest = timeout.saturating_sub(spent);
+    if let Some(left) = wait_gone(&service, &snapshot, main, rest, false)? {
         killed = Some(left);
-        if let Some(left) = wait_gone(&service, main, KILL_WAIT, true)? {
+        if let Some(left) = wait_gone(&service, &snapshot, main, KILL_WAIT, true)? {
             return Err(Error::with_detail(Step::Stop, Errno::TIMEDOUT, raw(left)));
         }
     }
@@ -211,6 +228,7 @@ fn unproven(step: Step, holder: u32) -> Error {
 /// it lives, what it started is found as its descendants.
 fn wait_gone(
     service: &Service<'_>,
+    snapshot: &Snapshot,
     main: Option<(Pid, &OwnedFd)>,
     timeout: Duration,
     kill: bool,
@@ -220,6 +238,12 @@ fn wait_gone(
     for round in 0.. {
         let mut left = None;
         let main = main.filter(|(_, fd)| !service::exited(fd));
+        snapshot.each_left(&mut |p, fd| {
+            left = Some(p);
+            if kill {
+                let _ = send(fd, Signal::KILL);
+            }
+        });
         service
             .each(&mut |p, pidfd| {
                 if main.is_none_or(|(pid, _)| pid != p) {
@@ -258,6 +282,52 @@ fn wait_gone(
         pause = (pause * 2).min(PAUSE_MAX);
     }
     Ok(None) // not reached: the rounds end by the deadline
+}
+
+/// The service's processes (but the daemon) found before the daemon was signalled, each with
+/// a pidfd: at most [`SNAPSHOT`] of them.
+struct Snapshot {
+    members: [Option<(Pid, OwnedFd)>; SNAPSHOT],
+}
+
+/// How many processes a [`Snapshot`] keeps; more are found again by later looks while they
+/// are still members.
+const SNAPSHOT: usize = 64;
+
+impl Snapshot {
+    fn take(service: &Service<'_>, main: Option<Pid>) -> Result<Self, Error> {
+        let mut snapshot = Snapshot {
+            members: [const { None }; SNAPSHOT],
+        };
+        let mut slots = snapshot.members.iter_mut();
+        service
+            .each(&mut |p, pidfd| {
+                if Some(p) != main {
+                    if let Some(slot) = slots.next() {
+                        *slot = Some((p, pidfd));
+                    }
+                }
+            })
+            .map_err(|e| Error::new(Step::Stop, e))?;
+        Ok(snapshot)
+    }
+
+    /// Calls `f` with each one that has not exited yet.
+    fn each_left(&self, f: &mut dyn FnMut(Pid, &OwnedFd)) {
+        for (p, fd) in self.members.iter().flatten() {
+            if !service::exited(fd) {
+                f(*p, fd);
+            }
+        }
+    }
+
+    /// Whether `pid` is one of them, still running (so that pid is still its).
+    fn has(&self, pid: Pid) -> bool {
+        self.members
+            .iter()
+            .flatten()
+            .any(|(p, fd)| *p == pid && !service::exited(fd))
+    }
 }
 
 /// How long `--stop` leaves the daemon alone with its signal before the rest of the service
@@ -410,6 +480,15 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
             Error::NOT_REGULAR,
         ));
     }
+    // As a start refuses to reuse it: another user's file (or a hard link to one) could name,
+    // and be locked by, any process that user chose.
+    if stat.st_nlink != 1 || stat.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(Error::with_detail(
+            Step::Status,
+            Errno::PERM,
+            Error::NOT_OURS,
+        ));
+    }
     let written = crate::pidfile::read_pid(&file);
     let service = Service::new(&stat);
     let holder = match identify(written, &service)? {
@@ -461,7 +540,7 @@ fn identify(written: u32, service: &Service) -> Result<Option<Holder>, Error> {
     }
 }
 
-/// Whether any process holds an exclusive `flock` on the file `stat` describes, from
+/// Whether any process holds a `flock` (exclusive, or shared) on the file `stat` describes, from
 /// `/proc/locks`, whose lines read `1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010637 0 EOF`
 /// (major and minor in hex, then the inode). Only the inode is compared: the device there is
 /// the file system's, which differs from the one `stat` gives on a btrfs subvolume; a lock on
@@ -480,7 +559,7 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
     let inode = stat.st_ino;
     let mut buf = [0_u8; 512];
     find_line(locks.as_fd(), &mut buf, &mut |line| {
-        has_words(line, b"FLOCK", b"WRITE")
+        (has_words(line, b"FLOCK", b"WRITE") || has_words(line, b"FLOCK", b"READ"))
             && Fields::new(line, b' ')
                 .any(|word| parse_lock_id(word).is_some_and(|(_, _, ino)| ino == inode))
     })

@@ -274,6 +274,10 @@ impl Error {
     /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `ELOOP`): the log's path is
     /// a symbolic link, which is not followed.
     pub const IS_SYMLINK: u32 = 6;
+    /// [`Step::PidFileOpen`] detail (with `EPERM`): the pid file's directory can be written by
+    /// a user other than root or this one (and is not sticky), who could replace the file with
+    /// one naming any pid.
+    pub const OPEN_DIR: u32 = 7;
 
     /// An error of `step` with `errno`.
     // Never inlined: the errno's conversion and the packing of the fields took some 40 bytes
@@ -438,6 +442,16 @@ impl Error {
             }
             Step::PidFileOpen if detail == Self::NOT_OURS => (
                 "another user's file, or one with other hard links: not reused",
+                None,
+                "",
+            ),
+            Step::Status if detail == Self::NOT_OURS => (
+                "another user's file, or one with other hard links: not trusted",
+                None,
+                "",
+            ),
+            Step::PidFileOpen if detail == Self::OPEN_DIR => (
+                "its directory can be written by another user, who could replace it",
                 None,
                 "",
             ),

@@ -168,6 +168,22 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
     }
 }
 
+/// Whether only root or this process's effective user can replace an entry of the
+/// directory `dir`: it is theirs, and nobody else may write it, or it is sticky (`/tmp`:
+/// others may add entries but not remove or rename ours).
+///
+/// # References
+///  - [inode(7)](https://man7.org/linux/man-pages/man7/inode.7.html)
+pub(crate) fn private_dir(dir: &OwnedFd) -> Result<bool, Errno> {
+    let st = rustix::fs::statat(dir, c"", AtFlags::EMPTY_PATH)?;
+    let euid = rustix::process::geteuid().as_raw();
+    let mode = st.st_mode as u32;
+    let owned = st.st_uid == 0 || st.st_uid == euid;
+    let others_write = mode & 0o022 != 0;
+    let sticky = mode & 0o1000 != 0;
+    Ok(owned && (!others_write || sticky))
+}
+
 /// `src` into the start of `dst`, which must be as long at least (`ENAMETOOLONG` otherwise).
 fn copy(dst: &mut [u8], src: &[u8]) -> Result<(), Refusal> {
     if src.len() > dst.len() {
@@ -270,7 +286,10 @@ fn check_log(st: &Stat, user: Option<u32>) -> Result<(), Refusal> {
         _ => return Err((Errno::INVAL, Error::NOT_REGULAR)),
     }
     let uid = st.st_uid;
-    if uid != 0 && uid != rustix::process::geteuid().as_raw() && Some(uid) != user {
+    let ours = uid == 0 || uid == rustix::process::geteuid().as_raw();
+    // The daemon's user may own a log file, not a FIFO or a device: one it holds open
+    // without reading would block the writer (a respawn supervisor) for good.
+    if !ours && (kind != FileType::RegularFile || Some(uid) != user) {
         return Err((Errno::PERM, Error::FOREIGN_OWNER));
     }
     if kind == FileType::RegularFile && st.st_nlink != 1 {

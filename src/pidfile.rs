@@ -20,8 +20,11 @@ use rustix::io::Errno;
 use crate::error::{Error, Step};
 use crate::path::FileId;
 
-/// The pid file's mode when created (less the umask of the launching process).
-const MODE: u32 = 0o644;
+/// The pid file's mode when created (less the umask of the launching process): readable by
+/// the launching user and its group only. Any user who can open a file can `flock` it: one
+/// that others may read could be locked by them once the daemon is gone, and every later
+/// start would be refused.
+const MODE: u32 = 0o640;
 
 /// How often to retry when the path changes between open and lock (another instance removed
 /// a file it had created and failed with).
@@ -69,6 +72,19 @@ pub(crate) struct PidFile {
 pub(crate) fn lock(path: &CStr, daemon_mode: bool) -> Result<PidFile, Error> {
     let (dir, name) = crate::path::parent(CWD, path)
         .map_err(|(e, d)| Error::with_detail(Step::PidFileOpen, e, d))?;
+    // Another user who may rename entries there could put a file of theirs in its place,
+    // naming any pid, for `kill $(cat PIDFILE)` and logrotate to signal.
+    match crate::path::private_dir(&dir) {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(Error::with_detail(
+                Step::PidFileOpen,
+                Errno::PERM,
+                Error::OPEN_DIR,
+            ));
+        }
+        Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
+    }
     let flags = OFlags::RDWR;
     for _ in 0..ATTEMPTS {
         let (fd, created) = match crate::path::open_in(

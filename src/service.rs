@@ -1,14 +1,15 @@
 //! The processes of a service started with a pid file, found in `/proc`.
 //!
-//! They are every process that holds a descriptor of the open file description carrying the
-//! pid file's exclusive `flock` (the start created that description, so only processes the
-//! start created, or processes they handed it to, can hold it), plus, when that lock carries
-//! the daemon-mode mark ([`DAEMON_MARK`]), every process of the main pid's session: a
-//! session the start created (or the program itself, with `setsid`), which no other process
-//! can join.
+//! They are the main pid's descendants while it runs (what it forked, and, as a child
+//! subreaper, what its descendants left behind), and, when the lock carries the daemon-mode
+//! mark ([`DAEMON_MARK`]) and the pid file records the session
+//! ([`record_session`](crate::pidfile::record_session)), every process of that session: a
+//! session the start created, which no other process can join.
 //!
-//! While the main pid runs, its descendants belong too: what it forked, and, as a child
-//! subreaper (a respawn supervisor), what its descendants left behind.
+//! Holding the lock proves nothing on its own: the program can hand its descriptor to any
+//! process that accepts one (a message bus queues the descriptors of the messages it
+//! forwards, a setuid program can take it along). A holder that is neither a descendant nor
+//! in the session is named, never signalled.
 //!
 //! Each process is reached through a pidfd opened *before* its membership is checked, so a
 //! pid recycled meanwhile is never signalled.
@@ -28,8 +29,8 @@ use crate::lines::find_line;
 /// created its own session. `/proc/PID/fdinfo/N` shows it in its `flags:` line.
 pub(crate) const DAEMON_MARK: u32 = linux_raw_sys::general::O_NOATIME;
 
-/// The processes of one service: the holders of a pid file's lock, the main pid's
-/// descendants while it runs, and, for a marked lock, the main pid's session.
+/// The processes of one service: the main pid's descendants while it runs and, for a marked
+/// lock, the recorded session; or, to name one, the holders of the lock.
 pub(crate) struct Service<'m> {
     dev: u64,
     ino: u64,
@@ -39,12 +40,6 @@ pub(crate) struct Service<'m> {
     /// a child subreaper, what its descendants left behind), with a pidfd that must show it
     /// still running once the ancestry is read: its pid could be another process's by then.
     pub main: Option<(Pid, &'m OwnedFd)>,
-    /// The main pid's user: a holder of the lock that is neither in the session nor a
-    /// descendant belongs only if it runs as this user (one the program could signal
-    /// itself). The program can hand its descriptor to any process that accepts one (a
-    /// message bus holds the descriptors of messages it queues): holding the lock proves
-    /// nothing on its own.
-    pub main_uid: Option<u32>,
     /// Every holder of the lock belongs (to find one to name, never to signal).
     any_holder: bool,
 }
@@ -57,7 +52,6 @@ impl Service<'_> {
             ino: stat.st_ino,
             session: None,
             main: None,
-            main_uid: None,
             any_holder: false,
         }
     }
@@ -80,13 +74,17 @@ impl Service<'_> {
         found
     }
 
+    /// Whether `pid` is a descendant of the main pid, which still runs: one the daemon
+    /// itself is to stop while it lives (a respawn supervisor forwards signals to them).
+    pub(crate) fn under_main(&self, pid: Pid) -> bool {
+        self.main
+            .is_some_and(|(main, fd)| pid != main && descends(pid, main) && !exited(fd))
+    }
+
     /// Whether the live process behind `pidfd` (which had pid `pid` when it was opened)
     /// belongs to the service.
     fn has(&self, pid: Pid, pidfd: &OwnedFd) -> bool {
-        let holder = || {
-            (self.any_holder || self.main_uid.is_some_and(|uid| owner(pid) == Some(uid)))
-                && matches!(self.lock_flags(pid), Ok(Some(_)))
-        };
+        let holder = || self.any_holder && matches!(self.lock_flags(pid), Ok(Some(_)));
         let member = self
             .session
             .is_some_and(|sid| crate::sys::getsid(pid) == Ok(sid))
@@ -153,18 +151,6 @@ impl Service<'_> {
         });
         found
     }
-}
-
-/// The effective user of process `pid`: the owner of `/proc/PID`.
-///
-/// # References
-///  - [proc_pid(5)](https://man7.org/linux/man-pages/man5/proc_pid.5.html)
-pub(crate) fn owner(pid: Pid) -> Option<u32> {
-    let mut path = [0_u8; 32];
-    let path = proc_path(&mut path, pid.as_raw_nonzero().get() as u32, b"").ok()?;
-    rustix::fs::statat(rustix::fs::CWD, path, AtFlags::empty())
-        .ok()
-        .map(|st| st.st_uid)
 }
 
 /// Whether `ancestor` is a parent, grandparent (and so on, up to 64 generations) of `pid`.
@@ -261,8 +247,11 @@ fn flock_flags(info: BorrowedFd<'_>) -> Result<Option<u32>, Errno> {
         if let Some(f) = line.strip_prefix(b"flags:") {
             flags = crate::decimal::parse_u64(f.trim_ascii(), 8, 11).unwrap_or(0) as u32;
         }
-        line.strip_prefix(b"lock:")
-            .is_some_and(|lock| crate::control::has_words(lock, b"FLOCK", b"WRITE"))
+        // Shared too: the program may have turned its exclusive lock into a shared one.
+        line.strip_prefix(b"lock:").is_some_and(|lock| {
+            crate::control::has_words(lock, b"FLOCK", b"WRITE")
+                || crate::control::has_words(lock, b"FLOCK", b"READ")
+        })
     })?;
     Ok(locked.then_some(flags))
 }

@@ -693,15 +693,21 @@ pub fn tool_stop_spares_the_foreground_session() -> TestResult {
     );
     ensure!(!pid_file.exists(), "pid file left behind");
     ensure!(alive(unrelated.0), "the unrelated process was killed");
-    // The mark alone decides: the same session unmarked, with a child that closed the lock.
-    let main = session_daemon(&pid_file, false, "sleep 300 3<&- & exec sleep 1000")?;
+    // The mark alone decides: the same session unmarked, with a process that closed the lock
+    // and is not the daemon's descendant (its parent, a subshell, has exited: it is ours now).
+    let main = session_daemon(&pid_file, false, "(sleep 300 3<&- &); exec sleep 1000")?;
     let mut child = 0;
     ensure!(
         wait_until(|| {
-            child = kids_of(main.0).first().copied().unwrap_or(0);
-            child != 0
-                && comm(child).as_deref() == Some("sleep")
-                && comm(main.0).as_deref() == Some("sleep")
+            child = children()
+                .into_iter()
+                .find(|&p| {
+                    p != main.0
+                        && comm(p).as_deref() == Some("sleep")
+                        && stat(p).is_ok_and(|s| s.session == main.0)
+                })
+                .unwrap_or(0);
+            child != 0 && comm(main.0).as_deref() == Some("sleep")
         }),
         "no child"
     );
@@ -1139,5 +1145,36 @@ pub fn tool_stop_spares_a_process_handed_the_lock() -> TestResult {
         reap_zombies();
         let _ = fs::remove_file(&pid_file);
     }
+    no_process_left()
+}
+
+/// A child of the daemon in a session of its own that closed its descriptor of the lock is
+/// found as the daemon's descendant before the daemon is signalled, and `--stop` ends it too
+/// once the daemon has exited (it would be neither a holder nor in the daemon's session then).
+pub fn tool_stop_ends_a_child_in_its_own_session() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("stop-setsid-child");
+    let pid_file = dir.path("d.pid");
+    let out = run(tool().arg("-p").arg(&pid_file).args([
+        "sh",
+        "-c",
+        "setsid sleep 300 3<&- 4<&- 5<&- 6<&- & exec sleep 1000",
+    ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let main = the_daemon()?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child != 0
+                && comm(child).as_deref() == Some("sleep")
+                && stat(child).is_ok_and(|s| s.session == child)
+                && comm(main.0).as_deref() == Some("sleep")
+        }),
+        "no child in a session of its own"
+    );
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    std::mem::forget(main);
     no_process_left()
 }

@@ -173,6 +173,11 @@ fn main() {
         openrc_runs_the_shipped_script,
         tool_stop_spares_a_process_handed_the_lock,
         tool_respawn_stop_signals_the_program_once,
+        tool_stop_ends_a_child_in_its_own_session,
+        fail_control_on_another_users_pid_file,
+        fail_pid_file_in_a_directory_another_user_may_write,
+        tool_shared_lock_still_counts,
+        fail_log_fifo_of_the_daemons_user,
     ]);
 }
 

@@ -5,7 +5,7 @@
 //! on a FIFO.
 
 use std::fs;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -517,4 +517,147 @@ pub fn fail_pid_file_through_a_foreign_directory_link() -> TestResult {
     ensure_eq!(stop.status.code(), Some(1), "{}", describe(&stop));
     ensure_eq!(read_text(&roots.join("a.pid"))?, "999999\n");
     Ok(())
+}
+
+/// `--status`, `--stop` and `--signal` trust only a pid file of this user's with no other
+/// hard link, as a start does: another user's file, naming and locked by a root process of
+/// their choosing (a cron job's lock file, say), or a hard link to it, is refused and
+/// nothing is signalled.
+pub fn fail_control_on_another_users_pid_file() -> TestResult {
+    needs_root()?;
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("foreign-pidfile");
+    let shared = dir.path("shared");
+    fs::create_dir(&shared).map_err(|e| e.to_string())?;
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).map_err(|e| e.to_string())?;
+    // A root job holding the lock of a file the stranger owns.
+    let job_lock = shared.join("job.lock");
+    fs::write(&job_lock, "").map_err(|e| e.to_string())?;
+    std::os::unix::fs::chown(&job_lock, Some(STRANGER), Some(STRANGER))
+        .map_err(|e| e.to_string())?;
+    let job = lock_holder(&job_lock)?;
+    fs::write(&job_lock, format!("{}\n", job.0)).map_err(|e| e.to_string())?;
+    let linked = shared.join("app.pid");
+    fs::hard_link(&job_lock, &linked).map_err(|e| e.to_string())?;
+    for pid_file in [&job_lock, &linked] {
+        let out = crate::control::status(pid_file);
+        ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
+        ensure_eq!(
+            stderr_of(&out),
+            format!(
+                "rawdaemon: status {}: another user's file, or one with other hard links: not \
+                 trusted\n",
+                pid_file.display()
+            )
+        );
+        let out = crate::control::stop(pid_file, &["-t", "0"]);
+        ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+        let out = try_run(tool().args(["--signal", "HUP", "-p"]).arg(pid_file))?;
+        ensure!(out.status.code() != Some(0), "{}", describe(&out));
+        ensure!(
+            stat(job.0).is_ok_and(|s| s.state != 'Z'),
+            "the root job was signalled through {}",
+            pid_file.display()
+        );
+    }
+    drop(job);
+    reap_zombies();
+    for pid in children() {
+        kill_and_reap(pid);
+    }
+    Ok(())
+}
+
+/// A pid file in a directory another user may write (theirs, or open to all without the
+/// sticky bit) is refused: they could replace it with one naming any pid, for
+/// `kill $(cat PIDFILE)` and logrotate to signal. A sticky directory such as `/tmp` is fine;
+/// a new pid file is readable by its owner and group only (no other user can lock it).
+pub fn fail_pid_file_in_a_directory_another_user_may_write() -> TestResult {
+    needs_root()?;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("open-dir");
+    let theirs = owned_dir(&dir, "theirs", NOBODY)?;
+    let open = dir.path("open");
+    fs::create_dir(&open).map_err(|e| e.to_string())?;
+    fs::set_permissions(&open, fs::Permissions::from_mode(0o777)).map_err(|e| e.to_string())?;
+    for place in [&theirs, &open] {
+        let pid_file = place.join("d.pid");
+        expect_failure(
+            tool().arg("-p").arg(&pid_file).args(["sleep", "30"]),
+            1,
+            &format!(
+                "rawdaemon: pid file {}: its directory can be written by another user, who \
+                 could replace it",
+                pid_file.display()
+            ),
+            Some(&pid_file),
+        )?;
+    }
+    let sticky = dir.path("sticky");
+    fs::create_dir(&sticky).map_err(|e| e.to_string())?;
+    fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).map_err(|e| e.to_string())?;
+    let pid_file = sticky.join("d.pid");
+    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure_eq!(read_pid(&pid_file)?, daemon.0);
+    let mode = fs::metadata(&pid_file).map_err(|e| e.to_string())?.mode() & 0o777;
+    ensure_eq!(mode & 0o007, 0, "others may open the pid file: {mode:o}");
+    Ok(())
+}
+
+/// The program turns its exclusive lock into a shared one (`flock -s` on the descriptor it
+/// inherited): the daemon still counts as running, and a second start is still refused.
+pub fn tool_shared_lock_still_counts() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("shared-lock");
+    let pid_file = dir.path("d.pid");
+    let script = "for n in 3 4 5 6 7 8 9; do flock -s -n $n 2>/dev/null; done; exec sleep 30";
+    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sh", "-c", script]))?;
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure!(
+        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
+        "never reached sleep"
+    );
+    let held = fds_on(daemon.0, &pid_file)?;
+    ensure!(
+        !held.is_empty(),
+        "the program holds no descriptor of the pid file"
+    );
+    let out = crate::control::status(&pid_file);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    Ok(())
+}
+
+/// A FIFO (or device) log may be owned by root or the launching user only, not by the
+/// daemon's user, who could hold it open without reading and block a respawn supervisor.
+pub fn fail_log_fifo_of_the_daemons_user() -> TestResult {
+    needs_root()?;
+    needs_tool(&["tool-privileges"])?;
+    let dir = TempDir::new("user-fifo");
+    let log = dir.path("out.log");
+    let c = cstring(&log);
+    // SAFETY: a valid path.
+    ensure!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) } == 0, "mkfifo");
+    std::os::unix::fs::chown(&log, Some(NOBODY), Some(NOBODY)).map_err(|e| e.to_string())?;
+    // A reader, so that opening it for writing does not fail with ENXIO first.
+    let _reader = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(&log)
+        .map_err(|e| e.to_string())?;
+    let pid_file = dir.path("d.pid");
+    expect_failure(
+        &mut as_nobody(&pid_file, &log),
+        1,
+        &format!(
+            "rawdaemon: open stdout {}: owned by another user: not written",
+            log.display()
+        ),
+        Some(&pid_file),
+    )
 }
