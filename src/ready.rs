@@ -111,13 +111,42 @@ pub(crate) fn ack(channel: &OwnedFd) {
 
 /// Reads the program's readiness channel (a sequenced-packet socket: one record per write of
 /// the program) until a newline in the first 512 bytes of a record (`true`) or end-of-file
-/// (`false`). Async-signal-safe.
-pub(crate) fn wait_line(pipe: &OwnedFd) -> bool {
+/// (`false`). With `program` (a pidfd of the program), also `false` once the program has
+/// exited with no line waiting: a process it started may still hold the descriptor, but the
+/// program itself never became ready. Async-signal-safe.
+///
+/// # References
+///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+pub(crate) fn wait_line(pipe: &OwnedFd, program: Option<&OwnedFd>) -> bool {
+    use rustix::event::{PollFd, PollFlags};
     let mut buf = [0_u8; 512];
     loop {
+        if let Some(pidfd) = program {
+            let mut fds = [
+                PollFd::new(pipe, PollFlags::IN),
+                PollFd::new(pidfd, PollFlags::IN),
+            ];
+            match rustix::event::poll(&mut fds, None) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(_) => return false,
+            }
+            let [line, exited] = fds.map(|fd| !fd.revents().is_empty());
+            if exited && !line {
+                return false;
+            }
+            if !line {
+                continue;
+            }
+        }
         match rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut buf)) {
             Ok(0) | Err(_) => return false,
-            Ok(n) if crate::lines::has_byte(&buf[..n], b'\n') => return true,
+            Ok(n)
+                if buf
+                    .get(..n)
+                    .is_some_and(|b| crate::lines::has_byte(b, b'\n')) =>
+            {
+                return true;
+            }
             Ok(_) => {}
         }
     }

@@ -120,8 +120,9 @@ impl Daemon<'_> {
         let outcome =
             crate::parent::wait(&channel, child, !self.manual_ready, program_ready.is_some())
                 .and_then(|(pid, pidfd)| match &program_ready {
-                    Some(line) if !crate::ready::wait_line(line) => {
-                        // The program closed its end: if it still runs, it is not left
+                    Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
+                        // The program closed its end, or exited (what it started may hold
+                        // the descriptor still): if it still runs, it is not left
                         // behind, nor is what it started (its process group is the
                         // intermediate's pid, which stays reserved while the group has
                         // members).

@@ -178,6 +178,7 @@ fn main() {
         fail_pid_file_in_a_directory_another_user_may_write,
         tool_shared_lock_still_counts,
         fail_log_fifo_of_the_daemons_user,
+        fail_ready_fd_program_exits_with_a_holder_left,
     ]);
 }
 

@@ -102,7 +102,7 @@ pub fn tool_notify_socket_foreground() -> TestResult {
     Ok(())
 }
 
-/// `--ready-fd 3`: the launcher is still waiting (blocked in read) while PROGRAM runs
+/// `--ready-fd 3`: the launcher is still waiting (blocked in poll) while PROGRAM runs
 /// without having written its line; once it writes it, the launcher exits 0 and then
 /// notifies. PROGRAM sees descriptor 3 as a socket (a sequenced-packet pair, so that a late
 /// write after the launcher is gone fails with EPIPE instead of killing it by SIGPIPE).
@@ -128,7 +128,7 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
         .map_err(|e| e.to_string())?;
     let launcher_pid = launcher.id() as i32;
     // The program runs (exec'd: `sh` re-parented to us, its descriptor 3 a socket), and the
-    // launcher sits in read(2) on the readiness pipe.
+    // launcher sits in poll(2) on the readiness socket.
     let mut program = None;
     let waiting = wait_until(|| {
         let syscall =
@@ -139,13 +139,16 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
                 && std::fs::read_link(format!("/proc/{p}/fd/3"))
                     .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
         });
-        program.is_some() && syscall.split(' ').next() == Some("0")
+        // Blocked in poll(2) on the readiness socket and the program's pidfd: poll or ppoll
+        // (x86_64 7 and 271; aarch64 has only ppoll, 73).
+        let nr = syscall.split(' ').next().unwrap_or("");
+        program.is_some() && ["7", "271", "73"].contains(&nr)
     });
     let program = program.map(Guard);
     if !waiting {
         let _ = launcher.kill();
         let _ = launcher.wait();
-        return Err("the launcher was not waiting in read(2) for the line".into());
+        return Err("the launcher was not waiting in poll(2) for the line".into());
     }
     let program = program.ok_or("no program")?;
     ensure!(sent_already(&socket).is_err(), "notified before ready");
@@ -553,4 +556,22 @@ pub fn s6_notification_fd_through_the_tool() -> TestResult {
         children()
     );
     Ok(())
+}
+
+/// `--ready-fd` with a PROGRAM that exits while a process it started keeps the descriptor
+/// open: the start fails at once (PROGRAM never became ready) instead of waiting for that
+/// process, and nothing is left.
+pub fn fail_ready_fd_program_exits_with_a_holder_left() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    let dir = TempDir::new("readyfd-exit-holder");
+    let pid_file = dir.path("d.pid");
+    expect_failure(
+        tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["--ready-fd", "5", "sh", "-c", "sleep 30 & exit 0"]),
+        1,
+        "rawdaemon: exec /usr/bin/sh: exited or closed descriptor 5 before it was ready",
+        Some(&pid_file),
+    )
 }

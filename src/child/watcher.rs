@@ -31,7 +31,7 @@ pub(super) unsafe fn spawn(runtime: Runtime, read: OwnedFd, socket: &OwnedFd, ma
             if let Ok(sys::Forked::Child) = unsafe { sys::fork(runtime) } {
                 let keep = [read.as_raw_fd(), socket.as_raw_fd()];
                 if super::fds::close_all_except(&[], &keep).is_ok()
-                    && crate::ready::wait_line(&read)
+                    && crate::ready::wait_line(&read, None)
                 {
                     crate::notify::ready(socket, main_pid);
                 }
