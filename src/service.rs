@@ -23,11 +23,9 @@ use rustix::process::{Pid, PidfdFlags};
 
 use crate::lines::find_line;
 
-/// The open-file flag (`O_NOATIME`) a daemon-mode start (not foreground) sets on the
-/// descriptor that carries the lock. A program cannot set it on a file it does not own
-/// (`fcntl(F_SETFL)` needs ownership), so it proves that the lock comes from a start that
-/// created its own session. `/proc/PID/fdinfo/N` shows it in its `flags:` line.
-pub(crate) const DAEMON_MARK: u32 = linux_raw_sys::general::O_NOATIME;
+/// [`LOCK_DAEMON_MODE_FLAG`](crate::pidfile::LOCK_DAEMON_MODE_FLAG) as the `flags:` line of
+/// `/proc/PID/fdinfo/N` shows it.
+pub(crate) const DAEMON_MARK: u32 = crate::pidfile::LOCK_DAEMON_MODE_FLAG.bits();
 
 /// The processes of one service: the main pid's descendants while it runs and, for a marked
 /// lock, the recorded session; or, to name one, the holders of the lock.

@@ -386,20 +386,6 @@ pub fn tool_stop_races_a_natural_exit() -> TestResult {
 // ---------------------------------------------------------------------------------------
 // The whole service: what the program started, and nothing else
 
-/// The live processes (not zombies) whose parent is `pid`.
-fn kids_of(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if stat(p).is_ok_and(|s| s.ppid == pid && s.state != 'Z') {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// The `flags:` (octal) of `pid`'s descriptor of `path` that carries the exclusive lock.
 fn lock_flags(pid: i32, path: &Path) -> Option<u32> {
     for (fd, target) in fds(pid).ok()? {
@@ -434,7 +420,7 @@ pub fn tool_stop_ends_what_the_program_started() -> TestResult {
         let mut child = 0;
         ensure!(
             wait_until(|| {
-                child = kids_of(daemon.0).first().copied().unwrap_or(0);
+                child = children_of(daemon.0).first().copied().unwrap_or(0);
                 child != 0 && comm(child).as_deref() == Some("sleep")
             }),
             "{script}: no child"
@@ -480,12 +466,16 @@ pub fn tool_refusal_names_the_real_holder() -> TestResult {
     let mut child = 0;
     ensure!(
         wait_until(|| {
-            child = kids_of(daemon.0).first().copied().unwrap_or(0);
+            child = children_of(daemon.0).first().copied().unwrap_or(0);
             child != 0 && comm(child).as_deref() == Some("sleep")
         }),
         "no child"
     );
-    let marked = lock_flags(child, &pid_file).ok_or("the child holds no lock")? & MARK != 0;
+    let flags = lock_flags(child, &pid_file).ok_or("the child holds no lock")?;
+    ensure!(
+        flags & MARK != 0,
+        "a daemon-mode lock without the mark: {flags:o}"
+    );
     let dead = daemon.0;
     drop(daemon); // SIGKILL and reap: the child (re-parented to us) holds the lock alone
     let holder = Guard(child);
@@ -501,33 +491,25 @@ pub fn tool_refusal_names_the_real_holder() -> TestResult {
     );
     let out = status(&pid_file);
     let p = pid_file.display();
-    if marked {
-        ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
-        ensure_eq!(
-            stderr_of(&out),
-            format!(
-                "rawdaemon: status {p}: the daemon is gone, but pid {child} it started still \
-                 holds its lock (--stop ends it)\n"
-            )
-        );
-        let out = stop(&pid_file, &["-t", "5"]);
-        ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
-        ensure!(!pid_file.exists(), "pid file left behind");
-        std::mem::forget(holder);
-    } else {
-        ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
-        ensure_eq!(
-            stderr_of(&out),
-            format!("rawdaemon: status {p}: locked by pid {child}, not by the pid written in it\n")
-        );
-        drop(holder);
-    }
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: status {p}: the daemon is gone, but pid {child} it started still \
+             holds its lock (--stop ends it)\n"
+        )
+    );
+    let out = stop(&pid_file, &["-t", "5"]);
+    ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
+    ensure!(!pid_file.exists(), "pid file left behind");
+    std::mem::forget(holder);
     no_process_left()
 }
 
-/// A stand-in for a daemon-mode start, until every start marks its lock: a new session whose
-/// first process holds the pid file's lock through a descriptor opened with `O_NOATIME`
-/// (`mark`) or without, and runs `script` (its pid is the one in the file).
+/// A stand-in for a start, with its lock and session made by hand: a new session whose first
+/// process holds the pid file's lock through a descriptor opened with `O_NOATIME` and the
+/// session recorded (`mark`, as a daemon-mode start does) or neither, and runs `script` (its
+/// pid is the one in the file).
 fn session_daemon(pid_file: &Path, mark: bool, script: &str) -> Result<Guard, String> {
     use std::os::unix::process::CommandExt;
     fs::write(pid_file, "").map_err(|e| e.to_string())?;
@@ -589,7 +571,7 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
     let mut child = 0;
     ensure!(
         wait_until(|| {
-            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child = children_of(main.0).first().copied().unwrap_or(0);
             child != 0
                 && comm(child).as_deref() == Some("sleep")
                 && comm(main.0).as_deref() == Some("sleep")
@@ -614,7 +596,7 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
     let mut child = 0;
     ensure!(
         wait_until(|| {
-            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child = children_of(main.0).first().copied().unwrap_or(0);
             child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & MARK != 0)
         }),
         "no child holding the marked lock"
@@ -741,7 +723,7 @@ pub fn tool_stop_after_kill_removes_the_pid_file() -> TestResult {
         let daemon = the_daemon()?;
         ensure!(
             wait_until(
-                || comm(daemon.0).as_deref() == Some("sleep") && kids_of(daemon.0).len() == 1
+                || comm(daemon.0).as_deref() == Some("sleep") && children_of(daemon.0).len() == 1
             ),
             "round {round}: not ready"
         );
@@ -790,7 +772,7 @@ pub fn tool_signal_without_stop() -> TestResult {
         .arg(&got));
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
-    ensure!(wait_until(|| kids_of(daemon.0).len() == 1), "no loop");
+    ensure!(wait_until(|| children_of(daemon.0).len() == 1), "no loop");
     let started = std::time::Instant::now();
     let out = signal(&pid_file, "HUP");
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -901,13 +883,17 @@ pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
     let mut child = 0;
     ensure!(
         wait_until(|| {
-            child = kids_of(daemon.0).first().copied().unwrap_or(0);
+            child = children_of(daemon.0).first().copied().unwrap_or(0);
             child != 0 && comm(child).as_deref() == Some("sleep")
         }),
         "no child"
     );
     let child = Guard(child);
-    let marked = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")? & MARK != 0;
+    let flags = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")?;
+    ensure!(
+        flags & MARK != 0,
+        "a daemon-mode lock without the mark: {flags:o}"
+    );
     let mut ssd = Command::new(SSD)
         .args(["--stop", "--retry", "TERM/5/KILL/5", "--pidfile"])
         .arg(&pid_file)
@@ -949,11 +935,6 @@ pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
         )
     );
     let out = status(&pid_file);
-    if !marked {
-        ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
-        drop(child);
-        return no_process_left();
-    }
     ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let out = stop(&pid_file, &["-t", "5"]);
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
@@ -1165,7 +1146,7 @@ pub fn tool_stop_ends_a_child_in_its_own_session() -> TestResult {
     let mut child = 0;
     ensure!(
         wait_until(|| {
-            child = kids_of(main.0).first().copied().unwrap_or(0);
+            child = children_of(main.0).first().copied().unwrap_or(0);
             child != 0
                 && comm(child).as_deref() == Some("sleep")
                 && stat(child).is_ok_and(|s| s.session == child)

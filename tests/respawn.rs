@@ -18,20 +18,6 @@ fn stop_supervisor(pid_file: &Path, supervisor: Guard) -> TestResult {
     Ok(())
 }
 
-/// The live children of `pid`.
-fn children_of(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(p) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        if stat(p).is_ok_and(|s| s.ppid == pid && s.state != 'Z') {
-            out.push(p);
-        }
-    }
-    out
-}
-
 /// The one program child of the supervisor once it runs `comm`.
 fn program_of(supervisor: i32, comm_is: &str) -> Result<i32, String> {
     let mut found = None;

@@ -290,21 +290,23 @@ pub fn comm(pid: i32) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// Live (not zombie) children of this process.
-pub fn children() -> Vec<i32> {
-    let me = std::process::id() as i32;
+/// Live (not zombie) children of `pid`.
+pub fn children_of(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
     for entry in fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+        let Ok(p) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
-        if let Ok(s) = stat(pid) {
-            if s.ppid == me && s.state != 'Z' {
-                out.push(pid);
-            }
+        if stat(p).is_ok_and(|s| s.ppid == pid && s.state != 'Z') {
+            out.push(p);
         }
     }
     out
+}
+
+/// Live (not zombie) children of this process.
+pub fn children() -> Vec<i32> {
+    children_of(std::process::id() as i32)
 }
 
 /// Waits until `pid` sits in its `sleep` (state S, in nanosleep or clock_nanosleep): a
