@@ -545,6 +545,22 @@ impl GroupLine {
     }
 }
 
+/// Opens `/etc/passwd` or `/etc/group` (or the test's stand-in) for reading.
+///
+/// # Errors
+///
+/// [`Step::User`] with the errno of `open`, detail 0.
+fn open_account_file(path: &CStr) -> Result<rustix::fd::OwnedFd, Error> {
+    rustix::io::retry_on_intr(|| {
+        crate::sys::open(
+            path,
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+    })
+    .map_err(|e| Error::new(Step::User, e))
+}
+
 /// Streams the group file at `path`, whatever the length of its lines (a group of thousands
 /// of members is still read whole), and calls `each(is GROUP, gid, lists USER)` for every
 /// entry until it returns `true`. Comments, NIS entries and malformed lines are skipped as
@@ -563,14 +579,7 @@ fn scan_groups(
     each: &mut dyn FnMut(bool, u32, bool) -> bool,
 ) -> Result<(), Error> {
     let error = |e| Error::new(Step::User, e);
-    let fd = rustix::io::retry_on_intr(|| {
-        crate::sys::open(
-            path,
-            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-            Mode::empty(),
-        )
-    })
-    .map_err(error)?;
+    let fd = open_account_file(path)?;
     // An empty wanted value can match no (non-empty) group name, and no member is looked
     // for without a user name.
     let (group, user) = (group.unwrap_or(b""), user.unwrap_or(b""));
@@ -622,14 +631,7 @@ fn parse_id(s: &[u8]) -> Option<u32> {
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 fn entries(path: &CStr, each: &mut dyn FnMut(&[u8]) -> bool) -> Result<bool, Error> {
     let error = |e| Error::new(Step::User, e);
-    let fd = rustix::io::retry_on_intr(|| {
-        crate::sys::open(
-            path,
-            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-            Mode::empty(),
-        )
-    })
-    .map_err(error)?;
+    let fd = open_account_file(path)?;
 
     let mut buf = [0_u8; BUF_LEN];
     crate::lines::find_line(fd.as_fd(), &mut buf, &mut |line| match line.first() {

@@ -265,7 +265,6 @@ pub fn fail_stop_and_status_usage() -> TestResult {
 /// Debian's `start-stop-daemon` reads and uses the pid file as init scripts do.
 pub fn start_stop_daemon_on_a_tool_daemon() -> TestResult {
     needs_tool(&["tool-control"])?;
-    const SSD: &str = "/usr/sbin/start-stop-daemon";
     if !Path::new(SSD).exists() {
         return Err(format!("skip: {SSD} is not installed"));
     }
@@ -279,30 +278,7 @@ pub fn start_stop_daemon_on_a_tool_daemon() -> TestResult {
         .arg("--pidfile")
         .arg(&pid_file));
     ensure_eq!(out.status.code(), Some(0), "--status: {}", describe(&out));
-    // start-stop-daemon waits for the pid to vanish, and a zombie does not: reap the daemon
-    // while it runs.
-    let mut ssd = Command::new(SSD)
-        .args(["--stop", "--retry", "5", "--pidfile"])
-        .arg(&pid_file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let mut status_word = 0;
-    let mut reaped = false;
-    let done = wait_until(|| {
-        if !reaped {
-            // SAFETY: waits for one pid, our own child, without blocking.
-            reaped =
-                unsafe { libc::waitpid(daemon.0, &mut status_word, libc::WNOHANG) } == daemon.0;
-        }
-        reaped && ssd.try_wait().is_ok_and(|s| s.is_some())
-    });
-    if !done {
-        let _ = ssd.kill();
-    }
-    let out = ssd.wait_with_output().map_err(|e| e.to_string())?;
+    let (out, done, status_word) = ssd_stop(&pid_file, "5", daemon.0)?;
     ensure!(
         done,
         "start-stop-daemon --stop did not end: {}",
@@ -867,7 +843,6 @@ pub fn tool_signal_without_stop() -> TestResult {
 /// names it (4).
 pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
     needs_tool(&["tool-control"])?;
-    const SSD: &str = "/usr/sbin/start-stop-daemon";
     if !Path::new(SSD).exists() {
         return Err(format!("skip: {SSD} is not installed"));
     }
@@ -894,29 +869,7 @@ pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
         flags & MARK != 0,
         "a daemon-mode lock without the mark: {flags:o}"
     );
-    let mut ssd = Command::new(SSD)
-        .args(["--stop", "--retry", "TERM/5/KILL/5", "--pidfile"])
-        .arg(&pid_file)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    // start-stop-daemon waits for the pid to vanish, and a zombie does not: reap it.
-    let mut status_word = 0;
-    let mut reaped = false;
-    let done = wait_until(|| {
-        if !reaped {
-            // SAFETY: waits for one pid, our own child, without blocking.
-            reaped =
-                unsafe { libc::waitpid(daemon.0, &mut status_word, libc::WNOHANG) } == daemon.0;
-        }
-        reaped && ssd.try_wait().is_ok_and(|s| s.is_some())
-    });
-    if !done {
-        let _ = ssd.kill();
-    }
-    let out = ssd.wait_with_output().map_err(|e| e.to_string())?;
+    let (out, done, _) = ssd_stop(&pid_file, "TERM/5/KILL/5", daemon.0)?;
     ensure!(done, "start-stop-daemon did not end: {}", describe(&out));
     ensure_eq!(out.status.code(), Some(0), "--stop: {}", describe(&out));
     std::mem::forget(daemon);
@@ -1158,4 +1111,39 @@ pub fn tool_stop_ends_a_child_in_its_own_session() -> TestResult {
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
     std::mem::forget(main);
     no_process_left()
+}
+
+/// Debian's start-stop-daemon (package dpkg).
+const SSD: &str = "/usr/sbin/start-stop-daemon";
+
+/// `start-stop-daemon --stop --retry RETRY --pidfile PID_FILE` against our child `daemon`,
+/// which is reaped meanwhile (start-stop-daemon waits for the pid to vanish, and a zombie does
+/// not): its output, whether both ended in time, and the daemon's wait status.
+fn ssd_stop(
+    pid_file: &Path,
+    retry: &str,
+    daemon: i32,
+) -> Result<(std::process::Output, bool, i32), String> {
+    let mut ssd = Command::new(SSD)
+        .args(["--stop", "--retry", retry, "--pidfile"])
+        .arg(pid_file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut status_word = 0;
+    let mut reaped = false;
+    let done = wait_until(|| {
+        if !reaped {
+            // SAFETY: waits for one pid, our own child, without blocking.
+            reaped = unsafe { libc::waitpid(daemon, &mut status_word, libc::WNOHANG) } == daemon;
+        }
+        reaped && ssd.try_wait().is_ok_and(|s| s.is_some())
+    });
+    if !done {
+        let _ = ssd.kill();
+    }
+    let out = ssd.wait_with_output().map_err(|e| e.to_string())?;
+    Ok((out, done, status_word))
 }
