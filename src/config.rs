@@ -200,7 +200,9 @@ impl<'a> Daemon<'a> {
     /// is refused there, naming the pid that holds it, and the live file is not touched. A
     /// stale file (no process holds its lock) is reused. Symbolic links are refused (on the
     /// way to the file, those neither root nor the launching user owns), and so is an existing
-    /// file of another user or with other hard links.
+    /// file of another user or with other hard links, and a directory another user may change
+    /// (unless it is sticky, as `/tmp` is): that user could swap in a file naming any pid. A
+    /// new file is created `0640` (less the umask), so that no other user can lock it.
     ///
     /// With [`Exec`], the program inherits a read-only descriptor that holds the lock: it
     /// cannot rewrite the pid. The file is removed (on a failed start, by the respawn
