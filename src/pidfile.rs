@@ -155,6 +155,12 @@ fn check_and_lock(
             Error::NOT_OURS,
         ));
     }
+    if !created && st.st_mode & 0o007 != 0 {
+        // A file from before pid files were private (0644): no other user opens it again,
+        // so none can lock it once the daemon is gone.
+        let private = Mode::from_raw_mode(st.st_mode & 0o770);
+        rustix::fs::fchmod(fd, private).map_err(|e| Error::new(Step::PidFileOpen, e))?;
+    }
     let id = FileId::of(&st);
     let mode = if daemon_mode {
         LOCK_DAEMON_MODE_FLAG

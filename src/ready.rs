@@ -131,8 +131,19 @@ pub(crate) fn wait_line(pipe: &OwnedFd, program: Option<&OwnedFd>) -> bool {
                 Err(_) => return false,
             }
             let [line, exited] = fds.map(|fd| !fd.revents().is_empty());
-            if exited && !line {
-                return false;
+            if exited {
+                // Only what was sent before the program's end counts, not what a process it
+                // started keeps sending: no more is taken (its sends now fail with EPIPE),
+                // and what is waiting is read without waiting.
+                let _ = rustix::net::shutdown(pipe, rustix::net::Shutdown::Read);
+                return (0..DRAINED).any(|_| {
+                    match rustix::net::recv(pipe, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
+                        Ok((n, _)) if n > 0 => buf
+                            .get(..n)
+                            .is_some_and(|b| crate::lines::has_byte(b, b'\n')),
+                        _ => false,
+                    }
+                }) && line;
             }
             if !line {
                 continue;
@@ -151,6 +162,9 @@ pub(crate) fn wait_line(pipe: &OwnedFd, program: Option<&OwnedFd>) -> bool {
         }
     }
 }
+
+/// How many waiting records [`wait_line`] looks at once the program has exited.
+const DRAINED: usize = 64;
 
 /// The daemon's handle on readiness, returned in the daemon by [`Daemon::start`] and
 /// [`Daemon::detach`].

@@ -17,7 +17,7 @@
 use core::ffi::CStr;
 
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{AtFlags, Mode, OFlags, Stat};
+use rustix::fs::{Mode, OFlags, Stat};
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags};
 
@@ -30,7 +30,7 @@ pub(crate) const DAEMON_MARK: u32 = crate::pidfile::LOCK_DAEMON_MODE_FLAG.bits()
 /// The processes of one service: the main pid's descendants while it runs and, for a marked
 /// lock, the recorded session; or, to name one, the holders of the lock.
 pub(crate) struct Service<'m> {
-    dev: u64,
+    /// The pid file's inode (the device is not compared: see [`lock_flags`]).
     ino: u64,
     /// The main pid's session, when its lock carries [`DAEMON_MARK`].
     pub session: Option<i32>,
@@ -46,7 +46,6 @@ impl Service<'_> {
     /// The holders of the lock on the file `stat` describes (no session yet).
     pub(crate) fn new(stat: &Stat) -> Self {
         Service {
-            dev: stat.st_dev,
             ino: stat.st_ino,
             session: None,
             main: None,
@@ -96,7 +95,7 @@ impl Service<'_> {
     /// The `flags:` of `pid`'s descriptor that holds the lock, if it has one (`EACCES` for
     /// another user's process this one may not inspect).
     pub(crate) fn lock_flags(&self, pid: Pid) -> Result<Option<u32>, Errno> {
-        lock_flags(pid.as_raw_nonzero().get() as u32, self.dev, self.ino)
+        lock_flags(pid.as_raw_nonzero().get() as u32, self.ino)
     }
 
     /// Calls `f` with each live process of the service but this one, and a pidfd opened
@@ -197,29 +196,27 @@ pub(crate) fn exited(pidfd: &OwnedFd) -> bool {
     matches!(rustix::event::poll(&mut fds, Some(&now)), Ok(n) if n > 0)
 }
 
-/// The `flags:` (octal, as `open` got them) of a descriptor of process `pid` on the file
-/// `dev`/`ino` that carries an exclusive `flock`, if it has one: `/proc/PID/fdinfo/N` lists
-/// the locks held through descriptor N's open file description.
+/// The `flags:` (octal, as `open` got them) of a descriptor of process `pid` that holds a
+/// `flock` on the file with inode `ino`, if it has one: `/proc/PID/fdinfo/N` lists the locks
+/// held through descriptor N's open file description, each with the locked file's device
+/// and inode.
+///
+/// Only `fdinfo` is read: following `/proc/PID/fd/N` to the file (a `stat`) would wait on a
+/// file system that does not answer (a FUSE server the process runs, a hung NFS mount),
+/// without end and beyond the reach of any signal. The device is not compared: `fdinfo`
+/// gives the file system's, which differs from what `stat` gives on a btrfs subvolume.
 ///
 /// # References
 ///  - [proc_pid_fdinfo(5)](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
-pub(crate) fn lock_flags(pid: u32, dev: u64, ino: u64) -> Result<Option<u32>, Errno> {
-    let mut path = [0_u8; 32];
-    let fd_dir = open_dir(proc_path(&mut path, pid, b"/fd")?)?;
+pub(crate) fn lock_flags(pid: u32, ino: u64) -> Result<Option<u32>, Errno> {
     let mut path = [0_u8; 32];
     let fdinfo_dir = open_dir(proc_path(&mut path, pid, b"/fdinfo")?)?;
     let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
-    let mut dir = rustix::fs::RawDir::new(&fd_dir, &mut entries);
+    let mut dir = rustix::fs::RawDir::new(&fdinfo_dir, &mut entries);
     while let Some(entry) = dir.next() {
         let entry = entry?;
         let name = entry.file_name();
         if name.to_bytes().first().is_none_or(|b| !b.is_ascii_digit()) {
-            continue;
-        }
-        let Ok(target) = rustix::fs::statat(&fd_dir, name, AtFlags::empty()) else {
-            continue; // closed meanwhile, or a descriptor stat cannot follow
-        };
-        if target.st_dev != dev || target.st_ino != ino {
             continue;
         }
         let Ok(info) = rustix::fs::openat(
@@ -228,27 +225,31 @@ pub(crate) fn lock_flags(pid: u32, dev: u64, ino: u64) -> Result<Option<u32>, Er
             OFlags::RDONLY | OFlags::CLOEXEC,
             Mode::empty(),
         ) else {
-            continue;
+            continue; // closed meanwhile
         };
-        if let Some(flags) = flock_flags(info.as_fd())? {
+        if let Some(flags) = flock_flags(info.as_fd(), ino)? {
             return Ok(Some(flags));
         }
     }
     Ok(None)
 }
 
-/// The `flags:` of an `fdinfo` file that lists an exclusive `flock`.
-fn flock_flags(info: BorrowedFd<'_>) -> Result<Option<u32>, Errno> {
+/// The `flags:` of an `fdinfo` file that lists a `flock` of the file with inode `ino`
+/// (`lock:\t1: FLOCK  ADVISORY  WRITE 1234 fe:00:10010637 0 EOF`); shared too: the program
+/// may have turned its exclusive lock into a shared one.
+fn flock_flags(info: BorrowedFd<'_>, ino: u64) -> Result<Option<u32>, Errno> {
     let mut buf = [0_u8; 512];
     let mut flags = 0;
     let locked = find_line(info, &mut buf, &mut |line| {
         if let Some(f) = line.strip_prefix(b"flags:") {
             flags = crate::decimal::parse_u64(f.trim_ascii(), 8, 11).unwrap_or(0) as u32;
         }
-        // Shared too: the program may have turned its exclusive lock into a shared one.
         line.strip_prefix(b"lock:").is_some_and(|lock| {
-            crate::control::has_words(lock, b"FLOCK", b"WRITE")
-                || crate::control::has_words(lock, b"FLOCK", b"READ")
+            (crate::control::has_words(lock, b"FLOCK", b"WRITE")
+                || crate::control::has_words(lock, b"FLOCK", b"READ"))
+                && crate::lines::Fields::new(lock, b' ').any(|word| {
+                    crate::control::parse_lock_id(word).is_some_and(|(_, _, i)| i == ino)
+                })
         })
     })?;
     Ok(locked.then_some(flags))

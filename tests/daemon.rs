@@ -179,6 +179,7 @@ fn main() {
         tool_shared_lock_still_counts,
         fail_log_fifo_of_the_daemons_user,
         fail_ready_fd_program_exits_with_a_holder_left,
+        tool_reused_pid_file_is_made_private,
     ]);
 }
 

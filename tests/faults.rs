@@ -168,6 +168,9 @@ const ROWS: &[Row] = &[
         "rawdaemon: pid file {pid}: Permission denied"),
     row("pidfile-fstat", "fstat", Launcher, "*", 1, "error=EIO", FRESH, 1,
         "rawdaemon: pid file {pid}: Input/output error"),
+    // A stale pid file from before pid files were private (0644) is made 0640.
+    row("pidfile-chmod", "fchmod", Launcher, "*", 1, "error=EPERM", STALE, 1,
+        "rawdaemon: pid file {pid}: Operation not permitted"),
     row("pidfile-lock-open", "openat", Launcher, "*\"d.pid\", O_RDONLY", 1, "error=EACCES", FRESH, 1,
         "rawdaemon: pid file {pid}: Permission denied"),
     row("pidfile-lock-fstat", "fstat", Launcher, "*", 2, "error=EIO", STALE, 1,

@@ -661,3 +661,21 @@ pub fn fail_log_fifo_of_the_daemons_user() -> TestResult {
         Some(&pid_file),
     )
 }
+
+/// A stale pid file from before pid files were private (0644) is made 0640 when a start
+/// reuses it: no other user can open it again, and so none can lock it once the daemon is
+/// gone.
+pub fn tool_reused_pid_file_is_made_private() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("reused-mode");
+    let pid_file = dir.path("d.pid");
+    fs::write(&pid_file, "999999\n").map_err(|e| e.to_string())?;
+    fs::set_permissions(&pid_file, fs::Permissions::from_mode(0o644)).map_err(|e| e.to_string())?;
+    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure_eq!(read_pid(&pid_file)?, daemon.0);
+    let mode = fs::metadata(&pid_file).map_err(|e| e.to_string())?.mode() & 0o777;
+    ensure_eq!(mode, 0o640, "mode {mode:o}");
+    Ok(())
+}
