@@ -491,7 +491,7 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
     }
     let written = crate::pidfile::read_pid(&file);
     let service = Service::new(&stat);
-    let holder = match identify(written, &service)? {
+    let holder = match identify(written, &service, &stat)? {
         Some(holder) => holder,
         None if !is_locked(&stat)? => Holder::Nobody,
         // The daemon is gone: a holder of the marked lock in the session the start recorded
@@ -520,7 +520,7 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
 }
 
 /// The pid written in the file with a pidfd, if that process holds the file's lock.
-fn identify(written: u32, service: &Service) -> Result<Option<Holder>, Error> {
+fn identify(written: u32, service: &Service, stat: &Stat) -> Result<Option<Holder>, Error> {
     let Some(pid) = Pid::from_raw(written as i32).filter(|_| written <= i32::MAX as u32) else {
         return Ok(None);
     };
@@ -531,12 +531,27 @@ fn identify(written: u32, service: &Service) -> Result<Option<Holder>, Error> {
         Err(e) => return Err(Error::new(Step::Status, e)),
     };
     match service.lock_flags(pid) {
-        Ok(Some(flags)) => Ok(Some(Holder::Pid(pid, pidfd, flags))),
+        Ok(Some(flags)) if wrote_it(pid, flags, stat) => Ok(Some(Holder::Pid(pid, pidfd, flags))),
+        // The pid was free again, and a process that got it was handed the lock: not the
+        // daemon (found among the holders, named, never signalled).
+        Ok(Some(_)) => Ok(None),
         Ok(None) | Err(Errno::NOENT | Errno::SRCH) => Ok(None),
         // Another user's process, whose descriptors this one may not inspect: unproven, so
         // never reported as the holder (the caller sees the lock as held by someone unknown).
         Err(Errno::ACCESS | Errno::PERM) => Ok(None),
         Err(e) => Err(Error::new(Step::Status, e)),
+    }
+}
+
+/// Whether `pid`, which holds the lock with open-file `flags`, is the daemon that wrote the
+/// pid file `stat` describes rather than a process that got its pid once it was free: for a
+/// daemon-mode lock, it is in the session the start recorded (where there is a record); for
+/// another, it started before the file was written.
+fn wrote_it(pid: Pid, flags: u32, stat: &Stat) -> bool {
+    if flags & DAEMON_MARK != 0 {
+        crate::pidfile::recorded_session(stat).is_none_or(|sid| crate::sys::getsid(pid) == Ok(sid))
+    } else {
+        service::started_before(pid, stat)
     }
 }
 

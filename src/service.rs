@@ -258,6 +258,39 @@ fn flock_flags(info: BorrowedFd<'_>, ino: u64) -> Result<Option<u32>, Errno> {
 /// The parent of process `pid`: the field after the state, which follows the command name's
 /// last `)`.
 pub(crate) fn parent_of(pid: u32) -> Option<u32> {
+    stat_field(pid, 1, &mut |field| {
+        crate::decimal::parse_pid(field).map(u64::from)
+    })
+    .and_then(|p| u32::try_from(p).ok())
+}
+
+/// Whether process `pid` started before the pid file `file` was last written (its
+/// modification time), as the daemon that wrote it did: a process that got its pid later,
+/// once it was free again, did not write it. `/proc/PID/stat` gives the start in clock ticks
+/// since boot (`USER_HZ`, 100 on every architecture Linux runs rawdaemon on); the file's
+/// time is on the wall clock, set back to boot time as the clocks relate now (a clock set
+/// back since the write makes the check fail, never pass).
+///
+/// # References
+///  - [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
+pub(crate) fn started_before(pid: Pid, file: &Stat) -> bool {
+    const TICK_NANOS: i128 = 10_000_000;
+    let raw = pid.as_raw_nonzero().get() as u32;
+    let Some(ticks) = stat_field(raw, 19, &mut |field| {
+        crate::decimal::parse_u64(field, 10, 20)
+    }) else {
+        return false;
+    };
+    #[allow(clippy::unnecessary_cast)] // the fields' types vary by architecture
+    let written = i128::from(file.st_mtime as i64) * 1_000_000_000
+        + i128::from(file.st_mtime_nsec as i64)
+        - crate::sys::boot_offset_nanos();
+    i128::from(ticks) * TICK_NANOS <= written
+}
+
+/// Field `index` of `/proc/PID/stat`, counted from the state (0), which follows the command
+/// name's last `)`, through `parse`.
+fn stat_field(pid: u32, index: usize, parse: &mut dyn FnMut(&[u8]) -> Option<u64>) -> Option<u64> {
     let mut path = [0_u8; 32];
     let path = proc_path(&mut path, pid, b"/stat").ok()?;
     let fd = crate::sys::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).ok()?;
@@ -266,8 +299,7 @@ pub(crate) fn parent_of(pid: u32) -> Option<u32> {
     let text = buf.get(..n)?;
     let close = text.iter().rposition(|&b| b == b')')?;
     let mut fields = crate::lines::Fields::new(text.get(close + 2..)?, b' ');
-    fields.next()?;
-    crate::decimal::parse_pid(fields.next()?)
+    parse(fields.nth(index)?)
 }
 
 /// `/proc/PID` followed by `tail`, NUL-terminated, in `buf`.

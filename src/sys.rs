@@ -194,6 +194,14 @@ pub(crate) fn realtime() -> (i64, u32) {
     clock(nr::CLOCK_REALTIME)
 }
 
+/// How far `CLOCK_REALTIME` is ahead of `CLOCK_BOOTTIME` (the clock of a process's start
+/// time in `/proc/PID/stat`), in nanoseconds: the boot's wall-clock time, as the clock now
+/// says it.
+pub(crate) fn boot_offset_nanos() -> i128 {
+    let nanos = |(secs, nanos): (i64, u32)| i128::from(secs) * 1_000_000_000 + i128::from(nanos);
+    nanos(clock(nr::CLOCK_REALTIME)) - nanos(clock(nr::CLOCK_BOOTTIME))
+}
+
 /// `fcntl(fd, F_GETFD)` on a descriptor number this process does not own: `EBADF` if closed.
 ///
 /// # References

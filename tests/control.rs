@@ -519,20 +519,7 @@ fn session_daemon(pid_file: &Path, mark: bool, script: &str) -> Result<Guard, St
     if mark {
         // As a daemon-mode start records its session: in the modification time's
         // nanoseconds (the session is main's own, made by setsid above).
-        let times = [
-            libc::timespec {
-                tv_sec: 0,
-                tv_nsec: libc::UTIME_OMIT,
-            },
-            libc::timespec {
-                tv_sec: 1_700_000_000,
-                tv_nsec: main.0.into(),
-            },
-        ];
-        let path = cstring(pid_file);
-        // SAFETY: a valid path and two timespecs.
-        let set = unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), 0) };
-        ensure!(set == 0, "utimensat: {}", std::io::Error::last_os_error());
+        set_mtime(pid_file, 1_700_000_000, main.0.into())?;
     }
     Ok(main)
 }
@@ -1146,4 +1133,76 @@ fn ssd_stop(
     }
     let out = ssd.wait_with_output().map_err(|e| e.to_string())?;
     Ok((out, done, status_word))
+}
+
+/// Sets the pid file's modification time to `secs` seconds and `nanos` nanoseconds, keeping
+/// its contents.
+fn set_mtime(pid_file: &Path, secs: i64, nanos: i64) -> TestResult {
+    let times = [
+        libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::UTIME_OMIT,
+        },
+        libc::timespec {
+            tv_sec: secs,
+            tv_nsec: nanos,
+        },
+    ];
+    let path = cstring(pid_file);
+    // SAFETY: a valid path and two timespecs.
+    let set = unsafe { libc::utimensat(libc::AT_FDCWD, path.as_ptr(), times.as_ptr(), 0) };
+    ensure!(set == 0, "utimensat: {}", std::io::Error::last_os_error());
+    Ok(())
+}
+
+/// The pid written in the file belongs, once the daemon is gone and its pid free again, to
+/// another process that was handed the lock: it did not write the file, so it is not taken
+/// for the daemon (status 4 naming it, stop and signal refused, nothing signalled). For a
+/// foreground start's lock, the process started after the file was written; for a
+/// daemon-mode one, it is not in the session the start recorded.
+pub fn tool_control_spares_a_recycled_daemon_pid() -> TestResult {
+    needs_tool(&["tool-control"])?;
+    let dir = TempDir::new("recycled-daemon-pid");
+    let pid_file = dir.path("d.pid");
+    for mark in [false, true] {
+        let holder = session_daemon(&pid_file, mark, "exec sleep 1000")?;
+        ensure!(
+            wait_until(|| comm(holder.0).as_deref() == Some("sleep")),
+            "never reached sleep"
+        );
+        // Written an hour before it started / recorded as another session (ours).
+        // SAFETY: getsid(0) has no preconditions.
+        let other = unsafe { libc::getsid(0) };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs() as i64;
+        set_mtime(&pid_file, now - 3600, if mark { other.into() } else { 0 })?;
+        let out = status(&pid_file);
+        ensure_eq!(
+            out.status.code(),
+            Some(4),
+            "mark {mark}: {}",
+            describe(&out)
+        );
+        let out = stop(&pid_file, &["-t", "0"]);
+        ensure_eq!(
+            out.status.code(),
+            Some(1),
+            "mark {mark}: {}",
+            describe(&out)
+        );
+        let out = run(tool().args(["--signal", "KILL", "-p"]).arg(&pid_file));
+        ensure_eq!(
+            out.status.code(),
+            Some(4),
+            "mark {mark}: {}",
+            describe(&out)
+        );
+        ensure!(alive(holder.0), "mark {mark}: the holder was signalled");
+        drop(holder);
+        reap_zombies();
+        let _ = fs::remove_file(&pid_file);
+    }
+    no_process_left()
 }

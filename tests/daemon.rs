@@ -180,6 +180,7 @@ fn main() {
         fail_log_fifo_of_the_daemons_user,
         fail_ready_fd_program_exits_with_a_holder_left,
         tool_reused_pid_file_is_made_private,
+        tool_control_spares_a_recycled_daemon_pid,
     ]);
 }
 
