@@ -275,6 +275,11 @@ pub(crate) fn parent_of(pid: u32) -> Option<u32> {
 ///  - [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
 pub(crate) fn started_before(pid: Pid, file: &Stat) -> bool {
     const TICK_NANOS: i128 = 10_000_000;
+    // File times come from the coarse clock (up to a kernel tick behind), start times are
+    // rounded down to a clock tick: a daemon that writes its pid file within a few
+    // milliseconds of its start must not look started after it. A pid freed and taken again
+    // takes far longer than this.
+    const SLACK_NANOS: i128 = 50_000_000;
     let raw = pid.as_raw_nonzero().get() as u32;
     let Some(ticks) = stat_field(raw, 19, &mut |field| {
         crate::decimal::parse_u64(field, 10, 20)
@@ -285,7 +290,7 @@ pub(crate) fn started_before(pid: Pid, file: &Stat) -> bool {
     let written = i128::from(file.st_mtime as i64) * 1_000_000_000
         + i128::from(file.st_mtime_nsec as i64)
         - crate::sys::boot_offset_nanos();
-    i128::from(ticks) * TICK_NANOS <= written
+    i128::from(ticks) * TICK_NANOS <= written + SLACK_NANOS
 }
 
 /// Field `index` of `/proc/PID/stat`, counted from the state (0), which follows the command
