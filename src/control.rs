@@ -175,7 +175,7 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     // What the daemon's end would hide from a later look (a child in a session of its own
     // that closed its descriptor of the lock is found only as a descendant while it lives).
     let main_pid = main.as_ref().map(|_| pid);
-    let snapshot = Snapshot::take(&service, main_pid)?;
+    let snapshot = Snapshot::take(&service, main_pid, signal)?;
     if let Some((pidfd, _)) = &main {
         send(pidfd, signal)?;
         // The daemon first, alone for a moment: a respawn supervisor forwards the signal to
@@ -295,16 +295,26 @@ struct Snapshot {
 const SNAPSHOT: usize = 64;
 
 impl Snapshot {
-    fn take(service: &Service<'_>, main: Option<Pid>) -> Result<Self, Error> {
+    /// The members outside the session (those in it are found again by any later look),
+    /// before the daemon is signalled. One past [`SNAPSHOT`] gets `signal` at once instead:
+    /// it cannot be followed once the daemon is gone.
+    fn take(service: &Service<'_>, main: Option<Pid>, signal: Signal) -> Result<Self, Error> {
         let mut snapshot = Snapshot {
             members: [const { None }; SNAPSHOT],
         };
         let mut slots = snapshot.members.iter_mut();
         service
             .each(&mut |p, pidfd| {
-                if Some(p) != main {
-                    if let Some(slot) = slots.next() {
-                        *slot = Some((p, pidfd));
+                let in_session = service
+                    .session
+                    .is_some_and(|sid| crate::sys::getsid(p) == Ok(sid));
+                if Some(p) == main || in_session {
+                    return;
+                }
+                match slots.next() {
+                    Some(slot) => *slot = Some((p, pidfd)),
+                    None => {
+                        let _ = send(&pidfd, signal);
                     }
                 }
             })
