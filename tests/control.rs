@@ -432,21 +432,7 @@ pub fn tool_refusal_names_the_real_holder() -> TestResult {
     needs_tool(&["tool-control"])?;
     let dir = TempDir::new("refusal");
     let pid_file = dir.path("d.pid");
-    let out =
-        run(tool()
-            .arg("-p")
-            .arg(&pid_file)
-            .args(["sh", "-c", "sleep 300 & exec sleep 1000"]));
-    ensure!(out.status.success(), "{}", describe(&out));
-    let daemon = the_daemon()?;
-    let mut child = 0;
-    ensure!(
-        wait_until(|| {
-            child = children_of(daemon.0).first().copied().unwrap_or(0);
-            child != 0 && comm(child).as_deref() == Some("sleep")
-        }),
-        "no child"
-    );
+    let (daemon, child) = daemon_with_child(&pid_file)?;
     let flags = lock_flags(child, &pid_file).ok_or("the child holds no lock")?;
     ensure!(
         flags & MARK != 0,
@@ -835,21 +821,7 @@ pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
     }
     let dir = TempDir::new("ssd-forking");
     let pid_file = dir.path("d.pid");
-    let out =
-        run(tool()
-            .arg("-p")
-            .arg(&pid_file)
-            .args(["sh", "-c", "sleep 300 & exec sleep 1000"]));
-    ensure!(out.status.success(), "{}", describe(&out));
-    let daemon = the_daemon()?;
-    let mut child = 0;
-    ensure!(
-        wait_until(|| {
-            child = children_of(daemon.0).first().copied().unwrap_or(0);
-            child != 0 && comm(child).as_deref() == Some("sleep")
-        }),
-        "no child"
-    );
+    let (daemon, child) = daemon_with_child(&pid_file)?;
     let child = Guard(child);
     let flags = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")?;
     ensure!(
@@ -1205,4 +1177,24 @@ pub fn tool_control_spares_a_recycled_daemon_pid() -> TestResult {
         let _ = fs::remove_file(&pid_file);
     }
     no_process_left()
+}
+
+/// `rawdaemon -p PID_FILE sh -c 'sleep 300 & exec sleep 1000'`: the daemon (re-parented to
+/// us) and the child it started, which inherited the lock, once both run `sleep`.
+fn daemon_with_child(pid_file: &Path) -> Result<(Guard, i32), String> {
+    let out = run(tool()
+        .arg("-p")
+        .arg(pid_file)
+        .args(["sh", "-c", "sleep 300 & exec sleep 1000"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let mut child = 0;
+    ensure!(
+        wait_until(|| {
+            child = children_of(daemon.0).first().copied().unwrap_or(0);
+            child != 0 && comm(child).as_deref() == Some("sleep")
+        }),
+        "no child"
+    );
+    Ok((daemon, child))
 }
