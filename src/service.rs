@@ -56,19 +56,8 @@ impl Service<'_> {
     /// A process of `session` that holds the lock: proof that this session is the service's
     /// still (its id cannot have been taken by another session while that process lives).
     pub(crate) fn holder_in(&self, session: i32) -> Option<Pid> {
-        let holders = Service {
-            any_holder: true,
-            session: None,
-            main: None,
-            ..*self
-        };
-        let mut found = None;
-        let _ = holders.each(&mut |pid, _| {
-            if found.is_none() && crate::sys::getsid(pid) == Ok(session) {
-                found = Some(pid);
-            }
-        });
-        found
+        self.first_holder(&|pid| crate::sys::getsid(pid) == Ok(session))
+            .map(|(pid, _)| pid)
     }
 
     /// Whether `pid` is a descendant of the main pid, which still runs: one the daemon
@@ -134,15 +123,21 @@ impl Service<'_> {
     /// A live process that holds the lock (not necessarily through the start's own
     /// description: any exclusive `flock` of the file), with a pidfd.
     pub(crate) fn holder(&self) -> Option<(Pid, OwnedFd)> {
-        let only_holders = Service {
+        self.first_holder(&|_| true)
+    }
+
+    /// The first live process that holds the lock and for which `wanted` is true, with a
+    /// pidfd opened before either was checked.
+    fn first_holder(&self, wanted: &dyn Fn(Pid) -> bool) -> Option<(Pid, OwnedFd)> {
+        let holders = Service {
             session: None,
             main: None,
             any_holder: true,
             ..*self
         };
         let mut found = None;
-        let _ = only_holders.each(&mut |pid, pidfd| {
-            if found.is_none() {
+        let _ = holders.each(&mut |pid, pidfd| {
+            if found.is_none() && wanted(pid) {
                 found = Some((pid, pidfd));
             }
         });
