@@ -138,16 +138,16 @@ pub fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
 }
 
 /// The respawn supervisor's and the logger's line splitter (`child::logger::Lines`).
-pub struct Lines(crate::child::logger::Lines);
+pub struct Lines(crate::after_fork::logger::Lines);
 
 /// The longest line [`Lines`] hands on whole.
-pub const LINE_MAX: usize = crate::child::logger::LINE_MAX;
+pub const LINE_MAX: usize = crate::after_fork::logger::LINE_MAX;
 
 impl Lines {
     /// An empty splitter.
     #[allow(clippy::new_without_default)]
     pub const fn new() -> Self {
-        Lines(crate::child::logger::Lines::new())
+        Lines(crate::after_fork::logger::Lines::new())
     }
 
     /// Feeds bytes; `line` gets every complete line, and a line that fills the buffer, cut.

@@ -12,26 +12,24 @@ compile_error!("rawdaemon only supports Linux");
 extern crate std;
 
 #[allow(unsafe_code)] // `intermediate` forks again; `execve` of the configured program
-mod child;
+mod after_fork;
 mod config;
 mod control;
 mod credentials;
 mod decimal;
 mod error;
 pub mod fuzzing;
+#[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
+mod launcher;
 mod lines;
 mod log;
 mod message;
 mod notify;
-mod parent;
 mod path;
 mod pidfile;
-mod prepare;
 mod procfs;
 mod ready;
 mod service;
-#[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
-mod start;
 mod strerror;
 #[allow(unsafe_code)] // fork, _exit, sigaction, close_range, execve: see the module's `# Safety`
 mod sys;
@@ -40,7 +38,7 @@ pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
 pub use control::{Status, Stopped, signal, status, stop};
 pub use credentials::Credentials;
 pub use error::{Error, Step};
+pub use launcher::{Detached, exit_code};
 pub use log::{Facility, Format, Kmsg, Severity, Sink, Syslog};
 pub use message::Message;
 pub use ready::Ready;
-pub use start::{Detached, exit_code};

@@ -351,6 +351,7 @@ impl Supervisor<'_, '_> {
         match unsafe { sys::fork(self.cfg.runtime) } {
             Err(e) => Err(Error::new(Step::Fork, e)),
             Ok(sys::Forked::Child) => {
+                let _guard = super::ExitOnUnwind::arm(self.cfg.runtime);
                 drop(status_read);
                 let e = self.program();
                 let _ = rustix::io::write(&status_write, &e.to_bytes());
@@ -404,7 +405,7 @@ impl Supervisor<'_, '_> {
             return Error::with_detail(Step::Supervise, e, Error::SUPERVISE_GROUP);
         }
         if let Some(root) = self.root {
-            if let Err(e) = super::enter_root(root, self.cfg.chdir) {
+            if let Err(e) = super::daemon::enter_root(root, self.cfg.chdir) {
                 return e;
             }
         }

@@ -5,10 +5,10 @@ use rustix::fd::OwnedFd;
 
 use crate::config::{Daemon, Output};
 use crate::error::{Error, Step};
-use crate::prepare::Prepared;
+use crate::launcher::prepare::Prepared;
 
 /// `dup2` of the prepared descriptors onto 0, 1 and 2. Every source is 3 or above (see
-/// [`prepare`](crate::prepare)), so no `dup2` overwrites a later one's source, and each clears
+/// [`prepare`](crate::launcher::prepare)), so no `dup2` overwrites a later one's source, and each clears
 /// close-on-exec on its target.
 ///
 /// # References

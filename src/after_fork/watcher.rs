@@ -27,6 +27,7 @@ pub(super) unsafe fn spawn(runtime: Runtime, read: OwnedFd, socket: &OwnedFd, ma
             let _ = rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty());
         }
         Ok(sys::Forked::Child) => {
+            let _guard = super::ExitOnUnwind::arm(runtime);
             // SAFETY: still one thread.
             if let Ok(sys::Forked::Child) = unsafe { sys::fork(runtime) } {
                 let keep = [read.as_raw_fd(), socket.as_raw_fd()];

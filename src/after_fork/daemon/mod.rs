@@ -1,33 +1,22 @@
-//! **After the fork.** Everything in this module runs in the intermediate process or in the
-//! daemon, between `fork` and the return to the application (or `execve`).
+//! **The daemon's steps**, run by the daemon process (in foreground mode, by the launching
+//! process itself, which has not forked): signals, the logger, chroot, chdir, umask, stdio,
+//! every other descriptor closed, pid file, privileges; then readiness or `execve`.
 //!
-//! The rules, which every file here keeps:
-//! - only async-signal-safe work: rustix system calls and [`sys`](crate::sys) on descriptors
-//!   prepared before the fork and on stack data;
-//! - no allocation, no locks, no `core::fmt`, no panics (no `unwrap`, no unchecked indexing;
-//!   what is left are rustix's own assertions that a descriptor is not -1, which ours never
-//!   are);
-//! - a failure is sent through the readiness channel as an [`Error`] and the process ends with
-//!   `_exit` (in foreground mode it is returned instead).
+//! Created by the intermediate's fork ([`intermediate`](super::intermediate)); it may call only
+//! what [`after_fork`](super) allows; it ends in `execve`, by returning [`Ready`] to the
+//! application, or with `_exit` after sending its failure through the readiness channel (in
+//! foreground mode the failure is returned instead).
 
-mod exec;
-mod fds;
-pub(crate) mod logger;
-mod session;
 mod stdio;
-mod supervise;
-mod watcher;
 
 use rustix::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use rustix::io::FdFlags;
 
 use crate::config::Daemon;
 use crate::error::{Error, Step};
-use crate::prepare::Prepared;
+use crate::launcher::prepare::Prepared;
 use crate::ready::{self, Ready, Record};
 use crate::sys;
-
-pub(crate) use session::intermediate;
 
 /// The daemon's steps in order: signals, (the logger), chroot, chdir, umask, stdio, close
 /// every other descriptor, pid file, privileges; then readiness or `execve`.
@@ -45,6 +34,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         own
     });
     let foreground = pipe.is_none();
+    // A forked daemon must never unwind into the launcher's code.
+    let guard = (!foreground).then(|| super::ExitOnUnwind::arm(cfg.runtime));
     // In daemon mode the launcher notifies the service manager and reads the program's
     // readiness pipe; in foreground mode this process does (through a watcher).
     let notify = prep.notify.take();
@@ -101,7 +92,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         Ok(()) if cfg.respawn.is_some() => {
             let mut ready = ready;
             let [pid_file, _, _] = created.ids;
-            let e = supervise::run(
+            let e = super::supervisor::run(
                 cfg,
                 &mut ready,
                 (origin.as_ref(), pid_file),
@@ -134,6 +125,9 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
             let _ = rustix::fs::ftruncate(fd, 0);
         }
     }
+    if let Some(guard) = guard {
+        guard.disarm();
+    }
     outcome
 }
 
@@ -159,7 +153,7 @@ fn steps(
     let log_pipes = match cfg.log_output.filter(|_| !supervisor && cfg.exec.is_some()) {
         // SAFETY: one thread (the caller's contract), the caller's runtime.
         Some(out) => Some(
-            unsafe { logger::start(cfg.runtime, out, pid, cfg.name, &prep.devnull) }
+            unsafe { super::logger::start(cfg.runtime, out, pid, cfg.name, &prep.devnull) }
                 .map_err(|e| Error::new(Step::Logger, e))?,
         ),
         None => None,
@@ -204,7 +198,8 @@ fn steps(
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
-    fds::close_all_except(cfg.keep_fds, &internal).map_err(|e| Error::new(Step::CloseFds, e))?;
+    super::fds::close_all_except(cfg.keep_fds, &internal)
+        .map_err(|e| Error::new(Step::CloseFds, e))?;
     if let Some(lock) = pid_lock {
         if cfg.exec.is_some() && !supervisor {
             // The program inherits the lock's read-only descriptor: the lock lives exactly as
@@ -255,7 +250,10 @@ fn steps(
 /// # References
 ///  - [chroot(2)](https://man7.org/linux/man-pages/man2/chroot.2.html)
 ///  - [fchdir(2)](https://man7.org/linux/man-pages/man2/fchdir.2.html)
-pub(super) fn enter_root(root: &OwnedFd, chdir: Option<&core::ffi::CStr>) -> Result<(), Error> {
+pub(in crate::after_fork) fn enter_root(
+    root: &OwnedFd,
+    chdir: Option<&core::ffi::CStr>,
+) -> Result<(), Error> {
     rustix::process::fchdir(root).map_err(|e| Error::new(Step::Chroot, e))?;
     rustix::process::chroot(c".").map_err(|e| Error::new(Step::Chroot, e))?;
     rustix::process::chdir(chdir.unwrap_or(c"/")).map_err(|e| Error::new(Step::Chdir, e))
@@ -296,7 +294,7 @@ fn finish(
             (Some(fd), Some((read, write))) => {
                 if let (Some(read), Some(socket)) = (read, &ready.notify) {
                     // SAFETY: one thread (the caller's contract), the caller's runtime.
-                    unsafe { watcher::spawn(cfg.runtime, read, socket, pid) };
+                    unsafe { super::watcher::spawn(cfg.runtime, read, socket, pid) };
                 }
                 if let Err(e) = hand_over(&write, fd) {
                     let e = Error::with_detail(Step::Dup2, e, fd as u32);
@@ -317,7 +315,7 @@ fn finish(
         }
         // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
         // `start`/`detach` guaranteed that their strings are valid.
-        let errno = unsafe { exec::run(&exec) };
+        let errno = unsafe { super::exec::run(&exec) };
         let e = Error::new(Step::Exec, errno);
         return if ready.pipe.is_some() {
             ready.abort(e)

@@ -1,12 +1,17 @@
-//! The original process after the first fork: reap the intermediate child, wait for the
-//! daemon's verdict.
+//! **The launcher after its fork**: it reaps the intermediate, reads the daemon's record on
+//! the readiness channel (and the program's readiness line, with `ready_fd`), tells the
+//! service manager, and on a failure removes what the start created.
 
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions};
 
+use crate::config::Daemon;
 use crate::error::{Error, Step};
+use crate::launcher::Detached;
+use crate::launcher::prepare::Prepared;
 use crate::ready::{RECORD_LEN, Record};
+use crate::sys;
 
 /// Reaps the intermediate child `child`, then reads the daemon's record.
 ///
@@ -26,7 +31,7 @@ use crate::ready::{RECORD_LEN, Record};
 ///  - [read(2)](https://man7.org/linux/man-pages/man2/read.2.html)
 ///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
 #[inline]
-pub(crate) fn wait(
+pub(crate) fn read_verdict(
     pipe: &OwnedFd,
     child: Pid,
     to_eof: bool,
@@ -93,3 +98,80 @@ fn read_record(pipe: &OwnedFd) -> Result<Option<Record>, Error> {
 
 /// How many failed reads [`read_record`] tries again.
 const READ_RETRIES: usize = 3;
+
+impl Daemon<'_> {
+    /// The original process after the fork: the daemon's verdict (and with a
+    /// [`ready_fd`](Daemon::ready_fd) the program's), the service manager told, and cleanup on
+    /// failure. Each option's part is behind a test of the configuration itself, so that a
+    /// constant configuration without it folds it away.
+    #[inline]
+    pub(super) fn wait(
+        &self,
+        mut prep: Prepared,
+        child: rustix::process::Pid,
+        exit: bool,
+    ) -> Result<Detached, Error> {
+        let Some((channel, daemon_end)) = prep.pipe.take() else {
+            return Err(Error::new(Step::Pipe, rustix::io::Errno::BADF));
+        };
+        // Our copies of the daemon's ends must go, or end-of-file never comes.
+        drop(daemon_end);
+        let program_ready = match self.ready_fd {
+            Some(_) => prep.ready.take().map(|(read, write)| {
+                drop(write);
+                read
+            }),
+            None => None,
+        };
+        let outcome = read_verdict(&channel, child, !self.manual_ready, program_ready.is_some())
+            .and_then(|(pid, pidfd)| match &program_ready {
+                Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
+                    // The program closed its end, or exited (what it started may hold
+                    // the descriptor still): if it still runs, it is not left
+                    // behind, nor is what it started (its process group is the
+                    // intermediate's pid, which stays reserved while the group has
+                    // members).
+                    let _ =
+                        rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
+                    if let Some(pidfd) = pidfd {
+                        crate::control::kill(&pidfd);
+                    }
+                    let fd = self.ready_fd.unwrap_or(-1) as u32;
+                    Err(Error::without_errno(Step::ReadyFd, fd))
+                }
+                _ => Ok(pid),
+            });
+        match outcome {
+            Ok(pid) => {
+                if let (Some(_), Some(socket)) = (self.notify_socket, &prep.notify) {
+                    crate::notify::ready(socket, pid);
+                }
+                if exit {
+                    sys::exit(self.runtime, 0);
+                }
+                Ok(Detached::Parent {
+                    pid: rustix::process::Pid::from_raw(pid as i32)
+                        .ok_or(Error::without_errno(Step::NotReady, 0))?,
+                })
+            }
+            Err(e) => {
+                if e.step() == Step::ReadPipe {
+                    // The daemon's fate is unknown and so may be its pid, but not its process
+                    // group: the intermediate's pid, which stays reserved while the group
+                    // has members.
+                    let _ =
+                        rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
+                }
+                Err(self.abandon(prep, e))
+            }
+        }
+    }
+
+    /// The original process's cleanup after a failed start: the pid file goes if this start
+    /// created it or the failed daemon had written it; every prepared descriptor closes.
+    #[inline]
+    pub(super) fn abandon(&self, prep: Prepared, e: Error) -> Error {
+        prep.created.remove(self, None, e.step());
+        e
+    }
+}

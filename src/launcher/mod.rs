@@ -1,9 +1,15 @@
-//! The two entry points: the recipe in order, and nothing else.
+//! **The launcher**: the process that calls [`Daemon::start`] or [`Daemon::detach`] (the
+//! `rawdaemon` tool, or the application). It opens everything the steps need
+//! ([`prepare`]), forks the intermediate (see [`after_fork`] for who forks whom), then waits
+//! for the daemon's verdict ([`wait`]). In foreground mode it forks nothing and runs the
+//! daemon's steps itself.
 
-use crate::child;
+pub(crate) mod prepare;
+mod wait;
+
+use crate::after_fork;
 use crate::config::Daemon;
 use crate::error::{Error, Step};
-use crate::prepare::{self, Prepared};
 use crate::ready::Ready;
 use crate::sys::{self, Forked};
 
@@ -74,7 +80,7 @@ impl Daemon<'_> {
     ///
     /// As for [`start`](Self::start).
     // `#[inline]` here and on the one-call steps below it (prepare, open_rest, open_log,
-    // child::daemon, steps, finish, stdio): a program calls this once, usually with a
+    // after_fork::daemon, steps, finish, stdio): a program calls this once, usually with a
     // constant configuration, and inlined the branches it never takes fold away (the musl
     // example went from 17,736 to 16,064 bytes).
     #[inline]
@@ -86,90 +92,14 @@ impl Daemon<'_> {
                 Err(e) => return Err(self.abandon(prep, Error::new(Step::Fork, e))),
                 Ok(Forked::Parent(child)) => return self.wait(prep, child, exit),
                 // SAFETY: as above; returns only in the daemon.
-                Ok(Forked::Child) => unsafe { child::intermediate(self.runtime, &prep) },
+                Ok(Forked::Child) => unsafe {
+                    after_fork::intermediate::intermediate(self.runtime, &prep)
+                },
             }
         }
         // The one call of the daemon's steps (so that the compiler can fold a constant
         // configuration into them).
-        child::daemon(self, prep).map(Detached::Daemon)
-    }
-
-    /// The original process after the fork: the daemon's verdict (and with a
-    /// [`ready_fd`](Daemon::ready_fd) the program's), the service manager told, and cleanup on
-    /// failure. Each option's part is behind a test of the configuration itself, so that a
-    /// constant configuration without it folds it away.
-    #[inline]
-    fn wait(
-        &self,
-        mut prep: Prepared,
-        child: rustix::process::Pid,
-        exit: bool,
-    ) -> Result<Detached, Error> {
-        let Some((channel, daemon_end)) = prep.pipe.take() else {
-            return Err(Error::new(Step::Pipe, rustix::io::Errno::BADF));
-        };
-        // Our copies of the daemon's ends must go, or end-of-file never comes.
-        drop(daemon_end);
-        let program_ready = match self.ready_fd {
-            Some(_) => prep.ready.take().map(|(read, write)| {
-                drop(write);
-                read
-            }),
-            None => None,
-        };
-        let outcome =
-            crate::parent::wait(&channel, child, !self.manual_ready, program_ready.is_some())
-                .and_then(|(pid, pidfd)| match &program_ready {
-                    Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
-                        // The program closed its end, or exited (what it started may hold
-                        // the descriptor still): if it still runs, it is not left
-                        // behind, nor is what it started (its process group is the
-                        // intermediate's pid, which stays reserved while the group has
-                        // members).
-                        let _ = rustix::process::kill_process_group(
-                            child,
-                            rustix::process::Signal::KILL,
-                        );
-                        if let Some(pidfd) = pidfd {
-                            crate::control::kill(&pidfd);
-                        }
-                        let fd = self.ready_fd.unwrap_or(-1) as u32;
-                        Err(Error::without_errno(Step::ReadyFd, fd))
-                    }
-                    _ => Ok(pid),
-                });
-        match outcome {
-            Ok(pid) => {
-                if let (Some(_), Some(socket)) = (self.notify_socket, &prep.notify) {
-                    crate::notify::ready(socket, pid);
-                }
-                if exit {
-                    sys::exit(self.runtime, 0);
-                }
-                Ok(Detached::Parent {
-                    pid: rustix::process::Pid::from_raw(pid as i32)
-                        .ok_or(Error::without_errno(Step::NotReady, 0))?,
-                })
-            }
-            Err(e) => {
-                if e.step() == Step::ReadPipe {
-                    // The daemon's fate is unknown and so may be its pid, but not its process
-                    // group: the intermediate's pid, which stays reserved while the group
-                    // has members.
-                    let _ =
-                        rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
-                }
-                Err(self.abandon(prep, e))
-            }
-        }
-    }
-
-    /// The original process's cleanup after a failed start: the pid file goes if this start
-    /// created it or the failed daemon had written it; every prepared descriptor closes.
-    #[inline]
-    fn abandon(&self, prep: Prepared, e: Error) -> Error {
-        prep.created.remove(self, None, e.step());
-        e
+        after_fork::daemon::daemon(self, prep).map(Detached::Daemon)
     }
 }
 

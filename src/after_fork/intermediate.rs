@@ -1,7 +1,7 @@
 //! The intermediate process: the only code between the two forks.
 
 use crate::error::{Error, Step};
-use crate::prepare::Prepared;
+use crate::launcher::prepare::Prepared;
 use crate::ready::{self, Record};
 use crate::{Runtime, sys};
 
@@ -18,6 +18,7 @@ use crate::{Runtime, sys};
 ///  - [setsid(2)](https://man7.org/linux/man-pages/man2/setsid.2.html)
 ///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
 pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
+    let guard = super::ExitOnUnwind::arm(runtime);
     let fail = |e: Error| -> ! {
         if let Some((_, own)) = &prep.pipe {
             let _ = ready::send(own, Record::Failed(e));
@@ -29,7 +30,7 @@ pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
     }
     // SAFETY: still one thread; the caller guarantees the runtime.
     match unsafe { sys::fork(runtime) } {
-        Ok(sys::Forked::Child) => {}
+        Ok(sys::Forked::Child) => guard.disarm(),
         Ok(sys::Forked::Parent(_)) => sys::exit(runtime, 0),
         Err(e) => fail(Error::new(Step::Fork2, e)),
     }

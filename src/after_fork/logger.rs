@@ -222,6 +222,7 @@ pub(super) unsafe fn start(
     // SAFETY: the caller's contract.
     match unsafe { sys::fork(runtime) }? {
         sys::Forked::Child => {
+            let _guard = super::ExitOnUnwind::arm(runtime);
             // SAFETY: still one thread.
             if let Ok(sys::Forked::Child) = unsafe { sys::fork(runtime) } {
                 // Not the launcher's terminal or pipes: whoever waits for their end must not

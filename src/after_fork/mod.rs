@@ -1,0 +1,72 @@
+//! **After the fork**: the code of every process rawdaemon creates. Nothing outside this
+//! module runs in a process that `fork` (or `clone`) made, except the leaf helpers these
+//! files call ([`sys`](crate::sys), [`ready`](crate::ready), [`message`](crate::message),
+//! [`log`](crate::log), [`lines`](crate::lines), [`decimal`](crate::decimal)), which keep
+//! the same rules.
+//!
+//! Who forks whom (the launcher's code is in [`launcher`](crate::launcher)):
+//!
+//! | process      | created by                  | module                    | ends with                                   |
+//! |--------------|-----------------------------|---------------------------|---------------------------------------------|
+//! | launcher     | the caller (`rawdaemon`, or the application) | [`launcher`](crate::launcher) | exit 0 once ready, or the error; returns in `detach` |
+//! | intermediate | launcher: `fork`            | [`intermediate`]          | `_exit(0)` after its `fork`                 |
+//! | daemon       | intermediate: `fork` (foreground mode: none, the launcher itself) | [`daemon`] | `execve` of PROGRAM, return of [`Ready`](crate::Ready) to the application, or `_exit` after its failure is sent |
+//! | supervisor   | the daemon becomes it (`-R`) | [`supervisor`]           | `_exit` when PROGRAM's runs are over        |
+//! | PROGRAM      | supervisor: `fork`, each run | [`supervisor`] then [`exec`] | `execve`                                 |
+//! | logger       | daemon: `fork` (`--syslog`, `--kmsg`) | [`logger`]      | `_exit` at end of PROGRAM's output          |
+//! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
+//!
+//! The rules, which every file here keeps (the library's lints enforce the last two):
+//! - only async-signal-safe work: rustix system calls and [`sys`](crate::sys) on descriptors
+//!   prepared before the fork and on stack or static data;
+//! - no allocation, no locks, no `core::fmt`;
+//! - no panics: no `unwrap`, `expect`, `panic!` or unchecked indexing (`clippy::unwrap_used`,
+//!   `expect_used`, `panic`, `indexing_slicing` are denied crate-wide). What is left are
+//!   rustix's own assertions that a descriptor is not -1, which ours never are; should one fire
+//!   in a program built with unwinding, each entry here holds an [`ExitOnUnwind`], so the forked
+//!   process ends instead of unwinding into the application's code;
+//! - a failure is sent through the readiness channel as an [`Error`](crate::Error) and the
+//!   process ends with `_exit` (in foreground mode it is returned instead).
+
+pub(crate) mod daemon;
+mod exec;
+mod fds;
+pub(crate) mod intermediate;
+pub(crate) mod logger;
+mod supervisor;
+mod watcher;
+
+use crate::config::Runtime;
+use crate::sys;
+
+/// The exit status of a forked process that panicked (`EX_SOFTWARE`).
+const PANICKED: i32 = 70;
+
+/// Held by each entry of a forked process: if a panic unwinds through it, the process ends
+/// with `_exit` instead of returning into code that belongs to the launcher. [`disarm`]
+/// it where the process leaves the entry normally.
+///
+/// [`disarm`]: ExitOnUnwind::disarm
+#[must_use]
+pub(crate) struct ExitOnUnwind(Runtime);
+
+impl ExitOnUnwind {
+    /// Armed for a process of `runtime`.
+    #[inline]
+    pub(crate) const fn arm(runtime: Runtime) -> Self {
+        Self(runtime)
+    }
+
+    /// The entry is left normally: nothing to do.
+    #[inline]
+    pub(crate) fn disarm(self) {
+        core::mem::forget(self);
+    }
+}
+
+impl Drop for ExitOnUnwind {
+    /// Runs only while a panic unwinds (normal paths call [`disarm`](Self::disarm)).
+    fn drop(&mut self) {
+        sys::exit(self.0, PANICKED)
+    }
+}
