@@ -70,7 +70,7 @@ pub struct LogOutput<'a> {
     /// The tag of every line (`TAG[PID]: ...`).
     pub tag: &'a str,
     /// The facility of every line.
-    pub facility: crate::Facility,
+    pub facility: crate::log::Facility,
     /// Where the lines go.
     pub target: LogTarget<'a>,
 }
@@ -90,10 +90,20 @@ pub struct Exec<'a> {
 }
 
 impl<'a> Exec<'a> {
-    /// `path` is executed as is (no PATH search); `argv` and `envp` must each end with a null
-    /// pointer, and every other entry must point to a NUL-terminated string that lives as long
-    /// as `'a` (checked in part: a missing final null is refused with [`Step::Config`]).
-    pub const fn new(path: &'a CStr, argv: &'a [*const u8], envp: &'a [*const u8]) -> Self {
+    /// `path` is executed as is (no PATH search) with the argument and environment vectors
+    /// `argv` and `envp`, in the form `execve(2)` takes them.
+    ///
+    /// # Safety
+    ///
+    /// `argv` and `envp` must each end with a null pointer, and every other entry must point
+    /// to a NUL-terminated string that lives as long as `'a`. Only the final null is checked
+    /// (a missing one is refused with [`Step::Config`]); the strings are read by the kernel in
+    /// the daemon, after the fork.
+    ///
+    /// # References
+    ///  - [execve(2)](https://man7.org/linux/man-pages/man2/execve.2.html)
+    #[allow(unsafe_code)] // the contract is the caller's: see `# Safety`
+    pub const unsafe fn new(path: &'a CStr, argv: &'a [*const u8], envp: &'a [*const u8]) -> Self {
         Exec {
             path,
             argv,
@@ -206,9 +216,9 @@ impl<'a> Daemon<'a> {
     ///
     /// With [`Exec`], the program inherits a read-only descriptor that holds the lock: it
     /// cannot rewrite the pid. The file is removed (on a failed start, by the respawn
-    /// supervisor, by [`stop`](crate::stop)) only while its path still names the file locked.
+    /// supervisor, by [`stop`](crate::control::stop)) only while its path still names the file locked.
     /// Outside foreground mode, the daemon records its session in the nanoseconds of the
-    /// file's modification time, which only the file's owner can set: what [`stop`](crate::stop)
+    /// file's modification time, which only the file's owner can set: what [`stop`](crate::control::stop)
     /// trusts as the session the start created once the daemon is gone.
     #[must_use]
     pub const fn pid_file(mut self, path: &'a CStr) -> Self {
@@ -260,6 +270,11 @@ impl<'a> Daemon<'a> {
 
     /// Descriptors (each 3 or above, and open) that stay open in the daemon; every other one
     /// above 2 is closed. Their close-on-exec flags are left as they are.
+    ///
+    /// Raw numbers rather than borrowed descriptors: they name what the daemon keeps after
+    /// the fork, in a process where nothing of this one is borrowed any more. Each is checked
+    /// to be open before the fork ([`Step::KeepFd`] otherwise); the caller keeps it open until
+    /// [`start`](Self::start) or [`detach`](Self::detach) returns.
     #[must_use]
     pub const fn keep_fds(mut self, fds: &'a [i32]) -> Self {
         self.keep_fds = fds;

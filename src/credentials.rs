@@ -15,7 +15,7 @@ use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::thread::{Gid, Uid};
 
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::lines::Fields;
 
 /// The most supplementary groups a [`Credentials`] holds.
@@ -113,8 +113,8 @@ impl Credentials {
     ///
     /// # Errors
     ///
-    /// [`Step::User`] with `ENOENT` and the detail [`Error::NO_SUCH_USER`],
-    /// [`Error::NO_SUCH_GROUP`] or [`Error::NEEDS_GROUP`] when a name is not found or a numeric
+    /// [`Step::User`] with `ENOENT` and the detail [`Detail::NoSuchUser`],
+    /// [`Detail::NoSuchGroup`] or [`Detail::NeedsGroup`] when a name is not found or a numeric
     /// user not in `/etc/passwd` has no group; with `EINVAL` and `NO_SUCH_USER` or
     /// `NO_SUCH_GROUP` when `USER` or `GROUP` is empty; with the errno and detail 0 when a file
     /// cannot be read. [`Step::Setgroups`] with `E2BIG` for more than 64 groups (`MAX_GROUPS`).
@@ -205,7 +205,7 @@ impl Credentials {
     ///
     /// [`Step::Setgroups`], [`Step::Setgid`] or [`Step::Setuid`] with the call's errno, or
     /// with `EPERM` when an id read back is not the target one. [`Step::Setuid`] with `EPERM`
-    /// and the detail [`Error::REGAINED_ROOT`] if `setuid(0)` succeeds after the drop (the
+    /// and the detail [`Detail::RegainedRoot`] if `setuid(0)` succeeds after the drop (the
     /// process is then root again and must not go on); [`Step::Setgid`] with `EPERM` if
     /// `setgid(0)` does.
     ///
@@ -249,7 +249,7 @@ impl Credentials {
                 return Err(Error::with_detail(
                     Step::Setuid,
                     Errno::PERM,
-                    Error::REGAINED_ROOT,
+                    Detail::RegainedRoot,
                 ));
             }
             if !gid.is_root() && set_thread_gid(Gid::ROOT).is_ok() {
@@ -269,14 +269,14 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
         return Err(Error::with_detail(
             Step::User,
             Errno::INVAL,
-            Error::NO_SUCH_USER,
+            Detail::NoSuchUser,
         ));
     }
     if group_spec == Some(b"") {
         return Err(Error::with_detail(
             Step::User,
             Errno::INVAL,
-            Error::NO_SUCH_GROUP,
+            Detail::NoSuchGroup,
         ));
     }
 
@@ -298,7 +298,7 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
                 return Err(Error::with_detail(
                     Step::User,
                     Errno::NOENT,
-                    Error::NO_SUCH_USER,
+                    Detail::NoSuchUser,
                 ));
             };
             (uid, Some(gid), Some(user))
@@ -335,7 +335,7 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
                 return Err(Error::with_detail(
                     Step::User,
                     Errno::NOENT,
-                    Error::NEEDS_GROUP,
+                    Detail::NeedsGroup,
                 ));
             }
         },
@@ -372,7 +372,7 @@ pub(crate) fn lookup_in(spec: &[u8], passwd: &CStr, group: &CStr) -> Result<Cred
         return Err(Error::with_detail(
             Step::User,
             Errno::NOENT,
-            Error::NO_SUCH_GROUP,
+            Detail::NoSuchGroup,
         ));
     }
 
@@ -691,11 +691,11 @@ mod tests {
     }
 
     fn no_such_user() -> Error {
-        Error::with_detail(Step::User, Errno::NOENT, Error::NO_SUCH_USER)
+        Error::with_detail(Step::User, Errno::NOENT, Detail::NoSuchUser)
     }
 
     fn no_such_group() -> Error {
-        Error::with_detail(Step::User, Errno::NOENT, Error::NO_SUCH_GROUP)
+        Error::with_detail(Step::User, Errno::NOENT, Detail::NoSuchGroup)
     }
 
     const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh
@@ -798,7 +798,7 @@ video:x:45:
             Err(Error::with_detail(
                 Step::User,
                 Errno::NOENT,
-                Error::NEEDS_GROUP
+                Detail::NeedsGroup
             ))
         );
         assert_eq!(f.lookup("5000:77").unwrap(), creds(5000, 77, &[77]));
@@ -826,7 +826,7 @@ video:x:45:
         let empty_user = Err(Error::with_detail(
             Step::User,
             Errno::INVAL,
-            Error::NO_SUCH_USER,
+            Detail::NoSuchUser,
         ));
         assert_eq!(f.lookup(""), empty_user);
         assert_eq!(f.lookup(":audio"), empty_user);
@@ -836,7 +836,7 @@ video:x:45:
             Err(Error::with_detail(
                 Step::User,
                 Errno::INVAL,
-                Error::NO_SUCH_GROUP
+                Detail::NoSuchGroup
             ))
         );
     }
@@ -883,7 +883,7 @@ plain:x:77
                 Err(Error::with_detail(
                     Step::User,
                     Errno::NOENT,
-                    Error::NEEDS_GROUP
+                    Detail::NeedsGroup
                 )),
                 "{uid}"
             );
@@ -1001,7 +1001,7 @@ plain:x:77
             Err(Error::with_detail(
                 Step::User,
                 Errno::NOENT,
-                Error::NEEDS_GROUP
+                Detail::NeedsGroup
             ))
         );
         assert_eq!(lookup_in(b"alice", &passwd, &missing), enoent);
@@ -1013,7 +1013,7 @@ plain:x:77
             creds(5000, 10, &[10])
         );
         let e = lookup_in(b"alice", &missing, &group).unwrap_err();
-        assert_eq!((e.errno(), e.detail()), (Some(Errno::NOENT), 0));
+        assert_eq!((e.errno(), e.detail()), (Some(Errno::NOENT), Detail::None));
         // A directory opens but cannot be read.
         let dir = cstr(&std::env::temp_dir());
         assert_eq!(

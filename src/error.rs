@@ -2,6 +2,7 @@
 
 use core::fmt;
 use rustix::io::Errno;
+use rustix::process::Pid;
 
 use crate::message::Message;
 
@@ -12,9 +13,9 @@ use crate::message::Message;
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
-    /// The process has more than one thread; [`Error::detail`] is the thread count.
+    /// The process has more than one thread ([`Detail::Threads`]). Printed "thread check".
     Threads = 1,
-    /// A descriptor of the keep-list is not open or is 0, 1 or 2; the detail is its number.
+    /// A descriptor of the keep-list is not open or is 0, 1 or 2 ([`Detail::Fd`]).
     KeepFd = 2,
     /// `open("/dev/null")`.
     OpenDevNull = 3,
@@ -22,44 +23,46 @@ pub enum Step {
     OpenStdout = 4,
     /// Opening the stderr log file.
     OpenStderr = 5,
-    /// Opening the pid file.
+    /// Opening the pid file. Printed "pid file".
     PidFileOpen = 6,
     /// Locking the pid file; with `EWOULDBLOCK` another process holds it and the detail is
-    /// that process: the pid written in the file if it holds the lock, else one found holding
-    /// it in `/proc` (0 if none could be found).
+    /// that process ([`Detail::Pid`]): the pid written in the file if it holds the lock, else
+    /// one found holding it in `/proc` ([`Detail::None`] if none could be found). Printed
+    /// "pid file".
     PidFileLock = 7,
     /// `socketpair` for the readiness channel.
-    Pipe = 8,
+    Socketpair = 8,
     /// The first `fork`.
     Fork = 9,
     /// `setsid` in the intermediate process.
     Setsid = 10,
     /// The second `fork`, in the intermediate process.
-    Fork2 = 11,
+    SecondFork = 11,
     /// Clearing the signal mask.
-    SignalMask = 12,
+    Sigprocmask = 12,
     /// `chdir`.
     Chdir = 13,
-    /// `dup2` onto a standard descriptor; the detail is the target (0, 1 or 2).
+    /// `dup2` onto a standard descriptor; the detail is the target ([`Detail::Fd`]: 0, 1 or 2).
     Dup2 = 14,
-    /// Closing inherited descriptors (close_range and its fallbacks all failed).
-    CloseFds = 15,
+    /// Closing inherited descriptors (`close_range` and its fallbacks all failed).
+    CloseRange = 15,
     /// Writing the daemon's pid into the pid file.
     PidFileWrite = 16,
     /// `execve` of the program.
     Exec = 17,
     /// The daemon exited, or closed the readiness channel, without reporting ready or an error.
+    /// Printed "daemon" (the message reads "daemon: exited before it was ready").
     NotReady = 18,
     /// The program's own initialization failed ([`Ready::fail`](crate::Ready::fail)).
     Init = 19,
     /// Reading the readiness channel in the original process.
-    ReadPipe = 20,
+    ReadChannel = 20,
     /// Invalid configuration (for example an `exec` argument vector that is not
     /// null-terminated).
     Config = 21,
     /// Looking up `USER[:GROUP]` in `/etc/passwd` and `/etc/group`; the detail is
-    /// [`NO_SUCH_USER`](Error::NO_SUCH_USER) or [`NO_SUCH_GROUP`](Error::NO_SUCH_GROUP) when a
-    /// name is missing (errno `ENOENT`), or 0 when a file could not be read.
+    /// [`Detail::NoSuchUser`], [`Detail::NoSuchGroup`] or [`Detail::NeedsGroup`] when a name is
+    /// missing (errno `ENOENT`), or [`Detail::None`] when a file could not be read.
     User = 22,
     /// `chroot`.
     Chroot = 23,
@@ -67,25 +70,19 @@ pub enum Step {
     Setgroups = 24,
     /// `setgid`.
     Setgid = 25,
-    /// `setuid`; with the detail [`REGAINED_ROOT`](Error::REGAINED_ROOT), the process could
-    /// become root again after dropping privileges.
+    /// `setuid`; with the detail [`Detail::RegainedRoot`], the process could become root
+    /// again after dropping privileges.
     Setuid = 26,
-    /// Finding the process that holds a pid file's lock (`/proc`, the pid file itself).
-    Status = 27,
-    /// `pidfd_open` or `pidfd_send_signal` for the process holding a pid file; for
-    /// [`signal`](crate::signal) also the detail [`NOT_RUNNING`](Error::NOT_RUNNING) or
-    /// [`UNIDENTIFIED`](Error::UNIDENTIFIED).
-    Signal = 28,
-    /// Stopping the process that holds a pid file: the detail is
-    /// [`NOT_RUNNING`](Error::NOT_RUNNING) or [`UNIDENTIFIED`](Error::UNIDENTIFIED), with
-    /// `ETIMEDOUT` the pid that outlived `SIGKILL`, or with `EBUSY` the pid still holding the
-    /// lock once the daemon's processes are gone (0 if none could be named).
-    Stop = 29,
+    // 27 to 29 were status, signal and stop, whose failures are now
+    // `control::Error`s: never reused.
     /// The program closed its [`ready_fd`](crate::Daemon::ready_fd) (or exited) before it
-    /// wrote a newline to it; the detail is the descriptor's number.
+    /// wrote a newline to it ([`Detail::Fd`]). Printed "exec" with the program's path, as the
+    /// program's own failure.
     ReadyFd = 30,
-    /// Setting up the respawn supervisor (signalfd, child subreaper, capture pipes).
-    Supervise = 31,
+    /// Setting up the respawn supervisor or a run of the program under it: which part is the
+    /// detail ([`Detail::Signalfd`], [`Detail::Subreaper`], [`Detail::Pipes`],
+    /// [`Detail::ProcessGroup`], [`Detail::ParentDeath`]).
+    Respawn = 31,
     /// Starting the process that sends the program's output to the system log.
     Logger = 32,
 }
@@ -94,44 +91,46 @@ impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Step; 32] = [
-            Threads,
-            KeepFd,
-            OpenDevNull,
-            OpenStdout,
-            OpenStderr,
-            PidFileOpen,
-            PidFileLock,
-            Pipe,
-            Fork,
-            Setsid,
-            Fork2,
-            SignalMask,
-            Chdir,
-            Dup2,
-            CloseFds,
-            PidFileWrite,
-            Exec,
-            NotReady,
-            Init,
-            ReadPipe,
-            Config,
-            User,
-            Chroot,
-            Setgroups,
-            Setgid,
-            Setuid,
-            Status,
-            Signal,
-            Stop,
-            ReadyFd,
-            Supervise,
-            Logger,
+        const ALL: [Option<Step>; 32] = [
+            Some(Threads),
+            Some(KeepFd),
+            Some(OpenDevNull),
+            Some(OpenStdout),
+            Some(OpenStderr),
+            Some(PidFileOpen),
+            Some(PidFileLock),
+            Some(Socketpair),
+            Some(Fork),
+            Some(Setsid),
+            Some(SecondFork),
+            Some(Sigprocmask),
+            Some(Chdir),
+            Some(Dup2),
+            Some(CloseRange),
+            Some(PidFileWrite),
+            Some(Exec),
+            Some(NotReady),
+            Some(Init),
+            Some(ReadChannel),
+            Some(Config),
+            Some(User),
+            Some(Chroot),
+            Some(Setgroups),
+            Some(Setgid),
+            Some(Setuid),
+            None,
+            None,
+            None,
+            Some(ReadyFd),
+            Some(Respawn),
+            Some(Logger),
         ];
-        if n >= 1 && (n as usize) <= ALL.len() {
-            Some(ALL[n as usize - 1])
-        } else {
-            None
+        let Some(i) = n.checked_sub(1) else {
+            return None;
+        };
+        match ALL.split_at_checked(i as usize) {
+            Some((_, [step, ..])) => *step,
+            _ => None,
         }
     }
 
@@ -142,14 +141,14 @@ impl Step {
         // a fraction of the size of one (pointer, length) pair per step, in every binary
         // that prints an error.
         let i = self as usize - 1;
-        if i >= NAME_ENDS.len() {
+        let Some((before, [end, ..])) = NAME_ENDS.split_at_checked(i) else {
             return "";
-        }
-        let start = match i {
-            0 => 0,
-            _ => NAME_ENDS[i - 1] as usize + 1,
         };
-        let end = NAME_ENDS[i] as usize;
+        let end = *end as usize;
+        let start = match before {
+            [.., previous] => *previous as usize + 1,
+            [] => 0,
+        };
         let Some((_, rest)) = NAMES.as_bytes().split_at_checked(start) else {
             return "";
         };
@@ -171,34 +170,35 @@ const NAMES: &str = concat!(
     "open stderr\0",            // 5 OpenStderr
     "pid file\0",               // 6 PidFileOpen
     "pid file\0",               // 7 PidFileLock
-    "socketpair\0",             // 8 Pipe
+    "socketpair\0",             // 8 Socketpair
     "fork\0",                   // 9 Fork
     "setsid\0",                 // 10 Setsid
-    "second fork\0",            // 11 Fork2
-    "sigprocmask\0",            // 12 SignalMask
+    "second fork\0",            // 11 SecondFork
+    "sigprocmask\0",            // 12 Sigprocmask
     "chdir\0",                  // 13 Chdir
     "dup2\0",                   // 14 Dup2
-    "close_range\0",            // 15 CloseFds
+    "close_range\0",            // 15 CloseRange
     "write pid file\0",         // 16 PidFileWrite
     "exec\0",                   // 17 Exec
     "daemon\0",                 // 18 NotReady
     "initialization\0",         // 19 Init
-    "read readiness channel\0", // 20 ReadPipe
+    "read readiness channel\0", // 20 ReadChannel
     "configuration\0",          // 21 Config
     "user\0",                   // 22 User
     "chroot\0",                 // 23 Chroot
     "setgroups\0",              // 24 Setgroups
     "setgid\0",                 // 25 Setgid
     "setuid\0",                 // 26 Setuid
-    "status\0",                 // 27 Status
-    "signal\0",                 // 28 Signal
-    "stop\0",                   // 29 Stop
+    "\0",                       // 27 (unused)
+    "\0",                       // 28 (unused)
+    "\0",                       // 29 (unused)
     "exec\0",                   // 30 ReadyFd
-    "respawn\0",                // 31 Supervise
+    "respawn\0",                // 31 Respawn
     "logger\0",                 // 32 Logger
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
+#[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
 const NAME_ENDS: [u16; 32] = {
     let mut ends = [0; 32];
     let (mut at, mut n) = (0, 0);
@@ -214,7 +214,149 @@ const NAME_ENDS: [u16; 32] = {
     ends
 };
 
-/// A failed step and its errno: small, `Copy`, and free of allocation.
+/// What an [`Error`] says beyond its step and errno: a number the message names (a
+/// descriptor, a pid, a count), or the reason a step refused, where the errno alone would be
+/// ambiguous.
+#[non_exhaustive]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Nothing more.
+    None,
+    /// [`Step::Threads`]: how many threads the process runs.
+    Threads(u32),
+    /// [`Step::KeepFd`], [`Step::Dup2`] (the target: 0, 1 or 2), [`Step::ReadyFd`] and
+    /// [`Step::Config`] (a readiness descriptor that is 0, 1 or 2): the descriptor.
+    Fd(i32),
+    /// [`Step::PidFileLock`] with `EWOULDBLOCK`: the process holding the lock.
+    Pid(Pid),
+    /// [`Step::User`]: the user is in neither `/etc/passwd` nor a number.
+    NoSuchUser,
+    /// [`Step::User`]: the group is in neither `/etc/group` nor a number.
+    NoSuchGroup,
+    /// [`Step::User`]: a numeric user not in `/etc/passwd` was given without a group.
+    NeedsGroup,
+    /// [`Step::Setuid`]: `setuid(0)` succeeded after the drop.
+    RegainedRoot,
+    /// [`Step::PidFileOpen`] (and the control commands): the path is not a regular file;
+    /// [`Step::OpenStdout`], [`Step::OpenStderr`]: nor a FIFO or character device.
+    NotRegular,
+    /// [`Step::PidFileOpen`]: an existing pid file is another user's, or has other hard links;
+    /// it is not reused (it could be a planted link to a file not ours to write).
+    NotOurs,
+    /// [`Step::PidFileOpen`], [`Step::OpenStdout`], [`Step::OpenStderr`] (with `ELOOP`): a
+    /// directory on the path is a symbolic link that neither root nor this user owns; it is
+    /// not followed (it could lead root's write anywhere).
+    ForeignLink,
+    /// [`Step::OpenStdout`], [`Step::OpenStderr`] (with `EPERM`): an existing log file is
+    /// owned by a user other than root, this one or the daemon's.
+    ForeignOwner,
+    /// [`Step::OpenStdout`], [`Step::OpenStderr`] (with `EPERM`): an existing log file has
+    /// other hard links (it could be a planted link to a file not ours to write).
+    HardLinked,
+    /// [`Step::OpenStdout`], [`Step::OpenStderr`] (with `ELOOP`): the log's path is a symbolic
+    /// link, which is not followed.
+    IsSymlink,
+    /// [`Step::PidFileOpen`] (with `EPERM`): the pid file's directory can be written by a user
+    /// other than root or this one (and is not sticky), who could replace the file with one
+    /// naming any pid.
+    OpenDir,
+    /// [`Step::Respawn`]: blocking the handled signals or opening the signalfd.
+    Signalfd,
+    /// [`Step::Respawn`]: becoming a child subreaper.
+    Subreaper,
+    /// [`Step::Respawn`]: a capture or status pipe.
+    Pipes,
+    /// [`Step::Respawn`]: the program's own process group (`setpgid`).
+    ProcessGroup,
+    /// [`Step::Respawn`]: the program's parent-death signal.
+    ParentDeath,
+}
+
+/// Wire tags of the variants with a value; those without one have 16 and up (never reused).
+const THREADS: u8 = 1;
+const FD: u8 = 2;
+const PID: u8 = 3;
+
+impl Detail {
+    /// The wire form: a tag and a value.
+    const fn pack(self) -> (u8, u32) {
+        match self {
+            Detail::None => (0, 0),
+            Detail::Threads(n) => (THREADS, n),
+            Detail::Fd(fd) => (FD, fd as u32),
+            Detail::Pid(pid) => (PID, pid.as_raw_nonzero().get() as u32),
+            Detail::NoSuchUser => (16, 0),
+            Detail::NoSuchGroup => (17, 0),
+            Detail::NeedsGroup => (18, 0),
+            Detail::RegainedRoot => (19, 0),
+            Detail::NotRegular => (20, 0),
+            Detail::NotOurs => (21, 0),
+            Detail::ForeignLink => (22, 0),
+            Detail::ForeignOwner => (23, 0),
+            Detail::HardLinked => (24, 0),
+            Detail::IsSymlink => (25, 0),
+            Detail::OpenDir => (26, 0),
+            Detail::Signalfd => (27, 0),
+            Detail::Subreaper => (28, 0),
+            Detail::Pipes => (29, 0),
+            Detail::ProcessGroup => (30, 0),
+            Detail::ParentDeath => (31, 0),
+        }
+    }
+
+    /// The inverse of [`pack`](Self::pack): `None` for an unknown tag or a value `pack`
+    /// never writes with it (each detail has exactly one wire form).
+    const fn unpack(tag: u8, value: u32) -> Option<Detail> {
+        Some(match tag {
+            THREADS => Detail::Threads(value),
+            FD => Detail::Fd(value as i32),
+            PID => match Self::pid(value) {
+                Detail::None => return None,
+                pid => pid,
+            },
+            _ if value != 0 => return None,
+            0 => Detail::None,
+            16 => Detail::NoSuchUser,
+            17 => Detail::NoSuchGroup,
+            18 => Detail::NeedsGroup,
+            19 => Detail::RegainedRoot,
+            20 => Detail::NotRegular,
+            21 => Detail::NotOurs,
+            22 => Detail::ForeignLink,
+            23 => Detail::ForeignOwner,
+            24 => Detail::HardLinked,
+            25 => Detail::IsSymlink,
+            26 => Detail::OpenDir,
+            27 => Detail::Signalfd,
+            28 => Detail::Subreaper,
+            29 => Detail::Pipes,
+            30 => Detail::ProcessGroup,
+            31 => Detail::ParentDeath,
+            _ => return None,
+        })
+    }
+
+    /// `Pid(pid)`, or `None` for 0 (no process could be named).
+    pub(crate) const fn pid(pid: u32) -> Detail {
+        if pid > i32::MAX as u32 {
+            return Detail::None;
+        }
+        match Pid::from_raw(pid as i32) {
+            Some(pid) => Detail::Pid(pid),
+            None => Detail::None,
+        }
+    }
+
+    /// The pid, if this is one.
+    pub const fn as_pid(self) -> Option<Pid> {
+        match self {
+            Detail::Pid(pid) => Some(pid),
+            _ => None,
+        }
+    }
+}
+
+/// A failed step and its errno: small (eight bytes), `Copy`, and free of allocation.
 ///
 /// It is what every entry point returns and what the daemon sends back to the original process
 /// through the readiness channel. [`Display`](fmt::Display) prints `step: strerror`; for the full
@@ -222,91 +364,46 @@ const NAME_ENDS: [u16; 32] = {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
     step: Step,
+    /// [`Detail`]'s wire tag and value, kept packed so that the error stays eight bytes.
+    tag: u8,
     errno: u16,
-    detail: u32,
+    value: u32,
 }
+
+/// The size of an [`Error`]'s wire form.
+pub(crate) const WIRE_LEN: usize = 8;
 
 /// Room kept for the cause after a long path in a message: the longest explanation and
 /// `strerror` text, with a pid, fit in it.
-const CAUSE_ROOM: usize = 256;
+pub(crate) const CAUSE_ROOM: usize = 256;
 
 impl Error {
-    /// [`Step::User`] detail: the user is in neither `/etc/passwd` nor a number.
-    pub const NO_SUCH_USER: u32 = 1;
-    /// [`Step::User`] detail: the group is in neither `/etc/group` nor a number.
-    pub const NO_SUCH_GROUP: u32 = 2;
-    /// [`Step::User`] detail: a numeric user not in `/etc/passwd` was given without a group.
-    pub const NEEDS_GROUP: u32 = 3;
-    /// [`Step::Setuid`] detail: `setuid(0)` succeeded after the drop.
-    pub const REGAINED_ROOT: u32 = 1;
-    /// [`Step::Stop`] detail: no process holds the pid file's lock.
-    pub const NOT_RUNNING: u32 = 1;
-    /// [`Step::Stop`] detail: the lock is held, but not by the pid written in the file.
-    pub const UNIDENTIFIED: u32 = 2;
-    /// [`Step::Signal`] detail: the daemon is gone, but a process it started holds the lock
-    /// ([`stop`](crate::stop) ends it; there is no daemon to signal).
-    pub const ORPHANED: u32 = 3;
-    /// [`Step::PidFileOpen`] and [`Step::Status`] detail: the path is not a regular file.
-    pub const NOT_REGULAR: u32 = 1;
-    /// [`Step::Supervise`] detail: blocking the handled signals or opening the signalfd.
-    pub const SUPERVISE_SIGNALS: u32 = 1;
-    /// [`Step::Supervise`] detail: becoming a child subreaper.
-    pub const SUPERVISE_SUBREAPER: u32 = 2;
-    /// [`Step::Supervise`] detail: a capture or status pipe.
-    pub const SUPERVISE_PIPES: u32 = 3;
-    /// [`Step::Supervise`] detail: the program's own process group (`setpgid`).
-    pub const SUPERVISE_GROUP: u32 = 4;
-    /// [`Step::Supervise`] detail: the program's parent-death signal.
-    pub const SUPERVISE_PARENT_DEATH: u32 = 5;
-    /// [`Step::PidFileOpen`] detail: an existing pid file is another user's, or has other
-    /// hard links; it is not reused (it could be a planted link to a file not ours to write).
-    pub const NOT_OURS: u32 = 2;
-    /// [`Step::PidFileOpen`], [`Step::OpenStdout`], [`Step::OpenStderr`] and [`Step::Status`]
-    /// detail (with `ELOOP`): a directory on the path is a symbolic link that neither root nor
-    /// this user owns; it is not followed (it could lead root's write anywhere).
-    pub const FOREIGN_LINK: u32 = 3;
-    /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `EPERM`): an existing log
-    /// file is owned by a user other than root, this one or the daemon's.
-    pub const FOREIGN_OWNER: u32 = 4;
-    /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `EPERM`): an existing log
-    /// file has other hard links (it could be a planted link to a file not ours to write).
-    pub const HARD_LINKED: u32 = 5;
-    /// [`Step::OpenStdout`] and [`Step::OpenStderr`] detail (with `ELOOP`): the log's path is
-    /// a symbolic link, which is not followed.
-    pub const IS_SYMLINK: u32 = 6;
-    /// [`Step::PidFileOpen`] detail (with `EPERM`): the pid file's directory can be written by
-    /// a user other than root or this one (and is not sticky), who could replace the file with
-    /// one naming any pid.
-    pub const OPEN_DIR: u32 = 7;
-
     /// An error of `step` with `errno`.
     // Never inlined: the errno's conversion and the packing of the fields took some 40 bytes
     // at each of the library's many error sites, a call about 10.
     #[inline(never)]
     pub const fn new(step: Step, errno: Errno) -> Self {
-        Error {
-            step,
-            errno: errno.raw_os_error() as u16,
-            detail: 0,
-        }
+        Self::packed(step, errno.raw_os_error() as u16, Detail::None)
     }
 
-    /// An error of `step` with `errno` and a step-specific number (see [`Step`]).
+    /// An error of `step` with `errno` and what the step tells about it (see [`Detail`]).
     #[inline(never)]
-    pub const fn with_detail(step: Step, errno: Errno, detail: u32) -> Self {
-        Error {
-            step,
-            errno: errno.raw_os_error() as u16,
-            detail,
-        }
+    pub const fn with_detail(step: Step, errno: Errno, detail: Detail) -> Self {
+        Self::packed(step, errno.raw_os_error() as u16, detail)
     }
 
     /// An error that has no errno (0).
-    pub(crate) const fn without_errno(step: Step, detail: u32) -> Self {
+    pub(crate) const fn without_errno(step: Step, detail: Detail) -> Self {
+        Self::packed(step, 0, detail)
+    }
+
+    const fn packed(step: Step, errno: u16, detail: Detail) -> Self {
+        let (tag, value) = detail.pack();
         Error {
             step,
-            errno: 0,
-            detail,
+            tag,
+            errno,
+            value,
         }
     }
 
@@ -329,28 +426,39 @@ impl Error {
         self.errno as i32
     }
 
-    /// A step-specific number: a thread count, a descriptor, or the pid holding the pid file.
-    pub const fn detail(&self) -> u32 {
-        self.detail
+    /// What the step tells beyond its errno: a descriptor, a pid, a count or a reason.
+    pub const fn detail(&self) -> Detail {
+        match Detail::unpack(self.tag, self.value) {
+            Some(detail) => detail,
+            None => Detail::None,
+        }
     }
 
-    /// The wire form behind the record kind: step, errno and detail (both little endian).
-    pub(crate) const fn to_bytes(self) -> [u8; 7] {
+    /// The wire form behind the record kind: step, errno, the detail's tag and value
+    /// (numbers little endian).
+    pub(crate) const fn to_bytes(self) -> [u8; WIRE_LEN] {
         let e = self.errno.to_le_bytes();
-        let d = self.detail.to_le_bytes();
-        [self.step as u8, e[0], e[1], d[0], d[1], d[2], d[3]]
+        let v = self.value.to_le_bytes();
+        [
+            self.step as u8,
+            e[0],
+            e[1],
+            self.tag,
+            v[0],
+            v[1],
+            v[2],
+            v[3],
+        ]
     }
 
-    /// The inverse of [`to_bytes`](Self::to_bytes); `None` for an unknown step.
+    /// The inverse of [`to_bytes`](Self::to_bytes); `None` for an unknown step or detail.
     /// An errno above 4095 is not one (and [`Errno`] refuses it): `None` too.
-    pub(crate) const fn from_bytes(b: [u8; 7]) -> Option<Self> {
-        let errno = u16::from_le_bytes([b[1], b[2]]);
-        match Step::from_u8(b[0]) {
-            Some(step) if errno <= 4095 => Some(Error {
-                step,
-                errno,
-                detail: u32::from_le_bytes([b[3], b[4], b[5], b[6]]),
-            }),
+    pub(crate) const fn from_bytes(b: [u8; WIRE_LEN]) -> Option<Self> {
+        let [step, e0, e1, tag, v0, v1, v2, v3] = b;
+        let errno = u16::from_le_bytes([e0, e1]);
+        let value = u32::from_le_bytes([v0, v1, v2, v3]);
+        match (Step::from_u8(step), Detail::unpack(tag, value)) {
+            (Some(step), Some(detail)) if errno <= 4095 => Some(Self::packed(step, errno, detail)),
             _ => None,
         }
     }
@@ -370,22 +478,22 @@ impl Error {
     /// [`Daemon::message`]: crate::Daemon::message
     pub(crate) fn write_to(&self, m: &mut Message, subject: Option<&[u8]>) {
         m.push_str(self.step.name());
-        match (self.step, subject) {
+        match (self.detail(), subject) {
             (_, Some(s)) => {
                 m.push_str(" ");
                 m.push_path(s, CAUSE_ROOM);
             }
-            (Step::KeepFd | Step::Dup2, None) => {
+            (Detail::Fd(fd), None) if matches!(self.step, Step::KeepFd | Step::Dup2) => {
                 m.push_str(" ");
-                m.push_u32(self.detail);
+                m.push_u32(fd as u32);
             }
-            (Step::Supervise, None) => {
-                let part = match self.detail {
-                    Self::SUPERVISE_SIGNALS => " signalfd",
-                    Self::SUPERVISE_SUBREAPER => " subreaper",
-                    Self::SUPERVISE_PIPES => " pipe",
-                    Self::SUPERVISE_GROUP => " process group",
-                    Self::SUPERVISE_PARENT_DEATH => " parent-death signal",
+            (detail, None) if self.step == Step::Respawn => {
+                let part = match detail {
+                    Detail::Signalfd => " signalfd",
+                    Detail::Subreaper => " subreaper",
+                    Detail::Pipes => " pipe",
+                    Detail::ProcessGroup => " process group",
+                    Detail::ParentDeath => " parent-death signal",
                     _ => "",
                 };
                 m.push_str(part);
@@ -396,122 +504,82 @@ impl Error {
         self.write_cause(m);
     }
 
-    /// The cause alone: the errno's text, or the step's own explanation.
+    /// The cause alone: the step's own explanation, or the errno's text.
     ///
     /// Every explanation is a text, maybe a number and a text after it: the arms only pick
     /// them, and one sequence of pushes writes them.
     fn write_cause(&self, m: &mut Message) {
-        let detail = self.detail;
-        let errno = self.errno;
-        let (head, number, tail): (&str, Option<u32>, &str) = match self.step {
-            Step::Threads => (
+        let log = matches!(self.step, Step::OpenStdout | Step::OpenStderr);
+        let (head, number, tail): (&str, Option<u32>, &str) = match self.detail() {
+            Detail::Threads(n) => (
                 "the process runs ",
-                Some(detail),
+                Some(n),
                 " threads; daemonize before starting any",
             ),
-            Step::PidFileLock if errno == Errno::WOULDBLOCK.raw_os_error() as u16 => {
-                if detail == 0 {
-                    ("locked by another process", None, "")
-                } else {
-                    ("locked by running pid ", Some(detail), "")
-                }
-            }
-            Step::PidFileOpen | Step::Status if detail == Self::NOT_REGULAR => {
-                ("not a regular file", None, "")
-            }
-            Step::OpenStdout | Step::OpenStderr if detail == Self::NOT_REGULAR => {
-                ("not a regular file, FIFO or character device", None, "")
-            }
-            Step::PidFileOpen | Step::OpenStdout | Step::OpenStderr | Step::Status
-                if detail == Self::FOREIGN_LINK =>
+            Detail::Pid(pid) if self.step == Step::PidFileLock => (
+                "locked by running pid ",
+                Some(pid.as_raw_nonzero().get() as u32),
+                "",
+            ),
+            Detail::None
+                if self.step == Step::PidFileLock
+                    && self.errno == Errno::WOULDBLOCK.raw_os_error() as u16 =>
             {
-                (
-                    "a symbolic link owned by another user is on the path: not followed",
-                    None,
-                    "",
-                )
+                ("locked by another process", None, "")
             }
-            Step::OpenStdout | Step::OpenStderr if detail == Self::FOREIGN_OWNER => {
-                ("owned by another user: not written", None, "")
-            }
-            Step::OpenStdout | Step::OpenStderr if detail == Self::HARD_LINKED => {
-                ("has other hard links: not written", None, "")
-            }
-            Step::OpenStdout | Step::OpenStderr if detail == Self::IS_SYMLINK => {
-                ("a symbolic link: not followed", None, "")
-            }
-            Step::PidFileOpen if detail == Self::NOT_OURS => (
+            Detail::NotRegular if log => ("not a regular file, FIFO or character device", None, ""),
+            Detail::NotRegular => ("not a regular file", None, ""),
+            Detail::ForeignLink => (
+                "a symbolic link owned by another user is on the path: not followed",
+                None,
+                "",
+            ),
+            Detail::ForeignOwner => ("owned by another user: not written", None, ""),
+            Detail::HardLinked => ("has other hard links: not written", None, ""),
+            Detail::IsSymlink => ("a symbolic link: not followed", None, ""),
+            Detail::NotOurs => (
                 "another user's file, or one with other hard links: not reused",
                 None,
                 "",
             ),
-            Step::Status if detail == Self::NOT_OURS => (
-                "another user's file, or one with other hard links: not trusted",
-                None,
-                "",
-            ),
-            Step::PidFileOpen if detail == Self::OPEN_DIR => (
+            Detail::OpenDir => (
                 "its directory can be written by another user, who could replace it",
                 None,
                 "",
             ),
-            Step::NotReady => ("exited before it was ready", None, ""),
-            Step::User if detail == Self::NO_SUCH_USER => ("no such user", None, ""),
-            Step::User if detail == Self::NO_SUCH_GROUP => ("no such group", None, ""),
-            Step::User if detail == Self::NEEDS_GROUP => {
-                ("not in /etc/passwd: give its group as USER:GROUP", None, "")
-            }
-            Step::ReadyFd => (
+            _ if self.step == Step::NotReady => ("exited before it was ready", None, ""),
+            Detail::NoSuchUser => ("no such user", None, ""),
+            Detail::NoSuchGroup => ("no such group", None, ""),
+            Detail::NeedsGroup => ("not in /etc/passwd: give its group as USER:GROUP", None, ""),
+            Detail::Fd(fd) if self.step == Step::ReadyFd => (
                 "exited or closed descriptor ",
-                Some(detail),
+                Some(fd as u32),
                 " before it was ready",
             ),
-            Step::Stop | Step::Signal if detail == Self::NOT_RUNNING => {
-                ("not running (no process holds its lock)", None, "")
+            Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
+            _ => {
+                write_errno(m, self.errno);
+                return;
             }
-            Step::Signal if detail == Self::ORPHANED => (
-                "the daemon is gone, but a process it started still holds its lock (--stop \
-                 ends it)",
-                None,
-                "",
-            ),
-            Step::Stop | Step::Signal if detail == Self::UNIDENTIFIED => (
-                "locked by a process other than the pid written in it",
-                None,
-                "",
-            ),
-            Step::Stop | Step::Signal
-                if errno == Errno::PERM.raw_os_error() as u16 && detail != 0 =>
-            {
-                (
-                    "locked by pid ",
-                    Some(detail),
-                    ", which it cannot prove the start created: nothing signalled",
-                )
-            }
-            Step::Stop if errno == Errno::BUSY.raw_os_error() as u16 => match detail {
-                0 => ("still locked by a process it could not stop", None, ""),
-                pid => ("still locked by pid ", Some(pid), ""),
-            },
-            Step::Stop if errno == Errno::TIMEDOUT.raw_os_error() as u16 => {
-                ("pid ", Some(detail), " still runs after SIGKILL")
-            }
-            Step::Setuid if detail == Self::REGAINED_ROOT => {
-                ("root could be regained after dropping privileges", None, "")
-            }
-            _ => match crate::strerror::strerror(errno) {
-                Some(text) => {
-                    m.push(text);
-                    return;
-                }
-                None => ("error ", Some(u32::from(errno)), ""),
-            },
         };
         m.push_str(head);
         if let Some(n) = number {
             m.push_u32(n);
         }
         m.push_str(tail);
+    }
+}
+
+/// Writes the errno's text, or `error N` for one without a text.
+pub(crate) fn write_errno(m: &mut Message, errno: u16) {
+    match crate::strerror::strerror(errno) {
+        Some(text) => {
+            m.push(text);
+        }
+        None => {
+            m.push_str("error ");
+            m.push_u32(u32::from(errno));
+        }
     }
 }
 
@@ -553,6 +621,11 @@ mod tests {
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(33), None);
         assert!(core::mem::size_of::<Error>() <= 8);
+        assert_eq!(
+            Step::from_u8(27),
+            None,
+            "status, signal and stop are control errors"
+        );
     }
 
     #[test]
@@ -561,9 +634,9 @@ mod tests {
             (Step::Threads, "thread check"),
             (Step::OpenDevNull, "open /dev/null"),
             (Step::PidFileLock, "pid file"),
-            (Step::Fork2, "second fork"),
-            (Step::CloseFds, "close_range"),
-            (Step::ReadPipe, "read readiness channel"),
+            (Step::SecondFork, "second fork"),
+            (Step::CloseRange, "close_range"),
+            (Step::ReadChannel, "read readiness channel"),
             (Step::Setuid, "setuid"),
             (Step::ReadyFd, "exec"),
             (Step::Logger, "logger"),
@@ -597,19 +670,27 @@ mod tests {
             "chdir: No such file or directory"
         );
         assert_eq!(
-            text(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 42)),
+            text(Error::with_detail(
+                Step::PidFileLock,
+                Errno::WOULDBLOCK,
+                Detail::pid(42)
+            )),
             "pid file: locked by running pid 42"
         );
         assert_eq!(
-            text(Error::with_detail(Step::PidFileLock, Errno::WOULDBLOCK, 0)),
+            text(Error::with_detail(
+                Step::PidFileLock,
+                Errno::WOULDBLOCK,
+                Detail::None
+            )),
             "pid file: locked by another process"
         );
         assert_eq!(
-            text(Error::with_detail(Step::Dup2, Errno::BADF, 1)),
+            text(Error::with_detail(Step::Dup2, Errno::BADF, Detail::Fd(1))),
             "dup2 1: Bad file descriptor"
         );
         assert_eq!(
-            text(Error::without_errno(Step::NotReady, 0)),
+            text(Error::without_errno(Step::NotReady, Detail::None)),
             "daemon: exited before it was ready"
         );
         assert_eq!(
@@ -618,27 +699,23 @@ mod tests {
         );
         let refusals = [
             (
-                Error::with_detail(Step::OpenStdout, Errno::LOOP, Error::FOREIGN_LINK),
+                Error::with_detail(Step::OpenStdout, Errno::LOOP, Detail::ForeignLink),
                 "open stdout: a symbolic link owned by another user is on the path: not followed",
             ),
             (
-                Error::with_detail(Step::Status, Errno::LOOP, Error::FOREIGN_LINK),
-                "status: a symbolic link owned by another user is on the path: not followed",
-            ),
-            (
-                Error::with_detail(Step::OpenStderr, Errno::PERM, Error::FOREIGN_OWNER),
+                Error::with_detail(Step::OpenStderr, Errno::PERM, Detail::ForeignOwner),
                 "open stderr: owned by another user: not written",
             ),
             (
-                Error::with_detail(Step::OpenStdout, Errno::PERM, Error::HARD_LINKED),
+                Error::with_detail(Step::OpenStdout, Errno::PERM, Detail::HardLinked),
                 "open stdout: has other hard links: not written",
             ),
             (
-                Error::with_detail(Step::OpenStdout, Errno::LOOP, Error::IS_SYMLINK),
+                Error::with_detail(Step::OpenStdout, Errno::LOOP, Detail::IsSymlink),
                 "open stdout: a symbolic link: not followed",
             ),
             (
-                Error::with_detail(Step::OpenStderr, Errno::INVAL, Error::NOT_REGULAR),
+                Error::with_detail(Step::OpenStderr, Errno::INVAL, Detail::NotRegular),
                 "open stderr: not a regular file, FIFO or character device",
             ),
         ];

@@ -4,6 +4,23 @@
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
+// Any of the library's code may run after a fork (see `after_fork`), where a panic must not
+// happen: no unchecked indexing, no unwrap, expect or panic!. Tests may.
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+#![cfg_attr(
+    test,
+    allow(
+        clippy::indexing_slicing,
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic
+    )
+)]
 
 #[cfg(not(target_os = "linux"))]
 compile_error!("rawdaemon only supports Linux");
@@ -11,18 +28,21 @@ compile_error!("rawdaemon only supports Linux");
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+// The module tree is the process map: `launcher` runs in the process that starts the
+// daemon, `after_fork` in every process rawdaemon creates (see its table); `control` in the
+// process that stops or asks about one. The rest are leaves they share.
 #[allow(unsafe_code)] // `intermediate` forks again; `execve` of the configured program
 mod after_fork;
 mod config;
-mod control;
+pub mod control;
 mod credentials;
 mod decimal;
-mod error;
+pub mod error;
 pub mod fuzzing;
 #[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
 mod launcher;
 mod lines;
-mod log;
+pub mod log;
 mod message;
 mod notify;
 mod path;
@@ -35,10 +55,10 @@ mod strerror;
 mod sys;
 
 pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
-pub use control::{Status, Stopped, signal, status, stop};
 pub use credentials::Credentials;
-pub use error::{Error, Step};
+pub use error::{Detail, Error, Step};
 pub use launcher::{Detached, exit_code};
-pub use log::{Facility, Format, Kmsg, Severity, Sink, Syslog};
 pub use message::Message;
 pub use ready::Ready;
+/// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
+pub use rustix::io::Errno;

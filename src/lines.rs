@@ -21,19 +21,22 @@ pub(crate) fn find_line(
     // Inside a line that did not fit: drop bytes up to its newline.
     let mut skipping = false;
     loop {
-        let n = rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut buf[len..]))?;
+        let free = buf.get_mut(len..).unwrap_or_default();
+        let n = rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut *free))?;
         len += n;
         let mut start = 0;
-        while let Some(pos) = buf[start..len].iter().position(|&b| b == b'\n') {
-            let end = start + pos;
-            if !skipping && f(&buf[start..end]) {
+        while let Some(line) = buf.get(start..len).and_then(|rest| {
+            let end = rest.iter().position(|&b| b == b'\n')?;
+            rest.get(..end)
+        }) {
+            if !skipping && f(line) {
                 return Ok(true);
             }
             skipping = false;
-            start = end + 1;
+            start += line.len() + 1;
         }
         if n == 0 {
-            let rest = &buf[start..len];
+            let rest = buf.get(start..len).unwrap_or_default();
             return Ok(!rest.is_empty() && !skipping && f(rest));
         }
         if start == 0 && len == buf.len() {

@@ -28,15 +28,23 @@ impl Message {
             return self;
         }
         let room = Self::CAPACITY - 4 - self.len;
-        let n = bytes.len().min(room);
-        self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
-        self.len += n;
-        if n < bytes.len() {
-            self.buf[self.len..self.len + 3].copy_from_slice(b"...");
-            self.len += 3;
+        let (fits, rest) = bytes.split_at(bytes.len().min(room));
+        self.append(fits);
+        if !rest.is_empty() {
+            self.append(b"...");
             self.cut = true;
         }
         self
+    }
+
+    /// Appends what fits of `bytes` (`push` keeps the room for them).
+    fn append(&mut self, bytes: &[u8]) {
+        let free = self.buf.get_mut(self.len..).unwrap_or_default();
+        let n = bytes.len().min(free.len());
+        if let (Some(to), Some(from)) = (free.get_mut(..n), bytes.get(..n)) {
+            to.copy_from_slice(from);
+        }
+        self.len += n;
     }
 
     /// Appends a path (or any subject) that may be long, shortened in its middle to `...` so
@@ -81,7 +89,7 @@ impl Message {
 
     /// The bytes so far (ending in `...` if something was cut).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.len]
+        self.buf.get(..self.len).unwrap_or_default()
     }
 
     /// The text so far; bytes that are not UTF-8 (a path can hold any) end it early.
@@ -90,7 +98,10 @@ impl Message {
         match core::str::from_utf8(bytes) {
             Ok(s) => s,
             // Cut at the first byte that is not UTF-8.
-            Err(e) => core::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap_or(""),
+            Err(e) => bytes
+                .get(..e.valid_up_to())
+                .and_then(|valid| core::str::from_utf8(valid).ok())
+                .unwrap_or(""),
         }
     }
 
@@ -98,13 +109,12 @@ impl Message {
     /// nowhere else to report them.
     pub fn write_line<Fd: rustix::fd::AsFd>(mut self, fd: Fd) {
         // `push` always leaves room for the newline.
-        self.buf[self.len] = b'\n';
-        self.len += 1;
+        self.append(b"\n");
         let mut rest = self.as_bytes();
         while !rest.is_empty() {
             match rustix::io::write(&fd, rest) {
                 Ok(0) => break,
-                Ok(n) => rest = &rest[n..],
+                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
                 Err(rustix::io::Errno::INTR) => {}
                 Err(_) => break,
             }

@@ -18,15 +18,15 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode, OFlags, Stat};
 use rustix::io::Errno;
 
-use crate::error::Error;
+use crate::error::Detail;
 
 /// The longest path the kernel takes, and so the room for a path with its links expanded.
 const PATH_MAX: usize = 4096;
 /// How many symbolic links one resolution follows, as the kernel's own limit.
 pub(crate) const MAX_LINKS: u32 = 40;
 
-/// Why a path was refused: the errno, and an [`Error`] detail (0 for none).
-pub(crate) type Refusal = (Errno, u32);
+/// Why a path was refused: the errno, and what the resolution found.
+pub(crate) type Refusal = (Errno, Detail);
 
 /// A file's identity: device and inode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -59,7 +59,7 @@ impl FileId {
 ///
 /// # Errors
 ///
-/// `ELOOP` with [`Error::FOREIGN_LINK`] for a symbolic link on the way that another user owns,
+/// `ELOOP` with [`Detail::ForeignLink`] for a symbolic link on the way that another user owns,
 /// `ELOOP` after [`MAX_LINKS`] links, `ENAMETOOLONG`, `EISDIR` for a path ending in `/`, and
 /// those of openat(2) for each directory.
 ///
@@ -81,9 +81,12 @@ pub(crate) fn parent<'p>(
     let name = bytes
         .get(name_at..)
         .and_then(crate::sys::c_str)
-        .ok_or((Errno::INVAL, 0))?;
+        .ok_or((Errno::INVAL, Detail::None))?;
     if name.is_empty() {
-        return Err((if len == 0 { Errno::NOENT } else { Errno::ISDIR }, 0));
+        return Err((
+            if len == 0 { Errno::NOENT } else { Errno::ISDIR },
+            Detail::None,
+        ));
     }
     Ok((resolve_dir(start, dir)?, name))
 }
@@ -98,7 +101,7 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
     let mut buf = [0_u8; PATH_MAX];
     let mut at = LAST
         .checked_sub(path.len())
-        .ok_or((Errno::NAMETOOLONG, 0))?;
+        .ok_or((Errno::NAMETOOLONG, Detail::None))?;
     copy(buf.get_mut(at..LAST).unwrap_or_default(), path)?;
     let mut dir = if path.first() == Some(&b'/') {
         open_dir(rustix::fs::CWD, c"/")?
@@ -122,37 +125,40 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
         let name = rest
             .get(..=len)
             .and_then(crate::sys::c_str)
-            .ok_or((Errno::INVAL, 0))?;
+            .ok_or((Errno::INVAL, Detail::None))?;
         let next = rustix::fs::openat(
             &dir,
             name,
             OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         )
-        .map_err(|e| (e, 0))?;
+        .map_err(|e| (e, Detail::None))?;
         // Past the name and its slash, or at the final NUL.
         at = (at + len + 1).min(LAST);
         // fstatat(fd, "", AT_EMPTY_PATH): what `fstat` says, told apart from the checks of
         // the files themselves in a trace.
-        let st = rustix::fs::statat(&next, c"", AtFlags::EMPTY_PATH).map_err(|e| (e, 0))?;
+        let st =
+            rustix::fs::statat(&next, c"", AtFlags::EMPTY_PATH).map_err(|e| (e, Detail::None))?;
         match FileType::from_raw_mode(st.st_mode) {
             FileType::Directory => dir = next,
             FileType::Symlink => {
                 if st.st_uid != 0 && st.st_uid != euid {
-                    return Err((Errno::LOOP, Error::FOREIGN_LINK));
+                    return Err((Errno::LOOP, Detail::ForeignLink));
                 }
                 links += 1;
                 if links > MAX_LINKS {
-                    return Err((Errno::LOOP, 0));
+                    return Err((Errno::LOOP, Detail::None));
                 }
                 // The link itself, through its O_PATH descriptor: not another one swapped in
                 // at the same name meanwhile.
                 let mut target = [0_u8; PATH_MAX];
-                let n =
-                    rustix::fs::readlinkat_raw(&next, c"", &mut target[..]).map_err(|e| (e, 0))?;
+                let n = rustix::fs::readlinkat_raw(&next, c"", &mut target[..])
+                    .map_err(|e| (e, Detail::None))?;
                 let target = target.get(..n).unwrap_or_default();
                 // The target and a slash before the rest (over the NUL that cut the name).
-                at = at.checked_sub(n + 1).ok_or((Errno::NAMETOOLONG, 0))?;
+                at = at
+                    .checked_sub(n + 1)
+                    .ok_or((Errno::NAMETOOLONG, Detail::None))?;
                 let room = buf.get_mut(at..LAST).unwrap_or_default();
                 copy(room, target)?;
                 if let Some(slash) = room.get_mut(n) {
@@ -163,7 +169,7 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
                 }
                 // A relative target goes on from the link's own directory, `dir`.
             }
-            _ => return Err((Errno::NOTDIR, 0)),
+            _ => return Err((Errno::NOTDIR, Detail::None)),
         }
     }
 }
@@ -187,7 +193,7 @@ pub(crate) fn private_dir(dir: &OwnedFd) -> Result<bool, Errno> {
 /// `src` into the start of `dst`, which must be as long at least (`ENAMETOOLONG` otherwise).
 fn copy(dst: &mut [u8], src: &[u8]) -> Result<(), Refusal> {
     if src.len() > dst.len() {
-        return Err((Errno::NAMETOOLONG, 0));
+        return Err((Errno::NAMETOOLONG, Detail::None));
     }
     for (d, s) in dst.iter_mut().zip(src) {
         *d = *s;
@@ -198,7 +204,7 @@ fn copy(dst: &mut [u8], src: &[u8]) -> Result<(), Refusal> {
 /// A directory, `O_PATH`.
 fn open_dir(at: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Refusal> {
     let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| (e, 0))
+    rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| (e, Detail::None))
 }
 
 /// Opens the last component `name` in `dir` without following a symbolic link there, and
@@ -233,9 +239,9 @@ pub(crate) struct Log {
 ///
 /// # Errors
 ///
-/// Those of [`parent`]; `EPERM` with [`Error::FOREIGN_OWNER`] or [`Error::HARD_LINKED`],
-/// `EINVAL` with [`Error::NOT_REGULAR`] for another kind of file, `ELOOP` with
-/// [`Error::IS_SYMLINK`] for a symbolic link at the path itself, and those of open(2)
+/// Those of [`parent`]; `EPERM` with [`Detail::ForeignOwner`] or [`Detail::HardLinked`],
+/// `EINVAL` with [`Detail::NotRegular`] for another kind of file, `ELOOP` with
+/// [`Detail::IsSymlink`] for a symbolic link at the path itself, and those of open(2)
 /// (`ENXIO` for a FIFO nobody reads).
 ///
 /// # References
@@ -250,23 +256,25 @@ pub(crate) fn open_log(
     let flags = OFlags::WRONLY | OFlags::APPEND;
     // `ELOOP` with `O_NOFOLLOW`: the name is a symbolic link.
     let refused = |e| match e {
-        Errno::LOOP => (e, Error::IS_SYMLINK),
-        _ => (e, 0),
+        Errno::LOOP => (e, Detail::IsSymlink),
+        _ => (e, Detail::None),
     };
     let (fd, created) = match open_in(&dir, name, flags | OFlags::CREATE | OFlags::EXCL, mode) {
         Ok(fd) => (fd, true),
         Err(Errno::EXIST) => (open_in(&dir, name, flags, mode).map_err(refused)?, false),
         Err(e) => return Err(refused(e)),
     };
-    let checked = rustix::fs::fstat(&fd).map_err(|e| (e, 0)).and_then(|st| {
-        if !created {
-            check_log(&st, user)?;
-        }
-        if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            rustix::fs::fcntl_setfl(&fd, OFlags::APPEND).map_err(|e| (e, 0))?;
-        }
-        Ok(FileId::of(&st))
-    });
+    let checked = rustix::fs::fstat(&fd)
+        .map_err(|e| (e, Detail::None))
+        .and_then(|st| {
+            if !created {
+                check_log(&st, user)?;
+            }
+            if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
+                rustix::fs::fcntl_setfl(&fd, OFlags::APPEND).map_err(|e| (e, Detail::None))?;
+            }
+            Ok(FileId::of(&st))
+        });
     match checked {
         Ok(id) => Ok(Log { fd, created, id }),
         Err(e) => {
@@ -283,17 +291,17 @@ fn check_log(st: &Stat, user: Option<u32>) -> Result<(), Refusal> {
     let kind = FileType::from_raw_mode(st.st_mode);
     match kind {
         FileType::RegularFile | FileType::Fifo | FileType::CharacterDevice => {}
-        _ => return Err((Errno::INVAL, Error::NOT_REGULAR)),
+        _ => return Err((Errno::INVAL, Detail::NotRegular)),
     }
     let uid = st.st_uid;
     let ours = uid == 0 || uid == rustix::process::geteuid().as_raw();
     // The daemon's user may own a log file, not a FIFO or a device: one it holds open
     // without reading would block the writer (a respawn supervisor) for good.
     if !ours && (kind != FileType::RegularFile || Some(uid) != user) {
-        return Err((Errno::PERM, Error::FOREIGN_OWNER));
+        return Err((Errno::PERM, Detail::ForeignOwner));
     }
     if kind == FileType::RegularFile && st.st_nlink != 1 {
-        return Err((Errno::PERM, Error::HARD_LINKED));
+        return Err((Errno::PERM, Detail::HardLinked));
     }
     Ok(())
 }
@@ -356,15 +364,15 @@ mod tests {
         );
         assert_eq!(
             resolved(&c(&base.join("rel/sub/"))).map(|_| ()),
-            Err((Errno::ISDIR, 0))
+            Err((Errno::ISDIR, Detail::None))
         );
         assert_eq!(
             resolved(&c(&base.join("loop/f"))).map(|_| ()),
-            Err((Errno::LOOP, 0))
+            Err((Errno::LOOP, Detail::None))
         );
         assert_eq!(
             resolved(&c(&base.join("nothere/f"))).map(|_| ()),
-            Err((Errno::NOENT, 0))
+            Err((Errno::NOENT, Detail::None))
         );
         // The last component is not resolved: a link there is the caller's to refuse.
         assert_eq!(
@@ -378,7 +386,7 @@ mod tests {
             std::os::unix::fs::lchown(&theirs, Some(65534), Some(65534)).unwrap();
             assert_eq!(
                 resolved(&c(&theirs.join("f"))).map(|_| ()),
-                Err((Errno::LOOP, Error::FOREIGN_LINK))
+                Err((Errno::LOOP, Detail::ForeignLink))
             );
         }
         std::fs::remove_dir_all(&base).unwrap();

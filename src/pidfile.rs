@@ -17,7 +17,7 @@ use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{AtFlags, CWD, FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
 
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::path::FileId;
 
 /// The pid file's mode when created (less the umask of the launching process): readable by
@@ -80,7 +80,7 @@ pub(crate) fn lock(path: &CStr, daemon_mode: bool) -> Result<PidFile, Error> {
             return Err(Error::with_detail(
                 Step::PidFileOpen,
                 Errno::PERM,
-                Error::OPEN_DIR,
+                Detail::OpenDir,
             ));
         }
         Err(e) => return Err(Error::new(Step::PidFileOpen, e)),
@@ -145,14 +145,14 @@ fn check_and_lock(
         return Err(Error::with_detail(
             Step::PidFileOpen,
             Errno::INVAL,
-            Error::NOT_REGULAR,
+            Detail::NotRegular,
         ));
     }
     if !created && (st.st_nlink != 1 || st.st_uid != rustix::process::geteuid().as_raw()) {
         return Err(Error::with_detail(
             Step::PidFileOpen,
             Errno::PERM,
-            Error::NOT_OURS,
+            Detail::NotOurs,
         ));
     }
     if !created && st.st_mode & 0o007 != 0 {
@@ -191,7 +191,7 @@ fn check_and_lock(
             return Err(Error::with_detail(
                 Step::PidFileLock,
                 Errno::WOULDBLOCK,
-                holder,
+                Detail::pid(holder),
             ));
         }
         Err(e) => return Err(Error::new(Step::PidFileLock, e)),
@@ -210,7 +210,7 @@ pub(crate) fn read_pid(fd: &OwnedFd) -> u32 {
     let mut buf = [0_u8; 16];
     match rustix::io::pread(fd, &mut buf, 0) {
         Ok(n) => {
-            let text = &buf[..n];
+            let text = buf.get(..n).unwrap_or_default();
             let line = crate::lines::Fields::new(text, b'\n')
                 .next()
                 .unwrap_or(text);

@@ -1,7 +1,7 @@
-//! The readiness channel: its eight-byte records, and [`Ready`], the daemon's end of it.
+//! The readiness channel: its nine-byte records, and [`Ready`], the daemon's end of it.
 //!
 //! The channel is a Unix stream socket pair, so that the daemon can send with `MSG_NOSIGNAL`.
-//! A record is `[kind, payload…]`, sent with one `send(2)` of 8 bytes, which a Unix socket
+//! A record is `[kind, payload…]`, sent with one `send(2)` of nine bytes, which a Unix socket
 //! delivers whole. The original process reads one record, then (except with manual
 //! readiness) reads on to end-of-file, so it returns only once the daemon has closed its end
 //! or exec'd.
@@ -14,7 +14,7 @@ use crate::error::{Error, Step};
 use crate::{Runtime, sys};
 
 /// The size of every record.
-pub(crate) const RECORD_LEN: usize = 8;
+pub(crate) const RECORD_LEN: usize = 1 + crate::error::WIRE_LEN;
 
 /// What the original process can read from the channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,25 +43,24 @@ impl Record {
                     EXEC
                 };
                 let p = pid.to_le_bytes();
-                [kind, 0, 0, 0, p[0], p[1], p[2], p[3]]
+                [kind, 0, 0, 0, 0, p[0], p[1], p[2], p[3]]
             }
             Record::Failed(e) => {
                 let b = e.to_bytes();
-                [FAILED, b[0], b[1], b[2], b[3], b[4], b[5], b[6]]
+                [FAILED, b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]
             }
         }
     }
 
     /// The inverse of [`encode`](Self::encode); `None` for anything else.
     pub(crate) fn decode(b: [u8; RECORD_LEN]) -> Option<Self> {
-        let pid = u32::from_le_bytes([b[4], b[5], b[6], b[7]]);
-        let padded = b[1] == 0 && b[2] == 0 && b[3] == 0;
+        let pid = u32::from_le_bytes([b[5], b[6], b[7], b[8]]);
+        let padded = b[1] == 0 && b[2] == 0 && b[3] == 0 && b[4] == 0;
         match b[0] {
             READY if padded => Some(Record::Ready(pid)),
             EXEC if padded => Some(Record::Exec(pid)),
-            FAILED => {
-                Error::from_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7]]).map(Record::Failed)
-            }
+            FAILED => Error::from_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]])
+                .map(Record::Failed),
             _ => None,
         }
     }
@@ -235,17 +234,24 @@ mod tests {
             Record::Failed(Error::with_detail(
                 Step::PidFileLock,
                 Errno::WOULDBLOCK,
-                4321,
+                crate::error::Detail::pid(4321),
+            )),
+            Record::Failed(Error::with_detail(
+                Step::Dup2,
+                Errno::BADF,
+                crate::error::Detail::Fd(2),
             )),
             Record::Failed(Error::new(Step::Chdir, Errno::NOENT)),
         ] {
             assert_eq!(Record::decode(r.encode()), Some(r));
         }
-        assert_eq!(Record::decode([0; 8]), None);
-        assert_eq!(Record::decode([FAILED, 0, 0, 0, 0, 0, 0, 0]), None);
-        assert_eq!(Record::decode([FAILED, 200, 0, 0, 0, 0, 0, 0]), None);
-        // An errno no Errno can hold, padding that is not zero: refused, never a panic.
-        assert_eq!(Record::decode([FAILED, 17, 0, 16, 0, 0, 0, 0]), None);
-        assert_eq!(Record::decode([READY, 1, 0, 0, 57, 48, 0, 0]), None);
+        assert_eq!(Record::decode([0; RECORD_LEN]), None);
+        assert_eq!(Record::decode([FAILED, 0, 0, 0, 0, 0, 0, 0, 0]), None);
+        assert_eq!(Record::decode([FAILED, 200, 0, 0, 0, 0, 0, 0, 0]), None);
+        // An errno no Errno can hold, an unknown detail, padding that is not zero: refused,
+        // never a panic.
+        assert_eq!(Record::decode([FAILED, 17, 0, 16, 0, 0, 0, 0, 0]), None);
+        assert_eq!(Record::decode([FAILED, 17, 0, 0, 200, 0, 0, 0, 0]), None);
+        assert_eq!(Record::decode([READY, 1, 0, 0, 0, 57, 48, 0, 0]), None);
     }
 }

@@ -60,6 +60,7 @@ const TEXTS: [(u8, &str); 50] = [
 ];
 
 /// The size of [`PACKED`]: an errno byte, the text and a NUL for each.
+#[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
 const PACKED_LEN: usize = {
     let mut len = 0;
     let mut i = 0;
@@ -71,6 +72,7 @@ const PACKED_LEN: usize = {
 };
 
 /// `errno, text..., 0` for every entry of [`TEXTS`].
+#[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
 static PACKED: [u8; PACKED_LEN] = {
     let mut out = [0_u8; PACKED_LEN];
     let mut at = 0;

@@ -137,7 +137,7 @@ pub(crate) fn close_quietly(fd: i32) {
 
 /// `clock_gettime(clock)` as seconds and nanoseconds, by the raw system call: rustix's wrapper
 /// goes through the vDSO, whose ELF parser (and its start-up hook) costs every binary some
-/// 2.5 KB, for the few reads of [`stop`](crate::stop)'s wait, the respawn supervisor and the
+/// 2.5 KB, for the few reads of [`stop`](crate::control::stop)'s wait, the respawn supervisor and the
 /// syslog client, where a system call's cost does not matter.
 ///
 /// # References

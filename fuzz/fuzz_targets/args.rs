@@ -16,7 +16,8 @@
 use std::ffi::{CStr, CString};
 
 use libfuzzer_sys::fuzz_target;
-use rawdaemon::{Facility, LogOutput, LogTarget};
+use rawdaemon::log::Facility;
+use rawdaemon::{LogOutput, LogTarget};
 
 #[path = "../../src/bin/rawdaemon/args.rs"]
 #[allow(dead_code)]
@@ -131,7 +132,7 @@ fn check(a: &Args<'_>, argv: &[&CStr]) {
                 "program {program:?} looks like an option"
             );
         }
-        Action::Stop | Action::Status => {
+        Action::Stop | Action::Status | Action::Signal => {
             assert_eq!(a.program, 0);
             assert!(a.pid_file.is_some());
         }
@@ -240,6 +241,8 @@ fn render(a: &Args<'_>, argv: &[&CStr], attached: bool) -> Vec<CString> {
         }
         Action::Stop => out.push(b"--stop".to_vec()),
         Action::Status => out.push(b"--status".to_vec()),
+        // (the signal itself is not compared by `same`)
+        Action::Signal => out.extend([b"--signal".to_vec(), b"TERM".to_vec()]),
     }
     out.into_iter().map(|v| CString::new(v).unwrap()).collect()
 }

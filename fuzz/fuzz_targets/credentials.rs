@@ -11,7 +11,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rawdaemon::{Credentials, Error, Step, fuzzing};
+use rawdaemon::{Credentials, Detail, Error, Step, fuzzing};
 
 const MAX_GROUPS: usize = 64;
 /// The library's line buffer: longer lines are skipped whole.
@@ -77,7 +77,7 @@ enum Found {
     Err {
         step: Step,
         errno: i32,
-        detail: u32,
+        detail: Detail,
     },
 }
 
@@ -94,7 +94,7 @@ fn summary(r: &Result<Credentials, Error>) -> Found {
     }
 }
 
-fn err(step: Step, errno: i32, detail: u32) -> Found {
+fn err(step: Step, errno: i32, detail: Detail) -> Found {
     Found::Err {
         step,
         errno,
@@ -161,10 +161,10 @@ fn reference(spec: &[u8], passwd: Option<&[u8]>, group: Option<&[u8]>) -> Found 
         None => (spec, None),
     };
     if user.is_empty() {
-        return err(Step::User, EINVAL, Error::NO_SUCH_USER);
+        return err(Step::User, EINVAL, Detail::NoSuchUser);
     }
     if group_spec == Some(b"") {
-        return err(Step::User, EINVAL, Error::NO_SUCH_GROUP);
+        return err(Step::User, EINVAL, Detail::NoSuchGroup);
     }
     let passwd = entries(passwd);
     let users = || passwd.iter().flatten().filter_map(|l| passwd_entry(l));
@@ -173,11 +173,11 @@ fn reference(spec: &[u8], passwd: Option<&[u8]>, group: Option<&[u8]>) -> Found 
     let (uid, default_gid, name, account) = match id(user) {
         None => {
             if passwd.is_none() {
-                return err(Step::User, ENOENT, 0);
+                return err(Step::User, ENOENT, Detail::None);
             }
             match users().find(|p| p.0 == user) {
                 Some((name, uid, gid, home)) => (uid, Some(gid), Some(name), Some((name, home))),
-                None => return err(Step::User, ENOENT, Error::NO_SUCH_USER),
+                None => return err(Step::User, ENOENT, Detail::NoSuchUser),
             }
         }
         // A missing passwd file: the number stands for itself.
@@ -189,7 +189,7 @@ fn reference(spec: &[u8], passwd: Option<&[u8]>, group: Option<&[u8]>) -> Found 
     let (mut gid, group_name) = match group_spec {
         None => match default_gid {
             Some(gid) => (gid, None),
-            None => return err(Step::User, ENOENT, Error::NEEDS_GROUP),
+            None => return err(Step::User, ENOENT, Detail::NeedsGroup),
         },
         Some(g) => match id(g) {
             Some(gid) => (gid, None),
@@ -199,13 +199,13 @@ fn reference(spec: &[u8], passwd: Option<&[u8]>, group: Option<&[u8]>) -> Found 
     let mut members: Vec<u32> = Vec::new();
     if group_name.is_some() || name.is_some() {
         let Some(groups) = entries(group) else {
-            return err(Step::User, ENOENT, 0);
+            return err(Step::User, ENOENT, Detail::None);
         };
         let groups: Vec<_> = groups.iter().filter_map(|l| group_entry(l)).collect();
         if let Some(g) = group_name {
             match groups.iter().find(|e| e.0 == g) {
                 Some(e) => gid = e.1,
-                None => return err(Step::User, ENOENT, Error::NO_SUCH_GROUP),
+                None => return err(Step::User, ENOENT, Detail::NoSuchGroup),
             }
         }
         if let Some(name) = name {
@@ -217,7 +217,7 @@ fn reference(spec: &[u8], passwd: Option<&[u8]>, group: Option<&[u8]>) -> Found 
         }
     }
     if members.len() > MAX_GROUPS {
-        return err(Step::Setgroups, E2BIG, 0);
+        return err(Step::Setgroups, E2BIG, Detail::None);
     }
     let mut all = vec![gid];
     for m in members {
@@ -226,7 +226,7 @@ fn reference(spec: &[u8], passwd: Option<&[u8]>, group: Option<&[u8]>) -> Found 
         }
     }
     if all.len() > MAX_GROUPS {
-        return err(Step::Setgroups, E2BIG, 0);
+        return err(Step::Setgroups, E2BIG, Detail::None);
     }
     // The name and home are kept only if both fit (64 and 256 bytes).
     let account = account.filter(|(n, h)| n.len() <= 64 && h.len() <= 256);

@@ -18,9 +18,18 @@ fuzz_target!(|data: &[u8]| {
         // Only a known kind byte decodes: Ready and Exec with zero padding, an error with a
         // known step and an errno an `Errno` can hold (1 to 4095, or 0).
         let known = match wire[0] {
-            1 | 2 => wire[1..4] == [0, 0, 0],
+            1 | 2 => wire[1..5] == [0, 0, 0, 0],
             3 => {
-                Step::from_u8(wire[1]).is_some() && u16::from_le_bytes([wire[2], wire[3]]) <= 4095
+                let value = u32::from_le_bytes([wire[5], wire[6], wire[7], wire[8]]);
+                let detail = match wire[4] {
+                    1 | 2 => true,
+                    3 => value != 0 && value <= i32::MAX as u32,
+                    0 | 16..=31 => value == 0,
+                    _ => false,
+                };
+                Step::from_u8(wire[1]).is_some()
+                    && u16::from_le_bytes([wire[2], wire[3]]) <= 4095
+                    && detail
             }
             _ => false,
         };
@@ -42,10 +51,8 @@ fuzz_target!(|data: &[u8]| {
             e.raw_os_error(),
             i32::from(u16::from_le_bytes([wire[2], wire[3]]))
         );
-        assert_eq!(
-            e.detail(),
-            u32::from_le_bytes([wire[4], wire[5], wire[6], wire[7]])
-        );
+        // The detail's tag and value: what decodes re-encodes to the same wire bytes.
+        assert_eq!(encoded[4], wire[4]);
         // What the launcher does with a failure: `exit_code`, which asks for `errno()`
         // (regressions/record/errno-out-of-range: an errno above 4095 once made it panic).
         {

@@ -32,6 +32,6 @@ pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
     match unsafe { sys::fork(runtime) } {
         Ok(sys::Forked::Child) => guard.disarm(),
         Ok(sys::Forked::Parent(_)) => sys::exit(runtime, 0),
-        Err(e) => fail(Error::new(Step::Fork2, e)),
+        Err(e) => fail(Error::new(Step::SecondFork, e)),
     }
 }

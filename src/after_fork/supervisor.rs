@@ -14,7 +14,7 @@ use rustix::process::{Pid, Signal, WaitOptions};
 
 use super::logger::{Delivery, Lines};
 use crate::config::{Daemon, Exec, Output, output_path};
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::log::Severity;
 use crate::message::Message;
 use crate::path::{FileId, Log, open_log};
@@ -280,16 +280,16 @@ fn setup<'c, 'a>(
     root: Option<&'c OwnedFd>,
     reserved: u64,
 ) -> Result<Supervisor<'c, 'a>, Error> {
-    let failed = |detail| move |e| Error::with_detail(Step::Supervise, e, detail);
-    sys::block(HANDLED).map_err(failed(Error::SUPERVISE_SIGNALS))?;
-    let signals = sys::signalfd(HANDLED).map_err(failed(Error::SUPERVISE_SIGNALS))?;
+    let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
+    sys::block(HANDLED).map_err(failed(Detail::Signalfd))?;
+    let signals = sys::signalfd(HANDLED).map_err(failed(Detail::Signalfd))?;
     // A log that is a FIFO whose reader is gone, or a log at the file size limit: the write
     // fails (EPIPE, EFBIG) and the output is dropped, instead of the signal killing the
     // supervisor and, with it, the program. `program` resets both before `execve`.
     sys::raw_sigaction_ignore(sys::SIGPIPE);
     sys::raw_sigaction_ignore(sys::SIGXFSZ);
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
-        .map_err(failed(Error::SUPERVISE_SUBREAPER))?;
+        .map_err(failed(Detail::Subreaper))?;
     let mut captures = [None, None];
     let logged = cfg.log_output.is_some();
     let same = !logged && same_file(cfg);
@@ -298,9 +298,9 @@ fn setup<'c, 'a>(
             continue;
         }
         let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(failed(Error::SUPERVISE_PIPES))?;
+            .map_err(failed(Detail::Pipes))?;
         // Only the supervisor's end is non-blocking: the program writes as to any pipe.
-        rustix::fs::fcntl_setfl(&read, OFlags::NONBLOCK).map_err(failed(Error::SUPERVISE_PIPES))?;
+        rustix::fs::fcntl_setfl(&read, OFlags::NONBLOCK).map_err(failed(Detail::Pipes))?;
         captures[i] = Some(Capture {
             read,
             write,
@@ -346,7 +346,7 @@ impl Supervisor<'_, '_> {
     /// [`spawn`](Self::spawn) itself.
     fn fork_program(&self) -> Result<Option<Pid>, Error> {
         let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(|e| Error::new(Step::Supervise, e))?;
+            .map_err(|e| Error::new(Step::Respawn, e))?;
         // SAFETY: this process has one thread; the runtime is the application's.
         match unsafe { sys::fork(self.cfg.runtime) } {
             Err(e) => Err(Error::new(Step::Fork, e)),
@@ -362,7 +362,7 @@ impl Supervisor<'_, '_> {
             }
             Ok(sys::Forked::Parent(pid)) => {
                 drop(status_write);
-                let mut buf = [0_u8; 7];
+                let mut buf = [0_u8; crate::error::WIRE_LEN];
                 let n = rustix::io::retry_on_intr(|| rustix::io::read(&status_read, &mut buf))
                     .unwrap_or(0);
                 match Error::from_bytes(buf).filter(|_| n == buf.len()) {
@@ -381,7 +381,7 @@ impl Supervisor<'_, '_> {
     /// directory, user, then `execve`. Returns the error that stopped it.
     fn program(&self) -> Error {
         if let Err(e) = sys::raw_unblock_all() {
-            return Error::new(Step::SignalMask, e);
+            return Error::new(Step::Sigprocmask, e);
         }
         for capture in self.captures.iter().flatten() {
             let r = match capture.target {
@@ -389,20 +389,20 @@ impl Supervisor<'_, '_> {
                 _ => rustix::stdio::dup2_stderr(&capture.write),
             };
             if let Err(e) = r {
-                return Error::with_detail(Step::Dup2, e, capture.target as u32);
+                return Error::with_detail(Step::Dup2, e, Detail::Fd(capture.target));
             }
         }
         if self.log.is_none() && same_file(self.cfg) {
             if let Some(capture) = &self.captures[0] {
                 if let Err(e) = rustix::stdio::dup2_stderr(&capture.write) {
-                    return Error::with_detail(Step::Dup2, e, 2);
+                    return Error::with_detail(Step::Dup2, e, Detail::Fd(2));
                 }
             }
         }
         // Its own process group, which the supervisor stops as a whole: what the program
         // starts ends with it.
         if let Err(e) = rustix::process::setpgid(None, None) {
-            return Error::with_detail(Step::Supervise, e, Error::SUPERVISE_GROUP);
+            return Error::with_detail(Step::Respawn, e, Detail::ProcessGroup);
         }
         if let Some(root) = self.root {
             if let Err(e) = super::daemon::enter_root(root, self.cfg.chdir) {
@@ -418,7 +418,7 @@ impl Supervisor<'_, '_> {
         // the program, and `--stop` never leaves it behind. A supervisor that died before
         // this call is seen as a new parent.
         if let Err(e) = rustix::process::set_parent_process_death_signal(Some(Signal::KILL)) {
-            return Error::with_detail(Step::Supervise, e, Error::SUPERVISE_PARENT_DEATH);
+            return Error::with_detail(Step::Respawn, e, Detail::ParentDeath);
         }
         if rustix::process::getppid() != Some(self.me) {
             sys::exit(self.cfg.runtime, 1);

@@ -13,7 +13,7 @@ use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
 
 use crate::config::{Daemon, Output, output_path};
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::path::FileId;
 use crate::pidfile::{self, PidFile};
 use crate::procfs;
@@ -118,7 +118,7 @@ impl Created {
                 | Step::Init
                 | Step::NotReady
                 | Step::ReadyFd
-                | Step::ReadPipe
+                | Step::ReadChannel
         );
         if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
             unlink(path, pid_id);
@@ -154,7 +154,10 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     let status = procfs::read_status();
     if cfg.check_threads {
         if let Some(s) = status.filter(|s| s.threads > 1) {
-            return Err(Error::without_errno(Step::Threads, s.threads));
+            return Err(Error::without_errno(
+                Step::Threads,
+                Detail::Threads(s.threads),
+            ));
         }
     }
     for &fd in cfg.keep_fds {
@@ -170,7 +173,11 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     };
     if let Some(fd) = cfg.ready_fd {
         if fd < 3 || cfg.exec.is_none() || cfg.keep_fds.contains(&fd) || cfg.respawn.is_some() {
-            return Err(Error::with_detail(Step::Config, Errno::INVAL, fd as u32));
+            return Err(Error::with_detail(
+                Step::Config,
+                Errno::INVAL,
+                Detail::Fd(fd),
+            ));
         }
     }
     if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {
@@ -270,10 +277,11 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
             SocketFlags::CLOEXEC,
             None,
         )
-        .map_err(|e| Error::new(Step::Pipe, e))?;
-        let daemon = above_stdio(daemon, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+        .map_err(|e| Error::new(Step::Socketpair, e))?;
+        let daemon =
+            above_stdio(daemon, cfg.ready_fd).map_err(|e| Error::new(Step::Socketpair, e))?;
         let launcher =
-            above_stdio(launcher, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+            above_stdio(launcher, cfg.ready_fd).map_err(|e| Error::new(Step::Socketpair, e))?;
         Some((launcher, daemon))
     };
     let devnull = crate::sys::open(
@@ -308,9 +316,9 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
                 SocketFlags::CLOEXEC,
                 None,
             )
-            .map_err(|e| Error::new(Step::Pipe, e))?;
-            let r = above_stdio(r, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
-            let w = above_stdio(w, cfg.ready_fd).map_err(|e| Error::new(Step::Pipe, e))?;
+            .map_err(|e| Error::new(Step::Socketpair, e))?;
+            let r = above_stdio(r, cfg.ready_fd).map_err(|e| Error::new(Step::Socketpair, e))?;
+            let w = above_stdio(w, cfg.ready_fd).map_err(|e| Error::new(Step::Socketpair, e))?;
             Some((r, w))
         }
         None => None,
@@ -395,9 +403,13 @@ fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
 /// A kept descriptor must be open and not a standard one.
 fn check_keep_fd(fd: i32) -> Result<(), Error> {
     if fd < 3 {
-        return Err(Error::with_detail(Step::KeepFd, Errno::INVAL, fd as u32));
+        return Err(Error::with_detail(
+            Step::KeepFd,
+            Errno::INVAL,
+            Detail::Fd(fd),
+        ));
     }
-    crate::sys::fd_is_open(fd).map_err(|e| Error::with_detail(Step::KeepFd, e, fd as u32))
+    crate::sys::fd_is_open(fd).map_err(|e| Error::with_detail(Step::KeepFd, e, Detail::Fd(fd)))
 }
 
 /// `argv` and `envp` must be null-terminated, and `argv` must name the program.

@@ -7,7 +7,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions};
 
 use crate::config::Daemon;
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::launcher::Detached;
 use crate::launcher::prepare::Prepared;
 use crate::ready::{RECORD_LEN, Record};
@@ -62,7 +62,7 @@ pub(crate) fn read_verdict(
             }
         }
         Ok(Some(Record::Failed(e))) => finish(pipe, e),
-        Ok(None) => Err(Error::without_errno(Step::NotReady, 0)),
+        Ok(None) => Err(Error::without_errno(Step::NotReady, Detail::None)),
         Err(e) => Err(e),
     };
     outcome.map(|pid| (pid, pidfd))
@@ -85,12 +85,12 @@ fn read_record(pipe: &OwnedFd) -> Result<Option<Record>, Error> {
     let mut len = 0;
     let mut failures = 0;
     while len < RECORD_LEN {
-        match rustix::io::read(pipe, &mut buf[len..]) {
+        match rustix::io::read(pipe, buf.get_mut(len..).unwrap_or_default()) {
             Ok(0) => return Ok(None),
             Ok(n) => len += n,
             Err(Errno::INTR) => {}
             Err(_) if failures < READ_RETRIES => failures += 1,
-            Err(e) => return Err(Error::new(Step::ReadPipe, e)),
+            Err(e) => return Err(Error::new(Step::ReadChannel, e)),
         }
     }
     Ok(Record::decode(buf))
@@ -112,7 +112,7 @@ impl Daemon<'_> {
         exit: bool,
     ) -> Result<Detached, Error> {
         let Some((channel, daemon_end)) = prep.pipe.take() else {
-            return Err(Error::new(Step::Pipe, rustix::io::Errno::BADF));
+            return Err(Error::new(Step::Socketpair, rustix::io::Errno::BADF));
         };
         // Our copies of the daemon's ends must go, or end-of-file never comes.
         drop(daemon_end);
@@ -136,8 +136,8 @@ impl Daemon<'_> {
                     if let Some(pidfd) = pidfd {
                         crate::control::kill(&pidfd);
                     }
-                    let fd = self.ready_fd.unwrap_or(-1) as u32;
-                    Err(Error::without_errno(Step::ReadyFd, fd))
+                    let fd = self.ready_fd.unwrap_or(-1);
+                    Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                 }
                 _ => Ok(pid),
             });
@@ -151,11 +151,11 @@ impl Daemon<'_> {
                 }
                 Ok(Detached::Parent {
                     pid: rustix::process::Pid::from_raw(pid as i32)
-                        .ok_or(Error::without_errno(Step::NotReady, 0))?,
+                        .ok_or(Error::without_errno(Step::NotReady, Detail::None))?,
                 })
             }
             Err(e) => {
-                if e.step() == Step::ReadPipe {
+                if e.step() == Step::ReadChannel {
                     // The daemon's fate is unknown and so may be its pid, but not its process
                     // group: the intermediate's pid, which stays reserved while the group
                     // has members.

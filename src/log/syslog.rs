@@ -40,7 +40,7 @@ pub enum Format {
 /// A writer to the log daemon's socket: a value the application keeps.
 ///
 /// ```no_run
-/// use rawdaemon::{Facility, Severity, Syslog};
+/// use rawdaemon::log::{Facility, Severity, Syslog};
 ///
 /// let pid = rustix::process::getpid().as_raw_pid() as u32;
 /// let mut log = Syslog::new("agent", Facility::Daemon, pid);

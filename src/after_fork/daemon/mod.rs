@@ -13,7 +13,7 @@ use rustix::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
 use rustix::io::FdFlags;
 
 use crate::config::Daemon;
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::launcher::prepare::Prepared;
 use crate::ready::{self, Ready, Record};
 use crate::sys;
@@ -144,7 +144,7 @@ fn steps(
     pid_fd: &mut Option<i32>,
 ) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
-        .map_err(|e| Error::new(Step::SignalMask, e))?;
+        .map_err(|e| Error::new(Step::Sigprocmask, e))?;
     // A supervisor (respawn mode) leaves the root directory and the user to the program, and
     // reads the program's output itself.
     let supervisor = cfg.respawn.is_some();
@@ -175,8 +175,10 @@ fn steps(
     }
     stdio::redirect(cfg, &prep)?;
     if let Some((out, err)) = log_pipes {
-        rustix::stdio::dup2_stdout(&out).map_err(|e| Error::with_detail(Step::Dup2, e, 1))?;
-        rustix::stdio::dup2_stderr(&err).map_err(|e| Error::with_detail(Step::Dup2, e, 2))?;
+        rustix::stdio::dup2_stdout(&out)
+            .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(1)))?;
+        rustix::stdio::dup2_stderr(&err)
+            .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(2)))?;
     }
     // From here on the prepared descriptors are closed by number, so Drop must not close them
     // again (the numbers could be reused by then).
@@ -199,7 +201,7 @@ fn steps(
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
     super::fds::close_all_except(cfg.keep_fds, &internal)
-        .map_err(|e| Error::new(Step::CloseFds, e))?;
+        .map_err(|e| Error::new(Step::CloseRange, e))?;
     if let Some(lock) = pid_lock {
         if cfg.exec.is_some() && !supervisor {
             // The program inherits the lock's read-only descriptor: the lock lives exactly as
@@ -297,7 +299,7 @@ fn finish(
                     unsafe { super::watcher::spawn(cfg.runtime, read, socket, pid) };
                 }
                 if let Err(e) = hand_over(&write, fd) {
-                    let e = Error::with_detail(Step::Dup2, e, fd as u32);
+                    let e = Error::with_detail(Step::Dup2, e, Detail::Fd(fd));
                     return if ready.pipe.is_some() {
                         ready.abort(e)
                     } else {

@@ -4,7 +4,7 @@
 use rustix::fd::OwnedFd;
 
 use crate::config::{Daemon, Output};
-use crate::error::{Error, Step};
+use crate::error::{Detail, Error, Step};
 use crate::launcher::prepare::Prepared;
 
 /// `dup2` of the prepared descriptors onto 0, 1 and 2. Every source is 3 or above (see
@@ -15,14 +15,17 @@ use crate::launcher::prepare::Prepared;
 ///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
 #[inline]
 pub(super) fn redirect(cfg: &Daemon<'_>, prep: &Prepared) -> Result<(), Error> {
-    rustix::stdio::dup2_stdin(&prep.devnull).map_err(|e| Error::with_detail(Step::Dup2, e, 0))?;
+    rustix::stdio::dup2_stdin(&prep.devnull)
+        .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(0)))?;
     if let Some(fd) = source(cfg.stdout, 1, prep, prep.stdout.as_ref()) {
-        rustix::stdio::dup2_stdout(fd).map_err(|e| Error::with_detail(Step::Dup2, e, 1))?;
+        rustix::stdio::dup2_stdout(fd)
+            .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(1)))?;
     }
     // stderr to the same file as stdout shares stdout's descriptor.
     let log = prep.stderr.as_ref().or(prep.stdout.as_ref());
     if let Some(fd) = source(cfg.stderr, 2, prep, log) {
-        rustix::stdio::dup2_stderr(fd).map_err(|e| Error::with_detail(Step::Dup2, e, 2))?;
+        rustix::stdio::dup2_stderr(fd)
+            .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(2)))?;
     }
     Ok(())
 }

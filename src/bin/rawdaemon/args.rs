@@ -3,7 +3,8 @@
 
 use core::ffi::CStr;
 
-use rawdaemon::{Facility, LogOutput, LogTarget};
+use rawdaemon::log::Facility;
+use rawdaemon::{LogOutput, LogTarget};
 use rustix::process::Signal;
 
 /// The most `-k` and the most `-E` options.

@@ -248,7 +248,10 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         search::resolve(name, search_path, args.chroot.map(CStr::to_bytes), resolved)
     };
     let program_argv = &raw_argv[args.program..];
-    let mut exec = Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]);
+    // SAFETY: both vectors end with a null pointer (the kernel's argv, and `build_env`'s
+    // output, whose final slot is null) and point to strings that live as long as the process:
+    // the kernel's, and the scratch storage's.
+    let mut exec = unsafe { Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]) };
     if as_user {
         exec = exec.search_path(search_path.unwrap_or(search::DEFAULT_PATH));
     }
@@ -303,7 +306,7 @@ fn warn_without_log_socket(out: rawdaemon::LogOutput<'_>) {
     let rawdaemon::LogTarget::Syslog(path) = out.target else {
         return;
     };
-    if let Err(e) = rawdaemon::Syslog::new("", out.facility, 0)
+    if let Err(e) = rawdaemon::log::Syslog::new("", out.facility, 0)
         .path(path)
         .connect()
     {
@@ -322,7 +325,7 @@ fn warn_without_log_socket(out: rawdaemon::LogOutput<'_>) {
 #[cfg(feature = "tool-control")]
 fn stop(path: &CStr, args: &Args<'_>) -> i32 {
     let timeout = core::time::Duration::from_secs(u64::from(args.timeout));
-    match rawdaemon::stop(path, args.signal, timeout) {
+    match rawdaemon::control::stop(path, args.signal, timeout) {
         Ok(stopped) => {
             if let Some(pid) = stopped.killed {
                 let mut m = Message::new();
@@ -347,16 +350,17 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
 /// otherwise.
 #[cfg(feature = "tool-control")]
 fn signal(path: &CStr, args: &Args<'_>) -> i32 {
-    match rawdaemon::signal(path, args.signal) {
+    match rawdaemon::control::signal(path, args.signal) {
         Ok(_) => 0,
         Err(e) => {
             e.message("rawdaemon", Some(path.to_bytes()))
                 .write_line(stderr());
-            match (e.step(), e.errno(), e.detail()) {
-                (Step::Signal, Some(Errno::SRCH), Error::NOT_RUNNING | Error::ORPHANED) => 3,
-                (Step::Signal, Some(Errno::SRCH), Error::UNIDENTIFIED) => 4,
+            use rawdaemon::control::{Command, Detail};
+            match (e.command(), e.errno(), e.detail()) {
+                (Command::Signal, Errno::SRCH, Detail::NotRunning | Detail::Orphaned) => 3,
+                (Command::Signal, Errno::SRCH, Detail::Unidentified) => 4,
                 // A holder not proven to be the daemon's, named.
-                (Step::Signal, Some(Errno::PERM), pid) if pid != 0 => 4,
+                (Command::Signal, Errno::PERM, Detail::Pid(_)) => 4,
                 _ => 1,
             }
         }
@@ -366,7 +370,7 @@ fn signal(path: &CStr, args: &Args<'_>) -> i32 {
 /// `--status`: prints the pid of a running daemon; the exit status is the LSB one.
 #[cfg(feature = "tool-control")]
 fn status(path: &CStr) -> i32 {
-    let status = match rawdaemon::status(path) {
+    let status = match rawdaemon::control::status(path) {
         Ok(s) => s,
         Err(e) => {
             e.message("rawdaemon", Some(path.to_bytes()))
@@ -375,7 +379,7 @@ fn status(path: &CStr) -> i32 {
         }
     };
     let mut m = Message::new();
-    if let rawdaemon::Status::Running(pid) = status {
+    if let rawdaemon::control::Status::Running(pid) = status {
         m.push_u32(pid.as_raw_nonzero().get() as u32);
         m.write_line(stdout());
         return 0;
@@ -383,23 +387,25 @@ fn status(path: &CStr) -> i32 {
     m.push_str("rawdaemon: status ")
         .push_path(path.to_bytes(), 256);
     match status {
-        rawdaemon::Status::Dead(pid) => {
+        rawdaemon::control::Status::Dead(pid) => {
             m.push_str(": not running; the pid file is left behind");
-            if pid != 0 {
-                m.push_str(" (it names pid ").push_u32(pid).push_str(")");
+            if let Some(pid) = pid {
+                m.push_str(" (it names pid ")
+                    .push_u32(pid.as_raw_nonzero().get() as u32)
+                    .push_str(")");
             }
         }
-        rawdaemon::Status::NotRunning => {
+        rawdaemon::control::Status::NotRunning => {
             m.push_str(": not running");
         }
-        rawdaemon::Status::Orphaned(pid) => {
+        rawdaemon::control::Status::Orphaned(pid) => {
             m.push_str(": the daemon is gone, but pid ")
                 .push_u32(pid.as_raw_nonzero().get() as u32)
                 .push_str(" it started still holds its lock (--stop ends it)");
         }
-        rawdaemon::Status::Unknown(pid) if pid != 0 => {
+        rawdaemon::control::Status::Unknown(Some(pid)) => {
             m.push_str(": locked by pid ")
-                .push_u32(pid)
+                .push_u32(pid.as_raw_nonzero().get() as u32)
                 .push_str(", not by the pid written in it");
         }
         _ => {

@@ -14,11 +14,15 @@ use core::time::Duration;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{CWD, FileType, FlockOperation, Mode, OFlags, Stat};
 use rustix::io::Errno;
-use rustix::process::{Pid, PidfdFlags, Signal};
+use rustix::process::PidfdFlags;
 
-use crate::error::{Error, Step};
 use crate::lines::{Fields, find_line};
 use crate::service::{self, DAEMON_MARK, Service};
+
+mod error;
+pub use error::{Command, Detail, Error};
+/// The pid and signal types [`signal`] and [`stop`] take and return.
+pub use rustix::process::{Pid, Signal};
 
 /// What a pid file says about its daemon, as the LSB `status` action reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,18 +31,18 @@ pub enum Status {
     /// The process with this pid holds the pid file's lock.
     Running(Pid),
     /// The pid file exists but no process holds its lock: the daemon died without removing
-    /// it. The pid written in it (0 if none); it is not signalled, whatever runs there now.
-    Dead(u32),
+    /// it. The pid written in it, if any; it is not signalled, whatever runs there now.
+    Dead(Option<Pid>),
     /// The daemon (the pid written in the file) is gone, but a process it started still
     /// holds the lock a daemon-mode start marked as its own: this one. [`stop`] ends it.
     Orphaned(Pid),
     /// There is no pid file.
     NotRunning,
     /// The lock is held, but not provably by the pid written in the file: by this process
-    /// (0 if none could be found: another user's process whose descriptors this one may not
-    /// inspect), a child the daemon left behind that foreground mode did not mark, a start in
+    /// (`None` if none could be found: another user's process whose descriptors this one may
+    /// not inspect), a child the daemon left behind that foreground mode did not mark, a start in
     /// progress, or a process that is not a daemon started this way.
-    Unknown(u32),
+    Unknown(Option<Pid>),
 }
 
 impl Status {
@@ -74,7 +78,7 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 ///
 /// # Errors
 ///
-/// [`Step::Status`] when the pid file cannot be opened or read (other than not existing), is
+/// [`Command::Status`] when the pid file cannot be opened or read (other than not existing), is
 /// not a regular file, or `/proc` cannot be read.
 pub fn status(path: &CStr) -> Result<Status, Error> {
     Ok(match find(path)? {
@@ -82,7 +86,9 @@ pub fn status(path: &CStr) -> Result<Status, Error> {
         Some(found) => match found.holder {
             Holder::Pid(pid, ..) => Status::Running(pid),
             Holder::Orphan(pid, _) => Status::Orphaned(pid),
-            Holder::Nobody => Status::Dead(found.written),
+            Holder::Nobody => {
+                Status::Dead(i32::try_from(found.written).ok().and_then(Pid::from_raw))
+            }
             Holder::Unknown(pid) => Status::Unknown(pid),
         },
     })
@@ -93,25 +99,25 @@ pub fn status(path: &CStr) -> Result<Status, Error> {
 ///
 /// # Errors
 ///
-/// [`Step::Signal`] with [`Error::NOT_RUNNING`] when no process holds the lock,
-/// [`Error::ORPHANED`] when only processes the daemon left behind do; when the holder is not
+/// [`Command::Signal`] with [`Detail::NotRunning`] when no process holds the lock,
+/// [`Detail::Orphaned`] when only processes the daemon left behind do; when the holder is not
 /// the pid written in the file nor proven to be a process the start created, `EPERM` with
-/// its pid (or [`Error::UNIDENTIFIED`] when none can be named), and nothing is signalled;
-/// another errno when the signal cannot be sent; [`Step::Status`] as for [`status`].
+/// its pid (or [`Detail::Unidentified`] when none can be named), and nothing is signalled;
+/// another errno when the signal cannot be sent; [`Command::Status`] as for [`status`].
 ///
 /// # References
 ///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
 pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
-    let gone = Error::with_detail(Step::Signal, Errno::SRCH, Error::NOT_RUNNING);
+    let gone = Error::with_detail(Command::Signal, Errno::SRCH, Detail::NotRunning);
     match find(path)?.ok_or(gone)?.holder {
         Holder::Pid(pid, pidfd, _) => send(&pidfd, signal).map(|()| pid),
         Holder::Nobody => Err(gone),
         Holder::Orphan(..) => Err(Error::with_detail(
-            Step::Signal,
+            Command::Signal,
             Errno::SRCH,
-            Error::ORPHANED,
+            Detail::Orphaned,
         )),
-        Holder::Unknown(pid) => Err(unproven(Step::Signal, pid)),
+        Holder::Unknown(pid) => Err(unproven(Command::Signal, pid)),
     }
 }
 
@@ -130,20 +136,20 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 ///
 /// # Errors
 ///
-/// [`Step::Stop`] with [`Error::NOT_RUNNING`] when no process holds the lock (nothing is
+/// [`Command::Stop`] with [`Detail::NotRunning`] when no process holds the lock (nothing is
 /// signalled or removed); when the holder is not the pid written in the file nor proven to be
-/// a process the start created, `EPERM` with its pid (or [`Error::UNIDENTIFIED`] when none
+/// a process the start created, `EPERM` with its pid (or [`Detail::Unidentified`] when none
 /// can be named), and nothing is signalled; `ETIMEDOUT` with the pid of a process that outlives `SIGKILL`, and `EBUSY` with
 /// the pid of a process still holding the lock at the end (0 if none can be named);
-/// [`Step::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
-/// [`Step::Status`] as for [`status`].
+/// [`Command::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
+/// [`Command::Status`] as for [`status`].
 ///
 /// # References
 ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
 ///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
 ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
 pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, Error> {
-    let gone = Error::with_detail(Step::Stop, Errno::SRCH, Error::NOT_RUNNING);
+    let gone = Error::with_detail(Command::Stop, Errno::SRCH, Detail::NotRunning);
     let found = find(path)?.ok_or(gone)?;
     let started = crate::sys::monotonic_nanos();
     let mut service = Service::new(&found.stat);
@@ -156,7 +162,7 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
             (pid, None)
         }
         Holder::Nobody => return Err(gone),
-        Holder::Unknown(pid) => return Err(unproven(Step::Stop, pid)),
+        Holder::Unknown(pid) => return Err(unproven(Command::Stop, pid)),
     };
     if let Some((pidfd, flags)) = &main {
         service.main = Some((pid, pidfd));
@@ -197,7 +203,7 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
                 let _ = send(&pidfd, signal);
             }
         })
-        .map_err(|e| Error::new(Step::Stop, e))?;
+        .map_err(|e| Error::new(Command::Stop, e))?;
     let main = main.as_ref().map(|(fd, _)| (pid, fd));
     let mut killed = None;
     let spent = Duration::from_nanos(crate::sys::monotonic_nanos().saturating_sub(started));
@@ -205,7 +211,11 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     if let Some(left) = wait_gone(&service, &snapshot, main, rest, false)? {
         killed = Some(left);
         if let Some(left) = wait_gone(&service, &snapshot, main, KILL_WAIT, true)? {
-            return Err(Error::with_detail(Step::Stop, Errno::TIMEDOUT, raw(left)));
+            return Err(Error::with_detail(
+                Command::Stop,
+                Errno::TIMEDOUT,
+                Detail::Pid(left),
+            ));
         }
     }
     remove_once_released(path, &found.file, &found.stat)?;
@@ -213,11 +223,11 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
 }
 
 /// The refusal to act on a lock held by a process not proven to be the daemon's: naming it
-/// (`EPERM` with its pid) where one was found, else [`Error::UNIDENTIFIED`].
-fn unproven(step: Step, holder: u32) -> Error {
+/// (`EPERM` with its pid) where one was found, else [`Detail::Unidentified`].
+fn unproven(command: Command, holder: Option<Pid>) -> Error {
     match holder {
-        0 => Error::with_detail(step, Errno::SRCH, Error::UNIDENTIFIED),
-        pid => Error::with_detail(step, Errno::PERM, pid),
+        None => Error::with_detail(command, Errno::SRCH, Detail::Unidentified),
+        Some(pid) => Error::with_detail(command, Errno::PERM, Detail::Pid(pid)),
     }
 }
 
@@ -253,7 +263,7 @@ fn wait_gone(
                     }
                 }
             })
-            .map_err(|e| Error::new(Step::Stop, e))?;
+            .map_err(|e| Error::new(Command::Stop, e))?;
         if let Some((pid, fd)) = main {
             if kill && (left.is_none() || round >= KILL_ROUNDS) {
                 send(fd, Signal::KILL)?;
@@ -318,7 +328,7 @@ impl Snapshot {
                     }
                 }
             })
-            .map_err(|e| Error::new(Step::Stop, e))?;
+            .map_err(|e| Error::new(Command::Stop, e))?;
         Ok(snapshot)
     }
 
@@ -357,7 +367,7 @@ const KILL_ROUNDS: u32 = 8;
 ///
 /// # Errors
 ///
-/// [`Step::Stop`] with `EBUSY` and a process still holding the lock then (0 if none can be
+/// [`Command::Stop`] with `EBUSY` and a process still holding the lock then (0 if none can be
 /// named), or with the errno of `flock`.
 ///
 /// # References
@@ -378,13 +388,10 @@ fn remove_once_released(path: &CStr, file: &OwnedFd, stat: &Stat) -> Result<(), 
             }
             Err(Errno::WOULDBLOCK) => {
                 let holder = Service::new(stat).holder();
-                return Err(Error::with_detail(
-                    Step::Stop,
-                    Errno::BUSY,
-                    holder.map_or(0, |(p, _)| raw(p)),
-                ));
+                let detail = holder.map_or(Detail::None, |(p, _)| Detail::Pid(p));
+                return Err(Error::with_detail(Command::Stop, Errno::BUSY, detail));
             }
-            Err(e) => return Err(Error::new(Step::Stop, e)),
+            Err(e) => return Err(Error::new(Command::Stop, e)),
         }
     }
 }
@@ -392,10 +399,6 @@ fn remove_once_released(path: &CStr, file: &OwnedFd, stat: &Stat) -> Result<(), 
 /// The first and the longest pause between two looks at the processes left, in nanoseconds.
 const PAUSE_MIN: u64 = 5_000_000;
 const PAUSE_MAX: u64 = 100_000_000;
-
-fn raw(pid: Pid) -> u32 {
-    pid.as_raw_nonzero().get() as u32
-}
 
 /// A duration in nanoseconds; u64 nanoseconds last 584 years: a longer one saturates, which
 /// is forever anyway.
@@ -417,7 +420,7 @@ pub(crate) fn kill(pidfd: &OwnedFd) {
 fn send(pidfd: &OwnedFd, signal: Signal) -> Result<(), Error> {
     match rustix::process::pidfd_send_signal(pidfd, signal) {
         Ok(()) | Err(Errno::SRCH) => Ok(()),
-        Err(e) => Err(Error::new(Step::Signal, e)),
+        Err(e) => Err(Error::new(Command::Signal, e)),
     }
 }
 
@@ -438,7 +441,7 @@ fn exited_within(pidfd: &OwnedFd, timeout: Duration) -> Result<bool, Error> {
             Ok(0) if left.tv_sec == 0 && left.tv_nsec == 0 => return Ok(false),
             Ok(0) | Err(Errno::INTR) => {}
             Ok(_) => return Ok(true),
-            Err(e) => return Err(Error::new(Step::Stop, e)),
+            Err(e) => return Err(Error::new(Command::Stop, e)),
         }
     }
 }
@@ -461,9 +464,9 @@ enum Holder {
     /// field): a process of a daemon-mode start left behind.
     Orphan(Pid, i32),
     Nobody,
-    /// Held by this process (0 if none was found), not the pid written in the file, and not
-    /// proven to be one the start created.
-    Unknown(u32),
+    /// Held by this process (`None` if none was found), not the pid written in the file, and
+    /// not proven to be one the start created.
+    Unknown(Option<Pid>),
 }
 
 /// Opens the pid file (`None` if there is none) and finds who holds its lock.
@@ -475,28 +478,28 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
     let (dir, name) = match crate::path::parent(CWD, path) {
         Ok(found) => found,
         Err((Errno::NOENT, _)) => return Ok(None),
-        Err((e, detail)) => return Err(Error::with_detail(Step::Status, e, detail)),
+        Err((e, detail)) => return Err(Error::with_detail(Command::Status, e, detail.into())),
     };
     let file = match crate::path::open_in(&dir, name, OFlags::RDONLY, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(None),
-        Err(e) => return Err(Error::new(Step::Status, e)),
+        Err(e) => return Err(Error::new(Command::Status, e)),
     };
-    let stat = rustix::fs::fstat(&file).map_err(|e| Error::new(Step::Status, e))?;
+    let stat = rustix::fs::fstat(&file).map_err(|e| Error::new(Command::Status, e))?;
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(Error::with_detail(
-            Step::Status,
+            Command::Status,
             Errno::INVAL,
-            Error::NOT_REGULAR,
+            Detail::NotRegular,
         ));
     }
     // As a start refuses to reuse it: another user's file (or a hard link to one) could name,
     // and be locked by, any process that user chose.
     if stat.st_nlink != 1 || stat.st_uid != rustix::process::geteuid().as_raw() {
         return Err(Error::with_detail(
-            Step::Status,
+            Command::Status,
             Errno::PERM,
-            Error::NOT_OURS,
+            Detail::NotOurs,
         ));
     }
     let written = crate::pidfile::read_pid(&file);
@@ -513,12 +516,12 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
                     let session = crate::pidfile::recorded_session(&stat);
                     match session.and_then(|sid| Some((service.holder_in(sid)?, sid))) {
                         Some((member, sid)) => Holder::Orphan(member, sid),
-                        None => Holder::Unknown(raw(pid)),
+                        None => Holder::Unknown(Some(pid)),
                     }
                 }
-                _ => Holder::Unknown(raw(pid)),
+                _ => Holder::Unknown(Some(pid)),
             },
-            None => Holder::Unknown(0),
+            None => Holder::Unknown(None),
         },
     };
     Ok(Some(Found {
@@ -538,7 +541,7 @@ fn identify(written: u32, service: &Service, stat: &Stat) -> Result<Option<Holde
     let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
         Ok(fd) => fd,
         Err(Errno::SRCH) => return Ok(None),
-        Err(e) => return Err(Error::new(Step::Status, e)),
+        Err(e) => return Err(Error::new(Command::Status, e)),
     };
     match service.lock_flags(pid) {
         Ok(Some(flags)) if wrote_it(pid, flags, stat) => Ok(Some(Holder::Pid(pid, pidfd, flags))),
@@ -549,7 +552,7 @@ fn identify(written: u32, service: &Service, stat: &Stat) -> Result<Option<Holde
         // Another user's process, whose descriptors this one may not inspect: unproven, so
         // never reported as the holder (the caller sees the lock as held by someone unknown).
         Err(Errno::ACCESS | Errno::PERM) => Ok(None),
-        Err(e) => Err(Error::new(Step::Status, e)),
+        Err(e) => Err(Error::new(Command::Status, e)),
     }
 }
 
@@ -580,7 +583,7 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )
-    .map_err(|e| Error::new(Step::Status, e))?;
+    .map_err(|e| Error::new(Command::Status, e))?;
     let inode = stat.st_ino;
     let mut buf = [0_u8; 512];
     find_line(locks.as_fd(), &mut buf, &mut |line| {
@@ -588,7 +591,7 @@ fn is_locked(stat: &Stat) -> Result<bool, Error> {
             && Fields::new(line, b' ')
                 .any(|word| parse_lock_id(word).is_some_and(|(_, _, ino)| ino == inode))
     })
-    .map_err(|e| Error::new(Step::Status, e))
+    .map_err(|e| Error::new(Command::Status, e))
 }
 
 /// Whether the space-separated words of `line` include both `a` and `b`.
@@ -651,7 +654,7 @@ mod tests {
         assert_eq!(status(&cpath), Ok(Status::NotRunning));
         let me = std::process::id();
         std::fs::write(&path, std::format!("{me}\n")).unwrap();
-        assert_eq!(status(&cpath), Ok(Status::Dead(me)));
+        assert_eq!(status(&cpath), Ok(Status::Dead(Pid::from_raw(me as i32))));
         let fd =
             rustix::fs::open(&*cpath, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).unwrap();
         rustix::fs::flock(&fd, FlockOperation::NonBlockingLockExclusive).unwrap();
@@ -660,9 +663,9 @@ mod tests {
         // The file names pid 1 but this process holds the lock.
         std::fs::write(&path, "1\n").unwrap();
         // (the scan never names the process that asks)
-        assert_eq!(status(&cpath), Ok(Status::Unknown(0)));
+        assert_eq!(status(&cpath), Ok(Status::Unknown(None)));
         drop(fd);
-        assert_eq!(status(&cpath), Ok(Status::Dead(1)));
+        assert_eq!(status(&cpath), Ok(Status::Dead(Pid::from_raw(1))));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
