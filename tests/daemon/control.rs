@@ -7,17 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, run, sleeper, stderr_of};
-
-/// `rawdaemon --status -p PID_FILE`.
-pub(crate) fn status(pid_file: &Path) -> std::process::Output {
-    run(tool().arg("--status").arg("-p").arg(pid_file))
-}
-
-/// `rawdaemon --stop -p PID_FILE EXTRA...`.
-pub(crate) fn stop(pid_file: &Path, extra: &[&str]) -> std::process::Output {
-    run(tool().arg("--stop").arg("-p").arg(pid_file).args(extra))
-}
+use crate::{ensure, ensure_eq};
 
 /// Waits for our child `pid` (a stopped daemon, re-parented to us) and returns its raw wait
 /// status.
@@ -37,10 +27,6 @@ fn stranger() -> Result<Guard, String> {
         .spawn()
         .map_err(|e| e.to_string())?;
     Ok(Guard(child.id() as i32))
-}
-
-fn alive(pid: i32) -> bool {
-    stat(pid).is_ok_and(|s| s.state != 'Z')
 }
 
 /// Start, status (0, the pid on stdout), stop (0, SIGTERM delivered, pid file gone), then
@@ -607,7 +593,7 @@ pub fn tool_stop_spares_the_foreground_session() -> TestResult {
             .parse()
             .map_err(|_| "pid")?,
     );
-    let daemon = Guard(crate::read_pid(&pid_file)?);
+    let daemon = Guard(read_pid(&pid_file)?);
     ensure!(
         wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
         "the daemon never exec'd sleep"
@@ -925,7 +911,7 @@ pub fn openrc_runs_the_shipped_script() -> TestResult {
         }
         Ok(())
     });
-    let out = crate::try_run(&mut cmd)?;
+    let out = try_run(&mut cmd)?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -1005,7 +991,7 @@ pub fn tool_stop_spares_a_process_handed_the_lock() -> TestResult {
                 Ok(())
             });
         }
-        let out = crate::try_run(&mut start)?;
+        let out = try_run(&mut start)?;
         drop(ours);
         ensure!(out.status.success(), "{}", describe(&out));
         let holds = || fds(victim.0).is_ok_and(|f| f.values().any(|t| Path::new(t) == pid_file));

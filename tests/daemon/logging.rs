@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, read_pid, run};
+use crate::{ensure, ensure_eq};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -381,7 +381,7 @@ pub fn tool_log_with_chroot_and_user() -> TestResult {
     let syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");
     let jail = dir.path("jail");
-    crate::privileges::jail(&jail)?;
+    crate::common::jail(&jail)?;
     let out = run(tool()
         .arg("-p")
         .arg(&pid_file)

@@ -7,12 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use crate::{check_detached, ensure, ensure_eq, expect_failure, read_pid, run};
+use crate::{ensure, ensure_eq};
 
 /// `--stop` of the supervisor (which must succeed); the test's guard is dropped without a
 /// kill, since the stop ended the process.
 fn stop_supervisor(pid_file: &Path, supervisor: Guard) -> TestResult {
-    let stop = crate::control::stop(pid_file, &[]);
+    let stop = stop(pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     std::mem::forget(supervisor);
     Ok(())
@@ -97,7 +97,7 @@ pub fn tool_respawn_restarts_and_stops() -> TestResult {
         "log: {:?}",
         read_text(&log)
     );
-    let stop = crate::control::stop(&pid_file, &[]);
+    let stop = stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     ensure!(!pid_file.exists(), "pid file left behind");
     std::mem::forget(supervisor);
@@ -325,7 +325,7 @@ pub fn tool_respawn_stop_ends_the_program_group() -> TestResult {
             wait_until(|| !children_of(supervisor.0).is_empty()),
             "no program"
         );
-        let stop = crate::control::stop(&pid_file, &["-t", timeout]);
+        let stop = stop(&pid_file, &["-t", timeout]);
         ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
         std::mem::forget(supervisor);
         no_process_left()?;
@@ -338,7 +338,7 @@ pub fn tool_respawn_relative_chroot() -> TestResult {
     needs_tool(&["tool-control", "tool-respawn"])?;
     needs_root()?;
     let dir = TempDir::new("respawn-chroot");
-    crate::privileges::jail(&dir.path("jail"))?;
+    jail(&dir.path("jail"))?;
     let pid_file = dir.path("d.pid");
     let out = run(tool()
         .current_dir(&dir.0)
