@@ -366,9 +366,6 @@ fn lock_flags(pid: i32, path: &Path) -> Option<u32> {
     None
 }
 
-/// O_NOATIME: the daemon-mode mark of the lock's descriptor.
-const MARK: u32 = libc::O_NOATIME as u32;
-
 /// A daemon whose program forks (a child in the background, or a wrapper script waiting for
 /// its child): `--stop` ends both, removes the pid file, and the next start succeeds.
 pub fn tool_stop_ends_what_the_program_started() -> TestResult {
@@ -421,7 +418,7 @@ pub fn tool_refusal_names_the_real_holder() -> TestResult {
     let (daemon, child) = daemon_with_child(&pid_file)?;
     let flags = lock_flags(child, &pid_file).ok_or("the child holds no lock")?;
     ensure!(
-        flags & MARK != 0,
+        flags & DAEMON_MARK != 0,
         "a daemon-mode lock without the mark: {flags:o}"
     );
     let dead = daemon.0;
@@ -532,7 +529,7 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
     ensure!(
         wait_until(|| {
             child = children_of(main.0).first().copied().unwrap_or(0);
-            child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & MARK != 0)
+            child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & DAEMON_MARK != 0)
         }),
         "no child holding the marked lock"
     );
@@ -811,7 +808,7 @@ pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
     let child = Guard(child);
     let flags = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")?;
     ensure!(
-        flags & MARK != 0,
+        flags & DAEMON_MARK != 0,
         "a daemon-mode lock without the mark: {flags:o}"
     );
     let (out, done, _) = ssd_stop(&pid_file, "TERM/5/KILL/5", daemon.0)?;
@@ -1017,7 +1014,7 @@ pub fn tool_stop_spares_a_process_handed_the_lock() -> TestResult {
             describe(&out)
         );
         ensure!(
-            stat(victim.0).is_ok_and(|s| s.state != 'Z'),
+            alive(victim.0),
             "--stop signalled a process the service did not start (exits: {exits})"
         );
         drop(victim);

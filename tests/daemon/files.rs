@@ -16,8 +16,6 @@ use crate::{ensure, ensure_eq};
 const NOBODY: u32 = 65534;
 /// Another unprivileged user, neither root nor the daemon's.
 const STRANGER: u32 = 12345;
-/// `O_NOATIME` in `/proc/PID/fdinfo/N`'s `flags:` (octal): the lock of a daemon-mode start.
-const O_NOATIME: u32 = 0o1000000;
 
 /// A directory owned by `uid` inside `dir` (mode 0755): a user's own place.
 fn owned_dir(dir: &TempDir, name: &str, uid: u32) -> Result<std::path::PathBuf, String> {
@@ -110,7 +108,7 @@ pub fn tool_program_cannot_rewrite_its_pid_file() -> TestResult {
             "{user:?}: the program's descriptor is read-only ({flags:o})"
         );
         ensure!(
-            flags & O_NOATIME != 0,
+            flags & DAEMON_MARK != 0,
             "{user:?}: a daemon-mode lock carries O_NOATIME ({flags:o})"
         );
         let status = status(&pid_file);
@@ -154,7 +152,7 @@ pub fn tool_foreground_lock_is_read_only_without_daemon_flag() -> TestResult {
     ensure_eq!(on_pid_file.len(), 1, "{on_pid_file:?}");
     let (_, flags) = on_pid_file[0];
     ensure_eq!(flags & 0o3, 0, "read-only ({flags:o})");
-    ensure_eq!(flags & O_NOATIME, 0, "no daemon-mode flag ({flags:o})");
+    ensure_eq!(flags & DAEMON_MARK, 0, "no daemon-mode flag ({flags:o})");
     Ok(())
 }
 
@@ -372,10 +370,7 @@ pub fn tool_respawn_hup_refuses_a_planted_log_link() -> TestResult {
         "the rotated log stopped growing"
     );
     ensure_eq!(read_text(&secret)?, "root's secret\n");
-    ensure!(
-        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
-        "the supervisor ended"
-    );
+    ensure!(alive(supervisor.0), "the supervisor ended");
     ensure!(
         fs::symlink_metadata(&log).is_ok_and(|m| m.file_type().is_symlink()),
         "the planted link was replaced"
@@ -536,7 +531,7 @@ pub fn fail_control_on_another_users_pid_file() -> TestResult {
         let out = try_run(tool().args(["--signal", "HUP", "-p"]).arg(pid_file))?;
         ensure!(out.status.code() != Some(0), "{}", describe(&out));
         ensure!(
-            stat(job.0).is_ok_and(|s| s.state != 'Z'),
+            alive(job.0),
             "the root job was signalled through {}",
             pid_file.display()
         );

@@ -112,7 +112,7 @@ pub fn lib_manual_ready_with_worker() -> TestResult {
     for &w in &workers {
         // SAFETY: a signal to one pid we just read.
         unsafe { libc::kill(w, libc::SIGKILL) };
-        wait_until(|| stat(w).map_or(true, |s| s.state == 'Z'));
+        wait_until(|| !alive(w));
     }
     ensure_eq!(
         workers.len(),

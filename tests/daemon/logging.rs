@@ -530,10 +530,7 @@ pub fn tool_syslog_without_socket_warns() -> TestResult {
         "echo lost",
     ));
     ensure!(out.status.success(), "{}", describe(&out));
-    ensure_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        warning("No such file or directory")
-    );
+    ensure_eq!(stderr_of(&out), warning("No such file or directory"));
     no_process_left()?;
     // A socket file left by a log daemon that died.
     let rx = std::os::unix::net::UnixDatagram::bind(&socket).map_err(|e| e.to_string())?;
@@ -545,10 +542,7 @@ pub fn tool_syslog_without_socket_warns() -> TestResult {
         "echo lost",
     ));
     ensure!(out.status.success(), "{}", describe(&out));
-    ensure_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        warning("Connection refused")
-    );
+    ensure_eq!(stderr_of(&out), warning("Connection refused"));
     no_process_left()?;
     // A log daemon listening: no warning, and the line arrives.
     fs::remove_file(&socket).map_err(|e| e.to_string())?;

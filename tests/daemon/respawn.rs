@@ -102,7 +102,7 @@ pub fn tool_respawn_restarts_and_stops() -> TestResult {
     ensure!(!pid_file.exists(), "pid file left behind");
     std::mem::forget(supervisor);
     ensure!(
-        wait_until(|| stat(second).is_err() || stat(second).is_ok_and(|s| s.state == 'Z')),
+        wait_until(|| !alive(second)),
         "program {second} outlived the stop"
     );
     no_process_left()
@@ -572,10 +572,7 @@ pub fn tool_respawn_survives_a_fifo_without_reader() -> TestResult {
         read_text(&err_log)
     );
     std::thread::sleep(std::time::Duration::from_millis(200));
-    ensure!(
-        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
-        "the supervisor died"
-    );
+    ensure!(alive(supervisor.0), "the supervisor died");
     ensure_eq!(
         program_of(supervisor.0, "sh")?,
         program,
@@ -665,10 +662,7 @@ pub fn tool_respawn_survives_the_file_size_limit() -> TestResult {
         "program stalled at {} lines",
         lines()
     );
-    ensure!(
-        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
-        "the supervisor died"
-    );
+    ensure!(alive(supervisor.0), "the supervisor died");
     ensure_eq!(
         program_of(supervisor.0, "sh")?,
         program,
@@ -760,7 +754,7 @@ pub fn tool_respawn_under_runit_sv_stop() -> TestResult {
         describe(&out)
     );
     ensure!(!pid_file.exists(), "pid file left behind");
-    let gone = |pid: i32| stat(pid).is_err() || stat(pid).is_ok_and(|s| s.state == 'Z');
+    let gone = |pid: i32| !alive(pid);
     ensure!(
         wait_until(|| {
             reap_zombies();

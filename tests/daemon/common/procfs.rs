@@ -55,6 +55,10 @@ pub fn sigset(pid: i32, key: &str) -> Result<u64, String> {
 /// Signals 32, 33 and 34: a C library keeps them for itself and refuses to reset them.
 pub const LIBC_RESERVED: u64 = 0b111 << 31;
 
+/// `O_NOATIME` as `flags:` of `/proc/PID/fdinfo/N` shows it (octal): the mark of the lock's
+/// descriptor in a daemon-mode start.
+pub const DAEMON_MARK: u32 = libc::O_NOATIME as u32;
+
 /// Every open descriptor of `pid` and what it points to.
 pub fn fds(pid: i32) -> Result<BTreeMap<i32, String>, String> {
     let mut map = BTreeMap::new();
