@@ -198,7 +198,7 @@ fn main() {
         lib_refuses_threads,
         lib_cannot_acquire_a_terminal,
         lib_makes_no_allocation,
-        // faults.rs: every system call of the start path made to fail
+        // faults/: every system call of the start path made to fail
         fault_table_covers_the_start_path,
         fault_injection_every_step,
     ]);

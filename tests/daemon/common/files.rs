@@ -64,6 +64,7 @@ pub fn is_locked(path: &Path) -> Result<bool, String> {
     Ok(r != 0)
 }
 
+/// `p` as a C string, for libc calls.
 pub fn cstring(p: &Path) -> CString {
     CString::new(p.as_os_str().as_bytes()).expect("no NUL in path")
 }

@@ -41,10 +41,11 @@ pub fn describe(out: &Output) -> String {
         "status {:?}, stdout {:?}, stderr {:?}",
         out.status.code(),
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        stderr_of(out)
     )
 }
 
+/// The launcher's stderr as text.
 pub fn stderr_of(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }

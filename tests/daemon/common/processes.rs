@@ -51,6 +51,7 @@ pub fn children() -> Vec<i32> {
     children_of(std::process::id() as i32)
 }
 
+/// Whether `pid` runs: it exists and is not a zombie.
 pub fn alive(pid: i32) -> bool {
     stat(pid).is_ok_and(|s| s.state != 'Z')
 }

@@ -107,10 +107,12 @@ pub fn fds_on(pid: i32, path: &Path) -> Result<Vec<(i32, u32)>, String> {
         .collect()
 }
 
+/// The working directory of `pid`.
 pub fn cwd(pid: i32) -> Result<PathBuf, String> {
     fs::read_link(format!("/proc/{pid}/cwd")).map_err(|e| e.to_string())
 }
 
+/// The command name of `pid`, while it exists.
 pub fn comm(pid: i32) -> Option<String> {
     fs::read_to_string(format!("/proc/{pid}/comm"))
         .ok()
