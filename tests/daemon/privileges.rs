@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, expect_failure, run, stderr_of};
+use crate::{ensure, ensure_eq};
 
 /// The `Uid:`/`Gid:` line of a process whose real, effective, saved and file-system ids are
 /// all `id`.
@@ -79,9 +79,9 @@ pub fn tool_drops_privileges() -> TestResult {
     ensure_eq!((meta.uid(), meta.gid()), (0, 0), "pid file owner");
     let meta = fs::metadata(&log).map_err(|e| e.to_string())?;
     ensure_eq!((meta.uid(), meta.gid()), (65534, 65534), "log file owner");
-    let status = crate::control::status(&pid_file);
+    let status = status(&pid_file);
     ensure_eq!(status.status.code(), Some(0), "{}", describe(&status));
-    let stop = crate::control::stop(&pid_file, &[]);
+    let stop = stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     no_process_left()
 }
@@ -105,26 +105,6 @@ pub fn tool_user_by_number_and_group_by_name() -> TestResult {
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     check_ids(daemon.0, 65534, 1, "1")?;
-    Ok(())
-}
-
-/// A root directory holding `sleep` and the libraries it needs, as `ldd` lists them.
-pub(crate) fn jail(dir: &Path) -> TestResult {
-    let ldd = Command::new("ldd")
-        .arg("/bin/sleep")
-        .output()
-        .map_err(|e| format!("ldd: {e}"))?;
-    let mut files = vec!["/bin/sleep".to_string()];
-    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
-        if let Some(path) = line.split_whitespace().find(|w| w.starts_with('/')) {
-            files.push(path.to_string());
-        }
-    }
-    for file in files {
-        let target = dir.join(file.trim_start_matches('/'));
-        fs::create_dir_all(target.parent().ok_or("no parent")?).map_err(|e| e.to_string())?;
-        fs::copy(&file, &target).map_err(|e| format!("{file}: {e}"))?;
-    }
     Ok(())
 }
 
@@ -356,7 +336,7 @@ pub fn tool_user_in_a_group_with_a_long_line() -> TestResult {
         }
         Ok(())
     });
-    let out = match crate::try_run(&mut cmd) {
+    let out = match try_run(&mut cmd) {
         Ok(out) => out,
         Err(e) => return Err(format!("skip: no private mount namespace here: {e}")),
     };

@@ -7,12 +7,12 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::*;
-use crate::{check_detached, ensure, ensure_eq, expect_failure, read_pid, run};
+use crate::{ensure, ensure_eq};
 
 /// `--stop` of the supervisor (which must succeed); the test's guard is dropped without a
 /// kill, since the stop ended the process.
 fn stop_supervisor(pid_file: &Path, supervisor: Guard) -> TestResult {
-    let stop = crate::control::stop(pid_file, &[]);
+    let stop = stop(pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     std::mem::forget(supervisor);
     Ok(())
@@ -97,12 +97,12 @@ pub fn tool_respawn_restarts_and_stops() -> TestResult {
         "log: {:?}",
         read_text(&log)
     );
-    let stop = crate::control::stop(&pid_file, &[]);
+    let stop = stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     ensure!(!pid_file.exists(), "pid file left behind");
     std::mem::forget(supervisor);
     ensure!(
-        wait_until(|| stat(second).is_err() || stat(second).is_ok_and(|s| s.state == 'Z')),
+        wait_until(|| !alive(second)),
         "program {second} outlived the stop"
     );
     no_process_left()
@@ -325,7 +325,7 @@ pub fn tool_respawn_stop_ends_the_program_group() -> TestResult {
             wait_until(|| !children_of(supervisor.0).is_empty()),
             "no program"
         );
-        let stop = crate::control::stop(&pid_file, &["-t", timeout]);
+        let stop = stop(&pid_file, &["-t", timeout]);
         ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
         std::mem::forget(supervisor);
         no_process_left()?;
@@ -338,7 +338,7 @@ pub fn tool_respawn_relative_chroot() -> TestResult {
     needs_tool(&["tool-control", "tool-respawn"])?;
     needs_root()?;
     let dir = TempDir::new("respawn-chroot");
-    crate::privileges::jail(&dir.path("jail"))?;
+    jail(&dir.path("jail"))?;
     let pid_file = dir.path("d.pid");
     let out = run(tool()
         .current_dir(&dir.0)
@@ -572,10 +572,7 @@ pub fn tool_respawn_survives_a_fifo_without_reader() -> TestResult {
         read_text(&err_log)
     );
     std::thread::sleep(std::time::Duration::from_millis(200));
-    ensure!(
-        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
-        "the supervisor died"
-    );
+    ensure!(alive(supervisor.0), "the supervisor died");
     ensure_eq!(
         program_of(supervisor.0, "sh")?,
         program,
@@ -665,10 +662,7 @@ pub fn tool_respawn_survives_the_file_size_limit() -> TestResult {
         "program stalled at {} lines",
         lines()
     );
-    ensure!(
-        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
-        "the supervisor died"
-    );
+    ensure!(alive(supervisor.0), "the supervisor died");
     ensure_eq!(
         program_of(supervisor.0, "sh")?,
         program,
@@ -760,7 +754,7 @@ pub fn tool_respawn_under_runit_sv_stop() -> TestResult {
         describe(&out)
     );
     ensure!(!pid_file.exists(), "pid file left behind");
-    let gone = |pid: i32| stat(pid).is_err() || stat(pid).is_ok_and(|s| s.state == 'Z');
+    let gone = |pid: i32| !alive(pid);
     ensure!(
         wait_until(|| {
             reap_zombies();

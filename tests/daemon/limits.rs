@@ -5,7 +5,7 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, try_run};
+use crate::{ensure, ensure_eq};
 
 /// `cmd` runs with a stack limit of `kib` KiB (`ulimit -s`).
 fn small_stack(cmd: &mut Command, kib: u64) -> &mut Command {

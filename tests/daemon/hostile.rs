@@ -5,7 +5,7 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, expect_failure, sleeper, stderr_of};
+use crate::{ensure, ensure_eq};
 
 /// A pid file that is a hard link to a file of root's elsewhere (planted in /tmp): writing
 /// the pid would clobber that file. Refused; the file and the link stay as they were.
@@ -68,13 +68,13 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
     let digits = "9".repeat(64 * 1024);
     for garbage in ["", "\n", "abc\n", "0\n", "4294967296\n", &digits] {
         fs::write(&pid_file, garbage).map_err(|e| e.to_string())?;
-        let status = crate::control::status(&pid_file);
+        let status = status(&pid_file);
         ensure!(
             status.status.code() == Some(1),
             "{garbage:.20?}: {}",
             stderr_of(&status)
         );
-        let stop = crate::control::stop(&pid_file, &["-t", "0"]);
+        let stop = stop(&pid_file, &["-t", "0"]);
         ensure!(
             stop.status.code() == Some(1),
             "{garbage:.20?}: {}",
@@ -107,28 +107,25 @@ pub fn garbage_pid_files_never_signal() -> TestResult {
             format!("0x{pid}\n"),
         ] {
             fs::write(&pid_file, &garbage).map_err(|e| e.to_string())?;
-            let status = crate::control::status(&pid_file);
+            let status = status(&pid_file);
             ensure!(
                 status.status.code() == Some(4),
                 "{garbage:.20?}: {}",
                 stderr_of(&status)
             );
-            let stop = crate::control::stop(&pid_file, &["-t", "0"]);
+            let stop = stop(&pid_file, &["-t", "0"]);
             ensure!(
                 stop.status.code() == Some(1),
                 "{garbage:.20?}: {}",
                 stderr_of(&stop)
             );
-            ensure!(
-                stat(pid).is_ok_and(|s| s.state != 'Z'),
-                "{garbage:.20?}: {pid} was signalled"
-            );
+            ensure!(alive(pid), "{garbage:.20?}: {pid} was signalled");
         }
     }
     // The same pid written plainly: now it is the holder, as a control that the garbled
     // forms were refused for their form alone.
     fs::write(&pid_file, format!("{}\n", holder.0)).map_err(|e| e.to_string())?;
-    let status = crate::control::status(&pid_file);
+    let status = status(&pid_file);
     ensure_eq!(status.status.code(), Some(0), "{}", stderr_of(&status));
     drop(holder);
     reap_zombies();

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, read_pid, run};
+use crate::{ensure, ensure_eq};
 
 const BUSYBOX: &str = "/bin/busybox";
 
@@ -381,7 +381,7 @@ pub fn tool_log_with_chroot_and_user() -> TestResult {
     let syslogd = Syslogd::start(&dir.path("root"))?;
     let pid_file = dir.path("d.pid");
     let jail = dir.path("jail");
-    crate::privileges::jail(&jail)?;
+    crate::common::jail(&jail)?;
     let out = run(tool()
         .arg("-p")
         .arg(&pid_file)
@@ -530,10 +530,7 @@ pub fn tool_syslog_without_socket_warns() -> TestResult {
         "echo lost",
     ));
     ensure!(out.status.success(), "{}", describe(&out));
-    ensure_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        warning("No such file or directory")
-    );
+    ensure_eq!(stderr_of(&out), warning("No such file or directory"));
     no_process_left()?;
     // A socket file left by a log daemon that died.
     let rx = std::os::unix::net::UnixDatagram::bind(&socket).map_err(|e| e.to_string())?;
@@ -545,10 +542,7 @@ pub fn tool_syslog_without_socket_warns() -> TestResult {
         "echo lost",
     ));
     ensure!(out.status.success(), "{}", describe(&out));
-    ensure_eq!(
-        String::from_utf8_lossy(&out.stderr),
-        warning("Connection refused")
-    );
+    ensure_eq!(stderr_of(&out), warning("Connection refused"));
     no_process_left()?;
     // A log daemon listening: no warning, and the line arrives.
     fs::remove_file(&socket).map_err(|e| e.to_string())?;

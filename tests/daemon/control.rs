@@ -7,17 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, run, sleeper, stderr_of};
-
-/// `rawdaemon --status -p PID_FILE`.
-pub(crate) fn status(pid_file: &Path) -> std::process::Output {
-    run(tool().arg("--status").arg("-p").arg(pid_file))
-}
-
-/// `rawdaemon --stop -p PID_FILE EXTRA...`.
-pub(crate) fn stop(pid_file: &Path, extra: &[&str]) -> std::process::Output {
-    run(tool().arg("--stop").arg("-p").arg(pid_file).args(extra))
-}
+use crate::{ensure, ensure_eq};
 
 /// Waits for our child `pid` (a stopped daemon, re-parented to us) and returns its raw wait
 /// status.
@@ -37,10 +27,6 @@ fn stranger() -> Result<Guard, String> {
         .spawn()
         .map_err(|e| e.to_string())?;
     Ok(Guard(child.id() as i32))
-}
-
-fn alive(pid: i32) -> bool {
-    stat(pid).is_ok_and(|s| s.state != 'Z')
 }
 
 /// Start, status (0, the pid on stdout), stop (0, SIGTERM delivered, pid file gone), then
@@ -380,9 +366,6 @@ fn lock_flags(pid: i32, path: &Path) -> Option<u32> {
     None
 }
 
-/// O_NOATIME: the daemon-mode mark of the lock's descriptor.
-const MARK: u32 = libc::O_NOATIME as u32;
-
 /// A daemon whose program forks (a child in the background, or a wrapper script waiting for
 /// its child): `--stop` ends both, removes the pid file, and the next start succeeds.
 pub fn tool_stop_ends_what_the_program_started() -> TestResult {
@@ -435,7 +418,7 @@ pub fn tool_refusal_names_the_real_holder() -> TestResult {
     let (daemon, child) = daemon_with_child(&pid_file)?;
     let flags = lock_flags(child, &pid_file).ok_or("the child holds no lock")?;
     ensure!(
-        flags & MARK != 0,
+        flags & DAEMON_MARK != 0,
         "a daemon-mode lock without the mark: {flags:o}"
     );
     let dead = daemon.0;
@@ -546,7 +529,7 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
     ensure!(
         wait_until(|| {
             child = children_of(main.0).first().copied().unwrap_or(0);
-            child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & MARK != 0)
+            child != 0 && lock_flags(child, &pid_file).is_some_and(|f| f & DAEMON_MARK != 0)
         }),
         "no child holding the marked lock"
     );
@@ -607,7 +590,7 @@ pub fn tool_stop_spares_the_foreground_session() -> TestResult {
             .parse()
             .map_err(|_| "pid")?,
     );
-    let daemon = Guard(crate::read_pid(&pid_file)?);
+    let daemon = Guard(read_pid(&pid_file)?);
     ensure!(
         wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
         "the daemon never exec'd sleep"
@@ -825,7 +808,7 @@ pub fn start_stop_daemon_on_a_forking_daemon() -> TestResult {
     let child = Guard(child);
     let flags = lock_flags(child.0, &pid_file).ok_or("the child holds no lock")?;
     ensure!(
-        flags & MARK != 0,
+        flags & DAEMON_MARK != 0,
         "a daemon-mode lock without the mark: {flags:o}"
     );
     let (out, done, _) = ssd_stop(&pid_file, "TERM/5/KILL/5", daemon.0)?;
@@ -925,7 +908,7 @@ pub fn openrc_runs_the_shipped_script() -> TestResult {
         }
         Ok(())
     });
-    let out = crate::try_run(&mut cmd)?;
+    let out = try_run(&mut cmd)?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -1005,7 +988,7 @@ pub fn tool_stop_spares_a_process_handed_the_lock() -> TestResult {
                 Ok(())
             });
         }
-        let out = crate::try_run(&mut start)?;
+        let out = try_run(&mut start)?;
         drop(ours);
         ensure!(out.status.success(), "{}", describe(&out));
         let holds = || fds(victim.0).is_ok_and(|f| f.values().any(|t| Path::new(t) == pid_file));
@@ -1031,7 +1014,7 @@ pub fn tool_stop_spares_a_process_handed_the_lock() -> TestResult {
             describe(&out)
         );
         ensure!(
-            stat(victim.0).is_ok_and(|s| s.state != 'Z'),
+            alive(victim.0),
             "--stop signalled a process the service did not start (exits: {exits})"
         );
         drop(victim);

@@ -4,7 +4,7 @@
 use std::process::Stdio;
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, expect_failure, stderr_of, try_run};
+use crate::{ensure, ensure_eq};
 
 /// `-f -e NEWLOG` with a PROGRAM that cannot be executed: the message reaches the launcher's
 /// stderr (not the log file, which the failed start removes), and the status is 127.

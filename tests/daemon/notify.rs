@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, expect_failure, lib, run, stderr_of};
+use crate::{ensure, ensure_eq};
 
 /// A datagram socket like systemd's notification socket, bound to an abstract name unique to
 /// this test; its `NOTIFY_SOCKET` value.
@@ -276,7 +276,7 @@ pub fn tool_program_gets_only_its_descriptors() -> TestResult {
             "echo >&7; exec 7>&-; exec sleep 30",
         ]));
     ensure!(out.status.success(), "{}", describe(&out));
-    let pid = crate::read_pid(&pid_file)?;
+    let pid = read_pid(&pid_file)?;
     let _daemon = Guard(pid);
     ensure!(
         wait_until(|| comm(pid).as_deref() == Some("sleep")),

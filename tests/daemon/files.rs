@@ -10,34 +10,12 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::{ensure, ensure_eq, expect_failure, read_pid, stderr_of, try_run};
+use crate::{ensure, ensure_eq};
 
 /// The user a daemon drops to, and who owns the hostile directories.
 const NOBODY: u32 = 65534;
 /// Another unprivileged user, neither root nor the daemon's.
 const STRANGER: u32 = 12345;
-/// `O_NOATIME` in `/proc/PID/fdinfo/N`'s `flags:` (octal): the lock of a daemon-mode start.
-const O_NOATIME: u32 = 0o1000000;
-
-/// The open-file flags (`flags:` of `/proc/PID/fdinfo/FD`, octal).
-fn fd_flags(pid: i32, fd: i32) -> Result<u32, String> {
-    let text = read_text(Path::new(&format!("/proc/{pid}/fdinfo/{fd}")))?;
-    let flags = text
-        .lines()
-        .find_map(|l| l.strip_prefix("flags:"))
-        .ok_or(format!("no flags in fdinfo {fd} of {pid}"))?;
-    u32::from_str_radix(flags.trim(), 8).map_err(|e| e.to_string())
-}
-
-/// `pid`'s descriptors on `path`, with their open-file flags.
-fn fds_on(pid: i32, path: &Path) -> Result<Vec<(i32, u32)>, String> {
-    let target = path.display().to_string();
-    fds(pid)?
-        .into_iter()
-        .filter(|(_, t)| *t == target)
-        .map(|(fd, _)| Ok((fd, fd_flags(pid, fd)?)))
-        .collect()
-}
 
 /// A directory owned by `uid` inside `dir` (mode 0755): a user's own place.
 fn owned_dir(dir: &TempDir, name: &str, uid: u32) -> Result<std::path::PathBuf, String> {
@@ -130,10 +108,10 @@ pub fn tool_program_cannot_rewrite_its_pid_file() -> TestResult {
             "{user:?}: the program's descriptor is read-only ({flags:o})"
         );
         ensure!(
-            flags & O_NOATIME != 0,
+            flags & DAEMON_MARK != 0,
             "{user:?}: a daemon-mode lock carries O_NOATIME ({flags:o})"
         );
-        let status = crate::control::status(&pid_file);
+        let status = status(&pid_file);
         ensure_eq!(
             status.status.code(),
             Some(0),
@@ -174,7 +152,7 @@ pub fn tool_foreground_lock_is_read_only_without_daemon_flag() -> TestResult {
     ensure_eq!(on_pid_file.len(), 1, "{on_pid_file:?}");
     let (_, flags) = on_pid_file[0];
     ensure_eq!(flags & 0o3, 0, "read-only ({flags:o})");
-    ensure_eq!(flags & O_NOATIME, 0, "no daemon-mode flag ({flags:o})");
+    ensure_eq!(flags & DAEMON_MARK, 0, "no daemon-mode flag ({flags:o})");
     Ok(())
 }
 
@@ -392,15 +370,12 @@ pub fn tool_respawn_hup_refuses_a_planted_log_link() -> TestResult {
         "the rotated log stopped growing"
     );
     ensure_eq!(read_text(&secret)?, "root's secret\n");
-    ensure!(
-        stat(supervisor.0).is_ok_and(|s| s.state != 'Z'),
-        "the supervisor ended"
-    );
+    ensure!(alive(supervisor.0), "the supervisor ended");
     ensure!(
         fs::symlink_metadata(&log).is_ok_and(|m| m.file_type().is_symlink()),
         "the planted link was replaced"
     );
-    let stop = crate::control::stop(&pid_file, &[]);
+    let stop = stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(0), "{}", describe(&stop));
     std::mem::forget(supervisor);
     // The loop's last `sleep 0.05` ends on its own.
@@ -442,7 +417,7 @@ pub fn tool_respawn_end_spares_another_pid_file() -> TestResult {
         format!("{}\n", second.0),
         "the second instance's pid file"
     );
-    let status = crate::control::status(&pid_file);
+    let status = crate::common::status(&pid_file);
     ensure_eq!(status.status.code(), Some(0), "{}", describe(&status));
     drop(second);
     reap_zombies();
@@ -507,13 +482,13 @@ pub fn fail_pid_file_through_a_foreign_directory_link() -> TestResult {
     );
     // A stale file of root's there: neither reported nor removed through their link.
     fs::write(roots.join("a.pid"), "999999\n").map_err(|e| e.to_string())?;
-    let status = crate::control::status(&pid_file);
+    let status = status(&pid_file);
     ensure_eq!(status.status.code(), Some(4), "{}", describe(&status));
     ensure_eq!(
         stderr_of(&status),
         format!("rawdaemon: status {}: {refusal}\n", pid_file.display())
     );
-    let stop = crate::control::stop(&pid_file, &[]);
+    let stop = stop(&pid_file, &[]);
     ensure_eq!(stop.status.code(), Some(1), "{}", describe(&stop));
     ensure_eq!(read_text(&roots.join("a.pid"))?, "999999\n");
     Ok(())
@@ -541,7 +516,7 @@ pub fn fail_control_on_another_users_pid_file() -> TestResult {
     let linked = shared.join("app.pid");
     fs::hard_link(&job_lock, &linked).map_err(|e| e.to_string())?;
     for pid_file in [&job_lock, &linked] {
-        let out = crate::control::status(pid_file);
+        let out = status(pid_file);
         ensure_eq!(out.status.code(), Some(4), "{}", describe(&out));
         ensure_eq!(
             stderr_of(&out),
@@ -551,12 +526,12 @@ pub fn fail_control_on_another_users_pid_file() -> TestResult {
                 pid_file.display()
             )
         );
-        let out = crate::control::stop(pid_file, &["-t", "0"]);
+        let out = stop(pid_file, &["-t", "0"]);
         ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
         let out = try_run(tool().args(["--signal", "HUP", "-p"]).arg(pid_file))?;
         ensure!(out.status.code() != Some(0), "{}", describe(&out));
         ensure!(
-            stat(job.0).is_ok_and(|s| s.state != 'Z'),
+            alive(job.0),
             "the root job was signalled through {}",
             pid_file.display()
         );
@@ -598,7 +573,7 @@ pub fn fail_pid_file_in_a_directory_another_user_may_write() -> TestResult {
     fs::create_dir(&sticky).map_err(|e| e.to_string())?;
     fs::set_permissions(&sticky, fs::Permissions::from_mode(0o1777)).map_err(|e| e.to_string())?;
     let pid_file = sticky.join("d.pid");
-    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
+    let out = try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure_eq!(read_pid(&pid_file)?, daemon.0);
@@ -614,7 +589,7 @@ pub fn tool_shared_lock_still_counts() -> TestResult {
     let dir = TempDir::new("shared-lock");
     let pid_file = dir.path("d.pid");
     let script = "for n in 3 4 5 6 7 8 9; do flock -s -n $n 2>/dev/null; done; exec sleep 30";
-    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sh", "-c", script]))?;
+    let out = try_run(tool().arg("-p").arg(&pid_file).args(["sh", "-c", script]))?;
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure!(
@@ -626,9 +601,9 @@ pub fn tool_shared_lock_still_counts() -> TestResult {
         !held.is_empty(),
         "the program holds no descriptor of the pid file"
     );
-    let out = crate::control::status(&pid_file);
+    let out = status(&pid_file);
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
-    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
+    let out = try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
     ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
     Ok(())
 }
@@ -671,7 +646,7 @@ pub fn tool_reused_pid_file_is_made_private() -> TestResult {
     let pid_file = dir.path("d.pid");
     fs::write(&pid_file, "999999\n").map_err(|e| e.to_string())?;
     fs::set_permissions(&pid_file, fs::Permissions::from_mode(0o644)).map_err(|e| e.to_string())?;
-    let out = crate::try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
+    let out = try_run(tool().arg("-p").arg(&pid_file).args(["sleep", "30"]))?;
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure_eq!(read_pid(&pid_file)?, daemon.0);

@@ -4,7 +4,7 @@
 use std::io::Error as IoError;
 
 use crate::common::*;
-use crate::{ensure, expect_failure, try_run};
+use crate::ensure;
 
 /// Runs `cmd` in a private mount namespace where an empty tmpfs hides `/dev`.
 fn without_dev(cmd: &mut std::process::Command) -> &mut std::process::Command {
