@@ -94,7 +94,7 @@ impl Service<'_> {
     ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
     ///  - [proc_pid_fd(5)](https://man7.org/linux/man-pages/man5/proc_pid_fd.5.html)
     pub(crate) fn each(&self, f: &mut dyn FnMut(Pid, OwnedFd)) -> Result<usize, Errno> {
-        let proc = open_dir(c"/proc")?;
+        let proc = crate::sys::open_listing(c"/proc")?;
         let me = rustix::process::getpid();
         let mut count = 0;
         let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
@@ -205,7 +205,7 @@ pub(crate) fn exited(pidfd: &OwnedFd) -> bool {
 ///  - [proc_pid_fdinfo(5)](https://man7.org/linux/man-pages/man5/proc_pid_fdinfo.5.html)
 pub(crate) fn lock_flags(pid: u32, ino: u64) -> Result<Option<u32>, Errno> {
     let mut path = [0_u8; 32];
-    let fdinfo_dir = open_dir(proc_path(&mut path, pid, b"/fdinfo")?)?;
+    let fdinfo_dir = crate::sys::open_listing(proc_path(&mut path, pid, b"/fdinfo")?)?;
     let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 1024];
     let mut dir = rustix::fs::RawDir::new(&fdinfo_dir, &mut entries);
     while let Some(entry) = dir.next() {
@@ -312,14 +312,6 @@ pub(crate) fn proc_path<'b>(
     let digits = crate::decimal::format_u32(pid, &mut digits);
     let path = crate::lines::join(buf, &[b"/proc/", digits, tail, b"\0"]);
     crate::sys::c_str(path.ok_or(Errno::NAMETOOLONG)?).ok_or(Errno::INVAL)
-}
-
-fn open_dir(path: &CStr) -> Result<OwnedFd, Errno> {
-    crate::sys::open(
-        path,
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
 }
 
 #[cfg(test)]

@@ -226,6 +226,34 @@ pub(crate) fn open(
     rustix::fs::open(path, flags, mode)
 }
 
+/// A directory opened to be entered or resolved from later (`O_PATH`: no read permission
+/// needed), close-on-exec.
+///
+/// # References
+///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+pub(crate) fn open_dir(path: &core::ffi::CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+    use rustix::fs::OFlags;
+    open(
+        path,
+        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+}
+
+/// A directory opened to list its entries (`/proc`, `/proc/self/fd`), close-on-exec.
+///
+/// # References
+///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
+///  - [getdents64(2)](https://man7.org/linux/man-pages/man2/getdents64.2.html)
+pub(crate) fn open_listing(path: &core::ffi::CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+    use rustix::fs::OFlags;
+    open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )
+}
+
 /// `connect(2)` of `socket` to a Unix-domain address: `sun_path` holds the address's bytes as
 /// they go into `struct sockaddr_un` after its family (a path and its NUL, or a NUL and an
 /// abstract name). rustix's `SocketAddrUnix` and its path conversion cost more than this.

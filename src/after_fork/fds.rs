@@ -8,7 +8,7 @@
 use core::mem::MaybeUninit;
 
 use rustix::fd::{AsRawFd, OwnedFd};
-use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::fs::RawDir;
 use rustix::io::Errno;
 use rustix::process::Resource;
 
@@ -59,11 +59,7 @@ pub(super) fn close_all_except(keep: &[i32], internal: &[i32]) -> Result<(), Err
 
 /// Closes the descriptors `/proc/self/fd` lists, reading it into a 1 KiB stack buffer.
 fn close_listed(kept: &dyn Fn(i32) -> bool) -> Result<(), Errno> {
-    let dir: OwnedFd = crate::sys::open(
-        c"/proc/self/fd",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )?;
+    let dir: OwnedFd = crate::sys::open_listing(c"/proc/self/fd")?;
     let own = dir.as_raw_fd();
     let mut buf = [MaybeUninit::<u8>::uninit(); 1024];
     let mut entries = RawDir::new(&dir, &mut buf);

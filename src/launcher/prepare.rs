@@ -165,7 +165,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     }
     let root = match cfg.chroot {
         Some(dir) => Some(
-            open_dir(dir)
+            crate::sys::open_dir(dir)
                 .and_then(|fd| above_stdio(fd, cfg.ready_fd))
                 .map_err(|e| Error::new(Step::Chroot, e))?,
         ),
@@ -330,9 +330,7 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     // The supervisor of respawn mode also needs it: it reopens the logs and removes the pid
     // file.
     let origin = if (cfg.foreground || cfg.respawn.is_some()) && relative && cfg.chdir.is_some() {
-        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-        let dir = crate::sys::open(c".", flags, Mode::empty())
-            .and_then(|fd| above_stdio(fd, cfg.ready_fd));
+        let dir = crate::sys::open_dir(c".").and_then(|fd| above_stdio(fd, cfg.ready_fd));
         Some(dir.map_err(|e| Error::new(Step::PidFileOpen, e))?)
     } else {
         None
@@ -392,12 +390,6 @@ fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
         return Ok(fd);
     }
     rustix::io::fcntl_dupfd_cloexec(&fd, avoid.map_or(3, |n| n.max(2) + 1))
-}
-
-/// A directory opened to be changed into later (`O_PATH`: no read permission needed).
-fn open_dir(dir: &CStr) -> Result<OwnedFd, Errno> {
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    crate::sys::open(dir, flags, Mode::empty())
 }
 
 /// A kept descriptor must be open and not a standard one.
