@@ -2,8 +2,7 @@
 //!
 //! They are looked up before the fork, by the application (the tool: while it reads its
 //! arguments), in `/etc/passwd` and `/etc/group` with fixed buffers: no NSS, no allocation.
-//! The drop itself runs after the fork, in the daemon:
-//! [`after_fork::daemon::privileges`](crate::after_fork::daemon::privileges).
+//! The drop itself runs after the fork, in the daemon: `after_fork::daemon::privileges`.
 //!
 //! - this file: the type, its constructors and accessors;
 //! - [`lookup`]: `USER[:GROUP]` resolved through the two files;

@@ -13,7 +13,7 @@
 //! each rest; if none comes the connection is closed, so that the next message starts a clean
 //! line on a new one.
 //!
-//! The RFC 3164 timestamp is in UTC ([`time`](super::time)): local time needs the time zone
+//! The RFC 3164 timestamp is in UTC ([`time`]): local time needs the time zone
 //! database, which a `no_std` daemon does not read. rsyslog and journald replace it by the time
 //! of reception anyway; busybox syslogd and sysklogd show it as sent. RFC 5424 timestamps are
 //! UTC (`Z`) by definition.
