@@ -410,7 +410,7 @@ impl Supervisor<'_, '_> {
             }
         }
         if let Some(user) = self.cfg.user {
-            if let Err(e) = user.apply() {
+            if let Err(e) = super::daemon::privileges::drop_to(user) {
                 return e;
             }
         }

@@ -12,7 +12,8 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-use super::{Facility, Line, Severity, priority};
+use super::header::Header;
+use super::{Facility, Line, Severity};
 
 /// The most bytes of a record of the kernel's log, with its newline.
 const RECORD_MAX: usize = 992;
@@ -20,9 +21,7 @@ const RECORD_MAX: usize = 992;
 /// A writer to the kernel's log: a value the application keeps.
 #[derive(Debug)]
 pub struct Kmsg<'a> {
-    tag: &'a str,
-    facility: Facility,
-    pid: u32,
+    header: Header<'a>,
     path: &'a [u8],
     fd: Option<OwnedFd>,
 }
@@ -35,9 +34,7 @@ impl<'a> Kmsg<'a> {
     /// out), to [`DEFAULT_PATH`](Self::DEFAULT_PATH). Nothing is opened yet.
     pub const fn new(tag: &'a str, facility: Facility, pid: u32) -> Self {
         Kmsg {
-            tag,
-            facility,
-            pid,
+            header: Header::new(tag, facility, pid),
             path: Self::DEFAULT_PATH,
             fd: None,
         }
@@ -52,7 +49,7 @@ impl<'a> Kmsg<'a> {
 
     /// Sets the pid written in each line (0 leaves it out): the daemon's own after the start.
     pub fn set_pid(&mut self, pid: u32) {
-        self.pid = pid;
+        self.header.pid = pid;
     }
 
     /// Opens the device now (sending opens it lazily), replacing any descriptor.
@@ -106,16 +103,8 @@ impl<'a> Kmsg<'a> {
 
     /// `<PRI>TAG[PID]: MSG` into `line` (without the newline).
     pub(crate) fn format(&self, severity: Severity, msg: &[u8], line: &mut Line) {
-        line.push_byte(b'<');
-        line.push_number(u32::from(priority(self.facility, severity)), 0, b'0');
-        line.push_byte(b'>');
-        line.push_token(self.tag.as_bytes(), usize::MAX, false);
-        if self.pid != 0 {
-            line.push_byte(b'[');
-            line.push_number(self.pid, 0, b'0');
-            line.push_byte(b']');
-        }
-        line.push(b": ");
+        self.header.push_priority(line, severity);
+        self.header.push_tag(line);
         line.push_text(msg);
         line.finish();
     }

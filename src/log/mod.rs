@@ -8,6 +8,10 @@
 //! so a writer can be used in a daemon right after `fork` and in `no_std` binaries with no C
 //! library. A writer is a value the application keeps (and passes `&mut` to whatever logs).
 //!
+//! The files: `syslog` and `kmsg` hold the two writers, `header` what both stamp on a
+//! line (tag, facility, pid), `time` the UTC time stamps of syslog lines, and this one the
+//! facilities and levels, the [`Sink`] and the line buffer.
+//!
 //! A line is one line: a trailing newline of the message is dropped, and newlines (and
 //! carriage returns and NUL bytes) inside it become spaces. The tag is a program name: bytes
 //! that are not printable ASCII (spaces included) become `_`.
@@ -30,8 +34,10 @@
 //!    [RFC 5424](https://www.rfc-editor.org/rfc/rfc5424)
 //!  - [/dev/kmsg](https://www.kernel.org/doc/Documentation/ABI/testing/dev-kmsg)
 
+mod header;
 mod kmsg;
 mod syslog;
+mod time;
 
 pub use kmsg::Kmsg;
 pub use syslog::{Format, Syslog};

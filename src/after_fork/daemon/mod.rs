@@ -7,6 +7,7 @@
 //! application, or with `_exit` after sending its failure through the readiness channel (in
 //! foreground mode the failure is returned instead).
 
+pub(super) mod privileges;
 mod stdio;
 
 use rustix::fd::{AsRawFd, FromRawFd, IntoRawFd, OwnedFd};
@@ -234,7 +235,7 @@ fn steps(
         }
     }
     if let Some(user) = cfg.user.filter(|_| !supervisor) {
-        user.apply()?;
+        privileges::drop_to(user)?;
     }
     if cfg.exec.is_none() {
         // No `execve` closes the write descriptor: the application (unprivileged now, with a
