@@ -572,15 +572,7 @@ impl Error {
 
 /// Writes the errno's text, or `error N` for one without a text.
 pub(crate) fn write_errno(m: &mut Message, errno: u16) {
-    match crate::strerror::strerror(errno) {
-        Some(text) => {
-            m.push(text);
-        }
-        None => {
-            m.push_str("error ");
-            m.push_u32(u32::from(errno));
-        }
-    }
+    m.push_errno(Errno::from_raw_os_error(i32::from(errno)));
 }
 
 impl fmt::Display for Error {

@@ -1,50 +1,177 @@
-//! [`Message`]: a line of text built in a fixed stack buffer, for error messages that must be
-//! written without allocation and without `core::fmt` (which would triple the tool's size).
+//! Text built in a fixed stack buffer, without allocation and without `core::fmt` (which
+//! would triple the tool's size): [`Line`], the one bounded line buffer of the crate, and
+//! [`Message`], its public face for error messages.
+//!
+//! The other types that handle lines are not buffers of text to build: `lines::Fields`
+//! splits a byte string without copying it, and the logger's `Lines` reassembles lines from
+//! the chunks a pipe delivers.
 
-/// A fixed-capacity byte buffer; text past the capacity is cut and the line ends in `...`.
-pub struct Message {
-    buf: [u8; Message::CAPACITY],
+/// The most bytes a line takes, with the newline that ends it on a stream or in `/dev/kmsg`.
+pub(crate) const LINE_CAPACITY: usize = 1024;
+
+/// A line built in a fixed buffer. Text past the limit is cut: [`finish`](Self::finish) ends
+/// the line in `...`. One byte past the limit always stays free for the newline of
+/// [`framed`](Self::framed).
+pub(crate) struct Line {
+    buf: [u8; LINE_CAPACITY],
     len: usize,
-    cut: bool,
+    /// The most bytes the text may take: at least 3, at most `LINE_CAPACITY - 1`.
+    limit: usize,
+    /// Something did not fit.
+    overflow: bool,
+}
+
+impl Line {
+    /// An empty line of at most `limit` bytes (without the newline).
+    pub(crate) const fn new(limit: usize) -> Self {
+        let limit = if limit > LINE_CAPACITY - 1 {
+            LINE_CAPACITY - 1
+        } else if limit < 3 {
+            3
+        } else {
+            limit
+        };
+        Line {
+            buf: [0; LINE_CAPACITY],
+            len: 0,
+            limit,
+            overflow: false,
+        }
+    }
+
+    /// Appends bytes as they are.
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        let n = bytes.len().min(self.limit.saturating_sub(self.len));
+        if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..self.len + n), bytes.get(..n)) {
+            dst.copy_from_slice(src);
+            self.len += n;
+        }
+        if n < bytes.len() {
+            self.overflow = true;
+        }
+    }
+
+    /// Appends one byte.
+    pub(crate) fn push_byte(&mut self, b: u8) {
+        self.push(&[b]);
+    }
+
+    /// Appends a message: without its trailing newlines, with newlines, carriage returns and
+    /// NUL bytes inside it turned into spaces.
+    pub(crate) fn push_text(&mut self, msg: &[u8]) {
+        let mut end = msg.len();
+        while end > 0 && matches!(msg.get(end - 1), Some(b'\n' | b'\r')) {
+            end -= 1;
+        }
+        for &b in msg.iter().take(end) {
+            if self.overflow {
+                break;
+            }
+            self.push_byte(match b {
+                b'\n' | b'\r' | 0 => b' ',
+                b => b,
+            });
+        }
+    }
+
+    /// Appends at most `max` bytes of a header field (a tag or a host name) with every byte
+    /// that is not printable ASCII turned into `_`; `-` (the RFC 5424 nil value) if
+    /// `dash_if_empty` and it is empty.
+    pub(crate) fn push_token(&mut self, token: &[u8], max: usize, dash_if_empty: bool) {
+        if token.is_empty() && dash_if_empty {
+            self.push_byte(b'-');
+        }
+        for &b in token.iter().take(max) {
+            self.push_byte(if b.is_ascii_graphic() { b } else { b'_' });
+        }
+    }
+
+    /// Appends `n` in decimal, padded on the left with `pad` to at least `width` bytes.
+    pub(crate) fn push_number(&mut self, n: u32, width: usize, pad: u8) {
+        let mut digits = [0_u8; 10];
+        let digits = crate::decimal::format_u32(n, &mut digits);
+        for _ in digits.len()..width {
+            self.push_byte(pad);
+        }
+        self.push(digits);
+    }
+
+    /// Ends the line: if something did not fit, its last bytes become `...`.
+    pub(crate) fn finish(&mut self) {
+        if self.overflow {
+            self.cut_at(self.limit);
+        }
+    }
+
+    /// Shortens the line to at most `max` bytes (at least 3) ending in `...`, if it is longer.
+    pub(crate) fn cut(&mut self, max: usize) {
+        if self.len > max {
+            self.cut_at(max);
+        }
+    }
+
+    /// Ends the text in `...` within `max` bytes, not inside a UTF-8 character.
+    fn cut_at(&mut self, max: usize) {
+        let mut end = max.max(3).min(self.len).saturating_sub(3);
+        // Back up over at most three continuation bytes to the start of their character.
+        for _ in 0..3 {
+            match self.buf.get(end) {
+                Some(b) if end > 0 && b & 0xC0 == 0x80 => end -= 1,
+                _ => break,
+            }
+        }
+        if let Some(dots) = self.buf.get_mut(end..end + 3) {
+            dots.copy_from_slice(b"...");
+            self.len = end + 3;
+        }
+        self.overflow = true;
+    }
+
+    /// The line so far, without a newline.
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or(&[])
+    }
+
+    /// The line and a newline (written in the byte kept free for it; the line is unchanged).
+    pub(crate) fn framed(&mut self) -> &[u8] {
+        match self.buf.get_mut(self.len) {
+            Some(b) => {
+                *b = b'\n';
+                self.buf.get(..self.len + 1).unwrap_or(&[])
+            }
+            None => self.as_bytes(),
+        }
+    }
+
+    /// The length of the line, without a newline.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// A line of text for an error message, in a fixed buffer of [`CAPACITY`](Self::CAPACITY)
+/// bytes with its newline; text past it is cut and the line ends in `...`.
+pub struct Message {
+    line: Line,
 }
 
 impl Message {
-    /// The most bytes a message holds.
-    pub const CAPACITY: usize = 1024;
+    /// The most bytes a message holds, with its newline.
+    pub const CAPACITY: usize = LINE_CAPACITY;
 
     /// An empty message.
     pub const fn new() -> Self {
         Message {
-            buf: [0; Message::CAPACITY],
-            len: 0,
-            cut: false,
+            line: Line::new(Self::CAPACITY - 1),
         }
     }
 
     /// Appends bytes. What does not fit is cut, the text ends in `...`, and later pushes are
     /// ignored; one byte always stays free for the newline of [`write_line`](Self::write_line).
     pub fn push(&mut self, bytes: &[u8]) -> &mut Self {
-        if self.cut {
-            return self;
-        }
-        let room = Self::CAPACITY - 4 - self.len;
-        let (fits, rest) = bytes.split_at(bytes.len().min(room));
-        self.append(fits);
-        if !rest.is_empty() {
-            self.append(b"...");
-            self.cut = true;
-        }
+        self.line.push(bytes);
+        self.line.finish();
         self
-    }
-
-    /// Appends what fits of `bytes` (`push` keeps the room for them).
-    fn append(&mut self, bytes: &[u8]) {
-        let free = self.buf.get_mut(self.len..).unwrap_or_default();
-        let n = bytes.len().min(free.len());
-        if let (Some(to), Some(from)) = (free.get_mut(..n), bytes.get(..n)) {
-            to.copy_from_slice(from);
-        }
-        self.len += n;
     }
 
     /// Appends a path (or any subject) that may be long, shortened in its middle to `...` so
@@ -52,7 +179,7 @@ impl Message {
     /// the path is what gets cut, never the cause.
     pub fn push_path(&mut self, path: &[u8], reserve: usize) -> &mut Self {
         let room = (Self::CAPACITY - 4)
-            .saturating_sub(self.len)
+            .saturating_sub(self.line.len())
             .saturating_sub(reserve);
         if path.len() <= room {
             return self.push(path);
@@ -89,7 +216,7 @@ impl Message {
 
     /// The bytes so far (ending in `...` if something was cut).
     pub fn as_bytes(&self) -> &[u8] {
-        self.buf.get(..self.len).unwrap_or_default()
+        self.line.as_bytes()
     }
 
     /// The text so far; bytes that are not UTF-8 (a path can hold any) end it early.
@@ -108,9 +235,7 @@ impl Message {
     /// Writes the message and a newline to `fd` (normally stderr), ignoring failures: there is
     /// nowhere else to report them.
     pub fn write_line<Fd: rustix::fd::AsFd>(mut self, fd: Fd) {
-        // `push` always leaves room for the newline.
-        self.append(b"\n");
-        let mut rest = self.as_bytes();
+        let mut rest = self.line.framed();
         while !rest.is_empty() {
             match rustix::io::write(&fd, rest) {
                 Ok(0) => break,
@@ -131,6 +256,58 @@ impl Default for Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cuts_at_the_limit() {
+        let mut line = Line::new(LINE_CAPACITY - 1);
+        line.push(b"<13>");
+        line.push_text(&[b'a'; 2000]);
+        line.finish();
+        assert_eq!(line.len(), LINE_CAPACITY - 1);
+        assert!(line.as_bytes().starts_with(b"<13>aaa"));
+        assert!(line.as_bytes().ends_with(b"a..."));
+        assert_eq!(line.framed().len(), LINE_CAPACITY);
+        assert_eq!(line.framed().last(), Some(&b'\n'));
+
+        // Exactly full: nothing is cut.
+        let mut line = Line::new(10);
+        line.push(b"0123456789");
+        line.finish();
+        assert_eq!(line.as_bytes(), b"0123456789");
+        line.push(b"x");
+        line.finish();
+        assert_eq!(line.as_bytes(), b"0123456...");
+
+        // Never inside a UTF-8 character: "é" is two bytes.
+        let mut line = Line::new(8);
+        line.push("abcdééé".as_bytes());
+        line.finish();
+        assert_eq!(line.as_bytes(), b"abcd...");
+
+        let mut line = Line::new(100);
+        line.push(&[b'b'; 100]);
+        line.cut(50);
+        assert_eq!(line.len(), 50);
+        assert!(line.as_bytes().ends_with(b"b..."));
+        line.cut(60);
+        assert_eq!(line.len(), 50);
+    }
+    #[test]
+    fn one_line() {
+        let mut line = Line::new(100);
+        line.push_text(b"first\nsecond\r\nthird\0end\n\r\n");
+        assert_eq!(line.as_bytes(), b"first second  third end");
+        let mut line = Line::new(100);
+        line.push_token(b"my prog\x01\xc3\xa9", 100, true);
+        line.push_byte(b' ');
+        line.push_token(b"", 100, true);
+        line.push_byte(b' ');
+        line.push_token(b"abcdef", 3, true);
+        line.push_byte(b' ');
+        line.push_number(7, 3, b'0');
+        line.push_number(1234, 2, b' ');
+        assert_eq!(line.as_bytes(), b"my_prog___ - abc 0071234");
+    }
 
     #[test]
     fn cuts_long_text_and_keeps_working() {
