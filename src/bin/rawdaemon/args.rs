@@ -389,15 +389,6 @@ const fn available(letter: u8) -> bool {
     }
 }
 
-/// The `tool-*` features, and whether this build has each (`--version` names those it lacks).
-pub const FEATURES: &[(&str, bool)] = &[
-    ("tool-control", cfg!(feature = "tool-control")),
-    ("tool-notify", cfg!(feature = "tool-notify")),
-    ("tool-privileges", cfg!(feature = "tool-privileges")),
-    ("tool-respawn", cfg!(feature = "tool-respawn")),
-    ("tool-syslog", cfg!(feature = "tool-syslog")),
-];
-
 /// The C string that starts `from` bytes into `s`.
 fn tail(s: &CStr, from: usize) -> &CStr {
     let bytes = s.to_bytes_with_nul();

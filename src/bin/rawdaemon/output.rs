@@ -1,0 +1,44 @@
+//! The launching process's output (the tool never runs its own code after a fork: the
+//! library does): its descriptors 1 and 2, whole writes, and the usage error line.
+
+use rawdaemon::Message;
+use rustix::fd::BorrowedFd;
+use rustix::io::Errno;
+
+/// A usage error on stderr: `rawdaemon: WHAT[: ARG] (try --help)`; returns 2, its exit
+/// status.
+pub fn usage_error(what: &str, arg: &[u8]) -> i32 {
+    let mut m = Message::new();
+    m.push_str("rawdaemon: ").push_str(what);
+    if !arg.is_empty() {
+        m.push_str(": ").push(arg);
+    }
+    m.push_str(" (try --help)");
+    m.write_line(stderr());
+    2
+}
+
+/// Writes all of `bytes` to `fd`, retrying after a signal: `code`, or 1 if a write fails.
+pub fn print(fd: BorrowedFd<'_>, bytes: &[u8], code: i32) -> i32 {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match rustix::io::write(fd, rest) {
+            Ok(n) if n > 0 => rest = &rest[n..],
+            Err(Errno::INTR) => {}
+            _ => return 1,
+        }
+    }
+    code
+}
+
+/// Descriptor 1.
+pub fn stdout() -> BorrowedFd<'static> {
+    // SAFETY: descriptor 1 is only written to; a closed one fails with EBADF.
+    unsafe { BorrowedFd::borrow_raw(1) }
+}
+
+/// Descriptor 2.
+pub fn stderr() -> BorrowedFd<'static> {
+    // SAFETY: as for stdout.
+    unsafe { BorrowedFd::borrow_raw(2) }
+}
