@@ -6,6 +6,8 @@ use core::ffi::CStr;
 use rawdaemon::{Facility, LogOutput, LogTarget};
 use rustix::process::Signal;
 
+use crate::cstr;
+
 /// The most `-k` and the most `-E` options.
 pub const MAX_REPEATS: usize = 64;
 
@@ -147,10 +149,10 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 long_to_short(&text[2..name_end]).ok_or(Stop::Usage("unknown option", text))?;
             (
                 letter,
-                (name_end < text.len()).then(|| tail(argv[i], name_end + 1)),
+                (name_end < text.len()).then(|| cstr::tail(argv[i], name_end + 1)),
             )
         } else {
-            (text[1], (text.len() > 2).then(|| tail(argv[i], 2)))
+            (text[1], (text.len() > 2).then(|| cstr::tail(argv[i], 2)))
         };
         if !available(letter) {
             return Err(Stop::Usage(
@@ -387,12 +389,6 @@ const fn available(letter: u8) -> bool {
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
         _ => true,
     }
-}
-
-/// The C string that starts `from` bytes into `s`.
-fn tail(s: &CStr, from: usize) -> &CStr {
-    let bytes = s.to_bytes_with_nul();
-    crate::search::c_str(&bytes[from.min(bytes.len() - 1)..]).unwrap_or(c"")
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {

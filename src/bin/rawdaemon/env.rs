@@ -72,7 +72,7 @@ fn entry<'b>(buf: &'b mut [u8], name: &[u8], value: &[u8]) -> Option<&'b CStr> {
     buf[..name.len()].copy_from_slice(name);
     buf[name.len()..len].copy_from_slice(value);
     buf[len] = 0;
-    CStr::from_bytes_with_nul(&buf[..=len]).ok()
+    crate::cstr::c_str(&buf[..=len])
 }
 
 /// The inherited environment less the names `set` sets, then the `set` entries (a later one

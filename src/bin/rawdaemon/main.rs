@@ -12,13 +12,15 @@
 //!  - `control.rs`: `--stop`, `--status` and `--signal`;
 //!  - `env.rs`: PROGRAM's environment;
 //!  - `search.rs`: finding PROGRAM as a shell does;
-//!  - `output.rs`: writing to stdout and stderr.
+//!  - `output.rs`: writing to stdout and stderr;
+//!  - `cstr.rs`: C strings cut out of byte slices.
 #![no_std]
 #![no_main]
 
 mod args;
 #[cfg(feature = "tool-control")]
 mod control;
+mod cstr;
 mod env;
 mod output;
 mod search;
@@ -50,7 +52,7 @@ struct Scratch {
     strings: [MaybeUninit<&'static CStr>; MAX_ARGS],
     set: [MaybeUninit<&'static CStr>; args::MAX_REPEATS + 3],
     env: [*const u8; MAX_ENV + args::MAX_REPEATS + 4],
-    resolved: search::PathBuf,
+    resolved: search::PathBuffer,
     #[cfg(feature = "tool-privileges")]
     account: AccountEnv,
 }
@@ -60,7 +62,7 @@ static mut SCRATCH: Scratch = Scratch {
     strings: [const { MaybeUninit::uninit() }; MAX_ARGS],
     set: [const { MaybeUninit::uninit() }; args::MAX_REPEATS + 3],
     env: [core::ptr::null(); MAX_ENV + args::MAX_REPEATS + 4],
-    resolved: search::PathBuf::new(),
+    resolved: search::PathBuffer::new(),
     #[cfg(feature = "tool-privileges")]
     account: AccountEnv::new(),
 };

@@ -7,18 +7,20 @@ use core::ffi::CStr;
 use rustix::fs::{Access, FileType};
 use rustix::io::Errno;
 
+use crate::cstr::c_str;
+
 /// Room for one path (Linux's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
 
-/// Where the resolved path is built.
-pub struct PathBuf {
+/// A fixed-size buffer holding one candidate path for PROGRAM, and in the end the one found.
+pub struct PathBuffer {
     buf: [u8; PATH_MAX],
     len: usize,
 }
 
-impl PathBuf {
+impl PathBuffer {
     pub const fn new() -> Self {
-        PathBuf {
+        PathBuffer {
             buf: [0; PATH_MAX],
             len: 0,
         }
@@ -69,7 +71,7 @@ pub fn resolve<'o>(
     name: &CStr,
     path: Option<&[u8]>,
     root: Option<&[u8]>,
-    out: &'o mut PathBuf,
+    out: &'o mut PathBuffer,
 ) -> Result<&'o CStr, Errno> {
     let bytes = name.to_bytes();
     if bytes.is_empty() {
@@ -108,7 +110,7 @@ fn resolve_inside<'o>(
     name: &[u8],
     path: Option<&[u8]>,
     root: &[u8],
-    out: &'o mut PathBuf,
+    out: &'o mut PathBuffer,
 ) -> Result<&'o CStr, Errno> {
     let root = match root {
         [rest @ .., b'/'] => rest,
@@ -156,19 +158,6 @@ fn has_slash(s: &[u8]) -> bool {
     s.iter().any(|&b| b == b'/')
 }
 
-/// `CStr::from_bytes_with_nul(bytes).ok()` with a plain loop: core's version brings its
-/// `memchr` and error type along.
-pub fn c_str(bytes: &[u8]) -> Option<&CStr> {
-    match bytes.iter().position(|&b| b == 0) {
-        Some(i) if i + 1 == bytes.len() => {
-            // SAFETY: the one NUL in `bytes` is its last byte.
-            let s = unsafe { CStr::from_bytes_with_nul_unchecked(bytes) };
-            Some(s)
-        }
-        _ => None,
-    }
-}
-
 /// A regular file with execute permission: `Ok`; one that exists but is not: `EACCES`.
 fn executable(path: &CStr) -> Result<(), Errno> {
     rustix::fs::access(path, Access::EXEC_OK)?;
@@ -179,7 +168,7 @@ fn executable(path: &CStr) -> Result<(), Errno> {
 }
 
 /// `dir/name` into `out`; an empty `dir` means the current directory.
-fn candidate(dir: &[u8], name: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+fn candidate(dir: &[u8], name: &[u8], out: &mut PathBuffer) -> Result<(), Errno> {
     out.clear();
     if dir.first() != Some(&b'/') {
         push_cwd(out)?;
@@ -197,7 +186,7 @@ fn candidate(dir: &[u8], name: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
 ///
 /// # References
 ///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)
-fn push_cwd(out: &mut PathBuf) -> Result<(), Errno> {
+fn push_cwd(out: &mut PathBuffer) -> Result<(), Errno> {
     let start = out.len;
     let room = PATH_MAX - start - 1;
     // SAFETY: the buffer past `start` is writable for `room` bytes.
