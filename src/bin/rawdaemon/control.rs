@@ -8,7 +8,7 @@ use rawdaemon::{Error, Message, Step};
 use rustix::io::Errno;
 
 use crate::args::{Action, Args};
-use crate::output::{stderr, stdout};
+use crate::output::{report, stderr, stdout};
 
 /// The control command `args` asks for, run: its exit status; `None` for a start.
 pub fn run(args: &Args<'_>) -> Option<i32> {
@@ -38,8 +38,7 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
             0
         }
         Err(e) => {
-            e.message("rawdaemon", Some(path.to_bytes()))
-                .write_line(stderr());
+            report(&e, path.to_bytes());
             1
         }
     }
@@ -51,8 +50,7 @@ fn signal(path: &CStr, args: &Args<'_>) -> i32 {
     match rawdaemon::signal(path, args.signal) {
         Ok(_) => 0,
         Err(e) => {
-            e.message("rawdaemon", Some(path.to_bytes()))
-                .write_line(stderr());
+            report(&e, path.to_bytes());
             match (e.step(), e.errno(), e.detail()) {
                 (Step::Signal, Some(Errno::SRCH), Error::NOT_RUNNING | Error::ORPHANED) => 3,
                 (Step::Signal, Some(Errno::SRCH), Error::UNIDENTIFIED) => 4,
@@ -69,8 +67,7 @@ fn status(path: &CStr) -> i32 {
     let status = match rawdaemon::status(path) {
         Ok(s) => s,
         Err(e) => {
-            e.message("rawdaemon", Some(path.to_bytes()))
-                .write_line(stderr());
+            report(&e, path.to_bytes());
             return 4;
         }
     };

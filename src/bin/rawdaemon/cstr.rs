@@ -19,8 +19,10 @@ pub fn c_str(bytes: &[u8]) -> Option<&CStr> {
     }
 }
 
-/// The C string that starts `from` bytes into `s`.
+/// The C string that starts `from` bytes into `s` (empty past its end).
 pub fn tail(s: &CStr, from: usize) -> &CStr {
-    let bytes = s.to_bytes_with_nul();
-    c_str(&bytes[from.min(bytes.len() - 1)..]).unwrap_or(c"")
+    s.to_bytes_with_nul()
+        .get(from..)
+        .and_then(c_str)
+        .unwrap_or(c"")
 }

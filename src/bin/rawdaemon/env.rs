@@ -12,7 +12,7 @@ use rawdaemon::Credentials;
 /// # Safety
 ///
 /// `envp` is null or a null-terminated array of pointers.
-pub unsafe fn inherited_env<'a>(envp: *const *const u8) -> &'a [*const u8] {
+pub unsafe fn inherited<'a>(envp: *const *const u8) -> &'a [*const u8] {
     if envp.is_null() {
         return &[];
     }
@@ -65,57 +65,56 @@ impl AccountEnv {
 /// `NAME=value` and a NUL in `buf`, if it fits.
 #[cfg(feature = "tool-privileges")]
 fn entry<'b>(buf: &'b mut [u8], name: &[u8], value: &[u8]) -> Option<&'b CStr> {
-    let len = name.len() + value.len();
-    if len >= buf.len() {
-        return None;
+    let text = buf.get_mut(..=name.len() + value.len())?;
+    for (byte, &from) in text.iter_mut().zip(name.iter().chain(value).chain(&[0])) {
+        *byte = from;
     }
-    buf[..name.len()].copy_from_slice(name);
-    buf[name.len()..len].copy_from_slice(value);
-    buf[len] = 0;
-    crate::cstr::c_str(&buf[..=len])
+    crate::cstr::c_str(text)
 }
 
 /// The inherited environment less the names `set` sets, then the `set` entries (a later one
-/// for the same name wins; an entry without `=` only removes its name), then a null. Returns
-/// the number of entries, `None` if they do not fit.
-pub fn build_env(env: &[*const u8], set: &[&CStr], out: &mut [*const u8]) -> Option<usize> {
-    let mut n = 0;
-    for &entry in env {
+/// for the same name wins; an entry without `=` only removes its name), then a null, in
+/// `out`: the entries and their null, `None` if they do not fit.
+pub fn build<'o>(
+    env: &[*const u8],
+    set: &[&CStr],
+    out: &'o mut [*const u8],
+) -> Option<&'o [*const u8]> {
+    let kept = env.iter().copied().filter(|&entry| {
         // SAFETY: environment entries are NUL-terminated strings.
         let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
-        if set.iter().any(|e| same_name(e.to_bytes(), text)) {
-            continue;
-        }
+        !set.iter().any(|e| same_name(e.to_bytes(), text))
+    });
+    let added = set.iter().enumerate().filter_map(|(i, e)| {
+        let text = e.to_bytes();
+        // A later -E for the same name wins.
+        let later = set.iter().skip(i + 1);
+        let replaced = later.clone().any(|later| same_name(later.to_bytes(), text));
+        (text.contains(&b'=') && !replaced).then(|| e.as_ptr().cast())
+    });
+    let mut n = 0;
+    for entry in kept.chain(added).chain([core::ptr::null()]) {
         *out.get_mut(n)? = entry;
         n += 1;
     }
-    for (i, e) in set.iter().enumerate() {
-        // A later -E for the same name wins.
-        let removal = !e.to_bytes().contains(&b'=');
-        if removal
-            || set[i + 1..]
-                .iter()
-                .any(|later| same_name(later.to_bytes(), e.to_bytes()))
-        {
-            continue;
-        }
-        *out.get_mut(n)? = e.as_ptr().cast();
-        n += 1;
-    }
-    *out.get_mut(n)? = core::ptr::null();
-    Some(n)
+    out.get(..n)
 }
 
 /// Whether two `NAME=VALUE` entries set the same name.
 fn same_name(a: &[u8], b: &[u8]) -> bool {
-    let name = |s: &[u8]| -> usize { s.iter().position(|&c| c == b'=').unwrap_or(s.len()) };
-    a[..name(a)] == b[..name(b)]
+    fn name(entry: &[u8]) -> &[u8] {
+        entry.split(|&c| c == b'=').next().unwrap_or(entry)
+    }
+    name(a) == name(b)
 }
 
-/// The value of `name` in the environment.
-pub fn find_env<'a>(env: &[*const u8], name: &[u8]) -> Option<&'a [u8]> {
-    env.iter().find_map(|&entry| {
-        // SAFETY: environment entries are NUL-terminated strings that live as long as main.
+/// The value of `name` in the environment `env` (up to its null, if it has one).
+///
+/// The entries are NUL-terminated strings that live as long as the process: the C
+/// runtime's, `-E`'s and `-u`'s.
+pub fn find<'a>(env: &[*const u8], name: &[u8]) -> Option<&'a [u8]> {
+    env.iter().take_while(|p| !p.is_null()).find_map(|&entry| {
+        // SAFETY: see above.
         let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
         text.strip_prefix(name)?.strip_prefix(b"=")
     })

@@ -36,8 +36,7 @@ use rawdaemon::{Credentials, Daemon, Error, Exec, Output, Runtime, Step};
 use args::{Args, Stop};
 #[cfg(feature = "tool-privileges")]
 use env::AccountEnv;
-use env::{build_env, find_env, inherited_env};
-use output::{stderr, usage_error};
+use output::{report, stderr, usage_error};
 
 /// The most environment variables PROGRAM can inherit.
 const MAX_ENV: usize = 4096;
@@ -92,18 +91,12 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         #[cfg(feature = "tool-privileges")]
         account,
     } = scratch;
-    let argc = argc.max(0) as usize;
     // SAFETY: the C runtime passes argc pointers followed by a null.
-    let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc + 1) };
-    if argc > strings.len() {
+    let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc.max(0) as usize + 1) };
+    // SAFETY: as for raw_argv; the strings live as long as the process.
+    let Some(strings) = (unsafe { arguments(raw_argv, strings) }) else {
         return usage_error("too many arguments", b"");
-    }
-    for (slot, &p) in strings.iter_mut().zip(&raw_argv[..argc]) {
-        // SAFETY: each argv entry is a NUL-terminated string.
-        slot.write(unsafe { CStr::from_ptr(p.cast()) });
-    }
-    // SAFETY: the first argc slots were just written.
-    let strings = unsafe { written(&strings[..argc]) };
+    };
     let args = match args::parse(strings) {
         Ok(a) => a,
         Err(Stop::Help) => return usage::help(),
@@ -114,37 +107,19 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if let Some(code) = control::run(&args) {
         return code;
     }
-    #[cfg(feature = "tool-privileges")]
-    let user = match args
-        .user
-        .map(|spec| (spec, Credentials::lookup(spec.to_bytes())))
-    {
-        None => None,
-        Some((_, Ok(user))) => Some(user),
-        Some((spec, Err(e))) => {
-            e.message("rawdaemon", Some(spec.to_bytes()))
-                .write_line(stderr());
-            return 1;
-        }
+    let Ok(user) = user(&args) else {
+        return 1;
     };
-    #[cfg(not(feature = "tool-privileges"))]
-    let user: Option<Credentials> = None;
-    // SAFETY: the C runtime's environment is null-terminated.
-    let env = unsafe { inherited_env(envp) };
-    let mut set_len = 0;
     // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
     #[cfg(feature = "tool-privileges")]
-    for entry in account.entries(user.as_ref()) {
-        set[set_len].write(entry);
-        set_len += 1;
-    }
-    for &entry in &args.env[..args.env_len] {
-        set[set_len].write(entry);
-        set_len += 1;
-    }
-    // SAFETY: the first set_len slots were just written.
-    let set = unsafe { written(&set[..set_len]) };
-    let Some(env_len) = build_env(env, set, env_ptrs) else {
+    let account = account.entries(user.as_ref());
+    #[cfg(not(feature = "tool-privileges"))]
+    let account = core::iter::empty();
+    let set = fill(set, account.chain(args.env.as_slice().iter().copied()));
+    // SAFETY: the C runtime's environment is null-terminated, its strings live as long as
+    // the process.
+    let inherited = unsafe { env::inherited(envp) };
+    let Some(envp) = env::build(inherited, set, env_ptrs) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
     if let Some(dir) = args.chroot {
@@ -152,14 +127,17 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         use rustix::fs::{Mode, OFlags};
         let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
         if let Err(e) = rustix::fs::open(dir, flags, Mode::empty()) {
-            Error::new(Step::Chroot, e)
-                .message("rawdaemon", Some(dir.to_bytes()))
-                .write_line(stderr());
+            report(&Error::new(Step::Chroot, e), dir.to_bytes());
             return 1;
         }
     }
-    let name = strings[args.program];
-    let search_path = find_env(&env_ptrs[..env_len], b"PATH");
+    // PROGRAM and its arguments (with argv's final null); parsing a start guarantees them.
+    let (Some(&name), Some(program_argv)) =
+        (strings.get(args.program), raw_argv.get(args.program..))
+    else {
+        return usage_error("no program given", b"");
+    };
+    let search_path = env::find(envp, b"PATH");
     // With -u a plain name is looked up by the daemon, as USER (a directory only root may
     // search is skipped there, as chpst -u does); otherwise here, before anything starts.
     let as_user = user.is_some() && !name.to_bytes().contains(&b'/');
@@ -168,8 +146,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     } else {
         search::resolve(name, search_path, args.chroot.map(CStr::to_bytes), resolved)
     };
-    let program_argv = &raw_argv[args.program..];
-    let mut exec = Exec::new(path.unwrap_or(name), program_argv, &env_ptrs[..=env_len]);
+    let mut exec = Exec::new(path.unwrap_or(name), program_argv, envp);
     if as_user {
         exec = exec.search_path(search_path.unwrap_or(search::DEFAULT_PATH));
     }
@@ -177,13 +154,14 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if let Some(user) = &user {
         daemon = daemon.user(user);
     }
+    let notify_socket = env::find(envp, b"NOTIFY_SOCKET");
     #[cfg(feature = "tool-notify")]
-    if let Some(socket) = find_env(&env_ptrs[..env_len], b"NOTIFY_SOCKET") {
+    if let Some(socket) = notify_socket {
         daemon = daemon.notify_socket(socket);
     }
     // A service manager waiting for READY=1 would wait in vain (and time out): say why.
     #[cfg(not(feature = "tool-notify"))]
-    if find_env(&env_ptrs[..env_len], b"NOTIFY_SOCKET").is_some() {
+    if notify_socket.is_some() {
         let mut m = Message::new();
         m.push_str("rawdaemon: warning: NOTIFY_SOCKET is set, but this build has no ")
             .push_str("tool-notify: no READY=1 is sent");
@@ -250,7 +228,7 @@ fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
         .chdir(args.chdir)
         .stdout(out(args.stdout))
         .stderr(out(args.stderr))
-        .keep_fds(&args.keep[..args.keep_len])
+        .keep_fds(args.keep.as_slice())
         .foreground(args.foreground)
         // This program is single-threaded by construction, and qemu-user adds a thread of
         // its own that the check would count.
@@ -268,15 +246,59 @@ fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
     d
 }
 
-/// The initialized start of a [`Scratch`] array, as the values it holds.
+/// `argv`'s strings (without its final null) in `slots`; `None` if there are more than
+/// `slots` holds.
 ///
 /// # Safety
 ///
-/// Every slot of `slots` has been written.
-unsafe fn written<'s>(slots: &'s [MaybeUninit<&'static CStr>]) -> &'s [&'static CStr] {
-    // SAFETY: MaybeUninit<T> has T's layout, and the caller guarantees every slot is
-    // initialized.
-    unsafe { &*(core::ptr::from_ref(slots) as *const [&'static CStr]) }
+/// `argv` ends in a null, and every other entry is a NUL-terminated string that lives as long
+/// as the process.
+unsafe fn arguments<'s>(
+    argv: &[*const u8],
+    slots: &'s mut [MaybeUninit<&'static CStr>],
+) -> Option<&'s [&'static CStr]> {
+    let (_null, strings) = argv.split_last()?;
+    let slots = slots.get_mut(..strings.len())?;
+    // SAFETY: the caller guarantees each entry is such a string.
+    let strings = strings.iter().map(|&p| unsafe { CStr::from_ptr(p.cast()) });
+    Some(fill(slots, strings))
+}
+
+/// The first of `items` in `slots`, as many as fit.
+fn fill<'s>(
+    slots: &'s mut [MaybeUninit<&'static CStr>],
+    items: impl Iterator<Item = &'static CStr>,
+) -> &'s [&'static CStr] {
+    let mut n = 0;
+    for (slot, item) in slots.iter_mut().zip(items) {
+        slot.write(item);
+        n += 1;
+    }
+    let written = slots.get(..n).unwrap_or_default();
+    // SAFETY: MaybeUninit<T> has T's layout, and the first n slots were just written.
+    unsafe { &*(core::ptr::from_ref(written) as *const [&'static CStr]) }
+}
+
+/// The account of `-u`, looked up in `/etc/passwd` and `/etc/group`: `Err` once the failure
+/// is reported.
+#[cfg(feature = "tool-privileges")]
+fn user(args: &Args<'_>) -> Result<Option<Credentials>, ()> {
+    let Some(spec) = args.user else {
+        return Ok(None);
+    };
+    match Credentials::lookup(spec.to_bytes()) {
+        Ok(user) => Ok(Some(user)),
+        Err(e) => {
+            report(&e, spec.to_bytes());
+            Err(())
+        }
+    }
+}
+
+/// Without `tool-privileges` there is no `-u`.
+#[cfg(not(feature = "tool-privileges"))]
+fn user(_: &Args<'_>) -> Result<Option<Credentials>, ()> {
+    Ok(None)
 }
 
 #[cfg(not(feature = "std"))]

@@ -1,7 +1,7 @@
 //! The launching process's output (the tool never runs its own code after a fork: the
 //! library does): its descriptors 1 and 2, whole writes, and the usage error line.
 
-use rawdaemon::Message;
+use rawdaemon::{Error, Message};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
@@ -18,12 +18,19 @@ pub fn usage_error(what: &str, arg: &[u8]) -> i32 {
     2
 }
 
+/// A failure on stderr: `rawdaemon: step SUBJECT: cause`.
+pub fn report(error: &Error, subject: &[u8]) {
+    error
+        .message("rawdaemon", Some(subject))
+        .write_line(stderr());
+}
+
 /// Writes all of `bytes` to `fd`, retrying after a signal: `code`, or 1 if a write fails.
 pub fn print(fd: BorrowedFd<'_>, bytes: &[u8], code: i32) -> i32 {
     let mut rest = bytes;
     while !rest.is_empty() {
         match rustix::io::write(fd, rest) {
-            Ok(n) if n > 0 => rest = &rest[n..],
+            Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or_default(),
             Err(Errno::INTR) => {}
             _ => return 1,
         }
