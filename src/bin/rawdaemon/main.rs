@@ -16,6 +16,12 @@
 //!  - `cstr.rs`: C strings cut out of byte slices.
 #![no_std]
 #![no_main]
+#![deny(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
 
 mod args;
 #[cfg(feature = "tool-control")]
