@@ -80,23 +80,29 @@ pub fn build<'o>(
     set: &[&CStr],
     out: &'o mut [*const u8],
 ) -> Option<&'o [*const u8]> {
-    let kept = env.iter().copied().filter(|&entry| {
+    let mut n = 0;
+    for &entry in env {
         // SAFETY: environment entries are NUL-terminated strings.
         let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
-        !set.iter().any(|e| same_name(e.to_bytes(), text))
-    });
-    let added = set.iter().enumerate().filter_map(|(i, e)| {
-        let text = e.to_bytes();
-        // A later -E for the same name wins.
-        let later = set.iter().skip(i + 1);
-        let replaced = later.clone().any(|later| same_name(later.to_bytes(), text));
-        (text.contains(&b'=') && !replaced).then(|| e.as_ptr().cast())
-    });
-    let mut n = 0;
-    for entry in kept.chain(added).chain([core::ptr::null()]) {
+        if set.iter().any(|e| same_name(e.to_bytes(), text)) {
+            continue;
+        }
         *out.get_mut(n)? = entry;
         n += 1;
     }
+    let mut rest = set;
+    while let Some((e, later)) = rest.split_first() {
+        rest = later;
+        let text = e.to_bytes();
+        // A later -E for the same name wins; an entry without `=` only removes its name.
+        if !text.contains(&b'=') || later.iter().any(|l| same_name(l.to_bytes(), text)) {
+            continue;
+        }
+        *out.get_mut(n)? = e.as_ptr().cast();
+        n += 1;
+    }
+    *out.get_mut(n)? = core::ptr::null();
+    n += 1;
     out.get(..n)
 }
 

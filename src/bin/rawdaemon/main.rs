@@ -265,9 +265,12 @@ unsafe fn arguments<'s>(
 ) -> Option<&'s [&'static CStr]> {
     let (_null, strings) = argv.split_last()?;
     let slots = slots.get_mut(..strings.len())?;
-    // SAFETY: the caller guarantees each entry is such a string.
-    let strings = strings.iter().map(|&p| unsafe { CStr::from_ptr(p.cast()) });
-    Some(fill(slots, strings))
+    for (slot, &p) in slots.iter_mut().zip(strings) {
+        // SAFETY: the caller guarantees each entry is such a string.
+        slot.write(unsafe { CStr::from_ptr(p.cast()) });
+    }
+    // SAFETY: every slot was just written.
+    Some(unsafe { written(slots) })
 }
 
 /// The first of `items` in `slots`, as many as fit.
@@ -280,9 +283,19 @@ fn fill<'s>(
         slot.write(item);
         n += 1;
     }
-    let written = slots.get(..n).unwrap_or_default();
-    // SAFETY: MaybeUninit<T> has T's layout, and the first n slots were just written.
-    unsafe { &*(core::ptr::from_ref(written) as *const [&'static CStr]) }
+    // SAFETY: the first n slots were just written.
+    unsafe { written(slots.get(..n).unwrap_or_default()) }
+}
+
+/// The values `slots` holds.
+///
+/// # Safety
+///
+/// Every slot of `slots` has been written.
+unsafe fn written<'s>(slots: &'s [MaybeUninit<&'static CStr>]) -> &'s [&'static CStr] {
+    // SAFETY: MaybeUninit<T> has T's layout, and the caller guarantees every slot is
+    // initialized.
+    unsafe { &*(core::ptr::from_ref(slots) as *const [&'static CStr]) }
 }
 
 /// The account of `-u`, looked up in `/etc/passwd` and `/etc/group`: `Err` once the failure
