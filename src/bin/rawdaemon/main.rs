@@ -146,7 +146,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let search_path = env::find(envp, b"PATH");
     // With -u a plain name is looked up by the daemon, as USER (a directory only root may
     // search is skipped there, as chpst -u does); otherwise here, before anything starts.
-    let as_user = user.is_some() && !name.to_bytes().contains(&b'/');
+    let as_user = user.is_some() && !search::has_slash(name.to_bytes());
     let path = if as_user {
         Ok(name)
     } else {
@@ -156,34 +156,14 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if as_user {
         exec = exec.search_path(search_path.unwrap_or(search::DEFAULT_PATH));
     }
-    let mut daemon = configure(&args, exec);
-    if let Some(user) = &user {
-        daemon = daemon.user(user);
-    }
     let notify_socket = env::find(envp, b"NOTIFY_SOCKET");
-    #[cfg(feature = "tool-notify")]
-    if let Some(socket) = notify_socket {
-        daemon = daemon.notify_socket(socket);
-    }
-    // A service manager waiting for READY=1 would wait in vain (and time out): say why.
+    let daemon = configure(&args, exec, user.as_ref(), notify_socket);
     #[cfg(not(feature = "tool-notify"))]
     if notify_socket.is_some() {
-        let mut m = Message::new();
-        m.push_str("rawdaemon: warning: NOTIFY_SOCKET is set, but this build has no ")
-            .push_str("tool-notify: no READY=1 is sent");
-        m.write_line(stderr());
-    }
-    #[cfg(feature = "tool-notify")]
-    if let Some(fd) = args.ready_fd {
-        daemon = daemon.ready_fd(fd);
-    }
-    #[cfg(feature = "tool-respawn")]
-    if let Some((max, period)) = args.respawn {
-        daemon = daemon.respawn(max, period);
+        warn_without_notify();
     }
     #[cfg(feature = "tool-syslog")]
     if let Some(out) = args.log {
-        daemon = daemon.log_output(out);
         warn_without_log_socket(out);
     }
     if let Err(errno) = path {
@@ -196,6 +176,16 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let _never = unsafe { daemon.start() };
     // Not reached: start() exits in the original process and execs (or exits) in the daemon.
     1
+}
+
+/// `NOTIFY_SOCKET` in a build without `tool-notify`: a service manager waiting for READY=1
+/// would wait in vain (and time out), so this says why.
+#[cfg(not(feature = "tool-notify"))]
+fn warn_without_notify() {
+    let mut m = Message::new();
+    m.push_str("rawdaemon: warning: NOTIFY_SOCKET is set, but this build has no ")
+        .push_str("tool-notify: no READY=1 is sent");
+    m.write_line(stderr());
 }
 
 /// `--syslog` while nothing listens on the socket: says so once and starts anyway (a log
@@ -222,8 +212,14 @@ fn warn_without_log_socket(out: rawdaemon::LogOutput<'_>) {
     }
 }
 
-/// The library's configuration for these arguments.
-fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
+/// The library's configuration for these arguments, the account of `-u` and the service
+/// manager's `NOTIFY_SOCKET`.
+fn configure<'a>(
+    args: &'a Args<'a>,
+    exec: Exec<'a>,
+    user: Option<&'a Credentials>,
+    notify_socket: Option<&'a [u8]>,
+) -> Daemon<'a> {
     let keep = if args.foreground {
         Output::Inherit
     } else {
@@ -248,6 +244,27 @@ fn configure<'a>(args: &'a Args<'a>, exec: Exec<'a>) -> Daemon<'a> {
     }
     if let Some(dir) = args.chroot {
         d = d.chroot(dir);
+    }
+    if let Some(user) = user {
+        d = d.user(user);
+    }
+    #[cfg(feature = "tool-notify")]
+    if let Some(socket) = notify_socket {
+        d = d.notify_socket(socket);
+    }
+    #[cfg(not(feature = "tool-notify"))]
+    let _ = notify_socket;
+    #[cfg(feature = "tool-notify")]
+    if let Some(fd) = args.ready_fd {
+        d = d.ready_fd(fd);
+    }
+    #[cfg(feature = "tool-respawn")]
+    if let Some((max, period)) = args.respawn {
+        d = d.respawn(max, period);
+    }
+    #[cfg(feature = "tool-syslog")]
+    if let Some(out) = args.log {
+        d = d.log_output(out);
     }
     d
 }

@@ -137,7 +137,7 @@ fn first_executable<'o>(
 /// Whether `s` holds a `/`: a plain loop, where `contains` brings `memchr`'s word-at-a-time
 /// code to each of its callers.
 #[allow(clippy::manual_contains, reason = "see above")]
-fn has_slash(s: &[u8]) -> bool {
+pub fn has_slash(s: &[u8]) -> bool {
     s.iter().any(|&b| b == b'/')
 }
 
