@@ -1,5 +1,6 @@
-//! The command line, parsed in place: every value is a `&CStr` borrowed from `argv`, and the
-//! repeatable options fill fixed arrays.
+//! The command line, parsed in place by the launching process (the tool never runs its own
+//! code after a fork: the library does): every value is a `&CStr` borrowed from `argv`, and
+//! the repeatable options fill fixed arrays.
 
 use core::ffi::CStr;
 

@@ -1,6 +1,6 @@
 //! PROGRAM's environment, built in the launching process (the tool never runs its own code
 //! after a fork: the library does): the inherited one, less what `-E` and `-u` replace, then
-//! their entries, in a fixed array of pointers.
+//! their entries, in a fixed array of pointers; and the account variables `-u` sets.
 
 use core::ffi::CStr;
 
@@ -35,6 +35,7 @@ pub struct AccountEnv {
 
 #[cfg(feature = "tool-privileges")]
 impl AccountEnv {
+    /// Empty buffers.
     pub const fn new() -> Self {
         AccountEnv {
             user: [0; 72],
@@ -75,14 +76,18 @@ fn entry<'b>(buf: &'b mut [u8], name: &[u8], value: &[u8]) -> Option<&'b CStr> {
 /// The inherited environment less the names `set` sets, then the `set` entries (a later one
 /// for the same name wins; an entry without `=` only removes its name), then a null, in
 /// `out`: the entries and their null, `None` if they do not fit.
-pub fn build<'o>(
+///
+/// # Safety
+///
+/// Every entry of `env` is a NUL-terminated string.
+pub unsafe fn build<'o>(
     env: &[*const u8],
     set: &[&CStr],
     out: &'o mut [*const u8],
 ) -> Option<&'o [*const u8]> {
     let mut n = 0;
     for &entry in env {
-        // SAFETY: environment entries are NUL-terminated strings.
+        // SAFETY: the caller guarantees it.
         let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
         if set.iter().any(|e| same_name(e.to_bytes(), text)) {
             continue;
@@ -116,11 +121,12 @@ fn same_name(a: &[u8], b: &[u8]) -> bool {
 
 /// The value of `name` in the environment `env` (up to its null, if it has one).
 ///
-/// The entries are NUL-terminated strings that live as long as the process: the C
-/// runtime's, `-E`'s and `-u`'s.
-pub fn find<'a>(env: &[*const u8], name: &[u8]) -> Option<&'a [u8]> {
+/// # Safety
+///
+/// Every entry of `env` before a null is a NUL-terminated string that lives for `'a`.
+pub unsafe fn find<'a>(env: &[*const u8], name: &[u8]) -> Option<&'a [u8]> {
     env.iter().take_while(|p| !p.is_null()).find_map(|&entry| {
-        // SAFETY: see above.
+        // SAFETY: the caller guarantees it.
         let text = unsafe { CStr::from_ptr(entry.cast()) }.to_bytes();
         text.strip_prefix(name)?.strip_prefix(b"=")
     })

@@ -125,7 +125,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     // SAFETY: the C runtime's environment is null-terminated, its strings live as long as
     // the process.
     let inherited = unsafe { env::inherited(envp) };
-    let Some(envp) = env::build(inherited, set, env_ptrs) else {
+    // SAFETY: as for inherited.
+    let Some(envp) = (unsafe { env::build(inherited, set, env_ptrs) }) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
     if let Some(dir) = args.chroot {
@@ -143,7 +144,9 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     else {
         return usage_error("no program given", b"");
     };
-    let search_path = env::find(envp, b"PATH");
+    // SAFETY: envp's entries are the C runtime's, -E's and -u's strings, which live as long
+    // as the process.
+    let search_path = unsafe { env::find(envp, b"PATH") };
     // With -u a plain name is looked up by the daemon, as USER (a directory only root may
     // search is skipped there, as chpst -u does); otherwise here, before anything starts.
     let as_user = user.is_some() && !search::has_slash(name.to_bytes());
@@ -156,7 +159,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if as_user {
         exec = exec.search_path(search_path.unwrap_or(search::DEFAULT_PATH));
     }
-    let notify_socket = env::find(envp, b"NOTIFY_SOCKET");
+    // SAFETY: as for PATH.
+    let notify_socket = unsafe { env::find(envp, b"NOTIFY_SOCKET") };
     let daemon = configure(&args, exec, user.as_ref(), notify_socket);
     #[cfg(not(feature = "tool-notify"))]
     if notify_socket.is_some() {

@@ -25,17 +25,20 @@ pub fn report(error: &Error, subject: &[u8]) {
         .write_line(stderr());
 }
 
-/// Writes all of `bytes` to `fd`, retrying after a signal: `code`, or 1 if a write fails.
-pub fn print(fd: BorrowedFd<'_>, bytes: &[u8], code: i32) -> i32 {
+/// Writes all of `bytes` to `fd`, retrying after a signal: whether it could.
+///
+/// # References
+///  - [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
+pub fn print(fd: BorrowedFd<'_>, bytes: &[u8]) -> bool {
     let mut rest = bytes;
     while !rest.is_empty() {
         match rustix::io::write(fd, rest) {
             Ok(n) if n > 0 => rest = rest.get(n..).unwrap_or_default(),
             Err(Errno::INTR) => {}
-            _ => return 1,
+            _ => return false,
         }
     }
-    code
+    true
 }
 
 /// Descriptor 1.

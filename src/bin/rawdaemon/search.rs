@@ -1,6 +1,7 @@
-//! Finding PROGRAM as a shell does, into a fixed buffer: a name with a `/` is taken as a path
-//! (made absolute, since the daemon changes directory before it executes it), any other name
-//! is looked up in each directory of `PATH`.
+//! Finding PROGRAM as a shell does, in the launching process (the tool never runs its own
+//! code after a fork: the library does), into a fixed buffer: a name with a `/` is taken as a
+//! path (made absolute, since the daemon changes directory before it executes it), any other
+//! name is looked up in each directory of `PATH`.
 
 use core::ffi::CStr;
 
@@ -19,6 +20,7 @@ pub struct PathBuffer {
 }
 
 impl PathBuffer {
+    /// An empty buffer.
     pub const fn new() -> Self {
         PathBuffer {
             buf: [0; PATH_MAX],

@@ -112,7 +112,7 @@ const FEATURES: &[(&str, bool)] = &[
 /// `--help`: [`USAGE`] on stdout.
 pub fn help() -> i32 {
     for part in USAGE {
-        if print(stdout(), part.as_bytes(), 0) != 0 {
+        if !print(stdout(), part.as_bytes()) {
             return 1;
         }
     }
