@@ -1,11 +1,14 @@
-//! The command line, parsed in place: every value is a `&CStr` borrowed from `argv`, and the
-//! repeatable options fill fixed arrays.
+//! The command line, parsed in place by the launching process (the tool never runs its own
+//! code after a fork: the library does): every value is a `&CStr` borrowed from `argv`, and
+//! the repeatable options fill fixed arrays.
 
 use core::ffi::CStr;
 
 use rawdaemon::log::Facility;
 use rawdaemon::{LogOutput, LogTarget};
 use rustix::process::Signal;
+
+use crate::cstr;
 
 /// The most `-k` and the most `-E` options.
 pub const MAX_REPEATS: usize = 64;
@@ -28,12 +31,13 @@ const DEV_LOG: &[u8] = b"/dev/log";
 
 /// `TAG[.FACILITY]`: the facility defaults to `daemon` for syslog and `user` for kmsg.
 fn parse_tag(v: &[u8], kmsg: bool) -> Result<(&str, Facility), Stop<'_>> {
-    let (tag, facility) = match v.iter().rposition(|&b| b == b'.') {
-        Some(dot) => {
-            let name = &v[dot + 1..];
+    let last_dot = v.iter().rposition(|&b| b == b'.');
+    let (tag, facility) = match last_dot.and_then(|dot| v.split_at_checked(dot)) {
+        Some((tag, dot_name)) => {
+            let name = dot_name.get(1..).unwrap_or_default();
             let facility =
                 Facility::from_name(name).ok_or(Stop::Usage("unknown syslog facility", name))?;
-            (&v[..dot], facility)
+            (tag, facility)
         }
         None if kmsg => (v, Facility::User),
         None => (v, Facility::Daemon),
@@ -58,6 +62,37 @@ const SYSLOG: u8 = 6;
 const KMSG: u8 = 7;
 const LOG_SOCKET: u8 = 8;
 
+/// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
+pub struct Repeated<T> {
+    items: [T; MAX_REPEATS],
+    len: usize,
+}
+
+impl<T: Copy> Repeated<T> {
+    /// None yet; `fill` only fills the unused slots.
+    const fn new(fill: T) -> Self {
+        Repeated {
+            items: [fill; MAX_REPEATS],
+            len: 0,
+        }
+    }
+
+    /// Appends `value`: `false`, and nothing appended, once [`MAX_REPEATS`] are there.
+    fn push(&mut self, value: T) -> bool {
+        let Some(slot) = self.items.get_mut(self.len) else {
+            return false;
+        };
+        *slot = value;
+        self.len += 1;
+        true
+    }
+
+    /// The values given.
+    pub fn as_slice(&self) -> &[T] {
+        self.items.get(..self.len).unwrap_or_default()
+    }
+}
+
 /// What the command line asks for.
 pub struct Args<'a> {
     pub action: Action,
@@ -73,10 +108,10 @@ pub struct Args<'a> {
     pub umask: Option<u32>,
     pub stdout: Option<&'a CStr>,
     pub stderr: Option<&'a CStr>,
-    pub keep: [i32; MAX_REPEATS],
-    pub keep_len: usize,
-    pub env: [&'a CStr; MAX_REPEATS],
-    pub env_len: usize,
+    /// `-k N`
+    pub keep: Repeated<i32>,
+    /// `-E NAME=VALUE`
+    pub env: Repeated<&'a CStr>,
     pub foreground: bool,
     /// `-u USER[:GROUP]`
     pub user: Option<&'a CStr>,
@@ -114,10 +149,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         umask: None,
         stdout: None,
         stderr: None,
-        keep: [0; MAX_REPEATS],
-        keep_len: 0,
-        env: [c""; MAX_REPEATS],
-        env_len: 0,
+        keep: Repeated::new(0),
+        env: Repeated::new(c""),
         foreground: false,
         user: None,
         chroot: None,
@@ -131,27 +164,25 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     // -R itself, not just its limits.
     let mut respawn = false;
     let mut i = 1;
-    while i < argv.len() {
-        let arg = argv[i].to_bytes_with_nul();
-        let text = &arg[..arg.len() - 1];
+    while let Some(&arg) = argv.get(i) {
+        let text = arg.to_bytes();
         if text == b"--" {
             i += 1;
             break;
         }
-        if text.len() < 2 || text[0] != b'-' {
+        // `-` alone, or anything not starting with `-`, is PROGRAM.
+        let Some((&first, rest)) = text.strip_prefix(b"-").and_then(<[u8]>::split_first) else {
             break;
-        }
+        };
         // The option's letter, and its value if it was attached (`-pX`, `--pidfile=X`).
-        let (letter, attached): (u8, Option<&'a CStr>) = if text[1] == b'-' {
-            let name_end = text.iter().position(|&b| b == b'=').unwrap_or(text.len());
-            let letter =
-                long_to_short(&text[2..name_end]).ok_or(Stop::Usage("unknown option", text))?;
-            (
-                letter,
-                (name_end < text.len()).then(|| tail(argv[i], name_end + 1)),
-            )
+        let (letter, attached): (u8, Option<&'a CStr>) = if first == b'-' {
+            let equals = rest.iter().position(|&b| b == b'=');
+            let name = equals.and_then(|at| rest.get(..at)).unwrap_or(rest);
+            let letter = long_to_short(name).ok_or(Stop::Usage("unknown option", text))?;
+            // The value starts past `--`, the name and `=`.
+            (letter, equals.map(|at| cstr::tail(arg, at + 3)))
         } else {
-            (text[1], (text.len() > 2).then(|| tail(argv[i], 2)))
+            (first, (!rest.is_empty()).then(|| cstr::tail(arg, 2)))
         };
         if !available(letter) {
             return Err(Stop::Usage(
@@ -259,33 +290,27 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                     "--keep-fd needs a descriptor number of 3 or more",
                     v.to_bytes(),
                 ))?;
-                if a.keep_len == MAX_REPEATS {
+                if !a.keep.push(fd) {
                     return Err(Stop::Usage(
                         "too many --keep-fd options (at most 64)",
                         v.to_bytes(),
                     ));
                 }
-                a.keep[a.keep_len] = fd;
-                a.keep_len += 1;
             }
             (b'E', Some(v)) => {
                 let b = v.to_bytes();
                 if b.iter().position(|&c| c == b'=').unwrap_or(0) == 0 {
                     return Err(Stop::Usage("--env needs NAME=VALUE", b));
                 }
-                if a.env_len == MAX_REPEATS {
+                if !a.env.push(v) {
                     return Err(Stop::Usage("too many --env options (at most 64)", b));
                 }
-                a.env[a.env_len] = v;
-                a.env_len += 1;
             }
             _ => return Err(Stop::Usage("unknown option", text)),
         }
         i += 1;
     }
-    if a.ready_fd
-        .is_some_and(|fd| a.keep[..a.keep_len].contains(&fd))
-    {
+    if a.ready_fd.is_some_and(|fd| a.keep.as_slice().contains(&fd)) {
         return Err(Stop::Usage("--ready-fd cannot also be a --keep-fd", b""));
     }
     match (&mut a.log, socket) {
@@ -390,21 +415,6 @@ const fn available(letter: u8) -> bool {
     }
 }
 
-/// The `tool-*` features, and whether this build has each (`--version` names those it lacks).
-pub const FEATURES: &[(&str, bool)] = &[
-    ("tool-control", cfg!(feature = "tool-control")),
-    ("tool-notify", cfg!(feature = "tool-notify")),
-    ("tool-privileges", cfg!(feature = "tool-privileges")),
-    ("tool-respawn", cfg!(feature = "tool-respawn")),
-    ("tool-syslog", cfg!(feature = "tool-syslog")),
-];
-
-/// The C string that starts `from` bytes into `s`.
-fn tail(s: &CStr, from: usize) -> &CStr {
-    let bytes = s.to_bytes_with_nul();
-    crate::search::c_str(&bytes[from.min(bytes.len() - 1)..]).unwrap_or(c"")
-}
-
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {
     if v.is_empty() {
         Err(Stop::Usage("option needs a non-empty value", option))
@@ -448,16 +458,14 @@ fn parse_signal(s: &[u8]) -> Option<Signal> {
     if let Some(n) = parse_number(s) {
         return Signal::from_named_raw(n as i32);
     }
-    let upper = |b: &u8| b.to_ascii_uppercase();
     let mut name = [0_u8; 8];
-    let s = if s.len() > 3 && s[..3].iter().map(upper).eq(*b"SIG") {
-        &s[3..]
-    } else {
-        s
+    let s = match s.split_at_checked(3) {
+        Some((sig, rest)) if !rest.is_empty() && sig.eq_ignore_ascii_case(b"SIG") => rest,
+        _ => s,
     };
     let name = name.get_mut(..s.len())?;
     for (d, b) in name.iter_mut().zip(s) {
-        *d = upper(b);
+        *d = b.to_ascii_uppercase();
     }
     Some(match &*name {
         b"HUP" => Signal::HUP,

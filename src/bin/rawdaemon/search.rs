@@ -1,24 +1,28 @@
-//! Finding PROGRAM as a shell does, into a fixed buffer: a name with a `/` is taken as a path
-//! (made absolute, since the daemon changes directory before it executes it), any other name
-//! is looked up in each directory of `PATH`.
+//! Finding PROGRAM as a shell does, in the launching process (the tool never runs its own
+//! code after a fork: the library does), into a fixed buffer: a name with a `/` is taken as a
+//! path (made absolute, since the daemon changes directory before it executes it), any other
+//! name is looked up in each directory of `PATH`.
 
 use core::ffi::CStr;
 
 use rustix::fs::{Access, FileType};
 use rustix::io::Errno;
 
+use crate::cstr::c_str;
+
 /// Room for one path (Linux's `PATH_MAX`).
 pub const PATH_MAX: usize = 4096;
 
-/// Where the resolved path is built.
-pub struct PathBuf {
+/// A fixed-size buffer holding one candidate path for PROGRAM, and in the end the one found.
+pub struct PathBuffer {
     buf: [u8; PATH_MAX],
     len: usize,
 }
 
-impl PathBuf {
+impl PathBuffer {
+    /// An empty buffer.
     pub const fn new() -> Self {
-        PathBuf {
+        PathBuffer {
             buf: [0; PATH_MAX],
             len: 0,
         }
@@ -28,15 +32,16 @@ impl PathBuf {
         self.len = 0;
     }
 
-    // Never inlined: it is called from ten places.
+    /// Appends `bytes`, keeping one byte free for the terminating NUL.
+    // Never inlined: it is called from eight places.
     #[inline(never)]
     fn push(&mut self, bytes: &[u8]) -> Result<(), Errno> {
-        // Keep one byte for the terminating NUL.
         let end = self.len + bytes.len();
-        if end >= PATH_MAX {
-            return Err(Errno::NAMETOOLONG);
+        // With the byte for the NUL: the slice exists only if that fits.
+        let room = self.buf.get_mut(self.len..=end).ok_or(Errno::NAMETOOLONG)?;
+        for (byte, &from) in room.iter_mut().zip(bytes) {
+            *byte = from;
         }
-        self.buf[self.len..end].copy_from_slice(bytes);
         self.len = end;
         Ok(())
     }
@@ -47,8 +52,15 @@ impl PathBuf {
 
     /// The path from byte `from` on (past a chroot directory's prefix).
     fn tail(&mut self, from: usize) -> &CStr {
-        self.buf[self.len] = 0;
-        c_str(&self.buf[from.min(self.len)..=self.len]).unwrap_or(c"")
+        let Some((nul, _)) = self
+            .buf
+            .get_mut(self.len..)
+            .and_then(<[u8]>::split_first_mut)
+        else {
+            return c"";
+        };
+        *nul = 0;
+        self.buf.get(from..=self.len).and_then(c_str).unwrap_or(c"")
     }
 }
 
@@ -69,79 +81,54 @@ pub fn resolve<'o>(
     name: &CStr,
     path: Option<&[u8]>,
     root: Option<&[u8]>,
-    out: &'o mut PathBuf,
+    out: &'o mut PathBuffer,
 ) -> Result<&'o CStr, Errno> {
-    let bytes = name.to_bytes();
-    if bytes.is_empty() {
-        return Err(Errno::NOENT);
-    }
-    if let Some(root) = root {
-        return resolve_inside(bytes, path, root, out);
-    }
-    if has_slash(bytes) {
-        out.clear();
-        if bytes[0] != b'/' {
-            push_cwd(out)?;
-            out.push(b"/")?;
+    let name = name.to_bytes();
+    let slash = has_slash(name);
+    let absolute = name.first() == Some(&b'/');
+    match root {
+        _ if name.is_empty() => Err(Errno::NOENT),
+        None if slash => {
+            out.clear();
+            if !absolute {
+                push_cwd(out)?;
+                out.push(b"/")?;
+            }
+            out.push(name)?;
+            Ok(out.as_c_str())
         }
-        out.push(bytes)?;
-        return Ok(out.as_c_str());
-    }
-    let mut denied = false;
-    for dir in path.unwrap_or(DEFAULT_PATH).split(|&b| b == b':') {
-        // An entry that cannot be made into a path (too long, or relative with no current
-        // directory) is skipped, as a shell skips it.
-        if candidate(dir, bytes, out).is_err() {
-            continue;
-        }
-        match executable(out.as_c_str()) {
-            Ok(()) => return Ok(out.as_c_str()),
-            Err(Errno::ACCESS) => denied = true,
-            Err(_) => {}
+        None => first_executable(path.unwrap_or(DEFAULT_PATH), name, None, out),
+        Some(_) if slash && !absolute => Err(Errno::NOENT),
+        // A path is tried alone (one empty directory).
+        Some(root) => {
+            let root = root.strip_suffix(b"/").unwrap_or(root);
+            let dirs = if slash {
+                b""
+            } else {
+                path.unwrap_or(DEFAULT_PATH)
+            };
+            first_executable(dirs, name, Some(root), out)
         }
     }
-    Err(if denied { Errno::ACCESS } else { Errno::NOENT })
 }
 
-/// [`resolve`] inside the directory `root`.
-fn resolve_inside<'o>(
+/// The first candidate for `name` in `dirs` (a `PATH` value) that is executable, in `out`,
+/// as seen from inside `root` if there is one.
+fn first_executable<'o>(
+    dirs: &[u8],
     name: &[u8],
-    path: Option<&[u8]>,
-    root: &[u8],
-    out: &'o mut PathBuf,
+    root: Option<&[u8]>,
+    out: &'o mut PathBuffer,
 ) -> Result<&'o CStr, Errno> {
-    let root = match root {
-        [rest @ .., b'/'] => rest,
-        _ => root,
-    };
     let mut denied = false;
-    let dirs = if has_slash(name) {
-        if name[0] != b'/' {
-            return Err(Errno::NOENT);
-        }
-        b"" as &[u8]
-    } else {
-        path.unwrap_or(DEFAULT_PATH)
-    };
     for dir in dirs.split(|&b| b == b':') {
-        if !has_slash(name) && dir.first() != Some(&b'/') {
-            continue;
-        }
-        out.clear();
-        let built = out.push(root).and_then(|()| {
-            if has_slash(name) {
-                out.push(name)
-            } else {
-                out.push(dir)?;
-                out.push(b"/")?;
-                out.push(name)
-            }
-        });
-        if built.is_err() {
+        // An entry that cannot be made into a path (too long, or relative with no current
+        // directory or inside `root`) is skipped, as a shell skips it.
+        if candidate(dir, name, root, out).is_err() {
             continue;
         }
         match executable(out.as_c_str()) {
-            Ok(()) => return Ok(out.tail(root.len())),
+            Ok(()) => return Ok(out.tail(root.map_or(0, <[u8]>::len))),
             Err(Errno::ACCESS) => denied = true,
             Err(_) => {}
         }
@@ -152,21 +139,8 @@ fn resolve_inside<'o>(
 /// Whether `s` holds a `/`: a plain loop, where `contains` brings `memchr`'s word-at-a-time
 /// code to each of its callers.
 #[allow(clippy::manual_contains, reason = "see above")]
-fn has_slash(s: &[u8]) -> bool {
+pub fn has_slash(s: &[u8]) -> bool {
     s.iter().any(|&b| b == b'/')
-}
-
-/// `CStr::from_bytes_with_nul(bytes).ok()` with a plain loop: core's version brings its
-/// `memchr` and error type along.
-pub fn c_str(bytes: &[u8]) -> Option<&CStr> {
-    match bytes.iter().position(|&b| b == 0) {
-        Some(i) if i + 1 == bytes.len() => {
-            // SAFETY: the one NUL in `bytes` is its last byte.
-            let s = unsafe { CStr::from_bytes_with_nul_unchecked(bytes) };
-            Some(s)
-        }
-        _ => None,
-    }
 }
 
 /// A regular file with execute permission: `Ok`; one that exists but is not: `EACCES`.
@@ -178,14 +152,33 @@ fn executable(path: &CStr) -> Result<(), Errno> {
     }
 }
 
-/// `dir/name` into `out`; an empty `dir` means the current directory.
-fn candidate(dir: &[u8], name: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
+/// `dir/name` into `out`; an empty `dir` means the current directory. Inside `root`:
+/// `root/dir/name`, where `dir` must be absolute, or `root/name` for a `name` with a `/`.
+fn candidate(
+    dir: &[u8],
+    name: &[u8],
+    root: Option<&[u8]>,
+    out: &mut PathBuffer,
+) -> Result<(), Errno> {
     out.clear();
-    if dir.first() != Some(&b'/') {
-        push_cwd(out)?;
-        if !dir.is_empty() {
-            out.push(b"/")?;
+    let absolute = dir.first() == Some(&b'/');
+    match root {
+        Some(root) => {
+            out.push(root)?;
+            if has_slash(name) {
+                return out.push(name);
+            }
+            if !absolute {
+                return Err(Errno::NOENT);
+            }
         }
+        None if !absolute => {
+            push_cwd(out)?;
+            if !dir.is_empty() {
+                out.push(b"/")?;
+            }
+        }
+        None => {}
     }
     out.push(dir)?;
     out.push(b"/")?;
@@ -197,11 +190,14 @@ fn candidate(dir: &[u8], name: &[u8], out: &mut PathBuf) -> Result<(), Errno> {
 ///
 /// # References
 ///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)
-fn push_cwd(out: &mut PathBuf) -> Result<(), Errno> {
+fn push_cwd(out: &mut PathBuffer) -> Result<(), Errno> {
     let start = out.len;
-    let room = PATH_MAX - start - 1;
-    // SAFETY: the buffer past `start` is writable for `room` bytes.
-    let ret = unsafe { libc::syscall(libc::SYS_getcwd, out.buf[start..].as_mut_ptr(), room) };
+    // All the room past `start` but one byte, kept for the terminating NUL.
+    let Some((_, room)) = out.buf.get_mut(start..).and_then(<[u8]>::split_last_mut) else {
+        return Err(Errno::NAMETOOLONG);
+    };
+    // SAFETY: `room` is writable for its length.
+    let ret = unsafe { libc::syscall(libc::SYS_getcwd, room.as_mut_ptr(), room.len()) };
     if ret < 0 {
         // SAFETY: `__errno_location` gives this thread's errno.
         return Err(Errno::from_raw_os_error(unsafe {

@@ -1,0 +1,139 @@
+//! The tool's `--help` and `--version` text, written to stdout by the launching process (the
+//! tool never runs its own code after a fork: the library does).
+
+use rawdaemon::Message;
+
+use crate::output::{print, stdout};
+
+/// `--help`, in parts: an option a `tool-*` feature leaves out is neither printed nor linked.
+const USAGE: &[&str] = &[
+    "\
+Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
+",
+    #[cfg(feature = "tool-control")]
+    "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
+       rawdaemon --status -p PIDFILE
+       rawdaemon --signal SIGNAL -p PIDFILE
+",
+    "\
+Start PROGRAM as a daemon: fork, setsid, fork, chdir, umask, stdio on /dev/null (or log
+files), every other descriptor closed, signals reset, pid file written and locked. Exits 0
+once PROGRAM has been executed, or non-zero with a message naming the step that failed.
+
+  -p, --pidfile PATH   write the daemon's pid to PATH and hold its lock; refuse to start
+                       while another process holds it
+  -c, --chdir DIR      working directory (default /)
+  -m, --umask OCTAL    file-creation mask (default 022)
+  -o, --stdout PATH    append stdout to PATH (default /dev/null)
+  -e, --stderr PATH    append stderr to PATH (default /dev/null)
+  -k, --keep-fd N      leave descriptor N open for PROGRAM (repeatable)
+  -E, --env NAME=VALUE set an environment variable for PROGRAM (repeatable)
+  -f, --foreground     do not fork or start a session; stdout and stderr stay as they are
+                       unless -o or -e is given
+",
+    #[cfg(feature = "tool-privileges")]
+    "  -u, --user USER[:GROUP]
+                       run as USER (a name in /etc/passwd or a number), in GROUP (default:
+                       USER's) and USER's groups in /etc/group; the pid and log files are
+                       opened first, new log files are given to USER
+",
+    "  -r, --chroot DIR     change the root directory to DIR; PROGRAM is looked up inside it
+",
+    #[cfg(feature = "tool-respawn")]
+    "  -R, --respawn        stay as a supervisor (the pid file names it) that restarts PROGRAM
+                       when it exits with a status other than 0 or is killed, after a
+                       delay of 100 ms doubling to 60 s; forwards TERM INT QUIT HUP USR1
+                       USR2; with -o/-e captures PROGRAM's output and reopens the files on
+                       HUP; ends (removing the pid file) when PROGRAM exits 0 or is stopped.
+                       While it captures output (-o/-e, --syslog, --kmsg), HUP is forwarded
+                       only if PROGRAM catches or ignores SIGHUP: a log rotation never kills
+                       a PROGRAM that leaves it at its default
+      --max-restarts N     give up after N restarts within the period (default 5)
+      --restart-period SECS  that period (default 60)
+",
+    #[cfg(feature = "tool-syslog")]
+    "      --syslog TAG[.FACILITY]  send PROGRAM's stdout (info) and stderr (err) to syslog line by
+                       line, as TAG[PID] (facility default daemon), through a small logging
+                       process (with -R, the supervisor, which logs its own messages too)
+      --kmsg TAG[.FACILITY]    the same into the kernel log, /dev/kmsg (default user)
+      --log-socket PATH    the syslog socket (default /dev/log); if nothing listens on it
+                       at start, a warning says so and PROGRAM starts anyway: lines are
+                       dropped (and counted in the log) until the socket accepts them
+",
+    #[cfg(feature = "tool-notify")]
+    "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
+                       only then (and kill PROGRAM if it exits or closes N first)
+",
+    "  -h, --help           print this help
+  -V, --version        print the version
+
+",
+    #[cfg(feature = "tool-notify")]
+    "\
+With NOTIFY_SOCKET set (systemd Type=notify), READY=1 and MAINPID= are sent once PROGRAM
+is ready: by this process just before it exits, or with -f just before exec (with -f and
+--ready-fd, by a small watcher process: systemd then needs NotifyAccess=all).
+
+",
+    #[cfg(feature = "tool-control")]
+    "\
+Stop, status and signal find the daemon by the pid file's lock, never by the number alone:
+      --stop           send SIGNAL to the process holding PIDFILE's lock and to every
+                       process it started (its descendants, those holding that lock and,
+                       for a daemon, its session), each through a pidfd; wait for all to
+                       exit, SIGKILL those left after the timeout, then remove PIDFILE
+  -s, --signal NAME    the signal --stop sends (default TERM); without --stop, send NAME
+                       to the process holding PIDFILE's lock only, and return at once
+  -t, --timeout SECS   how long --stop waits before SIGKILL (default 10)
+      --status         print the pid of the process holding PIDFILE's lock
+
+",
+    "\
+Exit status: 0 started; 1 a step failed; 2 usage error; 126 PROGRAM could not be
+executed; 127 PROGRAM not found.
+",
+    #[cfg(feature = "tool-control")]
+    "\
+--stop: 0 stopped, 1 nothing running or a failure. --status: 0 running, 1 dead but the
+pid file is left (or still locked by a process the daemon started: --stop ends it), 3 not
+running, 4 unknown. --signal: 0 delivered, 1 failure, 3 not running, 4 unknown holder.
+",
+];
+
+/// The `tool-*` features, and whether this build has each (`--version` names those it lacks).
+const FEATURES: &[(&str, bool)] = &[
+    ("tool-control", cfg!(feature = "tool-control")),
+    ("tool-notify", cfg!(feature = "tool-notify")),
+    ("tool-privileges", cfg!(feature = "tool-privileges")),
+    ("tool-respawn", cfg!(feature = "tool-respawn")),
+    ("tool-syslog", cfg!(feature = "tool-syslog")),
+];
+
+/// `--help`: [`USAGE`] on stdout.
+pub fn help() -> i32 {
+    for part in USAGE {
+        if !print(stdout(), part.as_bytes()) {
+            return 1;
+        }
+    }
+    0
+}
+
+/// `--version`: the version, and the `tool-*` features this build was made without.
+pub fn version() -> i32 {
+    let mut m = Message::new();
+    m.push_str(concat!("rawdaemon ", env!("CARGO_PKG_VERSION")));
+    let mut first = true;
+    for &(feature, present) in FEATURES {
+        if !present {
+            m.push_str(if first { " (without " } else { ", " })
+                .push_str(feature);
+            first = false;
+        }
+    }
+    if !first {
+        m.push_str(")");
+    }
+    m.write_line(stdout());
+    0
+}
