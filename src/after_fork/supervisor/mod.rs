@@ -12,6 +12,8 @@ use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, WaitOptions};
 
+mod policy;
+
 use super::logger::{Delivery, Lines};
 use crate::config::{Daemon, Exec, Output, output_path};
 use crate::error::{Detail, Error, Step};
@@ -20,13 +22,8 @@ use crate::message::Message;
 use crate::path::{FileId, Log, open_log};
 use crate::ready::{self, Ready, Record};
 use crate::sys;
+use policy::{Next, Restarts};
 
-/// The first delay before a restart; it doubles with each abnormal exit in a row.
-const FIRST_DELAY_MS: u64 = 100;
-/// The longest delay before a restart.
-const MAX_DELAY_MS: u64 = 60_000;
-/// A program that ran this long before it exited gets the first delay again.
-const STABLE_MS: u64 = 10_000;
 /// Reads of 4 KiB per capture pipe and turn of the supervisor's loop.
 const COPY_ROUNDS: usize = 16;
 
@@ -182,13 +179,7 @@ pub(super) fn run(
         crate::notify::ready(&socket, me);
     }
     let (max, period) = cfg.respawn.unwrap_or((0, 0));
-    let mut restarts = Restarts {
-        max,
-        period,
-        started: sys::monotonic_ms(),
-        window: (sys::monotonic_ms(), 0),
-        delay: FIRST_DELAY_MS,
-    };
+    let mut restarts = Restarts::new(max, period, sys::monotonic_ms());
     let mut stopping = false;
     // When the next start is due, while the program is not running.
     let mut next_start: Option<u64> = None;
@@ -244,7 +235,7 @@ pub(super) fn run(
         }
         sup.copy_output();
         if child.is_none() && next_start.is_some_and(|at| sys::monotonic_ms() >= at) {
-            restarts.started = sys::monotonic_ms();
+            restarts.started(sys::monotonic_ms());
             match sup.spawn() {
                 Ok(pid) => {
                     child = pid;
@@ -257,18 +248,6 @@ pub(super) fn run(
             }
         }
     }
-}
-
-/// The restart budget: a delay that doubles with each failure in a row (back to the first
-/// after a run of [`STABLE_MS`]), and at most `max` restarts per `period` seconds.
-struct Restarts {
-    max: u32,
-    period: u32,
-    /// When the program last started.
-    started: u64,
-    /// Start of the current period, restarts in it.
-    window: (u64, u32),
-    delay: u64,
 }
 
 /// Blocks the handled signals, opens the signalfd, becomes a child subreaper, creates the
@@ -558,24 +537,18 @@ impl Supervisor<'_, '_> {
         r: &mut Restarts,
         status: Option<rustix::process::WaitStatus>,
     ) -> u64 {
-        let now = sys::monotonic_ms();
-        if now.saturating_sub(r.started) >= STABLE_MS {
-            r.delay = FIRST_DELAY_MS;
-        }
-        if now.saturating_sub(r.window.0) >= u64::from(r.period) * 1000 {
-            r.window = (now, 0);
-        }
-        r.window.1 += 1;
-        let give_up = r.window.1 > r.max;
+        let next = r.failed(sys::monotonic_ms());
         if let Some(status) = status {
-            self.report_exit(status, (!give_up).then_some(r.delay));
+            let delay = match next {
+                Next::Restart { delay, .. } => Some(delay),
+                Next::GiveUp { .. } => None,
+            };
+            self.report_exit(status, delay);
         }
-        if give_up {
-            self.give_up(r.window.1, r.period);
+        match next {
+            Next::Restart { at, .. } => at,
+            Next::GiveUp { count } => self.give_up(count, self.cfg.respawn.map_or(0, |r| r.1)),
         }
-        let at = now + r.delay;
-        r.delay = (r.delay * 2).min(MAX_DELAY_MS);
-        at
     }
 
     /// `NAME: respawn PROGRAM: exited with status N` (or killed by signal N), and the delay.
