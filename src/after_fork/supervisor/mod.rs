@@ -1,130 +1,105 @@
-//! Respawn mode: the daemon stays as a small supervisor that starts the program as its child,
-//! restarts it when it exits abnormally (with a growing delay, at most N times per period),
-//! forwards signals to it, reaps every zombie, optionally copies the program's output into the
-//! log files (reopened on SIGHUP), and removes the pid file when it ends.
+//! **The `-R` supervisor** ([`Daemon::respawn`]). The daemon process becomes it once its own
+//! steps are done (in place of `execve`). It forks PROGRAM for each run ([`program`]),
+//! captures PROGRAM's output ([`capture`]), forwards signals to it, reaps every zombie (it is
+//! a child subreaper, [`children`]), restarts PROGRAM after an abnormal end as the
+//! [`policy`] allows, and ends everything on TERM, INT or QUIT.
 //!
-//! Still after the fork, so still only raw system calls on prepared descriptors and stack
-//! data. Signals are blocked and read from a `signalfd`: no handler ever runs.
+//! It ends with `_exit`: 0 once PROGRAM exits with status 0 or after a stop, 1 when the policy
+//! gives up; each time after PROGRAM's last output is copied, every child is killed and
+//! reaped, and the pid file is removed. It returns (to the daemon's code, which reports the
+//! error) only if the **first** start fails.
+//!
+//! The rules of [`after_fork`](crate::after_fork) hold: raw system calls on prepared
+//! descriptors and stack data. Signals are blocked and read from a `signalfd`
+//! ([`signals`]): no handler ever runs.
+//!
+//! # The run loop
+//!
+//! One turn: wait (`poll`) for a signal or output, or until a restart is due; copy the output;
+//! handle the pending signals in a fixed order, CHLD first; copy the output again; start
+//! PROGRAM if a restart is due. The output is copied, and CHLD reaps every zombie, in every
+//! state; "PROGRAM exited" is PROGRAM's own end. Like s6-supervise's `actions[state][event]`,
+//! each cell is one arm of [`Supervisor::step`]:
+//!
+//! | state \ event   | PROGRAM exited | TERM, INT, QUIT | HUP | USR1, USR2 | restart due |
+//! |-----------------|----------------|-----------------|-----|------------|-------------|
+//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded unless captured output makes it the supervisor's | forwarded | — |
+//! | `Stopping(pid)` | `Done(0)` | forwarded again | as in `Running` | forwarded | — |
+//! | `Backoff(at)`   | — | `Done(0)` | logs reopened | — | started: `Running(pid)`; the start failed: the policy, as for an exit |
+//! | `Done(code)`    | the loop ends: output drained, children killed, pid file removed, `_exit(code)` | | | | |
+//!
+//! A stop waits for PROGRAM's end with no deadline of its own: whoever stops the service
+//! bounds it (`--stop` sends SIGKILL after its timeout, and PROGRAM dies with the supervisor).
+//!
+//! [`Daemon::respawn`]: crate::Daemon::respawn
+
+mod capture;
+mod children;
+mod policy;
+mod program;
+mod signals;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::{CWD, Mode, OFlags};
+use rustix::fs::CWD;
 use rustix::io::Errno;
-use rustix::process::{Pid, Signal, WaitOptions};
+use rustix::process::{Pid, Signal, WaitOptions, WaitStatus};
 
-mod policy;
-
-use super::logger::{Delivery, Lines};
-use crate::config::{Daemon, Exec, Output, output_path};
+use crate::config::{Daemon, Exec};
 use crate::error::{Detail, Error, Step};
-use crate::log::Severity;
 use crate::message::Message;
-use crate::path::{FileId, Log, open_log};
+use crate::path::FileId;
 use crate::ready::{self, Ready, Record};
 use crate::sys;
+use capture::Captures;
 use policy::{Next, Restarts};
+use signals::{ORDER, STOPS, bit, nr};
 
-/// Reads of 4 KiB per capture pipe and turn of the supervisor's loop.
-const COPY_ROUNDS: usize = 16;
-
-const fn bit(sig: i32) -> u64 {
-    1 << (sig - 1)
+/// Where the supervisor is (see the module's table).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum State {
+    /// PROGRAM runs.
+    Running(Pid),
+    /// PROGRAM runs and was sent a stop: its end ends supervision.
+    Stopping(Pid),
+    /// PROGRAM is not running; its next start is due at this time (monotonic, ms).
+    Backoff(u64),
+    /// Supervision is over; the supervisor exits with this status.
+    Done(i32),
 }
 
-/// The signals the supervisor handles (through the signalfd): the program's end, and those it
-/// forwards.
-const HANDLED: u64 = bit(libc_sig::CHLD)
-    | bit(libc_sig::TERM)
-    | bit(libc_sig::INT)
-    | bit(libc_sig::QUIT)
-    | bit(libc_sig::HUP)
-    | bit(libc_sig::USR1)
-    | bit(libc_sig::USR2);
-
-/// The order in which pending signals are handled: CHLD first (an exit and a TERM together
-/// must see the child gone).
-const ORDER: [i32; 7] = [
-    libc_sig::CHLD,
-    libc_sig::TERM,
-    libc_sig::INT,
-    libc_sig::QUIT,
-    libc_sig::HUP,
-    libc_sig::USR1,
-    libc_sig::USR2,
-];
-
-/// The signals that stop the supervisor.
-const STOPS: u64 = bit(libc_sig::TERM) | bit(libc_sig::INT) | bit(libc_sig::QUIT);
-
-/// How often, at most, [`Supervisor::end`] kills the children left and reaps them, 10 ms
-/// apart: what is not gone after 5 s (a process stuck in the kernel) is left to init.
-const END_ROUNDS: usize = 500;
-
-/// Signal numbers, the same on every Linux architecture this crate supports.
-mod libc_sig {
-    pub const HUP: i32 = 1;
-    pub const INT: i32 = 2;
-    pub const QUIT: i32 = 3;
-    pub const USR1: i32 = 10;
-    pub const USR2: i32 = 12;
-    pub const TERM: i32 = 15;
-    pub const CHLD: i32 = 17;
-}
-
-/// A pipe that carries the program's stdout or stderr to the supervisor.
-struct Capture {
-    read: OwnedFd,
-    write: OwnedFd,
-    /// 1 or 2: the program's descriptor, and where the supervisor writes what it reads (its
-    /// own descriptor on the log file) unless the output goes to the system log.
-    target: i32,
-    /// With [`Daemon::log_output`]: the lines read so far.
-    lines: Lines,
-    /// Bytes that could not be written to the log file since the last write that worked.
-    dropped: u64,
-}
-
-impl Capture {
-    /// Appends `bytes` to the log file (the supervisor's own descriptor 1 or 2). What cannot
-    /// be written (a FIFO whose reader is gone, a file at the size limit, a full disk) is
-    /// dropped, never waited for: said once on stderr when the writes start failing, and
-    /// counted in the log file before the first output that gets through again. `line`
-    /// starts a message of the supervisor's.
-    fn write_out(&mut self, bytes: &[u8], line: &dyn Fn() -> Message) {
-        if self.dropped > 0 {
-            let mut m = line();
-            m.push_str("dropped ")
-                .push_u32(self.dropped.min(u64::from(u32::MAX)) as u32)
-                .push_str(" bytes of output\n");
-            if write_all(self.target, m.as_bytes()).is_err() {
-                self.dropped = self.dropped.saturating_add(bytes.len() as u64);
-                return;
-            }
-            self.dropped = 0;
-        }
-        if let Err((left, e)) = write_all(self.target, bytes) {
-            self.dropped = left as u64;
-            let mut m = line();
-            m.push_str(if self.target == 1 {
-                "writing stdout: "
-            } else {
-                "writing stderr: "
-            })
-            .push_errno(e)
-            .push_str("; output is dropped until a write succeeds");
-            m.write_line(sys::stderr());
+impl State {
+    /// PROGRAM, while it runs.
+    fn program(self) -> Option<Pid> {
+        match self {
+            State::Running(pid) | State::Stopping(pid) => Some(pid),
+            State::Backoff(_) | State::Done(_) => None,
         }
     }
 }
 
+/// What the supervisor reacts to (besides output, which it copies in every state).
+#[derive(Clone, Copy, Debug)]
+enum Event {
+    /// PROGRAM was reaped with this status; `stop`: a stop signal was pending with it.
+    Exited { status: WaitStatus, stop: bool },
+    /// TERM, INT or QUIT.
+    Stop(i32),
+    /// HUP.
+    Hup,
+    /// USR1 or USR2, for PROGRAM.
+    Forward(i32),
+    /// The time of [`State::Backoff`] has come.
+    Due,
+}
+
 struct Supervisor<'c, 'a> {
     cfg: &'c Daemon<'a>,
-    /// With [`Daemon::log_output`]: the system log, for the program's lines and the
-    /// supervisor's own messages.
-    log: Option<Delivery<'a>>,
     exec: Exec<'a>,
+    /// The handled signals, blocked, read here.
     signals: OwnedFd,
-    captures: [Option<Capture>; 2],
+    /// PROGRAM's captured output, and the system log if it goes there.
+    output: Captures<'a>,
     /// The launcher's working directory, for relative pid file and log paths.
     origin: Option<&'c OwnedFd>,
     /// The locked pid file's identity: removed only while its path still names it.
@@ -133,9 +108,7 @@ struct Supervisor<'c, 'a> {
     root: Option<&'c OwnedFd>,
     /// The supervisor's own pid (the program's parent).
     me: Pid,
-    /// The process group of the last program started (its pid): stopped as a whole.
-    group: Option<Pid>,
-    /// Signals 32 to 34 to reset before `execve` (see `finish`).
+    /// Signals 32 to 34 to reset before `execve` (see [`program`]).
     reserved: u64,
 }
 
@@ -151,13 +124,12 @@ pub(super) fn run(
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, origin, root, reserved) {
+    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved) {
         Ok(sup) => sup,
         Err(e) => return e,
     };
-    sup.pid_file = pid_file;
     let me = ready.pid.as_raw_nonzero().get() as u32;
-    let mut child = match sup.spawn() {
+    let program = match sup.spawn() {
         Ok(pid) => pid,
         Err(e) => {
             // The pid file names this process, which is about to exit.
@@ -170,7 +142,7 @@ pub(super) fn run(
         if let Err(e) = ready::send(&pipe, Record::Ready(me)) {
             if !ready::launcher_gone(e) {
                 // The launcher will report a failed start: the program must not stay.
-                let _ = child.map(|pid| rustix::process::kill_process(pid, Signal::KILL));
+                let _ = rustix::process::kill_process(program, Signal::KILL);
                 sup.end(1);
             }
         }
@@ -180,88 +152,25 @@ pub(super) fn run(
     }
     let (max, period) = cfg.respawn.unwrap_or((0, 0));
     let mut restarts = Restarts::new(max, period, sys::monotonic_ms());
-    let mut stopping = false;
-    // When the next start is due, while the program is not running.
-    let mut next_start: Option<u64> = None;
-    loop {
-        let timeout = next_start.map(|at| {
-            let ms = at.saturating_sub(sys::monotonic_ms());
-            Timespec {
-                tv_sec: (ms / 1000) as i64,
-                tv_nsec: ((ms % 1000) * 1_000_000) as i64,
-            }
-        });
-        sup.wait(timeout.as_ref());
-        // Output first: a program's last words come before the supervisor's report of its end.
-        sup.copy_output();
-        let pending = sup.pending();
-        // A stop that arrives with the program's end (the stop signalled both) is a stop:
-        // no restart is announced.
-        stopping |= pending & STOPS != 0;
-        for sig in ORDER.into_iter().filter(|&sig| pending & bit(sig) != 0) {
-            match sig {
-                libc_sig::CHLD => {
-                    let Some(status) = reap(child) else { continue };
-                    child = None;
-                    if stopping || status.exit_status() == Some(0) {
-                        sup.end(0);
-                    }
-                    next_start = Some(sup.after_failure(&mut restarts, Some(status)));
-                }
-                libc_sig::TERM | libc_sig::INT | libc_sig::QUIT => match child {
-                    Some(pid) => {
-                        // The whole group: what the program started stops with it; and
-                        // every other child, such as what earlier runs left behind.
-                        forward_group(pid, sig);
-                        each_child(sup.me, &mut |other| {
-                            if other != pid {
-                                forward(other, sig);
-                            }
-                        });
-                    }
-                    None => sup.end(0),
-                },
-                _ => {
-                    if sig == libc_sig::HUP {
-                        sup.reopen_logs();
-                    }
-                    if let Some(pid) =
-                        child.filter(|&pid| sig != libc_sig::HUP || sup.hup_reaches(pid))
-                    {
-                        forward(pid, sig);
-                    }
-                }
-            }
-        }
-        sup.copy_output();
-        if child.is_none() && next_start.is_some_and(|at| sys::monotonic_ms() >= at) {
-            restarts.started(sys::monotonic_ms());
-            match sup.spawn() {
-                Ok(pid) => {
-                    child = pid;
-                    next_start = None;
-                }
-                Err(e) => {
-                    sup.say_error(&e);
-                    next_start = Some(sup.after_failure(&mut restarts, None));
-                }
-            }
-        }
-    }
+    let code = sup.supervise(State::Running(program), &mut restarts);
+    sup.end(code)
 }
 
-/// Blocks the handled signals, opens the signalfd, becomes a child subreaper, creates the
-/// capture pipes.
+/// Blocks the handled signals, opens the signalfd, ignores SIGPIPE and SIGXFSZ, becomes a
+/// child subreaper, creates the capture pipes.
+///
+/// # References
+///  - [PR_SET_CHILD_SUBREAPER](https://man7.org/linux/man-pages/man2/prctl.2.html)
 fn setup<'c, 'a>(
     cfg: &'c Daemon<'a>,
     exec: Exec<'a>,
-    origin: Option<&'c OwnedFd>,
+    (origin, pid_file): (Option<&'c OwnedFd>, FileId),
     root: Option<&'c OwnedFd>,
     reserved: u64,
 ) -> Result<Supervisor<'c, 'a>, Error> {
     let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
-    sys::block(HANDLED).map_err(failed(Detail::Signalfd))?;
-    let signals = sys::signalfd(HANDLED).map_err(failed(Detail::Signalfd))?;
+    sys::block(signals::HANDLED).map_err(failed(Detail::Signalfd))?;
+    let signals = sys::signalfd(signals::HANDLED).map_err(failed(Detail::Signalfd))?;
     // A log that is a FIFO whose reader is gone, or a log at the file size limit: the write
     // fails (EPIPE, EFBIG) and the output is dropped, instead of the signal killing the
     // supervisor and, with it, the program. `program` resets both before `execve`.
@@ -269,75 +178,142 @@ fn setup<'c, 'a>(
     sys::raw_sigaction_ignore(sys::SIGXFSZ);
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(failed(Detail::Subreaper))?;
-    let mut captures = [None, None];
-    let logged = cfg.log_output.is_some();
-    let same = !logged && same_file(cfg);
-    for (i, out) in [cfg.stdout, cfg.stderr].into_iter().enumerate() {
-        if !logged && !matches!(out, Output::Append(_)) || (i == 1 && same) {
-            continue;
-        }
-        let (read, write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
-            .map_err(failed(Detail::Pipes))?;
-        // Only the supervisor's end is non-blocking: the program writes as to any pipe.
-        rustix::fs::fcntl_setfl(&read, OFlags::NONBLOCK).map_err(failed(Detail::Pipes))?;
-        captures[i] = Some(Capture {
-            read,
-            write,
-            target: i as i32 + 1,
-            lines: Lines::new(),
-            dropped: 0,
-        });
-    }
+    let output = Captures::open(cfg).map_err(failed(Detail::Pipes))?;
     Ok(Supervisor {
         cfg,
-        log: cfg.log_output.map(|out| Delivery::new(out, 0, cfg.name)),
         exec,
         signals,
-        captures,
+        output,
         origin,
-        pid_file: FileId::default(),
+        pid_file,
         root,
         me: rustix::process::getpid(),
-        group: None,
         reserved,
     })
 }
 
-/// stdout and stderr append to the same file: one capture pipe serves both.
-fn same_file(cfg: &Daemon<'_>) -> bool {
-    matches!((cfg.stdout, cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b)
-}
-
 impl Supervisor<'_, '_> {
-    /// Starts the program: the child's steps, reported back through a close-on-exec pipe
-    /// that sees end-of-file when `execve` succeeds, or the failed step's [`Error`].
-    fn spawn(&mut self) -> Result<Option<Pid>, Error> {
-        let pid = self.fork_program()?;
-        if let Some(pid) = pid {
-            self.group = Some(pid);
-            if let Some(log) = &mut self.log {
-                log.set_pid(pid.as_raw_nonzero().get() as u32);
+    /// The run loop, from `state` until [`State::Done`]: its exit status.
+    fn supervise(&mut self, mut state: State, restarts: &mut Restarts) -> i32 {
+        loop {
+            self.wait(match state {
+                State::Backoff(at) => Some(at),
+                _ => None,
+            });
+            // Output first: a program's last words come before the supervisor's report of
+            // its end.
+            self.copy_output();
+            let pending = signals::pending(&self.signals);
+            // A stop that arrives with the program's end (the stop signalled both) is a stop:
+            // no restart is announced.
+            let stop = pending & STOPS != 0;
+            for sig in ORDER.into_iter().filter(|&sig| pending & bit(sig) != 0) {
+                let event = match sig {
+                    nr::CHLD => match children::reap(state.program()) {
+                        Some(status) => Event::Exited { status, stop },
+                        None => continue,
+                    },
+                    nr::TERM | nr::INT | nr::QUIT => Event::Stop(sig),
+                    nr::HUP => Event::Hup,
+                    _ => Event::Forward(sig),
+                };
+                state = self.step(state, event, restarts);
+                if let State::Done(code) = state {
+                    return code;
+                }
+            }
+            self.copy_output();
+            if let State::Backoff(at) = state {
+                if sys::monotonic_ms() >= at {
+                    state = self.step(state, Event::Due, restarts);
+                }
             }
         }
-        Ok(pid)
     }
 
-    /// [`spawn`](Self::spawn) itself.
-    fn fork_program(&self) -> Result<Option<Pid>, Error> {
+    /// One transition: the module's table, cell by cell.
+    fn step(&mut self, state: State, event: Event, restarts: &mut Restarts) -> State {
+        use {Event::*, State::*};
+        match (state, event) {
+            (
+                Running(_),
+                Exited {
+                    status,
+                    stop: false,
+                },
+            ) if status.exit_status() != Some(0) => self.failed(restarts, Some(status)),
+            (Running(_) | Stopping(_), Exited { .. }) => Done(0),
+            (Running(pid) | Stopping(pid), Stop(sig)) => {
+                children::stop(self.me, pid, sig);
+                Stopping(pid)
+            }
+            (Backoff(_), Stop(_)) => Done(0),
+            (_, Hup) => {
+                self.output.reopen(self.cfg, self.origin);
+                if let Some(pid) = state.program().filter(|&pid| self.hup_reaches(pid)) {
+                    children::forward(pid, nr::HUP);
+                }
+                state
+            }
+            (Running(pid) | Stopping(pid), Forward(sig)) => {
+                children::forward(pid, sig);
+                state
+            }
+            (Backoff(_), Due) => self.restart(restarts),
+            // No PROGRAM to signal, no start due, or already done.
+            (Backoff(_), Exited { .. } | Forward(_))
+            | (Running(_) | Stopping(_), Due)
+            | (Done(_), _) => state,
+        }
+    }
+
+    /// A restart: PROGRAM started again, or its failed start reported and counted.
+    fn restart(&mut self, restarts: &mut Restarts) -> State {
+        restarts.started(sys::monotonic_ms());
+        match self.spawn() {
+            Ok(pid) => State::Running(pid),
+            Err(e) => {
+                self.say(self.cfg.message(&e));
+                self.failed(restarts, None)
+            }
+        }
+    }
+
+    /// After an abnormal end (`status`) or a start that failed (`None`, already reported):
+    /// says so, and what the policy says: wait until the next start, or give up.
+    fn failed(&mut self, restarts: &mut Restarts, status: Option<WaitStatus>) -> State {
+        let next = restarts.failed(sys::monotonic_ms());
+        if let Some(status) = status {
+            let delay = match next {
+                Next::Restart { delay, .. } => Some(delay),
+                Next::GiveUp { .. } => None,
+            };
+            self.report_exit(status, delay);
+        }
+        match next {
+            Next::Restart { at, .. } => State::Backoff(at),
+            Next::GiveUp { count } => {
+                self.give_up(count);
+                State::Done(1)
+            }
+        }
+    }
+
+    /// Starts the program: the child's steps, reported back through a close-on-exec pipe
+    /// that sees end-of-file when `execve` succeeds, or the failed step's [`Error`].
+    ///
+    /// # References
+    ///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+    ///  - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
+    fn spawn(&mut self) -> Result<Pid, Error> {
         let (status_read, status_write) = rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
             .map_err(|e| Error::new(Step::Respawn, e))?;
         // SAFETY: this process has one thread; the runtime is the application's.
         match unsafe { sys::fork(self.cfg.runtime) } {
             Err(e) => Err(Error::new(Step::Fork, e)),
             Ok(sys::Forked::Child) => {
-                let _guard = super::ExitOnUnwind::arm(self.cfg.runtime);
                 drop(status_read);
-                let e = self.program();
-                let _ = rustix::io::write(&status_write, &e.to_bytes());
-                sys::exit(
-                    self.cfg.runtime,
-                    if e.step() == Step::Exec { 127 } else { 1 },
-                )
+                program::run(self, status_write)
             }
             Ok(sys::Forked::Parent(pid)) => {
                 drop(status_write);
@@ -345,7 +321,10 @@ impl Supervisor<'_, '_> {
                 let n = rustix::io::retry_on_intr(|| rustix::io::read(&status_read, &mut buf))
                     .unwrap_or(0);
                 match Error::from_bytes(buf).filter(|_| n == buf.len()) {
-                    None => Ok(Some(pid)),
+                    None => {
+                        self.output.set_pid(pid.as_raw_nonzero().get() as u32);
+                        Ok(pid)
+                    }
                     Some(e) => {
                         // Reaped here, so that no CHLD counts it as a run that ended.
                         let _ = rustix::process::waitpid(Some(pid), WaitOptions::empty());
@@ -356,98 +335,29 @@ impl Supervisor<'_, '_> {
         }
     }
 
-    /// In the program's process: unblock signals, stdio onto the capture pipes, root,
-    /// directory, user, then `execve`. Returns the error that stopped it.
-    fn program(&self) -> Error {
-        if let Err(e) = sys::raw_unblock_all() {
-            return Error::new(Step::Sigprocmask, e);
-        }
-        for capture in self.captures.iter().flatten() {
-            let r = match capture.target {
-                1 => rustix::stdio::dup2_stdout(&capture.write),
-                _ => rustix::stdio::dup2_stderr(&capture.write),
-            };
-            if let Err(e) = r {
-                return Error::with_detail(Step::Dup2, e, Detail::Fd(capture.target));
+    /// Waits for a signal or output, or until `deadline` (monotonic, ms).
+    ///
+    /// # References
+    ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+    fn wait(&self, deadline: Option<u64>) {
+        let timeout = deadline.map(|at| {
+            let ms = at.saturating_sub(sys::monotonic_ms());
+            Timespec {
+                tv_sec: (ms / 1000) as i64,
+                tv_nsec: ((ms % 1000) * 1_000_000) as i64,
             }
-        }
-        if self.log.is_none() && same_file(self.cfg) {
-            if let Some(capture) = &self.captures[0] {
-                if let Err(e) = rustix::stdio::dup2_stderr(&capture.write) {
-                    return Error::with_detail(Step::Dup2, e, Detail::Fd(2));
-                }
-            }
-        }
-        // Its own process group, which the supervisor stops as a whole: what the program
-        // starts ends with it.
-        if let Err(e) = rustix::process::setpgid(None, None) {
-            return Error::with_detail(Step::Respawn, e, Detail::ProcessGroup);
-        }
-        if let Some(root) = self.root {
-            if let Err(e) = super::daemon::enter_root(root, self.cfg.chdir) {
-                return e;
-            }
-        }
-        if let Some(user) = self.cfg.user {
-            if let Err(e) = super::daemon::privileges::drop_to(user) {
-                return e;
-            }
-        }
-        // After the drop, which clears it: if the supervisor dies (even by SIGKILL), so does
-        // the program, and `--stop` never leaves it behind. A supervisor that died before
-        // this call is seen as a new parent.
-        if let Err(e) = rustix::process::set_parent_process_death_signal(Some(Signal::KILL)) {
-            return Error::with_detail(Step::Respawn, e, Detail::ParentDeath);
-        }
-        if rustix::process::getppid() != Some(self.me) {
-            sys::exit(self.cfg.runtime, 1);
-        }
-        for sig in 32..=34 {
-            if self.reserved & bit(sig) != 0 {
-                sys::raw_sigaction_default(sig);
-            }
-        }
-        // Ignored by the supervisor (see `setup`); an ignored signal would stay ignored
-        // across `execve`.
-        sys::raw_sigaction_default(sys::SIGPIPE);
-        sys::raw_sigaction_default(sys::SIGXFSZ);
-        // SAFETY: `prepare` checked that both vectors are null-terminated; the caller of
-        // `start`/`detach` guaranteed that their strings are valid.
-        let errno = unsafe { super::exec::run(&self.exec) };
-        Error::new(Step::Exec, errno)
-    }
-
-    /// Waits for a signal or output, or until `timeout`.
-    fn wait(&self, timeout: Option<&Timespec>) {
+        });
         let mut fds = [
             PollFd::new(&self.signals, PollFlags::IN),
             PollFd::new(&self.signals, PollFlags::empty()),
             PollFd::new(&self.signals, PollFlags::empty()),
         ];
-        for (slot, capture) in fds[1..].iter_mut().zip(&self.captures) {
-            if let Some(c) = capture {
-                *slot = PollFd::new(&c.read, PollFlags::IN);
+        for (slot, read) in fds.iter_mut().skip(1).zip(self.output.read_ends()) {
+            if let Some(fd) = read {
+                *slot = PollFd::new(fd, PollFlags::IN);
             }
         }
-        let _ = rustix::event::poll(&mut fds, timeout);
-    }
-
-    /// The signals waiting in the signalfd, as a set (signal `n` is bit `n - 1`).
-    fn pending(&self) -> u64 {
-        let mut seen = 0_u64;
-        let mut buf = [0_u8; 128 * 8];
-        while let Ok(n) = rustix::io::read(&self.signals, &mut buf) {
-            if n == 0 {
-                break;
-            }
-            for record in buf[..n].chunks_exact(128) {
-                let signo = u32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
-                if (1..=64).contains(&signo) {
-                    seen |= bit(signo as i32);
-                }
-            }
-        }
-        seen
+        let _ = rustix::event::poll(&mut fds, timeout.as_ref());
     }
 
     /// Whether a HUP goes on to the program `pid`. While the supervisor captures its output
@@ -457,102 +367,21 @@ impl Supervisor<'_, '_> {
     /// process's unreaped child, so its pid names no other process), never to one it would
     /// kill. Without capture, or if the status cannot be read, it is forwarded.
     fn hup_reaches(&self, pid: Pid) -> bool {
-        if self.captures.iter().all(Option::is_none) {
+        if self.output.is_empty() {
             return true;
         }
         crate::procfs::read_status_of(pid.as_raw_nonzero().get() as u32)
-            .is_none_or(|s| (s.caught | s.ignored) & bit(libc_sig::HUP) != 0)
+            .is_none_or(|s| (s.caught | s.ignored) & bit(nr::HUP) != 0)
     }
 
-    /// Copies whatever the program wrote into the log files, or sends it to the system log
-    /// line by line.
-    ///
-    /// At most [`COPY_ROUNDS`] reads per pipe at a time: a program that writes without pause
-    /// must not keep the supervisor from its signals (the rest waits in the pipe for the next
-    /// turn of the loop).
+    /// See [`Captures::copy`].
     fn copy_output(&mut self) {
-        let mut buf = [0_u8; 4096];
-        for capture in self.captures.iter_mut().flatten() {
-            for _ in 0..COPY_ROUNDS {
-                let n = match rustix::io::read(&capture.read, &mut buf) {
-                    Ok(n) if n > 0 => n,
-                    _ => break,
-                };
-                match &mut self.log {
-                    Some(log) => {
-                        let severity = if capture.target == 1 {
-                            Severity::Info
-                        } else {
-                            Severity::Err
-                        };
-                        capture
-                            .lines
-                            .feed(&buf[..n], &mut |line| log.send(severity, line));
-                    }
-                    None => capture.write_out(&buf[..n], &|| line(self.cfg, self.exec)),
-                }
-            }
-        }
-    }
-
-    /// Opens the log files again by path (after rotation) onto the supervisor's 1 and 2, by
-    /// the same rules as the first open ([`open_log`](crate::path::open_log): no symbolic
-    /// link or file another user planted is written). A log that cannot be opened so keeps
-    /// the file open until then (the rotated one).
-    fn reopen_logs(&self) {
-        if self.log.is_some() {
-            return;
-        }
-        let user = self.cfg.user.map(crate::Credentials::uid);
-        for capture in self.captures.iter().flatten() {
-            let out = if capture.target == 1 {
-                self.cfg.stdout
-            } else {
-                self.cfg.stderr
-            };
-            let Some(path) = output_path(out) else {
-                continue;
-            };
-            let start = self.origin.map_or(CWD, AsFd::as_fd);
-            let Ok(Log { fd, .. }) = open_log(start, path, Mode::from(0o640), user) else {
-                continue;
-            };
-            if capture.target == 1 {
-                let _ = rustix::stdio::dup2_stdout(&fd);
-                if self.captures[1].is_none()
-                    && matches!((self.cfg.stdout, self.cfg.stderr), (Output::Append(a), Output::Append(b)) if a == b)
-                {
-                    let _ = rustix::stdio::dup2_stderr(&fd);
-                }
-            } else {
-                let _ = rustix::stdio::dup2_stderr(&fd);
-            }
-        }
-    }
-
-    /// After an abnormal end (`status`) or a start that failed (`None`, already reported):
-    /// says so and returns when the next start is due, or gives up.
-    fn after_failure(
-        &mut self,
-        r: &mut Restarts,
-        status: Option<rustix::process::WaitStatus>,
-    ) -> u64 {
-        let next = r.failed(sys::monotonic_ms());
-        if let Some(status) = status {
-            let delay = match next {
-                Next::Restart { delay, .. } => Some(delay),
-                Next::GiveUp { .. } => None,
-            };
-            self.report_exit(status, delay);
-        }
-        match next {
-            Next::Restart { at, .. } => at,
-            Next::GiveUp { count } => self.give_up(count, self.cfg.respawn.map_or(0, |r| r.1)),
-        }
+        let (cfg, exec) = (self.cfg, self.exec);
+        self.output.copy(&|| line(cfg, exec));
     }
 
     /// `NAME: respawn PROGRAM: exited with status N` (or killed by signal N), and the delay.
-    fn report_exit(&mut self, status: rustix::process::WaitStatus, delay: Option<u64>) {
+    fn report_exit(&mut self, status: WaitStatus, delay: Option<u64>) {
         let mut m = self.line();
         match (status.exit_status(), status.terminating_signal()) {
             (Some(code), _) => m.push_str("exited with status ").push_u32(code as u32),
@@ -567,61 +396,39 @@ impl Supervisor<'_, '_> {
         self.say(m);
     }
 
-    /// A message of the supervisor's own: on its stderr, and in the system log if the
-    /// program's output goes there.
-    fn say(&mut self, m: Message) {
-        if let Some(log) = &mut self.log {
-            log.send(Severity::Err, m.as_bytes());
-        }
-        m.write_line(sys::stderr());
-    }
-
-    /// Too many restarts: says so and ends with status 1.
-    fn give_up(&mut self, restarts: u32, period: u32) -> ! {
+    /// Too many restarts (`count` within the period): says so.
+    fn give_up(&mut self, count: u32) {
+        let period = self.cfg.respawn.map_or(0, |(_, period)| period);
         let mut m = self.line();
         m.push_str("exited ")
-            .push_u32(restarts)
+            .push_u32(count)
             .push_str(" times within ")
             .push_u32(period)
             .push_str(" s; giving up");
         self.say(m);
-        self.end(1)
     }
 
-    fn say_error(&mut self, e: &Error) {
-        self.say(self.cfg.message(e));
+    /// A message of the supervisor's own: on its stderr, and in the system log if the
+    /// program's output goes there.
+    fn say(&mut self, m: Message) {
+        self.output.log_own(&m);
+        m.write_line(sys::stderr());
     }
 
     fn line(&self) -> Message {
         line(self.cfg, self.exec)
     }
 
-    /// Ends supervision: the program's last output copied, the pid file removed (the lock
-    /// is still held, so the path is still this daemon's), exit with `code`.
+    /// Ends supervision: the program's last output copied, every child killed and reaped,
+    /// the pid file removed (the lock is still held, so the path is still this daemon's),
+    /// exit with `code`.
     fn end(&mut self, code: i32) -> ! {
-        // What the program wrote last (up to a few MiB: the pipes hold 64 KiB each unless the
-        // program's orphans keep writing).
-        for _ in 0..64 {
-            self.copy_output();
-        }
-        for capture in self.captures.iter_mut().flatten() {
-            if let Some(log) = &mut self.log {
-                let severity = if capture.target == 1 {
-                    Severity::Info
-                } else {
-                    Severity::Err
-                };
-                capture.lines.finish(&mut |line| log.send(severity, line));
-            }
-        }
-        if let Some(log) = &mut self.log {
-            log.report_dropped();
-        }
-        // Whatever the program left behind goes with the supervisor: every child (what earlier
-        // runs left, re-parented to this subreaper), round after round, so that what they
-        // leave is re-parented here and goes too. Not the program's group by its id: once the
-        // program is reaped, that id may be another process's.
-        end_children(self.me);
+        let (cfg, exec) = (self.cfg, self.exec);
+        self.output.drain(&|| line(cfg, exec));
+        // Whatever the program left behind goes with the supervisor: every child (what
+        // earlier runs left, re-parented to this subreaper), round after round, so that what
+        // they leave is re-parented here and goes too.
+        children::end_all(self.me);
         self.remove_pid_file();
         sys::exit(self.cfg.runtime, code)
     }
@@ -636,83 +443,6 @@ impl Supervisor<'_, '_> {
     }
 }
 
-/// SIGKILL to every child of this subreaper, and every one reaped, round after round (an
-/// orphan of a killed child becomes a child in turn) until none is left (`ECHILD`), for at
-/// most [`END_ROUNDS`]. Killed by pid without a race: a child's pid is not reused before it
-/// is reaped, here.
-///
-/// # References
-///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
-fn end_children(me: Pid) {
-    for _ in 0..END_ROUNDS {
-        each_child(me, &mut |pid| {
-            let _ = rustix::process::kill_process(pid, Signal::KILL);
-        });
-        loop {
-            match rustix::process::wait(WaitOptions::NOHANG) {
-                Ok(Some(_)) => {}
-                Ok(None) => break,
-                Err(_) => return, // ECHILD: none left
-            }
-        }
-        let _ = rustix::thread::nanosleep(&Timespec {
-            tv_sec: 0,
-            tv_nsec: 10_000_000,
-        });
-    }
-}
-
-/// Calls `f` with every child of process `me` (zombies too), found in `/proc/PID/stat`.
-///
-/// # References
-///  - [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
-fn each_child(me: Pid, f: &mut dyn FnMut(Pid)) {
-    let Ok(proc) = sys::open(
-        c"/proc",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
-        return;
-    };
-    let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];
-    let mut dir = rustix::fs::RawDir::new(&proc, &mut entries);
-    while let Some(Ok(entry)) = dir.next() {
-        let Some(pid) = crate::decimal::parse_pid(entry.file_name().to_bytes()) else {
-            continue;
-        };
-        if crate::service::parent_of(pid) == Some(me.as_raw_nonzero().get() as u32) {
-            if let Some(pid) = Pid::from_raw(pid as i32) {
-                f(pid);
-            }
-        }
-    }
-}
-
-/// Waits for `child` without blocking; its status once it has ended. Every other zombie (an
-/// orphan re-parented to this subreaper) is reaped on the way.
-fn reap(child: Option<Pid>) -> Option<rustix::process::WaitStatus> {
-    let mut ended = None;
-    while let Ok(Some((pid, status))) = rustix::process::wait(WaitOptions::NOHANG) {
-        if Some(pid) == child {
-            ended = Some(status);
-        }
-    }
-    ended
-}
-
-/// `sig` to the process group `pgid` (the program and what it started).
-fn forward_group(pgid: Pid, sig: i32) {
-    if let Some(sig) = Signal::from_named_raw(sig) {
-        let _ = rustix::process::kill_process_group(pgid, sig);
-    }
-}
-
-fn forward(pid: Pid, sig: i32) {
-    if let Some(sig) = Signal::from_named_raw(sig) {
-        let _ = rustix::process::kill_process(pid, sig);
-    }
-}
-
 /// `NAME: respawn PROGRAM: `, the start of the supervisor's messages.
 fn line(cfg: &Daemon<'_>, exec: Exec<'_>) -> Message {
     let mut m = Message::new();
@@ -721,23 +451,4 @@ fn line(cfg: &Daemon<'_>, exec: Exec<'_>) -> Message {
         .push_path(exec.path.to_bytes(), 256)
         .push_str(": ");
     m
-}
-
-/// Writes all of `bytes` to descriptor `fd` (1 or 2); on an error, how many bytes were left
-/// unwritten and why. SIGPIPE and SIGXFSZ are ignored (see `setup`): a FIFO without a
-/// reader is `EPIPE`, the file size limit `EFBIG`.
-///
-/// # References
-///  - [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
-fn write_all(fd: i32, mut bytes: &[u8]) -> Result<(), (usize, Errno)> {
-    // SAFETY: 1 and 2 stay open for the supervisor's whole life (dup2 replaces them in place).
-    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
-    while !bytes.is_empty() {
-        match rustix::io::retry_on_intr(|| rustix::io::write(fd.as_fd(), bytes)) {
-            Ok(n) if n > 0 => bytes = bytes.get(n..).unwrap_or_default(),
-            Ok(_) => return Err((bytes.len(), Errno::IO)),
-            Err(e) => return Err((bytes.len(), e)),
-        }
-    }
-    Ok(())
 }
