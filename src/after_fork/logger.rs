@@ -17,6 +17,11 @@
 //! The logging process and the supervisor ignore SIGPIPE and SIGXFSZ: a write that cannot be
 //! done fails and its line is dropped.
 //!
+//! Processes: [`start`] runs in the daemon and forks the **logger** (the daemon's grandchild
+//! by a double fork), which runs [`relay`] until the program's output closes and ends with
+//! `_exit`; [`Lines`] and [`Delivery`] run there and in the `-R` supervisor, which reads the
+//! pipes itself.
+//!
 //! [`Daemon::log_output`]: crate::Daemon::log_output
 
 use rustix::event::{PollFd, PollFlags};
