@@ -32,9 +32,7 @@ pub(crate) mod daemon;
 mod exec;
 mod fds;
 pub(crate) mod intermediate;
-#[allow(clippy::indexing_slicing)] // until its indexing is checked
 pub(crate) mod logger;
-#[allow(clippy::indexing_slicing)] // until its indexing is checked
 mod supervisor;
 mod watcher;
 
