@@ -147,7 +147,9 @@ impl<'a> Captures<'a> {
     }
 
     /// At the end: the program's last output copied, its last lines (those without a
-    /// newline) sent, and the count of lines the log could not take.
+    /// newline) sent, and the count of lines the log could not take. (Inlined into its one
+    /// caller, [`Supervisor::end`](super::Supervisor::end): the tool is smaller so.)
+    #[inline(always)]
     pub(super) fn drain(&mut self, line: &dyn Fn() -> Message) {
         for _ in 0..LAST_ROUNDS {
             self.copy(line);

@@ -40,6 +40,7 @@ pub(super) fn run(sup: &Supervisor<'_, '_>, status: OwnedFd) -> ! {
 ///  - [setpgid(2)](https://man7.org/linux/man-pages/man2/setpgid.2.html)
 ///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html) (`PR_SET_PDEATHSIG`)
 ///  - [getppid(2)](https://man7.org/linux/man-pages/man2/getppid.2.html)
+#[inline(always)] // one caller; the tool is smaller so
 fn steps(sup: &Supervisor<'_, '_>) -> Error {
     if let Err(e) = sys::raw_unblock_all() {
         return Error::new(Step::Sigprocmask, e);
