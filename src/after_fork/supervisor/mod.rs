@@ -9,9 +9,11 @@
 //! reaped, and the pid file is removed. It returns (to the daemon's code, which reports the
 //! error) only if the **first** start fails.
 //!
-//! The rules of [`after_fork`](crate::after_fork) hold: raw system calls on prepared
-//! descriptors and stack data. Signals are blocked and read from a `signalfd`
-//! ([`signals`]): no handler ever runs.
+//! The rules of [`after_fork`](crate::after_fork) hold: it calls rustix and
+//! [`sys`](crate::sys) on prepared descriptors and stack data, and the leaf helpers that keep
+//! the same rules (messages, the system log through a `Delivery`, `/proc` reads, the safe
+//! path walk for the log reopen and the pid file's removal); no allocation, lock or panic.
+//! Signals are blocked and read from a `signalfd` ([`signals`]): no handler ever runs.
 //!
 //! # The run loop
 //!
@@ -23,7 +25,7 @@
 //!
 //! | state \ event   | PROGRAM exited | TERM, INT, QUIT | HUP | USR1, USR2 | restart due |
 //! |-----------------|----------------|-----------------|-----|------------|-------------|
-//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded unless captured output makes it the supervisor's | forwarded | — |
+//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded, unless the output is captured and PROGRAM leaves HUP at its default | forwarded | — |
 //! | `Stopping(pid)` | `Done(0)` | forwarded again | as in `Running` | forwarded | — |
 //! | `Backoff(at)`   | — | `Done(0)` | logs reopened | — | started: `Running(pid)`; the start failed: the policy, as for an exit |
 //! | `Done(code)`    | the loop ends: output drained, children killed, pid file removed, `_exit(code)` | | | | |
@@ -93,6 +95,7 @@ enum Event {
     Due,
 }
 
+/// What the supervisor holds for all of PROGRAM's runs.
 struct Supervisor<'c, 'a> {
     cfg: &'c Daemon<'a>,
     exec: Exec<'a>,
@@ -239,14 +242,11 @@ impl Supervisor<'_, '_> {
     fn step(&mut self, state: State, event: Event, restarts: &mut Restarts) -> State {
         use {Event::*, State::*};
         match (state, event) {
-            (
-                Running(_),
-                Exited {
-                    status,
-                    stop: false,
-                },
-            ) if status.exit_status() != Some(0) => self.failed(restarts, Some(status)),
-            (Running(_) | Stopping(_), Exited { .. }) => Done(0),
+            (Running(_), Exited { status, stop }) if stop || status.exit_status() == Some(0) => {
+                Done(0)
+            }
+            (Running(_), Exited { status, .. }) => self.failed(restarts, Some(status)),
+            (Stopping(_), Exited { .. }) => Done(0),
             (Running(pid) | Stopping(pid), Stop(sig)) => {
                 children::stop(self.me, pid, sig);
                 Stopping(pid)
