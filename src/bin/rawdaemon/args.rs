@@ -125,6 +125,9 @@ pub struct Args<'a> {
     pub log: Option<LogOutput<'a>>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
+    /// `--capabilities`, `--rlimit`, `--nicelevel` and the others of `limits.rs`.
+    #[cfg(feature = "tool-limits")]
+    pub limits: crate::limits::Options,
 }
 
 /// Why parsing stopped without a program to start.
@@ -158,6 +161,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         respawn: None,
         log: None,
         program: 0,
+        #[cfg(feature = "tool-limits")]
+        limits: crate::limits::Options::new(),
     };
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
@@ -178,7 +183,9 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         let (letter, attached): (u8, Option<&'a CStr>) = if first == b'-' {
             let equals = rest.iter().position(|&b| b == b'=');
             let name = equals.and_then(|at| rest.get(..at)).unwrap_or(rest);
-            let letter = long_to_short(name).ok_or(Stop::Usage("unknown option", text))?;
+            let letter = long_to_short(name)
+                .or_else(|| limits_option(name))
+                .ok_or(Stop::Usage("unknown option", text))?;
             // The value starts past `--`, the name and `=`.
             (letter, equals.map(|at| cstr::tail(arg, at + 3)))
         } else {
@@ -190,7 +197,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 text,
             ));
         }
-        let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS);
+        let takes_value =
+            !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS) && !limits_flag(letter);
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -306,6 +314,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                     return Err(Stop::Usage("too many --env options (at most 64)", b));
                 }
             }
+            #[cfg(feature = "tool-limits")]
+            (l, v) if crate::limits::is_option(l) => a.limits.set(l, v)?,
             _ => return Err(Stop::Usage("unknown option", text)),
         }
         i += 1;
@@ -411,8 +421,42 @@ const fn available(letter: u8) -> bool {
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
+        l if limits_option_byte(l) => cfg!(feature = "tool-limits"),
         _ => true,
     }
+}
+
+/// The option byte of `--capabilities`, `--rlimit` and the others of `limits.rs`: known
+/// (and refused) in a build without `tool-limits` too, as every option is.
+fn limits_option(name: &[u8]) -> Option<u8> {
+    #[cfg(feature = "tool-limits")]
+    return crate::limits::long_option(name);
+    #[cfg(not(feature = "tool-limits"))]
+    return matches!(
+        name,
+        b"capabilities"
+            | b"no-new-privs"
+            | b"secbits"
+            | b"rlimit"
+            | b"nicelevel"
+            | b"ionice"
+            | b"procsched"
+            | b"oom-score-adj"
+    )
+    .then_some(0xA0);
+}
+
+/// Whether `letter` is `--no-new-privs`, which takes no value.
+const fn limits_flag(letter: u8) -> bool {
+    #[cfg(feature = "tool-limits")]
+    return crate::limits::is_flag(letter);
+    #[cfg(not(feature = "tool-limits"))]
+    return letter == 0;
+}
+
+/// Whether `letter` is one of `limits.rs`'s options.
+const fn limits_option_byte(letter: u8) -> bool {
+    letter >= 0xA0 && letter <= 0xA7
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {

@@ -1,0 +1,45 @@
+//! The launcher's check of [`Daemon::capabilities`](crate::Daemon::capabilities), before
+//! any fork: it must have every capability it is asked to hand on.
+
+use rustix::thread::CapabilitySet;
+
+use crate::error::{Detail, Error, Step};
+use crate::limits::Limits;
+
+/// Checks that every ambient and inheritable capability asked for is in this process's
+/// permitted and bounding sets (the daemon could not raise it otherwise).
+///
+/// # Errors
+///
+/// [`Step::Capabilities`] without an errno and with [`Detail::Capability`] naming the first
+/// one missing; with the errno if `capget` fails.
+///
+/// # References
+///  - [capget(2)](https://man7.org/linux/man-pages/man2/capget.2.html)
+///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html): `PR_CAPBSET_READ`
+#[inline]
+pub(super) fn check(limits: Limits<'_>) -> Result<(), Error> {
+    let Some(caps) = limits.capabilities else {
+        return Ok(());
+    };
+    let wanted = caps.ambient | caps.inheritable;
+    if wanted == 0 {
+        return Ok(());
+    }
+    let permitted = rustix::thread::capabilities(None)
+        .map_err(|e| Error::new(Step::Capabilities, e))?
+        .permitted
+        .bits();
+    for n in (0..64_u32).filter(|n| wanted & (1 << n) != 0) {
+        let one = CapabilitySet::from_bits_retain(1 << n);
+        // A number past the kernel's last capability is EINVAL: not had either.
+        let bounded = rustix::thread::capability_is_in_bounding_set(one).unwrap_or(false);
+        if permitted & (1 << n) == 0 || !bounded {
+            return Err(Error::without_errno(
+                Step::Capabilities,
+                Detail::Capability(n),
+            ));
+        }
+    }
+    Ok(())
+}
