@@ -147,7 +147,7 @@ impl<'a> Exec<'a> {
 /// | [`respawn`](Self::respawn) | off |
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
-/// | [`capabilities`](Self::capabilities), [`no_new_privs`](Self::no_new_privs), [`securebits`](Self::securebits), [`rlimits`](Self::rlimits), [`nice`](Self::nice), [`ioprio`](Self::ioprio), [`sched`](Self::sched), [`oom_score_adj`](Self::oom_score_adj) | none: the launcher's |
+/// | [`limits`](Self::limits): capabilities, secure bits, no-new-privs, resource limits, priorities | none: the launcher's |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -176,8 +176,8 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
-    /// Least privilege and resources for the program: the setters are in `crate::limits`.
-    pub(crate) limits: crate::limits::Limits<'a>,
+    /// Least privilege and resources for the program (one reference: see `crate::limits`).
+    pub(crate) limits: Option<&'a crate::limits::Limits>,
 }
 
 impl<'a> Daemon<'a> {
@@ -205,7 +205,7 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
-            limits: crate::limits::Limits::NONE,
+            limits: None,
         }
     }
 

@@ -3,8 +3,8 @@
 
 use rustix::thread::CapabilitySet;
 
+use crate::config::Daemon;
 use crate::error::{Detail, Error, Step};
-use crate::limits::Limits;
 
 /// Checks that every ambient and inheritable capability asked for is in this process's
 /// permitted and bounding sets (the daemon could not raise it otherwise).
@@ -17,15 +17,17 @@ use crate::limits::Limits;
 /// # References
 ///  - [capget(2)](https://man7.org/linux/man-pages/man2/capget.2.html)
 ///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html): `PR_CAPBSET_READ`
-#[inline]
-pub(super) fn check(limits: Limits<'_>) -> Result<(), Error> {
-    let Some(caps) = limits.capabilities else {
-        return Ok(());
-    };
-    let wanted = caps.ambient | caps.inheritable;
-    if wanted == 0 {
-        return Ok(());
+#[inline(always)]
+pub(super) fn check(cfg: &Daemon<'_>) -> Result<(), Error> {
+    // Read where it is tested, inlined: a configuration without capabilities folds this away.
+    match cfg.limits.and_then(|l| l.capabilities) {
+        Some(caps) if caps.ambient | caps.inheritable != 0 => held(caps.ambient | caps.inheritable),
+        _ => Ok(()),
     }
+}
+
+/// Checks each capability of `wanted` (bit `n` for capability `n`).
+fn held(wanted: u64) -> Result<(), Error> {
     let permitted = rustix::thread::capabilities(None)
         .map_err(|e| Error::new(Step::Capabilities, e))?
         .permitted

@@ -154,7 +154,7 @@ impl Created {
 #[inline]
 pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     check_exec(cfg)?;
-    super::limits::check(cfg.limits)?;
+    super::limits::check(cfg)?;
     // One read of /proc/self/status: the thread count and the signals to reset.
     let status = procfs::read_status();
     if cfg.check_threads {

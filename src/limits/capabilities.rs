@@ -18,9 +18,15 @@ audit_read\0perfmon\0bpf\0checkpoint_restore\0";
 /// Capability `n`'s name without its `cap_` prefix (`net_bind_service` for 10), as
 /// capabilities(7) names it in lower case; `None` past [`LAST_CAPABILITY`].
 pub fn capability_name(n: u32) -> Option<&'static str> {
-    let name = NAMES.split(|&b| b == 0).nth(n as usize)?;
-    // The table is ASCII; an empty piece is the one after the last NUL.
-    core::str::from_utf8(name).ok().filter(|s| !s.is_empty())
+    core::str::from_utf8(name_of(n))
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Capability `n`'s name as bytes, empty past [`LAST_CAPABILITY`] (for messages: no UTF-8
+/// check linked).
+pub(super) fn name_of(n: u32) -> &'static [u8] {
+    super::nth_name(NAMES, n)
 }
 
 /// The number of a capability named as `cap_iab(3)` and capabilities(7) do: `cap_` and

@@ -1,11 +1,11 @@
 //! **Least privilege and resources for the program**: capabilities, the no-new-privileges
 //! flag, the secure bits, resource limits, the nice value, the I/O and CPU scheduling and
-//! the OOM score adjustment, as [`Daemon`] settings.
+//! the OOM score adjustment, as [`Limits`] for [`Daemon::limits`].
 //!
 //! The types here are plain data, checked and parsed in the launcher (the text forms the
 //! `rawdaemon` tool takes are parsed by [`Capabilities::parse`], [`ResourceLimit::parse`],
 //! [`IoPriority::parse`] and [`Scheduling::parse`], with no allocation); the daemon only
-//! applies them, right around its privilege drop (see [`Daemon::capabilities`]).
+//! applies them, right around its privilege drop (see [`Limits`] and [`Daemon::limits`]).
 
 mod capabilities;
 mod names;
@@ -100,47 +100,76 @@ pub struct Scheduling {
     pub priority: u32,
 }
 
-/// The settings of this module in a [`Daemon`]: all off by default.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Limits<'a> {
-    pub capabilities: Option<Capabilities>,
-    pub no_new_privs: bool,
-    pub securebits: Option<u32>,
-    pub rlimits: &'a [ResourceLimit],
-    pub nice: Option<i32>,
-    pub ioprio: Option<IoPriority>,
-    pub sched: Option<Scheduling>,
-    pub oom_score_adj: Option<i32>,
+/// Least privilege and resources for the program, handed to [`Daemon::limits`]: built
+/// with `const fn` setters, everything off by default (the launcher's values stay).
+///
+/// The daemon applies them around its privilege drop (under [`respawn`](Daemon::respawn),
+/// each run of the program does): the OOM score adjustment first, while `/proc` is in reach
+/// (before [`chroot`](Daemon::chroot)); then the resource limits, the nice value, the I/O
+/// priority, the scheduling policy, the capabilities' inheritable and bounding sets and the
+/// secure bits, which need the launcher's privileges; then the drop to the
+/// [`user`](Daemon::user); then the capabilities to keep, and the no-new-privileges flag.
+/// The program inherits all of it across `execve`. A refusal by the kernel fails the start
+/// with [`Step::Capabilities`](crate::Step::Capabilities), [`Step::Prctl`](crate::Step::Prctl),
+/// [`Step::Rlimit`](crate::Step::Rlimit) or [`Step::Priority`](crate::Step::Priority) and
+/// the errno, the [`Detail`] naming what was refused.
+///
+/// ```
+/// use rawdaemon::limits::{Capabilities, Limits, ResourceLimit, Resource};
+/// const LIMITS: Limits = Limits::new()
+///     .capabilities(Capabilities { ambient: 1 << 10, inheritable: 0, drop_bounding: 0 })
+///     .no_new_privs(true)
+///     .rlimit(ResourceLimit { resource: Resource::Nofile, soft: Some(4096), hard: Some(8192) })
+///     .nice(5);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    pub(crate) capabilities: Option<Capabilities>,
+    pub(crate) no_new_privs: bool,
+    pub(crate) securebits: Option<u32>,
+    /// At most one per resource, in `RLIMIT_*` number order.
+    pub(crate) rlimits: [Option<ResourceLimit>; RESOURCES],
+    pub(crate) nice: Option<i32>,
+    pub(crate) ioprio: Option<IoPriority>,
+    pub(crate) sched: Option<Scheduling>,
+    pub(crate) oom_score_adj: Option<i32>,
 }
 
-impl Limits<'_> {
+/// How many resources `setrlimit(2)` knows.
+const RESOURCES: usize = 16;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Limits {
     /// Nothing set.
-    pub(crate) const NONE: Limits<'static> = Limits {
-        capabilities: None,
-        no_new_privs: false,
-        securebits: None,
-        rlimits: &[],
-        nice: None,
-        ioprio: None,
-        sched: None,
-        oom_score_adj: None,
-    };
-}
+    pub const fn new() -> Self {
+        Limits {
+            capabilities: None,
+            no_new_privs: false,
+            securebits: None,
+            rlimits: [None; RESOURCES],
+            nice: None,
+            ioprio: None,
+            sched: None,
+            oom_score_adj: None,
+        }
+    }
 
-impl<'a> Daemon<'a> {
-    /// The program's capabilities (see [`Capabilities`]), set by the daemon around its
-    /// privilege drop. Before: the inheritable set becomes exactly
-    /// `ambient | inheritable`, `drop_bounding` leaves the bounding set, and with a
-    /// [`user`](Self::user) and ambient capabilities the capabilities are kept across the
-    /// change of user (`PR_SET_KEEPCAPS`). After: with a user, the permitted and effective
-    /// sets become exactly `ambient`, and each ambient capability is raised. So a program run
-    /// as a user has exactly the ambient capabilities in its permitted, effective and
-    /// ambient sets, and nothing more.
+    /// The program's capabilities (see [`Capabilities`]). Before the drop: the inheritable
+    /// set becomes exactly `ambient | inheritable`, `drop_bounding` leaves the bounding set,
+    /// and with a [`user`](Daemon::user) and ambient capabilities the capabilities are kept
+    /// across the change of user (`PR_SET_KEEPCAPS`). After it: with a user, the permitted
+    /// and effective sets become exactly `ambient`, and each ambient capability is raised.
+    /// So a program run as a user has exactly the ambient capabilities in its permitted,
+    /// effective and ambient sets, and nothing more.
     ///
     /// Before any fork the launcher checks that it has every ambient and inheritable one in
     /// its own permitted and bounding sets: [`Step::Capabilities`](crate::Step::Capabilities)
-    /// with no errno and [`Detail::Capability`] naming the first missing. A refusal by the
-    /// kernel fails the start with the same step and its errno.
+    /// without an errno, and [`Detail::Capability`] naming the first one missing.
     ///
     /// # References
     ///  - [capabilities(7)](https://man7.org/linux/man-pages/man7/capabilities.7.html)
@@ -148,91 +177,118 @@ impl<'a> Daemon<'a> {
     ///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html)
     #[must_use]
     pub const fn capabilities(mut self, caps: Capabilities) -> Self {
-        self.limits.capabilities = Some(caps);
+        self.capabilities = Some(caps);
         self
     }
 
-    /// Sets the no-new-privileges flag (`PR_SET_NO_NEW_PRIVS`) last, after the privilege
-    /// drop: neither the program nor anything it executes can gain privileges through a
-    /// set-user-ID program or file capabilities.
+    /// Sets the no-new-privileges flag (`PR_SET_NO_NEW_PRIVS`) last, after the drop: neither
+    /// the program nor anything it executes gains privileges through a set-user-ID program
+    /// or file capabilities.
     #[must_use]
     pub const fn no_new_privs(mut self, on: bool) -> Self {
-        self.limits.no_new_privs = on;
+        self.no_new_privs = on;
         self
     }
 
-    /// Sets the secure bits (`PR_SET_SECUREBITS`, the `SECBIT_*` flags of
-    /// capabilities(7); 3, for example, is `SECBIT_NOROOT` and its lock: root gets no
-    /// capabilities at `execve`), before the privilege drop (setting them needs
-    /// `CAP_SETPCAP`). With ambient capabilities and a user,
-    /// `SECBIT_KEEP_CAPS` is added for the drop (`execve` clears it).
+    /// Sets the secure bits (`PR_SET_SECUREBITS`, the `SECBIT_*` flags of capabilities(7):
+    /// 3, for example, is `SECBIT_NOROOT` and its lock, so that root gets no capabilities at
+    /// `execve`) before the drop: setting them needs `CAP_SETPCAP`. With ambient
+    /// capabilities and a user, `SECBIT_KEEP_CAPS` is added for the drop (`execve` clears
+    /// it).
     #[must_use]
     pub const fn securebits(mut self, bits: u32) -> Self {
-        self.limits.securebits = Some(bits);
+        self.securebits = Some(bits);
         self
     }
 
-    /// Resource limits (`setrlimit(2)`), set in order before the privilege drop (raising a
-    /// hard limit needs `CAP_SYS_RESOURCE`); the program inherits them.
+    /// A resource limit (`setrlimit(2)`), set before the drop (raising a hard limit needs
+    /// `CAP_SYS_RESOURCE`); a second one for the same resource replaces the first.
     #[must_use]
-    pub const fn rlimits(mut self, limits: &'a [ResourceLimit]) -> Self {
-        self.limits.rlimits = limits;
+    pub fn rlimit(mut self, limit: ResourceLimit) -> Self {
+        if let Some(slot) = self.rlimits.get_mut(limit.resource as usize) {
+            *slot = Some(limit);
+        }
         self
     }
 
     /// Adds `increment` to the nice value, as `nice(2)` and start-stop-daemon's
     /// `--nicelevel` do (the kernel keeps the result within -20 to 19; lowering it needs
-    /// `CAP_SYS_NICE`), before the privilege drop.
+    /// `CAP_SYS_NICE`).
     #[must_use]
     pub const fn nice(mut self, increment: i32) -> Self {
-        self.limits.nice = Some(increment);
+        self.nice = Some(increment);
         self
     }
 
-    /// The I/O priority (`ioprio_set(2)`), set before the privilege drop.
+    /// The I/O priority (`ioprio_set(2)`).
     #[must_use]
     pub const fn ioprio(mut self, prio: IoPriority) -> Self {
-        self.limits.ioprio = Some(prio);
+        self.ioprio = Some(prio);
         self
     }
 
-    /// The CPU scheduling policy and priority (`sched_setscheduler(2)`), set before the
-    /// privilege drop.
+    /// The CPU scheduling policy and priority (`sched_setscheduler(2)`).
     #[must_use]
     pub const fn sched(mut self, sched: Scheduling) -> Self {
-        self.limits.sched = Some(sched);
+        self.sched = Some(sched);
         self
     }
 
     /// The OOM killer's adjustment, -1000 (never) to 1000 (first), written to
-    /// `/proc/self/oom_score_adj` before the root directory changes (lowering it needs
-    /// `CAP_SYS_RESOURCE`).
+    /// `/proc/self/oom_score_adj` (lowering it needs `CAP_SYS_RESOURCE`).
     #[must_use]
     pub const fn oom_score_adj(mut self, adj: i32) -> Self {
-        self.limits.oom_score_adj = Some(adj);
+        self.oom_score_adj = Some(adj);
         self
     }
+}
+
+impl<'a> Daemon<'a> {
+    /// Least privilege and resources for the program: capabilities, secure bits, the
+    /// no-new-privileges flag, resource limits, priorities (see [`Limits`]).
+    #[must_use]
+    pub const fn limits(mut self, limits: &'a Limits) -> Self {
+        self.limits = Some(limits);
+        self
+    }
+}
+
+/// The `n`th name of `table` (names each ended by a NUL); empty past the last. One small
+/// loop for both tables, which every message of a failed start links.
+#[inline(never)]
+fn nth_name(table: &'static [u8], n: u32) -> &'static [u8] {
+    let mut rest = table;
+    let mut n = n;
+    while let Some(end) = rest.iter().position(|&b| b == 0) {
+        let (name, tail) = rest.split_at(end);
+        if n == 0 {
+            return name;
+        }
+        n -= 1;
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    &[]
 }
 
 /// Writes what of a limits step failed, with its leading space: ` cap_net_raw`, ` nofile`,
 /// ` nice`.
 pub(crate) fn write_part(m: &mut Message, detail: Detail) {
-    let part = match detail {
+    let part: &[u8] = match detail {
         Detail::Capability(n) => {
-            match capability_name(n) {
-                Some(name) => m.push_str(" cap_").push_str(name),
-                None => m.push_str(" ").push_u32(n),
+            match capabilities::name_of(n) {
+                [] => m.push_str(" ").push_u32(n),
+                name => m.push_str(" cap_").push(name),
             };
             return;
         }
-        Detail::Resource(n) => names::resource_name_of(n),
-        Detail::NoNewPrivs => "no_new_privs",
-        Detail::Securebits => "securebits",
-        Detail::Nice => "nice",
-        Detail::Ionice => "ionice",
-        Detail::Sched => "sched",
-        Detail::OomScoreAdj => "oom_score_adj",
+        Detail::Resource(n) => names::name_of(n),
+        Detail::NoNewPrivs => b"no_new_privs",
+        Detail::Securebits => b"securebits",
+        Detail::Nice => b"nice",
+        Detail::Ionice => b"ionice",
+        Detail::Sched => b"sched",
+        Detail::OomScoreAdj => b"oom_score_adj",
         _ => return,
     };
-    m.push_str(" ").push_str(part);
+    m.push_str(" ").push(part);
 }

@@ -39,13 +39,13 @@ pub fn resource(name: &[u8]) -> Option<Resource> {
 
 /// The prlimit(1) name of `resource`.
 pub fn resource_name(resource: Resource) -> &'static str {
-    resource_name_of(resource as u32)
+    core::str::from_utf8(name_of(resource as u32)).unwrap_or_default()
 }
 
-/// The name of resource number `n` (`RLIMIT_NOFILE` is `nofile`); empty if unknown.
-pub(super) fn resource_name_of(n: u32) -> &'static str {
-    let name = NAMES.split(|&b| b == 0).nth(n as usize).unwrap_or_default();
-    core::str::from_utf8(name).unwrap_or_default()
+/// The name of resource number `n` (`RLIMIT_NOFILE` is `nofile`) as bytes; empty if
+/// unknown.
+pub(super) fn name_of(n: u32) -> &'static [u8] {
+    super::nth_name(NAMES, n)
 }
 
 #[cfg(test)]
@@ -62,6 +62,6 @@ mod tests {
         assert_eq!(resource_name(Resource::As), "as");
         assert_eq!(resource(b""), None);
         assert_eq!(resource(b"files"), None);
-        assert_eq!(resource_name_of(16), "");
+        assert_eq!(name_of(16), b"");
     }
 }

@@ -8,7 +8,7 @@
 use rustix::thread::{CapabilitiesSecureBits, CapabilitySet, CapabilitySets};
 
 use crate::error::{Detail, Error, Step};
-use crate::limits::Limits;
+use crate::limits::Capabilities;
 
 /// The capabilities of `bits`, one at a time: their numbers and one-bit sets.
 fn each(bits: u64) -> impl Iterator<Item = (u32, CapabilitySet)> {
@@ -22,7 +22,8 @@ fn set(sets: CapabilitySets) -> Result<(), Error> {
     rustix::thread::set_capabilities(None, sets).map_err(|e| Error::new(Step::Capabilities, e))
 }
 
-/// Before the drop to a user (`user`) or the `execve` as root: the inheritable set becomes
+/// Before the drop to a user (`user`) or the `execve` as root, with capabilities or secure
+/// bits to set: the inheritable set becomes
 /// exactly the ambient and inheritable capabilities, the bounding set loses those to drop,
 /// then the secure bits are set, with `SECBIT_KEEP_CAPS` (or `PR_SET_KEEPCAPS`) when ambient
 /// capabilities must survive the change of user. Returns whether keep-caps was set by
@@ -37,9 +38,13 @@ fn set(sets: CapabilitySets) -> Result<(), Error> {
 ///  - [capset(2)](https://man7.org/linux/man-pages/man2/capset.2.html)
 ///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html): `PR_CAPBSET_DROP`,
 ///    `PR_SET_SECUREBITS`, `PR_SET_KEEPCAPS`
-pub(super) fn before_drop(limits: Limits<'_>, user: bool) -> Result<bool, Error> {
+pub(super) fn before_drop(
+    caps: Option<Capabilities>,
+    securebits: Option<u32>,
+    user: bool,
+) -> Result<bool, Error> {
     let mut keep = false;
-    if let Some(caps) = limits.capabilities {
+    if let Some(caps) = caps {
         let mut sets =
             rustix::thread::capabilities(None).map_err(|e| Error::new(Step::Capabilities, e))?;
         sets.inheritable = CapabilitySet::from_bits_retain(caps.ambient | caps.inheritable);
@@ -50,7 +55,7 @@ pub(super) fn before_drop(limits: Limits<'_>, user: bool) -> Result<bool, Error>
         }
         keep = user && caps.ambient != 0;
     }
-    match limits.securebits {
+    match securebits {
         Some(bits) => {
             let mut bits = CapabilitiesSecureBits::from_bits_retain(bits);
             if keep {
@@ -80,10 +85,7 @@ pub(super) fn before_drop(limits: Limits<'_>, user: bool) -> Result<bool, Error>
 /// # References
 ///  - [capset(2)](https://man7.org/linux/man-pages/man2/capset.2.html)
 ///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html): `PR_CAP_AMBIENT_RAISE`
-pub(super) fn after_drop(limits: Limits<'_>, user: bool, kept: bool) -> Result<(), Error> {
-    let Some(caps) = limits.capabilities else {
-        return Ok(());
-    };
+pub(super) fn after_drop(caps: Capabilities, user: bool, kept: bool) -> Result<(), Error> {
     if user {
         let ambient = CapabilitySet::from_bits_retain(caps.ambient);
         set(CapabilitySets {

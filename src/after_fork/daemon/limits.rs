@@ -11,9 +11,10 @@ use rustix::process::Rlimit;
 
 use super::capabilities;
 use super::privileges;
+use crate::config::Daemon;
 use crate::credentials::Credentials;
 use crate::error::{Detail, Error, Step};
-use crate::limits::{Limits, UNLIMITED};
+use crate::limits::{Limits, ResourceLimit, UNLIMITED};
 
 /// Writes the OOM score adjustment to `/proc/self/oom_score_adj`, if one is set. Called
 /// before the root directory changes.
@@ -24,11 +25,18 @@ use crate::limits::{Limits, UNLIMITED};
 ///
 /// # References
 ///  - [proc_pid_oom_score_adj(5)](https://man7.org/linux/man-pages/man5/proc_pid_oom_score_adj.5.html)
-#[inline]
-pub(in crate::after_fork) fn oom_score_adj(limits: Limits<'_>) -> Result<(), Error> {
-    let Some(adj) = limits.oom_score_adj else {
-        return Ok(());
-    };
+// The limits are read from `cfg` where they are tested, inlined: a configuration without
+// any (the smallest tool's) then folds their code away.
+#[inline(always)]
+pub(in crate::after_fork) fn oom_score_adj(cfg: &Daemon<'_>) -> Result<(), Error> {
+    match cfg.limits.and_then(|l| l.oom_score_adj) {
+        Some(adj) => write_oom_score_adj(adj),
+        None => Ok(()),
+    }
+}
+
+/// Writes `adj` to `/proc/self/oom_score_adj`.
+fn write_oom_score_adj(adj: i32) -> Result<(), Error> {
     let failed = |e| Error::with_detail(Step::Priority, e, Detail::OomScoreAdj);
     let fd = crate::sys::open(
         c"/proc/self/oom_score_adj",
@@ -69,26 +77,22 @@ pub(in crate::after_fork) fn oom_score_adj(limits: Limits<'_>) -> Result<(), Err
 ///  - [ioprio_set(2)](https://man7.org/linux/man-pages/man2/ioprio_set.2.html)
 ///  - [sched_setscheduler(2)](https://man7.org/linux/man-pages/man2/sched_setscheduler.2.html)
 ///  - [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html)
-#[inline]
+#[inline(always)]
 pub(in crate::after_fork) fn around_drop(
-    limits: Limits<'_>,
+    cfg: &Daemon<'_>,
     user: Option<&Credentials>,
 ) -> Result<(), Error> {
-    for limit in limits.rlimits {
-        let failed =
-            |e| Error::with_detail(Step::Rlimit, e, Detail::Resource(limit.resource as u32));
-        let old = rustix::process::getrlimit(limit.resource);
-        // rustix says "unlimited" with None.
-        let value = |v: Option<u64>, old: Option<u64>| match v {
-            Some(UNLIMITED) => None,
-            Some(v) => Some(v),
-            None => old,
-        };
-        let new = Rlimit {
-            current: value(limit.soft, old.current),
-            maximum: value(limit.hard, old.maximum),
-        };
-        rustix::process::setrlimit(limit.resource, new).map_err(failed)?;
+    match (cfg.limits, user) {
+        (Some(limits), user) => with_limits(limits, user),
+        (None, Some(user)) => privileges::drop_to(user),
+        (None, None) => Ok(()),
+    }
+}
+
+/// [`around_drop`] with limits to apply.
+fn with_limits(limits: &Limits, user: Option<&Credentials>) -> Result<(), Error> {
+    for limit in limits.rlimits.iter().flatten() {
+        set_rlimit(limit)?;
     }
     let priority = |detail| move |e| Error::with_detail(Step::Priority, e, detail);
     if let Some(increment) = limits.nice {
@@ -101,14 +105,37 @@ pub(in crate::after_fork) fn around_drop(
         crate::sys::sched_setscheduler(sched.policy as u8, sched.priority)
             .map_err(priority(Detail::Sched))?;
     }
-    let kept = capabilities::before_drop(limits, user.is_some())?;
+    let caps = limits.capabilities;
+    let kept = match (caps, limits.securebits) {
+        (None, None) => false,
+        (caps, bits) => capabilities::before_drop(caps, bits, user.is_some())?,
+    };
     if let Some(user) = user {
         privileges::drop_to(user)?;
     }
-    capabilities::after_drop(limits, user.is_some(), kept)?;
+    if let Some(caps) = caps {
+        capabilities::after_drop(caps, user.is_some(), kept)?;
+    }
     if limits.no_new_privs {
         rustix::thread::set_no_new_privs(true)
             .map_err(|e| Error::with_detail(Step::Prctl, e, Detail::NoNewPrivs))?;
     }
     Ok(())
+}
+
+/// `setrlimit` of one limit; a half that is `None` stays as `getrlimit` reads it.
+fn set_rlimit(limit: &ResourceLimit) -> Result<(), Error> {
+    let old = rustix::process::getrlimit(limit.resource);
+    // rustix says "unlimited" with None.
+    let value = |v: Option<u64>, old: Option<u64>| match v {
+        Some(UNLIMITED) => None,
+        Some(v) => Some(v),
+        None => old,
+    };
+    let new = Rlimit {
+        current: value(limit.soft, old.current),
+        maximum: value(limit.hard, old.maximum),
+    };
+    rustix::process::setrlimit(limit.resource, new)
+        .map_err(|e| Error::with_detail(Step::Rlimit, e, Detail::Resource(limit.resource as u32)))
 }

@@ -163,7 +163,7 @@ fn steps(
     };
     if !supervisor {
         // While /proc is in reach (before chroot); under -R, PROGRAM's process does it.
-        limits::oom_score_adj(cfg.limits)?;
+        limits::oom_score_adj(cfg)?;
     }
     match (root, supervisor) {
         (Some(dir), false) => enter_root(dir, cfg.chdir)?,
@@ -242,7 +242,7 @@ fn steps(
     }
     if !supervisor {
         // The limits and capabilities around the drop to the user (if any).
-        limits::around_drop(cfg.limits, cfg.user)?;
+        limits::around_drop(cfg, cfg.user)?;
     }
     if cfg.exec.is_none() {
         // No `execve` closes the write descriptor: the application (unprivileged now, with a

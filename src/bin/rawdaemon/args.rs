@@ -61,6 +61,20 @@ const RESTART_PERIOD: u8 = 5;
 const SYSLOG: u8 = 6;
 const KMSG: u8 = 7;
 const LOG_SOCKET: u8 = 8;
+// Least privilege and resources for PROGRAM (limits.rs): 0xA0 to 0xA7.
+pub const CAPABILITIES: u8 = 0xA0;
+pub const NO_NEW_PRIVS: u8 = 0xA1;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const SECBITS: u8 = 0xA2;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const RLIMIT: u8 = 0xA3;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const NICELEVEL: u8 = 0xA4;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const IONICE: u8 = 0xA5;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const PROCSCHED: u8 = 0xA6;
+pub const OOM_SCORE_ADJ: u8 = 0xA7;
 
 /// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
 pub struct Repeated<T> {
@@ -183,9 +197,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         let (letter, attached): (u8, Option<&'a CStr>) = if first == b'-' {
             let equals = rest.iter().position(|&b| b == b'=');
             let name = equals.and_then(|at| rest.get(..at)).unwrap_or(rest);
-            let letter = long_to_short(name)
-                .or_else(|| limits_option(name))
-                .ok_or(Stop::Usage("unknown option", text))?;
+            let letter = long_to_short(name).ok_or(Stop::Usage("unknown option", text))?;
             // The value starts past `--`, the name and `=`.
             (letter, equals.map(|at| cstr::tail(arg, at + 3)))
         } else {
@@ -197,8 +209,10 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 text,
             ));
         }
-        let takes_value =
-            !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS) && !limits_flag(letter);
+        let takes_value = !matches!(
+            letter,
+            b'h' | b'V' | b'f' | b'R' | STOP | STATUS | NO_NEW_PRIVS
+        );
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -315,7 +329,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 }
             }
             #[cfg(feature = "tool-limits")]
-            (l, v) if crate::limits::is_option(l) => a.limits.set(l, v)?,
+            (CAPABILITIES..=OOM_SCORE_ADJ, v) => a.limits.set(letter, v)?,
             _ => return Err(Stop::Usage("unknown option", text)),
         }
         i += 1;
@@ -402,6 +416,23 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"status" => STATUS,
         b"signal" => b's',
         b"timeout" => b't',
+        // Unknown to a build without them (their names alone cost the smallest tool 0.9 KB).
+        #[cfg(feature = "tool-limits")]
+        b"capabilities" => CAPABILITIES,
+        #[cfg(feature = "tool-limits")]
+        b"no-new-privs" => NO_NEW_PRIVS,
+        #[cfg(feature = "tool-limits")]
+        b"secbits" => SECBITS,
+        #[cfg(feature = "tool-limits")]
+        b"rlimit" => RLIMIT,
+        #[cfg(feature = "tool-limits")]
+        b"nicelevel" => NICELEVEL,
+        #[cfg(feature = "tool-limits")]
+        b"ionice" => IONICE,
+        #[cfg(feature = "tool-limits")]
+        b"procsched" => PROCSCHED,
+        #[cfg(feature = "tool-limits")]
+        b"oom-score-adj" => OOM_SCORE_ADJ,
         b"help" => b'h',
         b"version" => b'V',
         _ => return None,
@@ -421,42 +452,9 @@ const fn available(letter: u8) -> bool {
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
-        l if limits_option_byte(l) => cfg!(feature = "tool-limits"),
+        CAPABILITIES..=OOM_SCORE_ADJ => cfg!(feature = "tool-limits"),
         _ => true,
     }
-}
-
-/// The option byte of `--capabilities`, `--rlimit` and the others of `limits.rs`: known
-/// (and refused) in a build without `tool-limits` too, as every option is.
-fn limits_option(name: &[u8]) -> Option<u8> {
-    #[cfg(feature = "tool-limits")]
-    return crate::limits::long_option(name);
-    #[cfg(not(feature = "tool-limits"))]
-    return matches!(
-        name,
-        b"capabilities"
-            | b"no-new-privs"
-            | b"secbits"
-            | b"rlimit"
-            | b"nicelevel"
-            | b"ionice"
-            | b"procsched"
-            | b"oom-score-adj"
-    )
-    .then_some(0xA0);
-}
-
-/// Whether `letter` is `--no-new-privs`, which takes no value.
-const fn limits_flag(letter: u8) -> bool {
-    #[cfg(feature = "tool-limits")]
-    return crate::limits::is_flag(letter);
-    #[cfg(not(feature = "tool-limits"))]
-    return letter == 0;
-}
-
-/// Whether `letter` is one of `limits.rs`'s options.
-const fn limits_option_byte(letter: u8) -> bool {
-    letter >= 0xA0 && letter <= 0xA7
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {
