@@ -292,3 +292,73 @@ pub(crate) fn write_part(m: &mut Message, detail: Detail) {
     };
     m.push_str(" ").push(part);
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::error::{Detail, Error, Step};
+    use rustix::io::Errno;
+
+    fn text(e: Error) -> std::string::String {
+        std::format!("{e}")
+    }
+
+    #[test]
+    fn messages_name_the_step_and_what_was_refused() {
+        let cases = [
+            (
+                Error::without_errno(Step::Capabilities, Detail::Capability(13)),
+                "capabilities cap_net_raw: the launcher does not have it (in its permitted and \
+                 bounding sets)",
+            ),
+            (
+                Error::with_detail(Step::Capabilities, Errno::PERM, Detail::Capability(16)),
+                "capabilities cap_sys_module: Operation not permitted",
+            ),
+            (
+                Error::with_detail(Step::Capabilities, Errno::INVAL, Detail::Capability(63)),
+                "capabilities 63: Invalid argument",
+            ),
+            (
+                Error::new(Step::Capabilities, Errno::PERM),
+                "capabilities: Operation not permitted",
+            ),
+            (
+                Error::with_detail(Step::Prctl, Errno::PERM, Detail::Securebits),
+                "prctl securebits: Operation not permitted",
+            ),
+            (
+                Error::with_detail(Step::Prctl, Errno::INVAL, Detail::NoNewPrivs),
+                "prctl no_new_privs: Invalid argument",
+            ),
+            (
+                Error::with_detail(Step::Rlimit, Errno::PERM, Detail::Resource(7)),
+                "rlimit nofile: Operation not permitted",
+            ),
+            (
+                Error::with_detail(Step::Priority, Errno::ACCESS, Detail::Nice),
+                "priority nice: Permission denied",
+            ),
+            (
+                Error::with_detail(Step::Priority, Errno::PERM, Detail::Ionice),
+                "priority ionice: Operation not permitted",
+            ),
+            (
+                Error::with_detail(Step::Priority, Errno::PERM, Detail::Sched),
+                "priority sched: Operation not permitted",
+            ),
+            (
+                Error::with_detail(Step::Priority, Errno::ACCESS, Detail::OomScoreAdj),
+                "priority oom_score_adj: Permission denied",
+            ),
+        ];
+        for (e, expect) in cases {
+            assert_eq!(text(e), expect);
+            // Each crosses the readiness channel unchanged.
+            assert_eq!(Error::from_bytes(e.to_bytes()), Some(e));
+            assert_eq!(
+                Error::from_bytes(e.to_bytes()).unwrap().detail(),
+                e.detail()
+            );
+        }
+    }
+}
