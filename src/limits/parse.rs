@@ -25,7 +25,7 @@ fn limit_value(s: &[u8]) -> Option<u64> {
 
 impl ResourceLimit {
     /// Parses `NAME=LIMITS` as prlimit(1) takes a limit: `NAME` one of its resource names
-    /// (see [`resource`](super::resource)), `LIMITS` either one value for both limits,
+    /// (see [`resource`]), `LIMITS` either one value for both limits,
     /// `SOFT:HARD`, `SOFT:` (the hard limit left as it is) or `:HARD`; each value a decimal
     /// number or `unlimited`. A soft limit above the hard one is refused.
     ///
