@@ -204,8 +204,8 @@ impl Limits {
     /// A resource limit (`setrlimit(2)`), set before the drop (raising a hard limit needs
     /// `CAP_SYS_RESOURCE`); a second one for the same resource replaces the first.
     #[must_use]
-    pub fn rlimit(mut self, limit: ResourceLimit) -> Self {
-        if let Some(slot) = self.rlimits.get_mut(limit.resource as usize) {
+    pub const fn rlimit(mut self, limit: ResourceLimit) -> Self {
+        if let Some((_, [slot, ..])) = self.rlimits.split_at_mut_checked(limit.resource as usize) {
             *slot = Some(limit);
         }
         self
