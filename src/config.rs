@@ -149,6 +149,7 @@ impl<'a> Exec<'a> {
 /// | [`respawn`](Self::respawn) | off |
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
+/// | [`limits`](Self::limits): capabilities, secure bits, no-new-privs, resource limits, priorities | none: the launcher's |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -177,6 +178,8 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
+    /// Least privilege and resources for the program (one reference: see `crate::limits`).
+    pub(crate) limits: Option<&'a crate::limits::Limits>,
 }
 
 impl<'a> Daemon<'a> {
@@ -204,6 +207,7 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
+            limits: None,
         }
     }
 

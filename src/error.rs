@@ -85,13 +85,27 @@ pub enum Step {
     Respawn = 31,
     /// Starting the process that sends the program's output to the system log.
     Logger = 32,
+    // Least privilege and resources for the program (crate::limits): 33 to 36.
+    /// Checking or setting the program's capabilities: the detail names the capability
+    /// ([`Detail::Capability`]) when one is at stake. Without an errno: the launcher lacks
+    /// it (checked before any fork).
+    Capabilities = 33,
+    /// `prctl` of the no-new-privileges flag ([`Detail::NoNewPrivs`]) or of the secure bits
+    /// ([`Detail::Securebits`]).
+    Prctl = 34,
+    /// `setrlimit` of the resource in the detail ([`Detail::Resource`]). Printed "rlimit".
+    Rlimit = 35,
+    /// The program's priorities: the nice value, the I/O priority, the scheduling policy
+    /// or the OOM score adjustment (the detail says which: [`Detail::Nice`],
+    /// [`Detail::Ionice`], [`Detail::Sched`], [`Detail::OomScoreAdj`]).
+    Priority = 36,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Option<Step>; 32] = [
+        const ALL: [Option<Step>; 36] = [
             Some(Threads),
             Some(KeepFd),
             Some(OpenDevNull),
@@ -124,6 +138,10 @@ impl Step {
             Some(ReadyFd),
             Some(Respawn),
             Some(Logger),
+            Some(Capabilities),
+            Some(Prctl),
+            Some(Rlimit),
+            Some(Priority),
         ];
         let Some(i) = n.checked_sub(1) else {
             return None;
@@ -195,12 +213,16 @@ const NAMES: &str = concat!(
     "exec\0",                   // 30 ReadyFd
     "respawn\0",                // 31 Respawn
     "logger\0",                 // 32 Logger
+    "capabilities\0",           // 33 Capabilities
+    "prctl\0",                  // 34 Prctl
+    "rlimit\0",                 // 35 Rlimit
+    "priority\0",               // 36 Priority
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
 #[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
-const NAME_ENDS: [u16; 32] = {
-    let mut ends = [0; 32];
+const NAME_ENDS: [u16; 36] = {
+    let mut ends = [0; 36];
     let (mut at, mut n) = (0, 0);
     while at < NAMES.len() {
         assert!(NAMES.as_bytes()[at].is_ascii(), "step names are ASCII");
@@ -271,12 +293,32 @@ pub enum Detail {
     ProcessGroup,
     /// [`Step::Respawn`]: the program's parent-death signal.
     ParentDeath,
+    // Least privilege and resources for the program (crate::limits): tags 32 to 39.
+    /// [`Step::Capabilities`]: the capability's number (see
+    /// [`capability_name`](crate::limits::capability_name)).
+    Capability(u32),
+    /// [`Step::Rlimit`]: the resource's `RLIMIT_*` number.
+    Resource(u32),
+    /// [`Step::Prctl`]: `PR_SET_NO_NEW_PRIVS`.
+    NoNewPrivs,
+    /// [`Step::Prctl`]: `PR_SET_SECUREBITS`.
+    Securebits,
+    /// [`Step::Priority`]: the nice value.
+    Nice,
+    /// [`Step::Priority`]: the I/O priority (`ioprio_set`).
+    Ionice,
+    /// [`Step::Priority`]: the scheduling policy (`sched_setscheduler`).
+    Sched,
+    /// [`Step::Priority`]: `/proc/self/oom_score_adj`.
+    OomScoreAdj,
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
 const THREADS: u8 = 1;
 const FD: u8 = 2;
 const PID: u8 = 3;
+const CAPABILITY: u8 = 32;
+const RESOURCE: u8 = 33;
 
 impl Detail {
     /// The wire form: a tag and a value.
@@ -302,6 +344,14 @@ impl Detail {
             Detail::Pipes => (29, 0),
             Detail::ProcessGroup => (30, 0),
             Detail::ParentDeath => (31, 0),
+            Detail::Capability(n) => (CAPABILITY, n),
+            Detail::Resource(n) => (RESOURCE, n),
+            Detail::NoNewPrivs => (34, 0),
+            Detail::Securebits => (35, 0),
+            Detail::Nice => (36, 0),
+            Detail::Ionice => (37, 0),
+            Detail::Sched => (38, 0),
+            Detail::OomScoreAdj => (39, 0),
         }
     }
 
@@ -315,6 +365,8 @@ impl Detail {
                 Detail::None => return None,
                 pid => pid,
             },
+            CAPABILITY => Detail::Capability(value),
+            RESOURCE => Detail::Resource(value),
             _ if value != 0 => return None,
             0 => Detail::None,
             16 => Detail::NoSuchUser,
@@ -333,6 +385,12 @@ impl Detail {
             29 => Detail::Pipes,
             30 => Detail::ProcessGroup,
             31 => Detail::ParentDeath,
+            34 => Detail::NoNewPrivs,
+            35 => Detail::Securebits,
+            36 => Detail::Nice,
+            37 => Detail::Ionice,
+            38 => Detail::Sched,
+            39 => Detail::OomScoreAdj,
             _ => return None,
         })
     }
@@ -499,6 +557,14 @@ impl Error {
                 };
                 m.push_str(part);
             }
+            (detail, None)
+                if matches!(
+                    self.step,
+                    Step::Capabilities | Step::Prctl | Step::Rlimit | Step::Priority
+                ) =>
+            {
+                crate::limits::write_part(m, detail);
+            }
             _ => {}
         }
         m.push_str(": ");
@@ -558,6 +624,11 @@ impl Error {
                 " before it was ready",
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
+            Detail::Capability(_) if self.errno == 0 => (
+                "the launcher does not have it (in its permitted and bounding sets)",
+                None,
+                "",
+            ),
             _ => {
                 m.push_errno_number(self.errno);
                 return;
@@ -607,7 +678,8 @@ mod tests {
         assert_eq!(Step::from_u8(21), Some(Step::Config));
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
-        assert_eq!(Step::from_u8(33), None);
+        assert_eq!(Step::from_u8(36), Some(Step::Priority));
+        assert_eq!(Step::from_u8(37), None);
         assert!(core::mem::size_of::<Error>() <= 8);
         assert_eq!(
             Step::from_u8(27),

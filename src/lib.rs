@@ -54,6 +54,7 @@ pub mod error;
 pub mod fuzzing;
 #[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
 mod launcher;
+pub mod limits;
 mod lines;
 pub mod log;
 mod message;

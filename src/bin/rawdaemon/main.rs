@@ -28,6 +28,8 @@ mod args;
 mod control;
 mod cstr;
 mod env;
+#[cfg(feature = "tool-limits")]
+mod limits;
 mod output;
 mod search;
 mod usage;
@@ -272,6 +274,10 @@ fn configure<'a>(
     #[cfg(feature = "tool-syslog")]
     if let Some(out) = args.log {
         d = d.log_output(out);
+    }
+    #[cfg(feature = "tool-limits")]
+    {
+        d = args.limits.apply(d);
     }
     d
 }
