@@ -73,7 +73,7 @@ impl Drop for ExitOnUnwind {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "libc"))]
 mod tests {
     use super::*;
 
