@@ -147,6 +147,7 @@ impl<'a> Exec<'a> {
 /// | [`respawn`](Self::respawn) | off |
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
+/// | [`notify_await`](Self::notify_await), [`notify_timeout`](Self::notify_timeout) | off; 60 s |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -175,11 +176,17 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
+    // notify-await: the program's own sd_notify readiness, on a socket of the start's.
+    pub(crate) notify_await: Option<&'a [u8]>,
+    pub(crate) notify_timeout: core::time::Duration,
 }
 
 impl<'a> Daemon<'a> {
     /// The default umask: `0o022`, as systemd gives services (files `rw-r--r--`).
     pub const DEFAULT_UMASK: u32 = 0o022;
+
+    /// The default [`notify_timeout`](Self::notify_timeout): 60 s.
+    pub const DEFAULT_NOTIFY_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(60);
 
     /// A start with every default (see the table above) and the given runtime.
     pub const fn new(runtime: Runtime) -> Self {
@@ -202,6 +209,8 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
+            notify_await: None,
+            notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
         }
     }
 
@@ -412,6 +421,41 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// With [`Exec`]: the program is ready once it sends `READY=1` the way `sd_notify(3)` does
+    /// (start-stop-daemon's `--notify-await`). The start binds a datagram socket of its own to
+    /// the abstract name `address` (`@name`; [`Step::NotifySocket`] if that fails) before any
+    /// fork; **the caller gives the program `NOTIFY_SOCKET=` that address** in its
+    /// environment. Only the program and its descendants are heard (the sender's
+    /// `SCM_CREDENTIALS`). In daemon mode the launcher waits for `READY=1` after the `execve`,
+    /// prints each `STATUS=` on its stderr meanwhile, and exits 0 only then; a `MAINPID=`
+    /// naming a descendant of the program (a program that forks its real worker) makes that
+    /// process the daemon: the pid file is rewritten to name it, and [`notify_socket`]'s
+    /// `MAINPID=` names it too. `EXTEND_TIMEOUT_USEC=` extends the wait, `ERRNO=` is reported
+    /// if the program then exits. If the program exits first, or no `READY=1` comes within
+    /// [`notify_timeout`](Self::notify_timeout), the start fails with [`Step::NotifyAwait`],
+    /// the program's process group is killed and the pid file removed. With a
+    /// [`notify_socket`] (rawdaemon itself under systemd), each `STATUS=` is passed on and
+    /// `READY=1` is sent with the daemon's `MAINPID=`.
+    ///
+    /// With [`respawn`](Self::respawn), the supervisor keeps the socket: the first run must
+    /// send `READY=1` before the start succeeds, and `MAINPID=` is ignored (the supervisor is
+    /// the daemon). Not in foreground mode without `respawn` ([`Step::Config`]).
+    ///
+    /// [`notify_socket`]: Self::notify_socket
+    #[must_use]
+    pub const fn notify_await(mut self, address: &'a [u8]) -> Self {
+        self.notify_await = Some(address);
+        self
+    }
+
+    /// How long [`notify_await`](Self::notify_await) waits for `READY=1` (default
+    /// [`DEFAULT_NOTIFY_TIMEOUT`](Self::DEFAULT_NOTIFY_TIMEOUT)).
+    #[must_use]
+    pub const fn notify_timeout(mut self, timeout: core::time::Duration) -> Self {
+        self.notify_timeout = timeout;
+        self
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -428,7 +472,7 @@ impl<'a> Daemon<'a> {
             Step::OpenStdout => output_path(self.stdout),
             Step::OpenStderr => output_path(self.stderr),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
-            Step::Exec | Step::ReadyFd => self.exec.map(|e| e.path),
+            Step::Exec | Step::ReadyFd | Step::NotifyAwait => self.exec.map(|e| e.path),
             _ => None,
         };
         error.message(self.name, subject.map(CStr::to_bytes))

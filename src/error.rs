@@ -85,13 +85,22 @@ pub enum Step {
     Respawn = 31,
     /// Starting the process that sends the program's output to the system log.
     Logger = 32,
+    // 33 to 38 belong to other options.
+    // notify-await: the program's own sd_notify readiness (`Daemon::notify_await`).
+    /// Creating the notification socket of [`notify_await`](crate::Daemon::notify_await)
+    /// (`socket`, `SO_PASSCRED`, `bind`). Printed "notify socket".
+    NotifySocket = 39,
+    /// The program did not send `READY=1` on the notification socket: it exited first
+    /// ([`Detail::ExitedBeforeReady`]; the errno is its `ERRNO=`, if it sent one) or the time
+    /// ran out ([`Detail::Timeout`]). Printed "notify-await" with the program's path.
+    NotifyAwait = 40,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Option<Step>; 32] = [
+        const ALL: [Option<Step>; 40] = [
             Some(Threads),
             Some(KeepFd),
             Some(OpenDevNull),
@@ -124,6 +133,14 @@ impl Step {
             Some(ReadyFd),
             Some(Respawn),
             Some(Logger),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(NotifySocket),
+            Some(NotifyAwait),
         ];
         let Some(i) = n.checked_sub(1) else {
             return None;
@@ -195,12 +212,20 @@ const NAMES: &str = concat!(
     "exec\0",                   // 30 ReadyFd
     "respawn\0",                // 31 Respawn
     "logger\0",                 // 32 Logger
+    "\0",                       // 33 (another option's)
+    "\0",                       // 34 (another option's)
+    "\0",                       // 35 (another option's)
+    "\0",                       // 36 (another option's)
+    "\0",                       // 37 (another option's)
+    "\0",                       // 38 (another option's)
+    "notify socket\0",          // 39 NotifySocket
+    "notify-await\0",           // 40 NotifyAwait
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
 #[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
-const NAME_ENDS: [u16; 32] = {
-    let mut ends = [0; 32];
+const NAME_ENDS: [u16; 40] = {
+    let mut ends = [0; 40];
     let (mut at, mut n) = (0, 0);
     while at < NAMES.len() {
         assert!(NAMES.as_bytes()[at].is_ascii(), "step names are ASCII");
@@ -270,12 +295,18 @@ pub enum Detail {
     ProcessGroup,
     /// [`Step::Respawn`]: the program's parent-death signal.
     ParentDeath,
+    // notify-await (wire tags 44 to 51).
+    /// [`Step::NotifyAwait`]: no `READY=1` came within this many seconds.
+    Timeout(u32),
+    /// [`Step::NotifyAwait`]: the program exited before it sent `READY=1`.
+    ExitedBeforeReady,
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
 const THREADS: u8 = 1;
 const FD: u8 = 2;
 const PID: u8 = 3;
+const TIMEOUT: u8 = 44;
 
 impl Detail {
     /// The wire form: a tag and a value.
@@ -301,6 +332,8 @@ impl Detail {
             Detail::Pipes => (29, 0),
             Detail::ProcessGroup => (30, 0),
             Detail::ParentDeath => (31, 0),
+            Detail::Timeout(secs) => (TIMEOUT, secs),
+            Detail::ExitedBeforeReady => (45, 0),
         }
     }
 
@@ -314,6 +347,7 @@ impl Detail {
                 Detail::None => return None,
                 pid => pid,
             },
+            TIMEOUT => Detail::Timeout(value),
             _ if value != 0 => return None,
             0 => Detail::None,
             16 => Detail::NoSuchUser,
@@ -332,6 +366,7 @@ impl Detail {
             29 => Detail::Pipes,
             30 => Detail::ProcessGroup,
             31 => Detail::ParentDeath,
+            45 => Detail::ExitedBeforeReady,
             _ => return None,
         })
     }
@@ -557,6 +592,18 @@ impl Error {
                 " before it was ready",
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
+            Detail::Timeout(secs) => ("no READY=1 within ", Some(secs), " s"),
+            Detail::ExitedBeforeReady => {
+                m.push_str("exited before READY=1");
+                if self.errno != 0 {
+                    m.push_str(" (ERRNO=")
+                        .push_u32(u32::from(self.errno))
+                        .push_str(": ");
+                    write_errno(m, self.errno);
+                    m.push_str(")");
+                }
+                return;
+            }
             _ => {
                 write_errno(m, self.errno);
                 return;

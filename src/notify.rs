@@ -48,6 +48,14 @@ pub(crate) fn ready(socket: &OwnedFd, pid: u32) {
     let _ = rustix::io::retry_on_intr(|| rustix::net::send(socket, msg, SendFlags::NOSIGNAL));
 }
 
+/// Passes the program's `STATUS=text` on; errors are ignored (see the module).
+pub(crate) fn status(socket: &OwnedFd, text: &[u8]) {
+    let mut msg = [0_u8; crate::sd_notify::MESSAGE_MAX + 8];
+    if let Some(msg) = crate::lines::join(&mut msg, &[b"STATUS=", text]) {
+        let _ = rustix::io::retry_on_intr(|| rustix::net::send(socket, msg, SendFlags::NOSIGNAL));
+    }
+}
+
 /// `READY=1\nMAINPID=<pid>\n` in `out`.
 fn ready_message(pid: u32, out: &mut [u8; 32]) -> &[u8] {
     let mut digits = [0_u8; 10];

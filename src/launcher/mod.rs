@@ -4,6 +4,7 @@
 //! for the daemon's verdict ([`wait`]). In foreground mode it forks nothing and runs the
 //! daemon's steps itself.
 
+mod notify_await;
 pub(crate) mod prepare;
 mod wait;
 

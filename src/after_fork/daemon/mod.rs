@@ -72,6 +72,15 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let origin = prep.origin.take();
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
+    // notify-await: the supervisor keeps the socket; in daemon mode the launcher listens.
+    let awaited = prep.awaited.take().and_then(|fd| {
+        if cfg.respawn.is_some() {
+            Some(fd)
+        } else {
+            forget(fd);
+            None
+        }
+    });
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.pipe.as_ref()),
@@ -86,6 +95,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         },
         raw(root.as_ref()),
         raw(stderr_copy.as_ref()),
+        raw(awaited.as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let mut pid_fd = None;
@@ -97,7 +107,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
                 cfg,
                 &mut ready,
                 (origin.as_ref(), pid_file),
-                root.as_ref(),
+                (root.as_ref(), awaited.as_ref()),
                 signals,
             );
             if ready.pipe.is_some() {
@@ -140,7 +150,7 @@ fn steps(
     cfg: &Daemon<'_>,
     prep: Prepared,
     root: Option<&OwnedFd>,
-    internal: [i32; 7],
+    internal: [i32; 8],
     pid: u32,
     pid_fd: &mut Option<i32>,
 ) -> Result<(), Error> {
@@ -189,7 +199,7 @@ fn steps(
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
     let pid_lock = prep.pid_lock;
-    let [a, b, c, d, e, f, g] = internal;
+    let [a, b, c, d, e, f, g, h] = internal;
     let internal = [
         a,
         b,
@@ -198,6 +208,7 @@ fn steps(
         e,
         f,
         g,
+        h,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
@@ -283,7 +294,7 @@ fn finish(
     if let Some(exec) = cfg.exec {
         if let Some(pipe) = &ready.pipe {
             reported(cfg, ready::send(pipe, Record::Exec(pid)));
-            if ready_pipe.is_some() {
+            if ready_pipe.is_some() || cfg.notify_await.is_some() {
                 // The launcher opens a pidfd of this process before it lets it go on.
                 ready::wait_ack(pipe);
             }

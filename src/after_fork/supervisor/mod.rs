@@ -37,6 +37,7 @@
 
 mod capture;
 mod children;
+mod notify;
 mod policy;
 mod program;
 mod signals;
@@ -109,6 +110,8 @@ struct Supervisor<'c, 'a> {
     pid_file: FileId,
     /// The [`chroot`](Daemon::chroot) directory, entered by the program only.
     root: Option<&'c OwnedFd>,
+    /// [`notify_await`](Daemon::notify_await)'s socket, kept for every run.
+    awaited: Option<&'c OwnedFd>,
     /// The supervisor's own pid (the program's parent).
     me: Pid,
     /// Signals 32 to 34 to reset before `execve` (see [`program`]).
@@ -121,13 +124,13 @@ pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
     (origin, pid_file): (Option<&OwnedFd>, FileId),
-    root: Option<&OwnedFd>,
+    (root, awaited): (Option<&OwnedFd>, Option<&OwnedFd>),
     reserved: u64,
 ) -> Error {
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved) {
+    let mut sup = match setup(cfg, exec, (origin, pid_file), (root, awaited), reserved) {
         Ok(sup) => sup,
         Err(e) => return e,
     };
@@ -140,6 +143,10 @@ pub(super) fn run(
             return e;
         }
     };
+    // notify-await: started means READY=1.
+    if let Err(e) = sup.first_ready(program) {
+        return e;
+    }
     // Started: the launcher (or the service manager) hears it, and the channel closes.
     if let Some(pipe) = ready.pipe.take() {
         if let Err(e) = ready::send(&pipe, Record::Ready(me)) {
@@ -168,7 +175,7 @@ fn setup<'c, 'a>(
     cfg: &'c Daemon<'a>,
     exec: Exec<'a>,
     (origin, pid_file): (Option<&'c OwnedFd>, FileId),
-    root: Option<&'c OwnedFd>,
+    (root, awaited): (Option<&'c OwnedFd>, Option<&'c OwnedFd>),
     reserved: u64,
 ) -> Result<Supervisor<'c, 'a>, Error> {
     let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
@@ -190,6 +197,7 @@ fn setup<'c, 'a>(
         origin,
         pid_file,
         root,
+        awaited,
         me: rustix::process::getpid(),
         reserved,
     })
@@ -206,6 +214,7 @@ impl Supervisor<'_, '_> {
             // Output first: a program's last words come before the supervisor's report of
             // its end.
             self.copy_output();
+            self.notifications(state);
             let pending = signals::pending(&self.signals);
             // A stop that arrives with the program's end (the stop signalled both) is a stop:
             // no restart is announced.
@@ -355,6 +364,7 @@ impl Supervisor<'_, '_> {
             PollFd::new(&self.signals, PollFlags::IN),
             PollFd::new(&self.signals, PollFlags::empty()),
             PollFd::new(&self.signals, PollFlags::empty()),
+            PollFd::new(self.awaited.unwrap_or(&self.signals), PollFlags::IN),
         ];
         for (slot, read) in fds.iter_mut().skip(1).zip(self.output.read_ends()) {
             if let Some(fd) = read {

@@ -1,0 +1,82 @@
+//! [`notify_await`](Daemon::notify_await) in the launcher (daemon mode): once the program is
+//! executed (and past its `ready_fd` line), the wait for its `READY=1`; its `STATUS=` lines
+//! printed meanwhile (and passed on to the service manager); a `MAINPID=` worker written to
+//! the pid file.
+
+use rustix::fd::OwnedFd;
+use rustix::process::{Pid, Signal};
+
+use crate::config::Daemon;
+use crate::error::Error;
+use crate::launcher::prepare::Prepared;
+use crate::message::Message;
+
+impl Daemon<'_> {
+    /// With a notification socket, waits for the program `pid` (`pidfd`, if one could be
+    /// opened) to send `READY=1`, and returns the daemon's pid: the program's, or the
+    /// descendant its `MAINPID=` named (then written to the pid file). If it exits first or
+    /// the time runs out, what the start created goes: the program's process group (the
+    /// intermediate's pid, `child`, reserved while the group has members) and the program
+    /// are killed, and the error is returned. Under [`respawn`](Daemon::respawn) the
+    /// supervisor has waited already.
+    pub(super) fn await_notify(
+        &self,
+        prep: &Prepared,
+        child: Pid,
+        pid: u32,
+        pidfd: Option<&OwnedFd>,
+    ) -> Result<u32, Error> {
+        let Some(socket) = prep.awaited.as_ref().filter(|_| self.respawn.is_none()) else {
+            return Ok(pid);
+        };
+        let upstream = prep
+            .notify
+            .as_ref()
+            .filter(|_| self.notify_socket.is_some());
+        let path = self.exec.map_or(&b""[..], |e| e.path.to_bytes());
+        let mut status = |text: &[u8]| {
+            let mut m = Message::new();
+            m.push_str(self.name)
+                .push_str(": ")
+                .push_path(path, 256)
+                .push_str(": ");
+            push_printable(&mut m, text);
+            m.write_line(crate::sys::stderr());
+            if let Some(up) = upstream {
+                crate::notify::status(up, text);
+            }
+        };
+        let timeout = self.notify_timeout.as_millis() as u64;
+        match crate::sd_notify::await_ready(socket, (pid, pidfd), timeout, true, &mut status) {
+            Ok((main, _)) => {
+                if main != pid {
+                    if let Some(fd) = &prep.pid_file {
+                        // The worker is the daemon now; the file keeps naming the session.
+                        let _ = crate::pidfile::write_pid(fd, main, false);
+                        crate::pidfile::record_session(fd, child.as_raw_nonzero().get() as u32);
+                    }
+                }
+                Ok(main)
+            }
+            Err(why) => {
+                let _ = rustix::process::kill_process_group(child, Signal::KILL);
+                if let Some(pidfd) = pidfd {
+                    crate::control::kill(pidfd);
+                }
+                Err(crate::sd_notify::error(why))
+            }
+        }
+    }
+}
+
+/// `text` with each control character shown as `?`: a program's status never drives the
+/// terminal.
+fn push_printable(m: &mut Message, text: &[u8]) {
+    for chunk in text.chunks(64) {
+        let mut clean = [0_u8; 64];
+        for (c, &b) in clean.iter_mut().zip(chunk) {
+            *c = if b < 0x20 || b == 0x7f { b'?' } else { b };
+        }
+        m.push(clean.get(..chunk.len()).unwrap_or_default());
+    }
+}
