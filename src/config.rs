@@ -148,6 +148,7 @@ impl<'a> Exec<'a> {
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
 /// | [`notify_await`](Self::notify_await), [`notify_timeout`](Self::notify_timeout) | off; 60 s |
+/// | [`watchdog`](Self::watchdog) | off |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -179,6 +180,7 @@ pub struct Daemon<'a> {
     // notify-await: the program's own sd_notify readiness, on a socket of the start's.
     pub(crate) notify_await: Option<&'a [u8]>,
     pub(crate) notify_timeout: core::time::Duration,
+    pub(crate) watchdog: Option<core::time::Duration>,
 }
 
 impl<'a> Daemon<'a> {
@@ -211,6 +213,7 @@ impl<'a> Daemon<'a> {
             name: "rawdaemon",
             notify_await: None,
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
+            watchdog: None,
         }
     }
 
@@ -453,6 +456,18 @@ impl<'a> Daemon<'a> {
     #[must_use]
     pub const fn notify_timeout(mut self, timeout: core::time::Duration) -> Self {
         self.notify_timeout = timeout;
+        self
+    }
+
+    /// With [`respawn`](Self::respawn) and [`notify_await`](Self::notify_await): the
+    /// supervisor kills the running program's process group (and so restarts it, as after
+    /// any abnormal end, with a message) when no `WATCHDOG=1` has come from it for `period`
+    /// (from its start, then from its last `WATCHDOG=1`). The caller gives the program
+    /// `WATCHDOG_USEC=` that period in its environment (`sd_watchdog_enabled(3)`). Without
+    /// both, [`Step::Config`].
+    #[must_use]
+    pub const fn watchdog(mut self, period: core::time::Duration) -> Self {
+        self.watchdog = Some(period);
         self
     }
 

@@ -187,8 +187,9 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
     // notify-await: somebody must wait (the launcher, or the supervisor).
-    if cfg.notify_await.is_some()
-        && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none()))
+    if (cfg.notify_await.is_some()
+        && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none())))
+        || (cfg.watchdog.is_some() && (cfg.notify_await.is_none() || cfg.respawn.is_none()))
     {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }

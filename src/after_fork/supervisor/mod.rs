@@ -23,12 +23,12 @@
 //! state; "PROGRAM exited" is PROGRAM's own end. Like s6-supervise's `actions[state][event]`,
 //! each cell is one arm of [`Supervisor::step`]:
 //!
-//! | state \ event   | PROGRAM exited | TERM, INT, QUIT | HUP | USR1, USR2 | restart due |
-//! |-----------------|----------------|-----------------|-----|------------|-------------|
-//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded, unless the output is captured and PROGRAM leaves HUP at its default | forwarded | — |
-//! | `Stopping(pid)` | `Done(0)` | forwarded again | as in `Running` | forwarded | — |
-//! | `Backoff(at)`   | — | `Done(0)` | logs reopened | — | started: `Running(pid)`; the start failed: the policy, as for an exit |
-//! | `Done(code)`    | the loop ends: output drained, children killed, pid file removed, `_exit(code)` | | | | |
+//! | state \ event   | PROGRAM exited | TERM, INT, QUIT | HUP | USR1, USR2 | restart due | watchdog expired |
+//! |-----------------|----------------|-----------------|-----|------------|-------------|------------------|
+//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded, unless the output is captured and PROGRAM leaves HUP at its default | forwarded | — | said; SIGKILL to PROGRAM's group (its end then restarts it): `Running(pid)` |
+//! | `Stopping(pid)` | `Done(0)` | forwarded again | as in `Running` | forwarded | — | — |
+//! | `Backoff(at)`   | — | `Done(0)` | logs reopened | — | started: `Running(pid)`; the start failed: the policy, as for an exit | — |
+//! | `Done(code)`    | the loop ends: output drained, children killed, pid file removed, `_exit(code)` | | | | | |
 //!
 //! A stop waits for PROGRAM's end with no deadline of its own: whoever stops the service
 //! bounds it (`--stop` sends SIGKILL after its timeout, and PROGRAM dies with the supervisor).
@@ -94,6 +94,8 @@ enum Event {
     Forward(i32),
     /// The time of [`State::Backoff`] has come.
     Due,
+    /// No `WATCHDOG=1` came from the running program in time ([`Daemon::watchdog`]).
+    Watchdog,
 }
 
 /// What the supervisor holds for all of PROGRAM's runs.
@@ -112,6 +114,8 @@ struct Supervisor<'c, 'a> {
     root: Option<&'c OwnedFd>,
     /// [`notify_await`](Daemon::notify_await)'s socket, kept for every run.
     awaited: Option<&'c OwnedFd>,
+    /// [`watchdog`](Daemon::watchdog)'s deadline for the running program.
+    dog: notify::Watchdog,
     /// The supervisor's own pid (the program's parent).
     me: Pid,
     /// Signals 32 to 34 to reset before `execve` (see [`program`]).
@@ -198,6 +202,7 @@ fn setup<'c, 'a>(
         pid_file,
         root,
         awaited,
+        dog: notify::Watchdog::default(),
         me: rustix::process::getpid(),
         reserved,
     })
@@ -209,7 +214,7 @@ impl Supervisor<'_, '_> {
         loop {
             self.wait(match state {
                 State::Backoff(at) => Some(at),
-                _ => None,
+                _ => self.dog.due(),
             });
             // Output first: a program's last words come before the supervisor's report of
             // its end.
@@ -239,6 +244,9 @@ impl Supervisor<'_, '_> {
                 if sys::monotonic_ms() >= at {
                     state = self.step(state, Event::Due, restarts);
                 }
+            }
+            if self.dog.due().is_some_and(|at| sys::monotonic_ms() >= at) {
+                state = self.step(state, Event::Watchdog, restarts);
             }
         }
     }
@@ -273,9 +281,14 @@ impl Supervisor<'_, '_> {
                 state
             }
             (Backoff(_), Due) => self.restart(restarts),
+            (Running(pid), Watchdog) => {
+                self.watchdog_expired(pid);
+                state
+            }
             // No PROGRAM to signal, no start due, or already done.
             (Backoff(_), Exited { .. } | Forward(_))
             | (Running(_) | Stopping(_), Due)
+            | (Stopping(_) | Backoff(_), Watchdog)
             | (Done(_), _) => state,
         }
     }

@@ -63,11 +63,66 @@ impl Supervisor<'_, '_> {
         })
     }
 
-    /// Reads every notification waiting, from any run: the socket must never fill up.
-    pub(super) fn notifications(&mut self, _state: State) {
-        if let Some(socket) = self.awaited {
-            let mut buf = [0_u8; 64];
-            while crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf).is_ok() {}
+    /// Reads every notification waiting, from any run: the socket must never fill up. A
+    /// `WATCHDOG=1` from the running program (or a descendant) pushes its watchdog deadline
+    /// on; a new run gets a deadline of its own, a program that is not running none.
+    pub(super) fn notifications(&mut self, state: State) {
+        let running = match state {
+            State::Running(pid) => Some(pid),
+            _ => None,
+        };
+        let period = self.cfg.watchdog.map_or(0, |d| d.as_millis() as u64);
+        let later = || crate::sys::monotonic_ms().saturating_add(period);
+        if self.dog.pid != running {
+            self.dog.pid = running;
+            self.dog.at = running.filter(|_| period > 0).map(|_| later());
         }
+        let Some(socket) = self.awaited else {
+            return;
+        };
+        let program = running.map_or(0, |pid| pid.as_raw_nonzero().get() as u32);
+        let mut buf = [0_u8; crate::sd_notify::MESSAGE_MAX];
+        while let Ok((len, sender)) =
+            crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf)
+        {
+            let Some(message) = buf.get(..len) else {
+                continue;
+            };
+            if self.dog.at.is_some()
+                && crate::sd_notify::from_service(sender, [program, program])
+                && crate::sd_notify::Notice::parse(message).watchdog
+            {
+                self.dog.at = Some(later());
+            }
+        }
+    }
+
+    /// The running program `pid` sent no `WATCHDOG=1` in time: says so and kills its group;
+    /// its end then restarts it as the policy says.
+    pub(super) fn watchdog_expired(&mut self, pid: Pid) {
+        self.dog.at = None;
+        let secs = self.cfg.watchdog.map_or(0, |d| d.as_secs()) as u32;
+        let mut m = self.line();
+        m.push_str("no WATCHDOG=1 within ")
+            .push_u32(secs)
+            .push_str(" s; killing it");
+        self.say(m);
+        let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    }
+}
+
+/// The watchdog of the running program ([`Daemon::watchdog`](crate::Daemon::watchdog)).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Watchdog {
+    /// The run it watches.
+    pid: Option<Pid>,
+    /// When it expires (monotonic, ms); `None`: not armed.
+    at: Option<u64>,
+}
+
+impl Watchdog {
+    /// When it expires, if armed.
+    pub(super) fn due(&self) -> Option<u64> {
+        self.at
     }
 }

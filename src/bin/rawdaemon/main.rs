@@ -307,6 +307,9 @@ fn configure<'a>(
             .notify_timeout(core::time::Duration::from_secs(u64::from(
                 args.notify_timeout,
             )));
+        if let Some(secs) = args.watchdog {
+            d = d.watchdog(core::time::Duration::from_secs(u64::from(secs)));
+        }
     }
     #[cfg(feature = "tool-notify")]
     if let Some(fd) = args.ready_fd {
