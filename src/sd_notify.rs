@@ -211,6 +211,7 @@ impl Awaiting {
                     self.main = (pid, (pid != self.program).then_some(fd));
                 }
             }
+            // What follows is the caller's to read.
             if notice.ready {
                 return true;
             }

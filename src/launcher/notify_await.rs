@@ -49,6 +49,12 @@ impl Daemon<'_> {
         let timeout = self.notify_timeout.as_millis() as u64;
         match crate::sd_notify::await_ready(socket, (pid, pidfd), timeout, true, &mut status) {
             Ok((main, _)) => {
+                // Whatever followed READY=1 is read (a `BARRIER=1` is answered by closing its
+                // descriptor), though nobody is told: the launcher is about to exit.
+                let mut buf = [0_u8; 64];
+                while crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf)
+                    .is_ok()
+                {}
                 if main != pid {
                     if let Some(fd) = &prep.pid_file {
                         // The worker is the daemon now; the file keeps naming the session.

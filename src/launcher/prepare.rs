@@ -186,9 +186,9 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
-    // notify-await: somebody must wait (the launcher, or the supervisor).
+    // notify-await: with a program; in foreground mode its watcher is the one READY=1 sender.
     if (cfg.notify_await.is_some()
-        && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none())))
+        && (cfg.exec.is_none() || (cfg.foreground && cfg.ready_fd.is_some())))
         || (cfg.watchdog.is_some() && (cfg.notify_await.is_none() || cfg.respawn.is_none()))
     {
         return Err(Error::new(Step::Config, Errno::INVAL));

@@ -170,6 +170,7 @@ fn main() {
         fail_notify_await_every_mode,
         tool_notify_await_extend_timeout,
         tool_notify_await_under_systemd,
+        fail_notify_await_foreground,
         tool_respawn_watchdog_restarts,
         fail_notify_await_usage,
         // respawn.rs: the -R supervisor

@@ -273,7 +273,12 @@ pub fn tool_notify_await_main_pid() -> TestResult {
     ensure!(out.status.success(), "{}", describe(&out));
     let worker = read_pid(&pid_file)?;
     let _worker = Guard(worker);
-    ensure_eq!(comm(worker), Some("sleep".to_string()));
+    // `$!`: sh's child, about to execute sleep.
+    ensure!(
+        wait_until(|| comm(worker).as_deref() == Some("sleep")),
+        "the pid file names {worker}, {:?}",
+        comm(worker)
+    );
     let st = status(&pid_file);
     ensure_eq!(st.status.code(), Some(0), "{}", describe(&st));
     ensure_eq!(String::from_utf8_lossy(&st.stdout), format!("{worker}\n"));
@@ -294,6 +299,11 @@ pub fn tool_notify_await_main_pid() -> TestResult {
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure_eq!(read_pid(&pid_file)?, daemon.0);
+    // The client has exited once PROGRAM reaches its sleep.
+    ensure!(
+        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
+        "never reached its sleep"
+    );
     Ok(())
 }
 
@@ -417,6 +427,11 @@ pub fn tool_notify_await_extend_timeout() -> TestResult {
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
     ensure_eq!(read_pid(&pid_file)?, daemon.0);
+    // The client has exited once PROGRAM reaches its sleep.
+    ensure!(
+        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
+        "never reached its sleep"
+    );
     Ok(())
 }
 
@@ -449,7 +464,7 @@ pub fn tool_notify_await_under_systemd() -> TestResult {
         ]
     );
     drop(worker);
-    reap_zombies();
+    no_process_left()?;
     // -R: the supervisor is the main process.
     let script = format!("sleep 0.2; {c} READY=1; exec sleep 30", c = client());
     let out = run(tool()
@@ -467,37 +482,106 @@ pub fn tool_notify_await_under_systemd() -> TestResult {
     let stopped = stop(&pid_file, &[]);
     ensure!(stopped.status.success(), "{}", describe(&stopped));
     no_process_left()?;
-    // -f -R: this very process, after PROGRAM's READY=1 only.
-    let go = dir.path("go");
-    let script = format!(
-        "while [ ! -e {go} ]; do sleep 0.01; done; {c} READY=1; exec sleep 30",
-        c = client(),
-        go = go.display()
-    );
-    let child = tool()
-        .env("NOTIFY_SOCKET", &address)
-        .args(["-f", "-R", "--notify-await", "sh", "-c", &script])
-        .stdin(Stdio::null())
-        .spawn()
-        .map_err(|e| e.to_string())?;
-    let fg = Guard(child.id() as i32);
-    std::thread::sleep(Duration::from_millis(300));
-    ensure_eq!(
-        heard(&manager),
-        Vec::<String>::new(),
-        "notified before READY=1"
-    );
-    std::fs::write(&go, "").map_err(|e| e.to_string())?;
-    manager.set_nonblocking(false).map_err(|e| e.to_string())?;
-    let mut buf = [0_u8; 256];
-    let n = manager
-        .recv(&mut buf)
-        .map_err(|e| format!("no READY=1: {e}"))?;
-    ensure_eq!(
-        String::from_utf8_lossy(&buf[..n]),
-        format!("READY=1\nMAINPID={}\n", fg.0)
-    );
+    // -f -R and -f: this very process (the supervisor, or PROGRAM), after PROGRAM's
+    // READY=1 only; what PROGRAM says later is passed on.
+    for mode in [&["-f", "-R"][..], &["-f"]] {
+        let go = dir.path("go");
+        let _ = std::fs::remove_file(&go);
+        let script = format!(
+            "while [ ! -e {go} ]; do sleep 0.01; done; {c} READY=1; {c} STATUS=serving; \
+             exec sleep 30",
+            c = client(),
+            go = go.display()
+        );
+        let child = tool()
+            .env("NOTIFY_SOCKET", &address)
+            .args(mode)
+            .args(["--notify-await", "sh", "-c", &script])
+            .stdin(Stdio::null())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let fg = Guard(child.id() as i32);
+        std::thread::sleep(Duration::from_millis(300));
+        ensure_eq!(
+            heard(&manager),
+            Vec::<String>::new(),
+            "{mode:?}: notified before READY=1"
+        );
+        std::fs::write(&go, "").map_err(|e| e.to_string())?;
+        manager.set_nonblocking(false).map_err(|e| e.to_string())?;
+        let mut buf = [0_u8; 256];
+        let mut next = || -> Result<String, String> {
+            let n = manager
+                .recv(&mut buf)
+                .map_err(|e| format!("{mode:?}: nothing heard: {e}"))?;
+            Ok(String::from_utf8_lossy(&buf[..n]).into_owned())
+        };
+        ensure_eq!(next()?, format!("READY=1\nMAINPID={}\n", fg.0), "{mode:?}");
+        ensure_eq!(next()?, "STATUS=serving\n", "{mode:?}");
+        drop(fg);
+        sweep_children();
+    }
     Ok(())
+}
+
+/// `-f --notify-await` (no `-R`): this process becomes PROGRAM, so a small watcher waits.
+/// No READY=1 in time: it says so, kills PROGRAM (the caller sees SIGKILL) and removes the
+/// pid file. An exit before READY=1: it says so and removes the pid file (the exit status
+/// is PROGRAM's own). A step that fails before PROGRAM runs is reported once, by the start.
+/// Nothing is left either way.
+pub fn fail_notify_await_foreground() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    use std::os::unix::process::ExitStatusExt;
+    let dir = TempDir::new("await-fg");
+    let pid_file = dir.path("d.pid");
+    let started = Instant::now();
+    let out = run(tool().arg("-p").arg(&pid_file).args([
+        "-f",
+        "--notify-await",
+        "--notify-timeout",
+        "1",
+        "sleep",
+        "30",
+    ]));
+    ensure_eq!(out.status.signal(), Some(9), "{}", describe(&out));
+    ensure!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    ensure_eq!(
+        stderr_of(&out),
+        "rawdaemon: notify-await /usr/bin/sleep: no READY=1 within 1 s\n"
+    );
+    ensure!(wait_until(|| !pid_file.exists()), "pid file left behind");
+    no_process_left()?;
+    let errno = format!("{} ERRNO=2; exit 3", client());
+    let out =
+        run(tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["-f", "--notify-await", "sh", "-c", &errno]));
+    ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
+    ensure!(wait_until(|| !pid_file.exists()), "pid file left behind");
+    no_process_left()?;
+    ensure_eq!(
+        stderr_of(&out),
+        "rawdaemon: notify-await /usr/bin/sh: exited before READY=1 \
+         (ERRNO=2: No such file or directory)\n"
+    );
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).args([
+            "-f",
+            "--notify-await",
+            "-c",
+            "/nonexistent",
+            "sleep",
+            "1",
+        ]),
+        1,
+        "rawdaemon: chdir /nonexistent: No such file or directory",
+        Some(&pid_file),
+    )
 }
 
 /// `-R --watchdog 1`: PROGRAM gets WATCHDOG_USEC; while it sends WATCHDOG=1 it runs on; once
@@ -554,15 +638,15 @@ pub fn tool_respawn_watchdog_restarts() -> TestResult {
     Ok(())
 }
 
-/// Usage errors, before anything starts: `--notify-await` with `-f` alone (nothing would
-/// wait), `--watchdog` without `-R` and `--notify-await`, timeouts that are not whole
+/// Usage errors, before anything starts: `--notify-await` with `-f` and `--ready-fd` (two
+/// would send READY=1), `--watchdog` without `-R` and `--notify-await`, timeouts that are not whole
 /// seconds from 1 to 86400.
 pub fn fail_notify_await_usage() -> TestResult {
     needs_tool(&["tool-notify"])?;
     for (args, message) in [
         (
-            &["-f", "--notify-await", "sleep", "1"][..],
-            "--notify-await with -f needs -R",
+            &["-f", "--notify-await", "--ready-fd", "3", "sleep", "1"][..],
+            "--notify-await with -f cannot be used with --ready-fd",
         ),
         (
             &["--notify-await", "--watchdog", "5", "sleep", "1"],

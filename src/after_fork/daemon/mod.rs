@@ -40,7 +40,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     // In daemon mode the launcher notifies the service manager and reads the program's
     // readiness pipe; in foreground mode this process does (through a watcher).
     let notify = prep.notify.take();
-    let notify = if foreground {
+    // (With notify_await the respawn supervisor passes on what PROGRAM says later.)
+    let notify = if foreground || (cfg.respawn.is_some() && cfg.notify_await.is_some()) {
         notify
     } else {
         notify.map(forget);
@@ -72,15 +73,26 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let origin = prep.origin.take();
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
-    // notify-await: the supervisor keeps the socket; in daemon mode the launcher listens.
-    let awaited = prep.awaited.take().and_then(|fd| {
-        if cfg.respawn.is_some() {
-            Some(fd)
-        } else {
+    // notify-await: the supervisor keeps the socket; in daemon mode the launcher listens;
+    // in foreground mode a watcher does, and this is its report descriptor.
+    let awaited = match prep.awaited.take() {
+        Some(fd) if cfg.respawn.is_some() => Some(fd),
+        // SAFETY: one thread (the caller's contract), the caller's runtime.
+        Some(fd) if foreground => {
+            match unsafe { super::notify_watcher::spawn(cfg, fd, ready.notify.as_ref(), created) } {
+                Some(tell) => Some(tell),
+                None => {
+                    created.remove(cfg, origin.as_ref(), Step::Fork);
+                    return Err(Error::new(Step::Fork, rustix::io::Errno::AGAIN));
+                }
+            }
+        }
+        Some(fd) => {
             forget(fd);
             None
         }
-    });
+        None => None,
+    };
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.pipe.as_ref()),
@@ -121,6 +133,9 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         Err(e) => Err(e),
     };
     if let Err(e) = &outcome {
+        if let (Some(tell), true) = (&awaited, foreground && cfg.respawn.is_none()) {
+            super::notify_watcher::failed(tell);
+        }
         // Foreground mode: the caller prints the failure on stderr, which must be the
         // launcher's again, not a log file (that this very failure may remove) or /dev/null.
         if let Some(copy) = &stderr_copy {
@@ -322,7 +337,8 @@ fn finish(
             // The program reports readiness itself on an inherited descriptor: not ready yet.
             (Some(_), None) => {}
             (None, _) => {
-                if let Some(socket) = &ready.notify {
+                // With notify_await, once the program says so (the watcher, the launcher).
+                if let Some(socket) = ready.notify.as_ref().filter(|_| cfg.notify_await.is_none()) {
                     crate::notify::ready(socket, pid);
                 }
             }

@@ -116,6 +116,8 @@ struct Supervisor<'c, 'a> {
     awaited: Option<&'c OwnedFd>,
     /// [`watchdog`](Daemon::watchdog)'s deadline for the running program.
     dog: notify::Watchdog,
+    /// The service manager's socket, in foreground mode.
+    upstream: Option<OwnedFd>,
     /// The supervisor's own pid (the program's parent).
     me: Pid,
     /// Signals 32 to 34 to reset before `execve` (see [`program`]).
@@ -148,10 +150,11 @@ pub(super) fn run(
         }
     };
     // notify-await: started means READY=1.
-    if let Err(e) = sup.first_ready(program) {
+    if let Err(e) = sup.first_ready(program, ready.notify.as_ref()) {
         return e;
     }
     // Started: the launcher (or the service manager) hears it, and the channel closes.
+    let launcher = ready.pipe.is_some();
     if let Some(pipe) = ready.pipe.take() {
         if let Err(e) = ready::send(&pipe, Record::Ready(me)) {
             if !ready::launcher_gone(e) {
@@ -161,8 +164,11 @@ pub(super) fn run(
             }
         }
     }
-    if let Some(socket) = ready.notify.take() {
-        crate::notify::ready(&socket, me);
+    // The service manager: told now (by the launcher in daemon mode), and told what PROGRAM
+    // says later.
+    sup.upstream = ready.notify.take();
+    if let Some(socket) = sup.upstream.as_ref().filter(|_| !launcher) {
+        crate::notify::ready(socket, me);
     }
     let (max, period) = cfg.respawn.unwrap_or((0, 0));
     let mut restarts = Restarts::new(max, period, sys::monotonic_ms());
@@ -203,6 +209,7 @@ fn setup<'c, 'a>(
         root,
         awaited,
         dog: notify::Watchdog::default(),
+        upstream: None,
         me: rustix::process::getpid(),
         reserved,
     })

@@ -19,7 +19,11 @@ impl Supervisor<'_, '_> {
     /// # References
     ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
     ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
-    pub(super) fn first_ready(&mut self, program: Pid) -> Result<(), Error> {
+    pub(super) fn first_ready(
+        &mut self,
+        program: Pid,
+        upstream: Option<&rustix::fd::OwnedFd>,
+    ) -> Result<(), Error> {
         let Some(socket) = self.awaited else {
             return Ok(());
         };
@@ -46,7 +50,12 @@ impl Supervisor<'_, '_> {
             let _ = rustix::event::poll(&mut fds, Some(&left));
             let exited = pidfd.is_some() && fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
             self.copy_output();
-            if wait.read(socket, &mut |_| {}) {
+            let mut status = |text: &[u8]| {
+                if let Some(up) = upstream {
+                    crate::notify::status(up, text);
+                }
+            };
+            if wait.read(socket, &mut status) {
                 break Ok(());
             }
             if exited {
@@ -65,7 +74,9 @@ impl Supervisor<'_, '_> {
 
     /// Reads every notification waiting, from any run: the socket must never fill up. A
     /// `WATCHDOG=1` from the running program (or a descendant) pushes its watchdog deadline
-    /// on; a new run gets a deadline of its own, a program that is not running none.
+    /// on; a new run gets a deadline of its own, a program that is not running none. What
+    /// the running program says goes on to the service manager (foreground mode), as the
+    /// supervisor's own word (it is the main process), `MAINPID=` left out.
     pub(super) fn notifications(&mut self, state: State) {
         let running = match state {
             State::Running(pid) => Some(pid),
@@ -88,11 +99,14 @@ impl Supervisor<'_, '_> {
             let Some(message) = buf.get(..len) else {
                 continue;
             };
-            if self.dog.at.is_some()
-                && crate::sd_notify::from_service(sender, [program, program])
-                && crate::sd_notify::Notice::parse(message).watchdog
-            {
+            if !crate::sd_notify::from_service(sender, [program, program]) {
+                continue;
+            }
+            if self.dog.at.is_some() && crate::sd_notify::Notice::parse(message).watchdog {
                 self.dog.at = Some(later());
+            }
+            if let Some(up) = &self.upstream {
+                crate::notify::relay(up, message);
             }
         }
     }

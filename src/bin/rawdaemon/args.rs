@@ -367,8 +367,11 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.ready_fd.is_some() && a.respawn.is_some() {
         return Err(Stop::Usage("--ready-fd cannot be used with --respawn", b""));
     }
-    if a.notify_await && a.foreground && a.respawn.is_none() {
-        return Err(Stop::Usage("--notify-await with -f needs -R", b""));
+    if a.notify_await && a.foreground && a.ready_fd.is_some() {
+        return Err(Stop::Usage(
+            "--notify-await with -f cannot be used with --ready-fd",
+            b"",
+        ));
     }
     if a.watchdog.is_some() && !(a.notify_await && a.respawn.is_some()) {
         return Err(Stop::Usage("--watchdog needs --notify-await and -R", b""));
