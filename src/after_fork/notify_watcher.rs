@@ -20,6 +20,35 @@ use crate::sys;
 /// successful `execve` closes the descriptor instead.
 const FAILED: u8 = b'F';
 
+/// [`notify_await`](crate::Daemon::notify_await)'s socket in the daemon, before its steps:
+/// kept for the respawn supervisor; in foreground mode handed to a watcher (see [`spawn`]),
+/// whose report descriptor is returned; in daemon mode given up (the launcher listens; the
+/// closing of every other descriptor closes it).
+///
+/// # Safety
+///
+/// As for [`spawn`].
+pub(super) unsafe fn in_daemon(
+    cfg: &Daemon<'_>,
+    socket: Option<OwnedFd>,
+    foreground: bool,
+    (upstream, created): (Option<&OwnedFd>, Created),
+) -> Result<Option<OwnedFd>, crate::Error> {
+    match socket {
+        Some(fd) if cfg.respawn.is_some() => Ok(Some(fd)),
+        // SAFETY: the caller's contract.
+        Some(fd) if foreground => match unsafe { spawn(cfg, fd, (upstream, created)) } {
+            Some(tell) => Ok(Some(tell)),
+            None => Err(crate::Error::new(Step::Fork, rustix::io::Errno::AGAIN)),
+        },
+        Some(fd) => {
+            let _ = rustix::fd::IntoRawFd::into_raw_fd(fd);
+            Ok(None)
+        }
+        None => Ok(None),
+    }
+}
+
 /// Starts the watcher, before the daemon's steps (so that it keeps the launcher's working
 /// directory, root directory and privileges, to remove the pid file), detached by a double
 /// fork so that the program never sees it as a child. Returns the report descriptor's write
@@ -39,8 +68,7 @@ const FAILED: u8 = b'F';
 pub(super) unsafe fn spawn(
     cfg: &Daemon<'_>,
     socket: OwnedFd,
-    upstream: Option<&OwnedFd>,
-    created: Created,
+    (upstream, created): (Option<&OwnedFd>, Created),
 ) -> Option<OwnedFd> {
     let me = rustix::process::getpid();
     let program = rustix::process::pidfd_open(me, PidfdFlags::empty()).ok()?;

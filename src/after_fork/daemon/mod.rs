@@ -73,25 +73,22 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let origin = prep.origin.take();
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
-    // notify-await: the supervisor keeps the socket; in daemon mode the launcher listens;
-    // in foreground mode a watcher does, and this is its report descriptor.
-    let awaited = match prep.awaited.take() {
-        Some(fd) if cfg.respawn.is_some() => Some(fd),
-        // SAFETY: one thread (the caller's contract), the caller's runtime.
-        Some(fd) if foreground => {
-            match unsafe { super::notify_watcher::spawn(cfg, fd, ready.notify.as_ref(), created) } {
-                Some(tell) => Some(tell),
-                None => {
-                    created.remove(cfg, origin.as_ref(), Step::Fork);
-                    return Err(Error::new(Step::Fork, rustix::io::Errno::AGAIN));
-                }
-            }
+    // notify-await: the socket (respawn), the watcher's report descriptor (foreground), or
+    // nothing (the launcher listens).
+    // SAFETY: one thread (the caller's contract), the caller's runtime.
+    let awaited = match unsafe {
+        super::notify_watcher::in_daemon(
+            cfg,
+            prep.awaited.take(),
+            foreground,
+            (ready.notify.as_ref(), created),
+        )
+    } {
+        Ok(fd) => fd,
+        Err(e) => {
+            created.remove(cfg, origin.as_ref(), e.step());
+            return Err(e);
         }
-        Some(fd) => {
-            forget(fd);
-            None
-        }
-        None => None,
     };
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
