@@ -659,6 +659,9 @@ mod tests {
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(33), None);
+        assert_eq!(Step::from_u8(39), Some(Step::NotifySocket));
+        assert_eq!(Step::from_u8(40), Some(Step::NotifyAwait));
+        assert_eq!(Step::from_u8(41), None);
         assert!(core::mem::size_of::<Error>() <= 8);
         assert_eq!(
             Step::from_u8(27),
@@ -679,6 +682,8 @@ mod tests {
             (Step::Setuid, "setuid"),
             (Step::ReadyFd, "exec"),
             (Step::Logger, "logger"),
+            (Step::NotifySocket, "notify socket"),
+            (Step::NotifyAwait, "notify-await"),
         ];
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");
@@ -758,6 +763,28 @@ mod tests {
                 "open stderr: not a regular file, FIFO or character device",
             ),
         ];
+        let awaited = [
+            (
+                Error::without_errno(Step::NotifyAwait, Detail::Timeout(60)),
+                "notify-await: no READY=1 within 60 s",
+            ),
+            (
+                Error::without_errno(Step::NotifyAwait, Detail::ExitedBeforeReady),
+                "notify-await: exited before READY=1",
+            ),
+            (
+                Error::with_detail(
+                    Step::NotifyAwait,
+                    Errno::ADDRINUSE,
+                    Detail::ExitedBeforeReady,
+                ),
+                "notify-await: exited before READY=1 (ERRNO=98: Address already in use)",
+            ),
+        ];
+        for (e, expect) in awaited {
+            assert_eq!(text(e), expect);
+            assert_eq!(Error::from_bytes(e.to_bytes()), Some(e));
+        }
         for (e, expect) in refusals {
             assert_eq!(text(e), expect);
         }
