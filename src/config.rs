@@ -441,8 +441,12 @@ impl<'a> Daemon<'a> {
     /// `READY=1` is sent with the daemon's `MAINPID=`.
     ///
     /// With [`respawn`](Self::respawn), the supervisor keeps the socket: the first run must
-    /// send `READY=1` before the start succeeds, and `MAINPID=` is ignored (the supervisor is
-    /// the daemon). Not in foreground mode without `respawn` ([`Step::Config`]).
+    /// send `READY=1` before the start succeeds, `MAINPID=` is ignored (the supervisor is
+    /// the daemon), and what later runs say goes on to the [`notify_socket`]. In foreground
+    /// mode without `respawn`, a small watcher process (forked before the steps, holding
+    /// only the socket) waits beside the program: it tells the [`notify_socket`], or on a
+    /// timeout prints the error, kills the program and removes the pid file; with a
+    /// [`ready_fd`](Self::ready_fd) there, [`Step::Config`].
     ///
     /// [`notify_socket`]: Self::notify_socket
     #[must_use]
