@@ -179,8 +179,10 @@ pub struct Daemon<'a> {
     pub(crate) name: &'a str,
     // notify-await: the program's own sd_notify readiness, on a socket of the start's.
     pub(crate) notify_await: Option<&'a [u8]>,
-    pub(crate) notify_timeout: core::time::Duration,
-    pub(crate) watchdog: Option<core::time::Duration>,
+    /// Seconds.
+    pub(crate) notify_timeout: u32,
+    /// Seconds.
+    pub(crate) watchdog: Option<u32>,
 }
 
 impl<'a> Daemon<'a> {
@@ -189,6 +191,16 @@ impl<'a> Daemon<'a> {
 
     /// The default [`notify_timeout`](Self::notify_timeout): 60 s.
     pub const DEFAULT_NOTIFY_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(60);
+
+    /// Whole seconds, a part of one counted as one, at most `u32::MAX`.
+    const fn seconds(d: core::time::Duration) -> u32 {
+        let secs = d.as_secs() + (d.subsec_nanos() > 0) as u64;
+        if secs > u32::MAX as u64 {
+            u32::MAX
+        } else {
+            secs as u32
+        }
+    }
 
     /// A start with every default (see the table above) and the given runtime.
     pub const fn new(runtime: Runtime) -> Self {
@@ -212,7 +224,7 @@ impl<'a> Daemon<'a> {
             log_output: None,
             name: "rawdaemon",
             notify_await: None,
-            notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
+            notify_timeout: const { Self::seconds(Self::DEFAULT_NOTIFY_TIMEOUT) },
             watchdog: None,
         }
     }
@@ -456,22 +468,24 @@ impl<'a> Daemon<'a> {
     }
 
     /// How long [`notify_await`](Self::notify_await) waits for `READY=1` (default
-    /// [`DEFAULT_NOTIFY_TIMEOUT`](Self::DEFAULT_NOTIFY_TIMEOUT)).
+    /// [`DEFAULT_NOTIFY_TIMEOUT`](Self::DEFAULT_NOTIFY_TIMEOUT)), in whole seconds (a part
+    /// of one counts as one).
     #[must_use]
     pub const fn notify_timeout(mut self, timeout: core::time::Duration) -> Self {
-        self.notify_timeout = timeout;
+        self.notify_timeout = Self::seconds(timeout);
         self
     }
 
     /// With [`respawn`](Self::respawn) and [`notify_await`](Self::notify_await): the
     /// supervisor kills the running program's process group (and so restarts it, as after
     /// any abnormal end, with a message) when no `WATCHDOG=1` has come from it for `period`
-    /// (from its start, then from its last `WATCHDOG=1`). The caller gives the program
+    /// (from its start, then from its last `WATCHDOG=1`; whole seconds, a part of one
+    /// counted as one). The caller gives the program
     /// `WATCHDOG_USEC=` that period in its environment (`sd_watchdog_enabled(3)`). Without
     /// both, [`Step::Config`].
     #[must_use]
     pub const fn watchdog(mut self, period: core::time::Duration) -> Self {
-        self.watchdog = Some(period);
+        self.watchdog = Some(Self::seconds(period));
         self
     }
 

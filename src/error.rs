@@ -593,19 +593,19 @@ impl Error {
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
             Detail::Timeout(secs) => ("no READY=1 within ", Some(secs), " s"),
-            Detail::ExitedBeforeReady => {
-                m.push_str("exited before READY=1");
-                if self.errno != 0 {
-                    m.push_str(" (ERRNO=")
+            Detail::ExitedBeforeReady if self.errno == 0 => ("exited before READY=1", None, ""),
+            detail => {
+                // The program's ERRNO= is said as such.
+                let reported = detail == Detail::ExitedBeforeReady;
+                if reported {
+                    m.push_str("exited before READY=1 (ERRNO=")
                         .push_u32(u32::from(self.errno))
                         .push_str(": ");
-                    write_errno(m, self.errno);
+                }
+                write_errno(m, self.errno);
+                if reported {
                     m.push_str(")");
                 }
-                return;
-            }
-            _ => {
-                write_errno(m, self.errno);
                 return;
             }
         };

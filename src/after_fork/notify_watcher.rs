@@ -30,22 +30,21 @@ const FAILED: u8 = b'F';
 /// As for [`spawn`].
 pub(super) unsafe fn in_daemon(
     cfg: &Daemon<'_>,
-    socket: Option<OwnedFd>,
+    socket: OwnedFd,
     foreground: bool,
     (upstream, created): (Option<&OwnedFd>, Created),
 ) -> Result<Option<OwnedFd>, crate::Error> {
-    match socket {
-        Some(fd) if cfg.respawn.is_some() => Ok(Some(fd)),
-        // SAFETY: the caller's contract.
-        Some(fd) if foreground => match unsafe { spawn(cfg, fd, (upstream, created)) } {
-            Some(tell) => Ok(Some(tell)),
-            None => Err(crate::Error::new(Step::Fork, rustix::io::Errno::AGAIN)),
-        },
-        Some(fd) => {
-            let _ = rustix::fd::IntoRawFd::into_raw_fd(fd);
-            Ok(None)
-        }
-        None => Ok(None),
+    if cfg.respawn.is_some() {
+        return Ok(Some(socket));
+    }
+    if !foreground {
+        let _ = rustix::fd::IntoRawFd::into_raw_fd(socket);
+        return Ok(None);
+    }
+    // SAFETY: the caller's contract.
+    match unsafe { spawn(cfg, socket, (upstream, created)) } {
+        Some(tell) => Ok(Some(tell)),
+        None => Err(crate::Error::new(Step::Fork, rustix::io::Errno::AGAIN)),
     }
 }
 
@@ -139,7 +138,7 @@ fn watch(
             crate::notify::status(up, text);
         }
     };
-    let timeout = cfg.notify_timeout.as_millis() as u64;
+    let timeout = u64::from(cfg.notify_timeout) * 1000;
     match crate::sd_notify::await_ready(socket, (pid, Some(program)), timeout, false, &mut status) {
         Ok((main, _)) => {
             if let Some(up) = upstream {

@@ -46,7 +46,7 @@ impl Daemon<'_> {
                 crate::notify::status(up, text);
             }
         };
-        let timeout = self.notify_timeout.as_millis() as u64;
+        let timeout = u64::from(self.notify_timeout) * 1000;
         match crate::sd_notify::await_ready(socket, (pid, pidfd), timeout, true, &mut status) {
             Ok((main, _)) => {
                 // Whatever followed READY=1 is read (a `BARRIER=1` is answered by closing its

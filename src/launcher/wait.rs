@@ -124,7 +124,8 @@ impl Daemon<'_> {
             None => None,
         };
         // notify-await: the pidfd notices the program's exit while waiting for READY=1.
-        let ack = program_ready.is_some() || (prep.awaited.is_some() && self.respawn.is_none());
+        let ack =
+            program_ready.is_some() || (self.notify_await.is_some() && self.respawn.is_none());
         let outcome =
             read_verdict(&channel, child, !self.manual_ready, ack).and_then(|(pid, pidfd)| {
                 match &program_ready {
@@ -144,7 +145,11 @@ impl Daemon<'_> {
                         let fd = self.ready_fd.unwrap_or(-1);
                         Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                     }
-                    _ => self.await_notify(&prep, child, pid, pidfd.as_ref()),
+                    // notify-await (the supervisor's own under respawn).
+                    _ if self.notify_await.is_some() && self.respawn.is_none() => {
+                        self.await_notify(&prep, child, pid, pidfd.as_ref())
+                    }
+                    _ => Ok(pid),
                 }
             });
         match outcome {

@@ -74,21 +74,20 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
     // notify-await: the socket (respawn), the watcher's report descriptor (foreground), or
-    // nothing (the launcher listens).
-    // SAFETY: one thread (the caller's contract), the caller's runtime.
-    let awaited = match unsafe {
-        super::notify_watcher::in_daemon(
-            cfg,
-            prep.awaited.take(),
-            foreground,
-            (ready.notify.as_ref(), created),
-        )
-    } {
-        Ok(fd) => fd,
-        Err(e) => {
-            created.remove(cfg, origin.as_ref(), e.step());
-            return Err(e);
-        }
+    // nothing (the launcher listens). Behind a test of the configuration itself, so that a
+    // constant one without it folds this away.
+    let awaited = match prep.awaited.take() {
+        // SAFETY: one thread (the caller's contract), the caller's runtime.
+        Some(fd) if cfg.notify_await.is_some() => match unsafe {
+            super::notify_watcher::in_daemon(cfg, fd, foreground, (ready.notify.as_ref(), created))
+        } {
+            Ok(fd) => fd,
+            Err(e) => {
+                created.remove(cfg, origin.as_ref(), e.step());
+                return Err(e);
+            }
+        },
+        _ => None,
     };
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [

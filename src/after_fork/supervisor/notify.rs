@@ -30,7 +30,7 @@ impl Supervisor<'_, '_> {
         // The supervisor's own child, not reaped before this returns: the pid is its.
         let pidfd = rustix::process::pidfd_open(program, PidfdFlags::empty()).ok();
         let raw = program.as_raw_nonzero().get() as u32;
-        let timeout = self.cfg.notify_timeout.as_millis() as u64;
+        let timeout = u64::from(self.cfg.notify_timeout) * 1000;
         let mut wait = Awaiting::new(raw, timeout, false);
         let outcome = loop {
             let Some(left) = wait.left() else {
@@ -82,7 +82,7 @@ impl Supervisor<'_, '_> {
             State::Running(pid) => Some(pid),
             _ => None,
         };
-        let period = self.cfg.watchdog.map_or(0, |d| d.as_millis() as u64);
+        let period = self.cfg.watchdog.map_or(0, |secs| u64::from(secs) * 1000);
         let later = || crate::sys::monotonic_ms().saturating_add(period);
         if self.dog.pid != running {
             self.dog.pid = running;
@@ -115,7 +115,7 @@ impl Supervisor<'_, '_> {
     /// its end then restarts it as the policy says.
     pub(super) fn watchdog_expired(&mut self, pid: Pid) {
         self.dog.at = None;
-        let secs = self.cfg.watchdog.map_or(0, |d| d.as_secs()) as u32;
+        let secs = self.cfg.watchdog.unwrap_or(0);
         let mut m = self.line();
         m.push_str("no WATCHDOG=1 within ")
             .push_u32(secs)

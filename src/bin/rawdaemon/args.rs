@@ -133,6 +133,7 @@ pub struct Args<'a> {
     /// `--notify-await`
     pub notify_await: bool,
     /// `--notify-timeout SECS` (default 60).
+    #[cfg_attr(not(feature = "tool-notify"), allow(dead_code))]
     pub notify_timeout: u32,
     /// `--watchdog SECS`
     pub watchdog: Option<u32>,
@@ -273,7 +274,9 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 ))?);
             }
             (STATUS, _) => a.action = Action::Status,
+            #[cfg(feature = "tool-notify")]
             (NOTIFY_AWAIT, _) => a.notify_await = true,
+            #[cfg(feature = "tool-notify")]
             (NOTIFY_TIMEOUT | WATCHDOG, Some(v)) => {
                 let n = parse_number(v.to_bytes())
                     .filter(|&n| (1..=86_400).contains(&n))
@@ -367,13 +370,16 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.ready_fd.is_some() && a.respawn.is_some() {
         return Err(Stop::Usage("--ready-fd cannot be used with --respawn", b""));
     }
-    if a.notify_await && a.foreground && a.ready_fd.is_some() {
+    if cfg!(feature = "tool-notify") && a.notify_await && a.foreground && a.ready_fd.is_some() {
         return Err(Stop::Usage(
             "--notify-await with -f cannot be used with --ready-fd",
             b"",
         ));
     }
-    if a.watchdog.is_some() && !(a.notify_await && a.respawn.is_some()) {
+    if cfg!(feature = "tool-notify")
+        && a.watchdog.is_some()
+        && !(a.notify_await && a.respawn.is_some())
+    {
         return Err(Stop::Usage("--watchdog needs --notify-await and -R", b""));
     }
     // --signal alone sends one signal; with --stop it is the one the stop sends.

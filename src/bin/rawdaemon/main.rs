@@ -149,14 +149,15 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         .unwrap_or_default()
         .into_iter()
         .flatten();
-    #[cfg(not(feature = "tool-notify"))]
-    let ours = core::iter::empty();
+    #[cfg(feature = "tool-notify")]
     let set = fill(
         set,
         account
             .chain(args.env.as_slice().iter().copied())
             .chain(ours),
     );
+    #[cfg(not(feature = "tool-notify"))]
+    let set = fill(set, account.chain(args.env.as_slice().iter().copied()));
     // SAFETY: as for inherited.
     let Some(envp) = (unsafe { env::build(inherited, set, env_ptrs) }) else {
         return usage_error("too many environment variables (at most 4096)", b"");
