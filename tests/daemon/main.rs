@@ -173,6 +173,7 @@ fn main() {
         fail_notify_await_foreground,
         tool_respawn_watchdog_restarts,
         fail_notify_await_usage,
+        fail_notify_await_not_in_this_build,
         // respawn.rs: the -R supervisor
         tool_respawn_restarts_and_stops,
         tool_respawn_gives_up,

@@ -667,3 +667,44 @@ pub fn fail_notify_await_usage() -> TestResult {
     }
     no_process_left()
 }
+
+/// A build without `tool-notify` (the smallest tool) refuses `--notify-await`,
+/// `--notify-timeout` and `--watchdog` with a usage error before anything starts, and leaves
+/// them out of `--help`; a build with it documents each.
+pub fn fail_notify_await_not_in_this_build() -> TestResult {
+    let lacking = tool_lacks().iter().any(|l| l == "tool-notify");
+    let help = String::from_utf8_lossy(&run(tool().arg("--help")).stdout).into_owned();
+    for (option, line, args) in [
+        (
+            "--notify-await",
+            "\n      --notify-await   PROGRAM reports readiness with sd_notify",
+            &["--notify-await", "/bin/true"][..],
+        ),
+        (
+            "--notify-timeout",
+            "\n      --notify-timeout SECS  how long",
+            &["--notify-timeout", "5", "/bin/true"],
+        ),
+        (
+            "--watchdog",
+            "\n      --watchdog SECS  with -R",
+            &["--watchdog", "5", "/bin/true"],
+        ),
+    ] {
+        ensure_eq!(help.contains(option), !lacking, "{option} in --help");
+        if !lacking {
+            ensure!(help.contains(line), "--help has no line {line:?}:\n{help}");
+            continue;
+        }
+        expect_failure(
+            tool().args(args),
+            2,
+            &format!(
+                "rawdaemon: option not in this build of rawdaemon (see --version): {option} \
+                 (try --help)"
+            ),
+            None,
+        )?;
+    }
+    Ok(())
+}
