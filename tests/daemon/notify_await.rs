@@ -235,8 +235,8 @@ pub fn tool_notify_await_real_clients() -> TestResult {
             .arg(&pid_file)
             .args(["--notify-await", "--notify-timeout", "10"])
             .args(&program));
-        let daemon = Guard(read_pid(&pid_file).unwrap_or(0));
         ensure!(out.status.success(), "{program:?}: {}", describe(&out));
+        let daemon = Guard(read_pid(&pid_file)?);
         ensure!(
             stderr_of(&out).ends_with(expect),
             "{program:?}: {}",
