@@ -350,16 +350,28 @@ pub fn fail_notify_await_ignores_strangers() -> TestResult {
     Ok(())
 }
 
-/// Every way PROGRAM fails to become ready, in every mode: no READY=1 within
+/// Every way PROGRAM fails to become ready in daemon mode: no READY=1 within
 /// `--notify-timeout` (PROGRAM and what it started killed), and an exit before READY=1
-/// (with its ERRNO=, if it sent one), in daemon mode, with `-R` and with `-f -R`: status 1,
-/// the cause named, no process and no pid file left.
+/// (with its ERRNO=, if it sent one): status 1, the cause named, no process and no pid file
+/// left.
 pub fn fail_notify_await_every_mode() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    fail_in_modes(&[&[]])
+}
+
+/// As [`fail_notify_await_every_mode`], with `-R` and with `-f -R` (the supervisor waits for
+/// the first run).
+pub fn fail_notify_await_respawn_modes() -> TestResult {
     needs_tool(&["tool-notify", "tool-respawn"])?;
+    fail_in_modes(&[&["-R"], &["-f", "-R"]])
+}
+
+/// The failures of [`fail_notify_await_every_mode`] with each of `modes`' options.
+fn fail_in_modes(modes: &[&[&str]]) -> TestResult {
     let dir = TempDir::new("await-fail");
     let pid_file = dir.path("d.pid");
     let errno = format!("{} ERRNO=98; exit 3", client());
-    for mode in [&[][..], &["-R"], &["-f", "-R"]] {
+    for &mode in modes {
         let started = Instant::now();
         expect_failure(
             tool()
@@ -436,11 +448,11 @@ pub fn tool_notify_await_extend_timeout() -> TestResult {
 }
 
 /// rawdaemon under a (fake) systemd with `Type=notify`: PROGRAM's STATUS= reaches it, then
-/// READY=1 with `MAINPID=` the daemon (the worker PROGRAM named; with `-R` the supervisor,
-/// which the pid file names; with `-f -R` the tool's own process, which became it), and
-/// only after PROGRAM's READY=1.
+/// READY=1 with `MAINPID=` the daemon (the worker PROGRAM named; with `-f` the tool's own
+/// process, which became PROGRAM), and only after PROGRAM's READY=1; with `-f`, what PROGRAM
+/// says later too.
 pub fn tool_notify_await_under_systemd() -> TestResult {
-    needs_tool(&["tool-notify", "tool-respawn"])?;
+    needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("await-systemd");
     let pid_file = dir.path("d.pid");
     let (manager, address) = manager("await")?;
@@ -465,6 +477,16 @@ pub fn tool_notify_await_under_systemd() -> TestResult {
     );
     drop(worker);
     no_process_left()?;
+    relayed_in_the_foreground(&manager, &address, &dir, &["-f"])
+}
+
+/// As [`tool_notify_await_under_systemd`] with `-R` (`MAINPID=` the supervisor, which the
+/// pid file names) and `-f -R` (the tool's own process, which became the supervisor).
+pub fn tool_notify_await_respawn_under_systemd() -> TestResult {
+    needs_tool(&["tool-notify", "tool-respawn"])?;
+    let dir = TempDir::new("await-systemd-R");
+    let pid_file = dir.path("d.pid");
+    let (manager, address) = manager("await-R")?;
     // -R: the supervisor is the main process.
     let script = format!("sleep 0.2; {c} READY=1; exec sleep 30", c = client());
     let out = run(tool()
@@ -482,9 +504,18 @@ pub fn tool_notify_await_under_systemd() -> TestResult {
     let stopped = stop(&pid_file, &[]);
     ensure!(stopped.status.success(), "{}", describe(&stopped));
     no_process_left()?;
-    // -f -R and -f: this very process (the supervisor, or PROGRAM), after PROGRAM's
-    // READY=1 only; what PROGRAM says later is passed on.
-    for mode in [&["-f", "-R"][..], &["-f"]] {
+    relayed_in_the_foreground(&manager, &address, &dir, &["-f", "-R"])
+}
+
+/// With `mode` (`-f` or `-f -R`): `READY=1` with `MAINPID=` this very process (PROGRAM, or
+/// the supervisor), after PROGRAM's READY=1 only; what PROGRAM says later is passed on.
+fn relayed_in_the_foreground(
+    manager: &UnixDatagram,
+    address: &str,
+    dir: &TempDir,
+    mode: &[&str],
+) -> TestResult {
+    {
         let go = dir.path("go");
         let _ = std::fs::remove_file(&go);
         let script = format!(
@@ -494,7 +525,7 @@ pub fn tool_notify_await_under_systemd() -> TestResult {
             go = go.display()
         );
         let child = tool()
-            .env("NOTIFY_SOCKET", &address)
+            .env("NOTIFY_SOCKET", address)
             .args(mode)
             .args(["--notify-await", "sh", "-c", &script])
             .stdin(Stdio::null())
@@ -503,7 +534,7 @@ pub fn tool_notify_await_under_systemd() -> TestResult {
         let fg = Guard(child.id() as i32);
         std::thread::sleep(Duration::from_millis(300));
         ensure_eq!(
-            heard(&manager),
+            heard(manager),
             Vec::<String>::new(),
             "{mode:?}: notified before READY=1"
         );
