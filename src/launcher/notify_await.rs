@@ -12,13 +12,17 @@ use crate::launcher::prepare::Prepared;
 use crate::message::Message;
 
 impl Daemon<'_> {
-    /// With a notification socket, waits for the program `pid` (`pidfd`, if one could be
-    /// opened) to send `READY=1`, and returns the daemon's pid: the program's, or the
-    /// descendant its `MAINPID=` named (then written to the pid file). If it exits first or
-    /// the time runs out, what the start created goes: the program's process group (the
-    /// intermediate's pid, `child`, reserved while the group has members) and the program
-    /// are killed, and the error is returned. Under [`respawn`](Daemon::respawn) the
-    /// supervisor has waited already.
+    /// Whether the launcher waits for `READY=1` (daemon mode; under respawn the supervisor
+    /// does). A test of the configuration itself, inlined, so that a constant configuration
+    /// without it folds the wait away.
+    #[inline(always)]
+    pub(super) fn awaits_notify(&self) -> bool {
+        self.notify_await.is_some() && self.respawn.is_none()
+    }
+
+    /// [`await_notify_now`](Self::await_notify_now) if the launcher waits for `READY=1`;
+    /// else the program `pid` is the daemon.
+    #[inline(always)]
     pub(super) fn await_notify(
         &self,
         prep: &Prepared,
@@ -26,7 +30,27 @@ impl Daemon<'_> {
         pid: u32,
         pidfd: Option<&OwnedFd>,
     ) -> Result<u32, Error> {
-        let Some(socket) = prep.awaited.as_ref().filter(|_| self.respawn.is_none()) else {
+        if !self.awaits_notify() {
+            return Ok(pid);
+        }
+        self.await_notify_now(prep, child, pid, pidfd)
+    }
+
+    /// With a notification socket, waits for the program `pid` (`pidfd`, if one could be
+    /// opened) to send `READY=1`, and returns the daemon's pid: the program's, or the
+    /// descendant its `MAINPID=` named (then written to the pid file). If it exits first or
+    /// the time runs out, what the start created goes: the program's process group (the
+    /// intermediate's pid, `child`, reserved while the group has members) and the program
+    /// are killed, and the error is returned. Under [`respawn`](Daemon::respawn) the
+    /// supervisor has waited already.
+    fn await_notify_now(
+        &self,
+        prep: &Prepared,
+        child: Pid,
+        pid: u32,
+        pidfd: Option<&OwnedFd>,
+    ) -> Result<u32, Error> {
+        let Some(socket) = prep.awaited.as_ref() else {
             return Ok(pid);
         };
         let upstream = prep
