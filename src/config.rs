@@ -150,6 +150,8 @@ impl<'a> Exec<'a> {
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
 /// | [`limits`](Self::limits): capabilities, secure bits, no-new-privs, resource limits, priorities | none: the launcher's |
+/// | [`notify_await`](Self::notify_await), [`notify_timeout`](Self::notify_timeout) | off; 60 s |
+/// | [`watchdog`](Self::watchdog) | off |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -180,11 +182,30 @@ pub struct Daemon<'a> {
     pub(crate) name: &'a str,
     /// Least privilege and resources for the program (one reference: see `crate::limits`).
     pub(crate) limits: Option<&'a crate::limits::Limits>,
+    // notify-await: the program's own sd_notify readiness, on a socket of the start's.
+    pub(crate) notify_await: Option<&'a [u8]>,
+    /// Seconds.
+    pub(crate) notify_timeout: u32,
+    /// Seconds.
+    pub(crate) watchdog: Option<u32>,
 }
 
 impl<'a> Daemon<'a> {
     /// The default umask: `0o022`, as systemd gives services (files `rw-r--r--`).
     pub const DEFAULT_UMASK: u32 = 0o022;
+
+    /// The default [`notify_timeout`](Self::notify_timeout): 60 s.
+    pub const DEFAULT_NOTIFY_TIMEOUT: core::time::Duration = core::time::Duration::from_secs(60);
+
+    /// Whole seconds, a part of one counted as one, at most `u32::MAX`.
+    const fn seconds(d: core::time::Duration) -> u32 {
+        let secs = d.as_secs() + (d.subsec_nanos() > 0) as u64;
+        if secs > u32::MAX as u64 {
+            u32::MAX
+        } else {
+            secs as u32
+        }
+    }
 
     /// A start with every default (see the table above) and the given runtime.
     pub const fn new(runtime: Runtime) -> Self {
@@ -208,6 +229,9 @@ impl<'a> Daemon<'a> {
             log_output: None,
             name: "rawdaemon",
             limits: None,
+            notify_await: None,
+            notify_timeout: const { Self::seconds(Self::DEFAULT_NOTIFY_TIMEOUT) },
+            watchdog: None,
         }
     }
 
@@ -418,6 +442,59 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// With [`Exec`]: the program is ready once it sends `READY=1` the way `sd_notify(3)` does
+    /// (start-stop-daemon's `--notify-await`). The start binds a datagram socket of its own to
+    /// the abstract name `address` (`@name`; [`Step::NotifySocket`] if that fails) before any
+    /// fork; **the caller gives the program `NOTIFY_SOCKET=` that address** in its
+    /// environment. Only the program and its descendants are heard (the sender's
+    /// `SCM_CREDENTIALS`). In daemon mode the launcher waits for `READY=1` after the `execve`,
+    /// prints each `STATUS=` on its stderr meanwhile, and exits 0 only then; a `MAINPID=`
+    /// naming a descendant of the program (a program that forks its real worker) makes that
+    /// process the daemon: the pid file is rewritten to name it, and [`notify_socket`]'s
+    /// `MAINPID=` names it too. `EXTEND_TIMEOUT_USEC=` extends the wait, `ERRNO=` is reported
+    /// if the program then exits. If the program exits first, or no `READY=1` comes within
+    /// [`notify_timeout`](Self::notify_timeout), the start fails with [`Step::NotifyAwait`],
+    /// the program's process group is killed and the pid file removed. With a
+    /// [`notify_socket`] (rawdaemon itself under systemd), each `STATUS=` is passed on and
+    /// `READY=1` is sent with the daemon's `MAINPID=`.
+    ///
+    /// With [`respawn`](Self::respawn), the supervisor keeps the socket: the first run must
+    /// send `READY=1` before the start succeeds, `MAINPID=` is ignored (the supervisor is
+    /// the daemon), and what later runs say goes on to the [`notify_socket`]. In foreground
+    /// mode without `respawn`, a small watcher process (forked before the steps, holding
+    /// only the socket) waits beside the program: it tells the [`notify_socket`], or on a
+    /// timeout prints the error, kills the program and removes the pid file; with a
+    /// [`ready_fd`](Self::ready_fd) there, [`Step::Config`].
+    ///
+    /// [`notify_socket`]: Self::notify_socket
+    #[must_use]
+    pub const fn notify_await(mut self, address: &'a [u8]) -> Self {
+        self.notify_await = Some(address);
+        self
+    }
+
+    /// How long [`notify_await`](Self::notify_await) waits for `READY=1` (default
+    /// [`DEFAULT_NOTIFY_TIMEOUT`](Self::DEFAULT_NOTIFY_TIMEOUT)), in whole seconds (a part
+    /// of one counts as one).
+    #[must_use]
+    pub const fn notify_timeout(mut self, timeout: core::time::Duration) -> Self {
+        self.notify_timeout = Self::seconds(timeout);
+        self
+    }
+
+    /// With [`respawn`](Self::respawn) and [`notify_await`](Self::notify_await): the
+    /// supervisor kills the running program's process group (and so restarts it, as after
+    /// any abnormal end, with a message) when no `WATCHDOG=1` has come from it for `period`
+    /// (from its start, then from its last `WATCHDOG=1`; whole seconds, a part of one
+    /// counted as one). The caller gives the program
+    /// `WATCHDOG_USEC=` that period in its environment (`sd_watchdog_enabled(3)`). Without
+    /// both, [`Step::Config`].
+    #[must_use]
+    pub const fn watchdog(mut self, period: core::time::Duration) -> Self {
+        self.watchdog = Some(Self::seconds(period));
+        self
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -434,7 +511,7 @@ impl<'a> Daemon<'a> {
             Step::OpenStdout => output_path(self.stdout),
             Step::OpenStderr => output_path(self.stderr),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
-            Step::Exec | Step::ReadyFd => self.exec.map(|e| e.path),
+            Step::Exec | Step::ReadyFd | Step::NotifyAwait => self.exec.map(|e| e.path),
             _ => None,
         };
         error.message(self.name, subject.map(CStr::to_bytes))

@@ -99,13 +99,22 @@ pub enum Step {
     /// or the OOM score adjustment (the detail says which: [`Detail::Nice`],
     /// [`Detail::Ionice`], [`Detail::Sched`], [`Detail::OomScoreAdj`]).
     Priority = 36,
+    // 37 and 38 belong to the log rotation.
+    // notify-await: the program's own sd_notify readiness (`Daemon::notify_await`).
+    /// Creating the notification socket of [`notify_await`](crate::Daemon::notify_await)
+    /// (`socket`, `SO_PASSCRED`, `bind`). Printed "notify socket".
+    NotifySocket = 39,
+    /// The program did not send `READY=1` on the notification socket: it exited first
+    /// ([`Detail::ExitedBeforeReady`]; the errno is its `ERRNO=`, if it sent one) or the time
+    /// ran out ([`Detail::Timeout`]). Printed "notify-await" with the program's path.
+    NotifyAwait = 40,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Option<Step>; 36] = [
+        const ALL: [Option<Step>; 40] = [
             Some(Threads),
             Some(KeepFd),
             Some(OpenDevNull),
@@ -142,6 +151,10 @@ impl Step {
             Some(Prctl),
             Some(Rlimit),
             Some(Priority),
+            None,
+            None,
+            Some(NotifySocket),
+            Some(NotifyAwait),
         ];
         let Some(i) = n.checked_sub(1) else {
             return None;
@@ -217,12 +230,16 @@ const NAMES: &str = concat!(
     "prctl\0",                  // 34 Prctl
     "rlimit\0",                 // 35 Rlimit
     "priority\0",               // 36 Priority
+    "\0",                       // 37 (log rotation)
+    "\0",                       // 38 (log rotation)
+    "notify socket\0",          // 39 NotifySocket
+    "notify-await\0",           // 40 NotifyAwait
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
 #[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
-const NAME_ENDS: [u16; 36] = {
-    let mut ends = [0; 36];
+const NAME_ENDS: [u16; 40] = {
+    let mut ends = [0; 40];
     let (mut at, mut n) = (0, 0);
     while at < NAMES.len() {
         assert!(NAMES.as_bytes()[at].is_ascii(), "step names are ASCII");
@@ -311,6 +328,11 @@ pub enum Detail {
     Sched,
     /// [`Step::Priority`]: `/proc/self/oom_score_adj`.
     OomScoreAdj,
+    // notify-await (wire tags 44 to 51).
+    /// [`Step::NotifyAwait`]: no `READY=1` came within this many seconds.
+    Timeout(u32),
+    /// [`Step::NotifyAwait`]: the program exited before it sent `READY=1`.
+    ExitedBeforeReady,
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
@@ -319,6 +341,7 @@ const FD: u8 = 2;
 const PID: u8 = 3;
 const CAPABILITY: u8 = 32;
 const RESOURCE: u8 = 33;
+const TIMEOUT: u8 = 44;
 
 impl Detail {
     /// The wire form: a tag and a value.
@@ -352,6 +375,8 @@ impl Detail {
             Detail::Ionice => (37, 0),
             Detail::Sched => (38, 0),
             Detail::OomScoreAdj => (39, 0),
+            Detail::Timeout(secs) => (TIMEOUT, secs),
+            Detail::ExitedBeforeReady => (45, 0),
         }
     }
 
@@ -367,6 +392,7 @@ impl Detail {
             },
             CAPABILITY => Detail::Capability(value),
             RESOURCE => Detail::Resource(value),
+            TIMEOUT => Detail::Timeout(value),
             _ if value != 0 => return None,
             0 => Detail::None,
             16 => Detail::NoSuchUser,
@@ -391,6 +417,7 @@ impl Detail {
             37 => Detail::Ionice,
             38 => Detail::Sched,
             39 => Detail::OomScoreAdj,
+            45 => Detail::ExitedBeforeReady,
             _ => return None,
         })
     }
@@ -629,8 +656,20 @@ impl Error {
                 None,
                 "",
             ),
-            _ => {
+            Detail::Timeout(secs) => ("no READY=1 within ", Some(secs), " s"),
+            Detail::ExitedBeforeReady if self.errno == 0 => ("exited before READY=1", None, ""),
+            detail => {
+                // The program's ERRNO= is said as such.
+                let reported = detail == Detail::ExitedBeforeReady;
+                if reported {
+                    m.push_str("exited before READY=1 (ERRNO=")
+                        .push_u32(u32::from(self.errno))
+                        .push_str(": ");
+                }
                 m.push_errno_number(self.errno);
+                if reported {
+                    m.push_str(")");
+                }
                 return;
             }
         };
@@ -680,6 +719,9 @@ mod tests {
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(36), Some(Step::Priority));
         assert_eq!(Step::from_u8(37), None);
+        assert_eq!(Step::from_u8(39), Some(Step::NotifySocket));
+        assert_eq!(Step::from_u8(40), Some(Step::NotifyAwait));
+        assert_eq!(Step::from_u8(41), None);
         assert!(core::mem::size_of::<Error>() <= 8);
         assert_eq!(
             Step::from_u8(27),
@@ -700,6 +742,8 @@ mod tests {
             (Step::Setuid, "setuid"),
             (Step::ReadyFd, "exec"),
             (Step::Logger, "logger"),
+            (Step::NotifySocket, "notify socket"),
+            (Step::NotifyAwait, "notify-await"),
         ];
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");
@@ -782,6 +826,28 @@ mod tests {
                 "open stderr: not a regular file, FIFO or character device",
             ),
         ];
+        let awaited = [
+            (
+                Error::without_errno(Step::NotifyAwait, Detail::Timeout(60)),
+                "notify-await: no READY=1 within 60 s",
+            ),
+            (
+                Error::without_errno(Step::NotifyAwait, Detail::ExitedBeforeReady),
+                "notify-await: exited before READY=1",
+            ),
+            (
+                Error::with_detail(
+                    Step::NotifyAwait,
+                    Errno::ADDRINUSE,
+                    Detail::ExitedBeforeReady,
+                ),
+                "notify-await: exited before READY=1 (ERRNO=98: Address already in use)",
+            ),
+        ];
+        for (e, expect) in awaited {
+            assert_eq!(text(e), expect);
+            assert_eq!(Error::from_bytes(e.to_bytes()), Some(e));
+        }
         for (e, expect) in refusals {
             assert_eq!(text(e), expect);
         }

@@ -63,6 +63,7 @@ mod path;
 mod pidfile;
 mod procfs;
 mod ready;
+mod sd_notify;
 mod service;
 mod strerror;
 #[allow(unsafe_code)] // fork, _exit, sigaction, close_range, execve: see the module's `# Safety`

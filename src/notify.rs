@@ -51,6 +51,37 @@ pub(crate) fn ready(socket: &OwnedFd, pid: u32) {
     let _ = rustix::io::retry_on_intr(|| rustix::net::send(socket, msg, SendFlags::NOSIGNAL));
 }
 
+/// Passes the program's `STATUS=text` on; errors are ignored (see the module).
+pub(crate) fn status(socket: &OwnedFd, text: &[u8]) {
+    let mut msg = [0_u8; crate::sd_notify::MESSAGE_MAX + 8];
+    if let Some(msg) = crate::lines::join(&mut msg, &[b"STATUS=", text]) {
+        let _ = rustix::io::retry_on_intr(|| rustix::net::send(socket, msg, SendFlags::NOSIGNAL));
+    }
+}
+
+/// Passes a program's notification on, without its `MAINPID=` and `BARRIER=` lines (the
+/// sender is the main process; a barrier's descriptor is not passed); errors are ignored
+/// (see the module).
+pub(crate) fn relay(socket: &OwnedFd, message: &[u8]) {
+    let mut msg = [0_u8; crate::sd_notify::MESSAGE_MAX];
+    let mut len = 0;
+    for line in message.split(|&b| b == b'\n') {
+        if line.is_empty() || line.starts_with(b"MAINPID=") || line.starts_with(b"BARRIER=") {
+            continue;
+        }
+        let Some(room) = msg.get_mut(len..len + line.len() + 1) else {
+            break;
+        };
+        let (text, newline) = room.split_at_mut(line.len());
+        text.copy_from_slice(line);
+        newline.fill(b'\n');
+        len += line.len() + 1;
+    }
+    if let Some(msg) = msg.get(..len).filter(|m| !m.is_empty()) {
+        let _ = rustix::io::retry_on_intr(|| rustix::net::send(socket, msg, SendFlags::NOSIGNAL));
+    }
+}
+
 /// `READY=1\nMAINPID=<pid>\n` in `out`.
 fn ready_message(pid: u32, out: &mut [u8; 32]) -> &[u8] {
     let mut digits = [0_u8; 10];

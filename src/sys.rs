@@ -638,6 +638,150 @@ pub(crate) fn sched_setscheduler(policy: u8, priority: u32) -> Result<(), Errno>
     .map(drop)
 }
 
+/// `bind(2)` of `socket` to a Unix-domain address, given as for [`connect_unix`].
+///
+/// # References
+///  - [bind(2)](https://man7.org/linux/man-pages/man2/bind.2.html)
+///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
+pub(crate) fn bind_unix(
+    socket: rustix::fd::BorrowedFd<'_>,
+    sun_path: &[u8; 108],
+    len: usize,
+) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    const AF_UNIX: u16 = 1;
+    let mut addr = [0_u8; 110];
+    addr[..2].copy_from_slice(&AF_UNIX.to_ne_bytes());
+    addr[2..].copy_from_slice(sun_path);
+    // SAFETY: `addr` is a valid sockaddr_un for reading, and `len` is at most its size.
+    check(unsafe {
+        syscall5(
+            nr::__NR_bind,
+            socket.as_raw_fd() as usize,
+            addr.as_ptr() as usize,
+            2 + len.min(108),
+            0,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// One datagram waiting on `socket` (without waiting: `EAGAIN` if none) into `buf`, and the
+/// sender's pid from its `SCM_CREDENTIALS` (0 if it came without, or from a process this
+/// one's pid namespace cannot name). Descriptors sent along (`SCM_RIGHTS`) are closed. Its
+/// length is what the sender sent (`MSG_TRUNC`): more than `buf.len()` if it did not fit.
+///
+/// A raw `recvmsg`: rustix's reads the credentials into a `Pid`, which cannot hold the 0 the
+/// kernel gives for such a sender.
+///
+/// # References
+///  - [recvmsg(2)](https://man7.org/linux/man-pages/man2/recvmsg.2.html)
+///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html) (`SCM_CREDENTIALS`)
+///  - [cmsg(3)](https://man7.org/linux/man-pages/man3/cmsg.3.html)
+pub(crate) fn recv_with_sender(
+    socket: rustix::fd::BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> Result<(usize, u32), Errno> {
+    use rustix::fd::AsRawFd;
+    /// `struct iovec`.
+    #[repr(C)]
+    struct IoVec {
+        base: *mut u8,
+        len: usize,
+    }
+    /// `struct user_msghdr`.
+    #[repr(C)]
+    struct MsgHdr {
+        name: *mut u8,
+        namelen: i32,
+        iov: *mut IoVec,
+        iovlen: usize,
+        control: *mut u8,
+        controllen: usize,
+        flags: u32,
+    }
+    const SOL_SOCKET: i32 = 1;
+    const SCM_RIGHTS: i32 = 1;
+    const SCM_CREDENTIALS: i32 = 2;
+    const MSG_DONTWAIT: usize = 0x40;
+    const MSG_TRUNC: usize = 0x20;
+    const MSG_CMSG_CLOEXEC: usize = 0x4000_0000;
+    // `struct cmsghdr` is `cmsg_len` (a size_t), level and type; the data starts at the next
+    // size_t boundary.
+    const WORD: usize = core::mem::size_of::<usize>();
+    const HEADER: usize = (WORD + 8).next_multiple_of(WORD);
+    let mut iov = IoVec {
+        base: buf.as_mut_ptr(),
+        len: buf.len(),
+    };
+    // Room for the credentials and a few descriptors, aligned for `cmsghdr`.
+    let mut control = [0_usize; 16];
+    let mut msg = MsgHdr {
+        name: core::ptr::null_mut(),
+        namelen: 0,
+        iov: &mut iov,
+        iovlen: 1,
+        control: control.as_mut_ptr().cast(),
+        controllen: core::mem::size_of_val(&control),
+        flags: 0,
+    };
+    // SAFETY: `msg` points to one iovec over `buf` and to `control`, all valid for writing
+    // for the call.
+    let n = check(unsafe {
+        syscall5(
+            nr::__NR_recvmsg,
+            socket.as_raw_fd() as usize,
+            &mut msg as *mut MsgHdr as usize,
+            MSG_DONTWAIT | MSG_TRUNC | MSG_CMSG_CLOEXEC,
+            0,
+            0,
+        )
+    })?;
+    let bytes: [u8; 16 * WORD] =
+        // SAFETY: `control` is plain integers: any byte view of it is valid.
+        unsafe { core::mem::transmute(control) };
+    let used = msg.controllen.min(bytes.len());
+    let mut pid = 0;
+    let mut at = 0;
+    while let Some(header) = bytes.get(at..at + HEADER).filter(|_| at + HEADER <= used) {
+        let word = |i: usize| header.get(i..i + 4).and_then(|b| b.try_into().ok());
+        let (Some(len), Some(level), Some(kind)) = (
+            header
+                .get(..WORD)
+                .and_then(|b| b.try_into().ok())
+                .map(usize::from_ne_bytes),
+            word(WORD).map(i32::from_ne_bytes),
+            word(WORD + 4).map(i32::from_ne_bytes),
+        ) else {
+            break;
+        };
+        let data = bytes
+            .get(at + HEADER..(at + len).min(used))
+            .unwrap_or_default();
+        match (level, kind) {
+            (SOL_SOCKET, SCM_CREDENTIALS) => {
+                if let Some(p) = data.first_chunk::<4>() {
+                    pid = u32::from_ne_bytes(*p);
+                }
+            }
+            (SOL_SOCKET, SCM_RIGHTS) => {
+                for fd in data.chunks_exact(4) {
+                    if let Ok(fd) = <[u8; 4]>::try_from(fd) {
+                        close_quietly(i32::from_ne_bytes(fd));
+                    }
+                }
+            }
+            _ => {}
+        }
+        if len < HEADER {
+            break;
+        }
+        at += len.next_multiple_of(WORD);
+    }
+    Ok((n, pid))
+}
+
 /// The calling thread's `errno` after a failed libc call.
 #[cfg(feature = "libc")]
 fn last_libc_errno() -> i32 {

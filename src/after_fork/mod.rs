@@ -17,6 +17,7 @@
 //! | PROGRAM      | supervisor: `fork`, each run | `supervisor::program` then [`exec`] | `execve`                          |
 //! | logger       | daemon: `fork` (`--syslog`, `--kmsg`) | [`logger`]      | `_exit` at end of PROGRAM's output          |
 //! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
+//! | notify watcher | daemon: `fork` before its steps (foreground mode, `notify_await`, no `respawn`) | [`notify_watcher`] | `_exit` once PROGRAM has exited (or failed to become ready) |
 //!
 //! The rules, which every file here keeps (the library's lints enforce the last two):
 //! - only async-signal-safe work: rustix system calls and `sys` on descriptors
@@ -35,6 +36,7 @@ mod exec;
 mod fds;
 pub(crate) mod intermediate;
 pub(crate) mod logger;
+mod notify_watcher;
 mod supervisor;
 mod watcher;
 

@@ -5,6 +5,7 @@
 //! daemon's steps itself.
 
 mod limits;
+mod notify_await;
 pub(crate) mod prepare;
 mod wait;
 

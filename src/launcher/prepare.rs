@@ -59,6 +59,8 @@ pub(crate) struct Prepared {
     /// Foreground mode with stderr redirected: the launcher's stderr, put back on a failure
     /// so that its message reaches the user.
     pub stderr_copy: Option<OwnedFd>,
+    /// [`Daemon::notify_await`]'s socket, bound.
+    pub awaited: Option<OwnedFd>,
 }
 
 /// The files a start created (rather than found): a failed start removes them again, each
@@ -123,6 +125,7 @@ impl Created {
                 | Step::Prctl
                 | Step::Rlimit
                 | Step::Priority
+                | Step::NotifyAwait
         );
         if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
             unlink(path, pid_id);
@@ -130,7 +133,7 @@ impl Created {
         // NotReady with a program to execute: the daemon died before `execve`, no program
         // code ran.
         let program_ran = match failed {
-            Step::Init | Step::ReadyFd => true,
+            Step::Init | Step::ReadyFd | Step::NotifyAwait => true,
             Step::NotReady => !exec,
             _ => false,
         };
@@ -188,6 +191,13 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
+    // notify-await: with a program; in foreground mode its watcher is the one READY=1 sender.
+    if (cfg.notify_await.is_some()
+        && (cfg.exec.is_none() || (cfg.foreground && cfg.ready_fd.is_some())))
+        || (cfg.watchdog.is_some() && (cfg.notify_await.is_none() || cfg.respawn.is_none()))
+    {
+        return Err(Error::new(Step::Config, Errno::INVAL));
+    }
     let mut created = Created::default();
     let (pid_file, pid_lock) = match cfg.pid_file {
         Some(path) => {
@@ -212,6 +222,18 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
             }
         }
         None => (None, None),
+    };
+    let awaited = match cfg.notify_await {
+        Some(address) => {
+            match crate::sd_notify::listen(address).and_then(|fd| above_stdio(fd, cfg.ready_fd)) {
+                Ok(fd) => Some(fd),
+                Err(e) => {
+                    created.remove(cfg, None, Step::NotifySocket);
+                    return Err(Error::new(Step::NotifySocket, e));
+                }
+            }
+        }
+        None => None,
     };
     match open_rest(cfg, &mut created) {
         Ok((devnull, stdout, stderr, channel, origin, ready)) => {
@@ -247,6 +269,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 } else {
                     None
                 },
+                awaited,
             })
         }
         Err(e) => {

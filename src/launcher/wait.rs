@@ -123,7 +123,9 @@ impl Daemon<'_> {
             }),
             None => None,
         };
-        let outcome = read_verdict(&channel, child, !self.manual_ready, program_ready.is_some())
+        // notify-await: the pidfd also notices the program's exit while waiting for READY=1.
+        let program_or_notify_ready = program_ready.is_some() || self.awaits_notify();
+        let outcome = read_verdict(&channel, child, !self.manual_ready, program_or_notify_ready)
             .and_then(|(pid, pidfd)| match &program_ready {
                 Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
                     // The program closed its end, or exited (what it started may hold
@@ -139,7 +141,7 @@ impl Daemon<'_> {
                     let fd = self.ready_fd.unwrap_or(-1);
                     Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                 }
-                _ => Ok(pid),
+                _ => self.await_notify(&prep, child, pid, pidfd.as_ref()),
             });
         match outcome {
             Ok(pid) => {

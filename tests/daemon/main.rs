@@ -20,6 +20,7 @@ mod limits;
 mod logging;
 mod messages;
 mod notify;
+mod notify_await;
 mod options;
 mod pid_file;
 mod privileges;
@@ -44,6 +45,7 @@ use limits::*;
 use logging::*;
 use messages::*;
 use notify::*;
+use notify_await::*;
 use options::*;
 use pid_file::*;
 use privileges::*;
@@ -171,6 +173,20 @@ fn main() {
         tool_ready_fd_foreground_passes_an_open_descriptor,
         s6_notification_fd_through_the_tool,
         fail_ready_fd_program_exits_with_a_holder_left,
+        // notify_await.rs: --notify-await, --notify-timeout, --watchdog (PROGRAM's sd_notify)
+        tool_notify_await_waits_for_ready,
+        tool_notify_await_real_clients,
+        tool_notify_await_main_pid,
+        fail_notify_await_ignores_strangers,
+        fail_notify_await_every_mode,
+        fail_notify_await_respawn_modes,
+        tool_notify_await_extend_timeout,
+        tool_notify_await_under_systemd,
+        tool_notify_await_respawn_under_systemd,
+        fail_notify_await_foreground,
+        tool_respawn_watchdog_restarts,
+        fail_notify_await_usage,
+        fail_notify_await_not_in_this_build,
         // respawn.rs: the -R supervisor
         tool_respawn_restarts_and_stops,
         tool_respawn_gives_up,

@@ -10,6 +10,8 @@
 //!   another service that accepts descriptors, as a message bus does.
 //! - `count-term FILE`: append a line to FILE for every SIGTERM received, and exit 0 half a
 //!   second after the first (bounded).
+//! - `sd-notify LINE...`: send the lines as one datagram to `$NOTIFY_SOCKET`, as
+//!   `sd_notify(3)` does.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CString;
@@ -49,6 +51,7 @@ pub fn run(args: &[String]) -> ! {
         Some("send-fds") => send_fds(&args[1], args.get(2).is_some_and(|a| a == "exit")),
         Some("hold-fds") => hold_fds(&args[1]),
         Some("count-term") => count_term(&args[1]),
+        Some("sd-notify") => crate::notify_await::sd_notify(&args[1..]),
         other => panic!("unknown role {other:?}"),
     }
 }

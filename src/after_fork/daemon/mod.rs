@@ -42,7 +42,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     // In daemon mode the launcher notifies the service manager and reads the program's
     // readiness socket; in foreground mode this process does (through a watcher).
     let notify = prep.notify.take();
-    let notify = if foreground {
+    // (With notify_await the respawn supervisor passes on what PROGRAM says later.)
+    let notify = if foreground || (cfg.respawn.is_some() && cfg.notify_await.is_some()) {
         notify
     } else {
         notify.map(forget);
@@ -74,6 +75,22 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let origin = prep.origin.take();
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
+    // notify-await: the socket (respawn), the watcher's report descriptor (foreground), or
+    // nothing (the launcher listens). Behind a test of the configuration itself, so that a
+    // constant one without it folds this away.
+    let awaited = match prep.awaited.take() {
+        // SAFETY: one thread (the caller's contract), the caller's runtime.
+        Some(fd) if cfg.notify_await.is_some() => match unsafe {
+            super::notify_watcher::in_daemon(cfg, fd, foreground, (ready.notify.as_ref(), created))
+        } {
+            Ok(fd) => fd,
+            Err(e) => {
+                created.remove(cfg, origin.as_ref(), e.step());
+                return Err(e);
+            }
+        },
+        _ => None,
+    };
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.channel.as_ref()),
@@ -88,6 +105,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         },
         raw(root.as_ref()),
         raw(stderr_copy.as_ref()),
+        raw(awaited.as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let mut pid_fd = None;
@@ -99,7 +117,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
                 cfg,
                 &mut ready,
                 (origin.as_ref(), pid_file),
-                root.as_ref(),
+                (root.as_ref(), awaited.as_ref()),
                 signals,
             );
             if ready.channel.is_some() {
@@ -113,6 +131,9 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         Err(e) => Err(e),
     };
     if let Err(e) = &outcome {
+        if let (Some(tell), true) = (&awaited, foreground && cfg.respawn.is_none()) {
+            super::notify_watcher::failed(tell);
+        }
         // Foreground mode: the caller prints the failure on stderr, which must be the
         // launcher's again, not a log file (that this very failure may remove) or /dev/null.
         if let Some(copy) = &stderr_copy {
@@ -142,7 +163,7 @@ fn steps(
     cfg: &Daemon<'_>,
     prep: Prepared,
     root: Option<&OwnedFd>,
-    internal: [i32; 7],
+    internal: [i32; 8],
     pid: u32,
     pid_fd: &mut Option<i32>,
 ) -> Result<(), Error> {
@@ -195,7 +216,7 @@ fn steps(
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
     let pid_lock = prep.pid_lock;
-    let [a, b, c, d, e, f, g] = internal;
+    let [a, b, c, d, e, f, g, h] = internal;
     let internal = [
         a,
         b,
@@ -204,6 +225,7 @@ fn steps(
         e,
         f,
         g,
+        h,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];
@@ -290,7 +312,7 @@ fn finish(
     if let Some(exec) = cfg.exec {
         if let Some(channel) = &ready.channel {
             reported(cfg, ready::send(channel, Record::Exec(pid)));
-            if program_ready.is_some() {
+            if program_ready.is_some() || cfg.notify_await.is_some() {
                 // The launcher opens a pidfd of this process before it lets it go on.
                 ready::wait_ack(channel);
             }
@@ -318,7 +340,8 @@ fn finish(
             // The program reports readiness itself on an inherited descriptor: not ready yet.
             (Some(_), None) => {}
             (None, _) => {
-                if let Some(socket) = &ready.notify {
+                // With notify_await, once the program says so (the watcher, the launcher).
+                if let Some(socket) = ready.notify.as_ref().filter(|_| cfg.notify_await.is_none()) {
                     crate::notify::ready(socket, pid);
                 }
             }

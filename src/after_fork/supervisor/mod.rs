@@ -23,12 +23,12 @@
 //! state; "PROGRAM exited" is PROGRAM's own end. Like s6-supervise's `actions[state][event]`,
 //! each cell is one arm of [`Supervisor::step`]:
 //!
-//! | state \ event   | PROGRAM exited | TERM, INT, QUIT | HUP | USR1, USR2 | restart due |
-//! |-----------------|----------------|-----------------|-----|------------|-------------|
-//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded, unless the output is captured and PROGRAM leaves HUP at its default | forwarded | — |
-//! | `Stopping(pid)` | `Done(0)` | forwarded again | as in `Running` | forwarded | — |
-//! | `Backoff(at)`   | — | `Done(0)` | logs reopened | — | started: `Running(pid)`; the start failed: the policy, as for an exit |
-//! | `Done(code)`    | the loop ends: output drained, children killed, pid file removed, `_exit(code)` | | | | |
+//! | state \ event   | PROGRAM exited | TERM, INT, QUIT | HUP | USR1, USR2 | restart due | watchdog expired |
+//! |-----------------|----------------|-----------------|-----|------------|-------------|------------------|
+//! | `Running(pid)`  | status 0, or a stop signal came with the end: `Done(0)`; else the policy: `Backoff(at)`, or `Done(1)` past the limit | to PROGRAM's group and every other child: `Stopping(pid)` | logs reopened; forwarded, unless the output is captured and PROGRAM leaves HUP at its default | forwarded | — | said; SIGKILL to PROGRAM's group (its end then restarts it): `Running(pid)` |
+//! | `Stopping(pid)` | `Done(0)` | forwarded again | as in `Running` | forwarded | — | — |
+//! | `Backoff(at)`   | — | `Done(0)` | logs reopened | — | started: `Running(pid)`; the start failed: the policy, as for an exit | — |
+//! | `Done(code)`    | the loop ends: output drained, children killed, pid file removed, `_exit(code)` | | | | | |
 //!
 //! A stop waits for PROGRAM's end with no deadline of its own: whoever stops the service
 //! bounds it (`--stop` sends SIGKILL after its timeout, and PROGRAM dies with the supervisor).
@@ -37,6 +37,7 @@
 
 mod capture;
 mod children;
+mod notify;
 mod policy;
 mod program;
 mod signals;
@@ -93,6 +94,8 @@ enum Event {
     Forward(i32),
     /// The time of [`State::Backoff`] has come.
     Due,
+    /// No `WATCHDOG=1` came from the running program in time ([`Daemon::watchdog`]).
+    Watchdog,
 }
 
 /// What the supervisor holds for all of PROGRAM's runs.
@@ -109,6 +112,12 @@ struct Supervisor<'c, 'a> {
     pid_file: FileId,
     /// The [`chroot`](Daemon::chroot) directory, entered by the program only.
     root: Option<&'c OwnedFd>,
+    /// [`notify_await`](Daemon::notify_await)'s socket, kept for every run.
+    awaited: Option<&'c OwnedFd>,
+    /// [`watchdog`](Daemon::watchdog)'s deadline for the running program.
+    dog: notify::Watchdog,
+    /// The service manager's socket, in foreground mode.
+    upstream: Option<OwnedFd>,
     /// The supervisor's own pid (the program's parent).
     me: Pid,
     /// Signals 32 to 34 to reset before `execve` (see [`program`]).
@@ -121,13 +130,13 @@ pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
     (origin, pid_file): (Option<&OwnedFd>, FileId),
-    root: Option<&OwnedFd>,
+    (root, awaited): (Option<&OwnedFd>, Option<&OwnedFd>),
     reserved: u64,
 ) -> Error {
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved) {
+    let mut sup = match setup(cfg, exec, (origin, pid_file), (root, awaited), reserved) {
         Ok(sup) => sup,
         Err(e) => return e,
     };
@@ -140,7 +149,12 @@ pub(super) fn run(
             return e;
         }
     };
+    // notify-await: started means READY=1.
+    if let Err(e) = sup.first_ready(program, ready.notify.as_ref()) {
+        return e;
+    }
     // Started: the launcher (or the service manager) hears it, and the channel closes.
+    let launcher = ready.channel.is_some();
     if let Some(channel) = ready.channel.take() {
         if let Err(e) = ready::send(&channel, Record::Ready(me)) {
             if !ready::launcher_gone(e) {
@@ -150,8 +164,11 @@ pub(super) fn run(
             }
         }
     }
-    if let Some(socket) = ready.notify.take() {
-        crate::notify::ready(&socket, me);
+    // The service manager: told now (by the launcher in daemon mode), and told what PROGRAM
+    // says later.
+    sup.upstream = ready.notify.take();
+    if let Some(socket) = sup.upstream.as_ref().filter(|_| !launcher) {
+        crate::notify::ready(socket, me);
     }
     let (max, period) = cfg.respawn.unwrap_or((0, 0));
     let mut restarts = Restarts::new(max, period, sys::monotonic_ms());
@@ -168,7 +185,7 @@ fn setup<'c, 'a>(
     cfg: &'c Daemon<'a>,
     exec: Exec<'a>,
     (origin, pid_file): (Option<&'c OwnedFd>, FileId),
-    root: Option<&'c OwnedFd>,
+    (root, awaited): (Option<&'c OwnedFd>, Option<&'c OwnedFd>),
     reserved: u64,
 ) -> Result<Supervisor<'c, 'a>, Error> {
     let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
@@ -190,6 +207,9 @@ fn setup<'c, 'a>(
         origin,
         pid_file,
         root,
+        awaited,
+        dog: notify::Watchdog::default(),
+        upstream: None,
         me: rustix::process::getpid(),
         reserved,
     })
@@ -201,11 +221,12 @@ impl Supervisor<'_, '_> {
         loop {
             self.wait(match state {
                 State::Backoff(at) => Some(at),
-                _ => None,
+                _ => self.dog.due(),
             });
             // Output first: a program's last words come before the supervisor's report of
             // its end.
             self.copy_output();
+            self.notifications(state);
             let pending = signals::pending(&self.signals);
             // A stop that arrives with the program's end (the stop signalled both) is a stop:
             // no restart is announced.
@@ -230,6 +251,9 @@ impl Supervisor<'_, '_> {
                 if sys::monotonic_ms() >= at {
                     state = self.step(state, Event::Due, restarts);
                 }
+            }
+            if self.dog.due().is_some_and(|at| sys::monotonic_ms() >= at) {
+                state = self.step(state, Event::Watchdog, restarts);
             }
         }
     }
@@ -264,9 +288,14 @@ impl Supervisor<'_, '_> {
                 state
             }
             (Backoff(_), Due) => self.restart(restarts),
+            (Running(pid), Watchdog) => {
+                self.watchdog_expired(pid);
+                state
+            }
             // No PROGRAM to signal, no start due, or already done.
             (Backoff(_), Exited { .. } | Forward(_))
             | (Running(_) | Stopping(_), Due)
+            | (Stopping(_) | Backoff(_), Watchdog)
             | (Done(_), _) => state,
         }
     }
@@ -355,6 +384,7 @@ impl Supervisor<'_, '_> {
             PollFd::new(&self.signals, PollFlags::IN),
             PollFd::new(&self.signals, PollFlags::empty()),
             PollFd::new(&self.signals, PollFlags::empty()),
+            PollFd::new(self.awaited.unwrap_or(&self.signals), PollFlags::IN),
         ];
         for (slot, read) in fds.iter_mut().skip(1).zip(self.output.read_ends()) {
             if let Some(fd) = read {

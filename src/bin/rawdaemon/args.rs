@@ -75,6 +75,10 @@ pub const IONICE: u8 = 0xA5;
 #[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const PROCSCHED: u8 = 0xA6;
 pub const OOM_SCORE_ADJ: u8 = 0xA7;
+// notify-await.
+const NOTIFY_AWAIT: u8 = 39;
+const NOTIFY_TIMEOUT: u8 = 40;
+const WATCHDOG: u8 = 41;
 
 /// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
 pub struct Repeated<T> {
@@ -142,6 +146,14 @@ pub struct Args<'a> {
     /// `--capabilities`, `--rlimit`, `--nicelevel` and the others of `limits.rs`.
     #[cfg(feature = "tool-limits")]
     pub limits: crate::limits::Options,
+    // notify-await.
+    /// `--notify-await`
+    pub notify_await: bool,
+    /// `--notify-timeout SECS` (default 60).
+    #[cfg_attr(not(feature = "tool-notify"), allow(dead_code))]
+    pub notify_timeout: u32,
+    /// `--watchdog SECS`
+    pub watchdog: Option<u32>,
 }
 
 /// Why parsing stopped without a program to start.
@@ -177,6 +189,9 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         program: 0,
         #[cfg(feature = "tool-limits")]
         limits: crate::limits::Options::new(),
+        notify_await: false,
+        notify_timeout: 60,
+        watchdog: None,
     };
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
@@ -213,7 +228,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         }
         let takes_value = !matches!(
             letter,
-            b'h' | b'V' | b'f' | b'R' | STOP | STATUS | NO_NEW_PRIVS
+            b'h' | b'V' | b'f' | b'R' | STOP | STATUS | NO_NEW_PRIVS | NOTIFY_AWAIT
         );
         let value = if !takes_value {
             if attached.is_some() {
@@ -280,6 +295,22 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 ))?);
             }
             (STATUS, _) => a.action = Action::Status,
+            #[cfg(feature = "tool-notify")]
+            (NOTIFY_AWAIT, _) => a.notify_await = true,
+            #[cfg(feature = "tool-notify")]
+            (NOTIFY_TIMEOUT | WATCHDOG, Some(v)) => {
+                let n = parse_number(v.to_bytes())
+                    .filter(|&n| (1..=86_400).contains(&n))
+                    .ok_or(Stop::Usage(
+                        "--notify-timeout and --watchdog need whole seconds, 1 to 86400",
+                        v.to_bytes(),
+                    ))?;
+                if letter == WATCHDOG {
+                    a.watchdog = Some(n);
+                } else {
+                    a.notify_timeout = n;
+                }
+            }
             (b's', Some(v)) => {
                 a.signal_set = true;
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
@@ -362,6 +393,18 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.ready_fd.is_some() && a.respawn.is_some() {
         return Err(Stop::Usage("--ready-fd cannot be used with --respawn", b""));
     }
+    if cfg!(feature = "tool-notify") && a.notify_await && a.foreground && a.ready_fd.is_some() {
+        return Err(Stop::Usage(
+            "--notify-await with -f cannot be used with --ready-fd",
+            b"",
+        ));
+    }
+    if cfg!(feature = "tool-notify")
+        && a.watchdog.is_some()
+        && !(a.notify_await && a.respawn.is_some())
+    {
+        return Err(Stop::Usage("--watchdog needs --notify-await and -R", b""));
+    }
     // --signal alone sends one signal; with --stop it is the one the stop sends.
     if a.signal_set && a.action == Action::Start {
         a.action = Action::Signal;
@@ -412,6 +455,9 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"syslog" => SYSLOG,
         b"kmsg" => KMSG,
         b"log-socket" => LOG_SOCKET,
+        b"notify-await" => NOTIFY_AWAIT,
+        b"notify-timeout" => NOTIFY_TIMEOUT,
+        b"watchdog" => WATCHDOG,
         b"respawn" => b'R',
         b"max-restarts" => MAX_RESTARTS,
         b"restart-period" => RESTART_PERIOD,
@@ -433,7 +479,7 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
 const fn available(letter: u8) -> bool {
     match letter {
         STOP | STATUS | b's' | b't' => cfg!(feature = "tool-control"),
-        READY_FD => cfg!(feature = "tool-notify"),
+        READY_FD | NOTIFY_AWAIT | NOTIFY_TIMEOUT | WATCHDOG => cfg!(feature = "tool-notify"),
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),

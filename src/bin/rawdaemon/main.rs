@@ -30,6 +30,8 @@ mod cstr;
 mod env;
 #[cfg(feature = "tool-limits")]
 mod limits;
+#[cfg(feature = "tool-notify")]
+mod notify_await;
 mod output;
 mod search;
 mod usage;
@@ -57,21 +59,25 @@ const MAX_ARGS: usize = 1024;
 /// field starts zeroed or uninitialized, so that none of it takes room in the binary.
 struct Scratch {
     strings: [MaybeUninit<&'static CStr>; MAX_ARGS],
-    set: [MaybeUninit<&'static CStr>; args::MAX_REPEATS + 3],
-    env: [*const u8; MAX_ENV + args::MAX_REPEATS + 4],
+    set: [MaybeUninit<&'static CStr>; args::MAX_REPEATS + 5],
+    env: [*const u8; MAX_ENV + args::MAX_REPEATS + 6],
     resolved: search::PathBuffer,
     #[cfg(feature = "tool-privileges")]
     account: AccountEnv,
+    #[cfg(feature = "tool-notify")]
+    awaited: notify_await::AwaitEnv,
 }
 
 /// The one [`Scratch`], taken by `main` alone.
 static mut SCRATCH: Scratch = Scratch {
     strings: [const { MaybeUninit::uninit() }; MAX_ARGS],
-    set: [const { MaybeUninit::uninit() }; args::MAX_REPEATS + 3],
-    env: [core::ptr::null(); MAX_ENV + args::MAX_REPEATS + 4],
+    set: [const { MaybeUninit::uninit() }; args::MAX_REPEATS + 5],
+    env: [core::ptr::null(); MAX_ENV + args::MAX_REPEATS + 6],
     resolved: search::PathBuffer::new(),
     #[cfg(feature = "tool-privileges")]
     account: AccountEnv::new(),
+    #[cfg(feature = "tool-notify")]
+    awaited: notify_await::AwaitEnv::new(),
 };
 
 /// The entry point the C library's `_start` calls.
@@ -98,6 +104,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         resolved,
         #[cfg(feature = "tool-privileges")]
         account,
+        #[cfg(feature = "tool-notify")]
+        awaited,
     } = scratch;
     // SAFETY: the C runtime passes argc pointers followed by a null.
     let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc.max(0) as usize + 1) };
@@ -123,10 +131,35 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let account = account.entries(user.as_ref());
     #[cfg(not(feature = "tool-privileges"))]
     let account = core::iter::empty();
-    let set = fill(set, account.chain(args.env.as_slice().iter().copied()));
     // SAFETY: the C runtime's environment is null-terminated, its strings live as long as
     // the process.
     let inherited = unsafe { env::inherited(envp) };
+    // --notify-await: PROGRAM's NOTIFY_SOCKET is the start's own socket (after -E's, so it
+    // wins), and the service manager's is the one the start reports to.
+    #[cfg(feature = "tool-notify")]
+    let (awaited, upstream) = match args.notify_await {
+        // SAFETY: as for inherited; -E's strings are argv's.
+        true => (awaited.fill(args.watchdog), unsafe {
+            notify_await::upstream(inherited, args.env.as_slice())
+        }),
+        false => (None, None),
+    };
+    #[cfg(feature = "tool-notify")]
+    let ours = awaited
+        .as_ref()
+        .map(|a| [Some(a.socket), a.watchdog])
+        .unwrap_or_default()
+        .into_iter()
+        .flatten();
+    #[cfg(feature = "tool-notify")]
+    let set = fill(
+        set,
+        account
+            .chain(args.env.as_slice().iter().copied())
+            .chain(ours),
+    );
+    #[cfg(not(feature = "tool-notify"))]
+    let set = fill(set, account.chain(args.env.as_slice().iter().copied()));
     // SAFETY: as for inherited.
     let Some(envp) = (unsafe { env::build(inherited, set, env_ptrs) }) else {
         return usage_error("too many environment variables (at most 4096)", b"");
@@ -166,7 +199,14 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     // SAFETY: as for PATH.
     let notify_socket = unsafe { env::find(envp, b"NOTIFY_SOCKET") };
-    let daemon = configure(&args, exec, user.as_ref(), notify_socket);
+    #[cfg(feature = "tool-notify")]
+    let (notify_socket, awaited) = match awaited {
+        Some(a) => (upstream, Some(a.address)),
+        None => (notify_socket, None),
+    };
+    #[cfg(not(feature = "tool-notify"))]
+    let awaited = None;
+    let daemon = configure(&args, exec, user.as_ref(), (notify_socket, awaited));
     #[cfg(not(feature = "tool-notify"))]
     if notify_socket.is_some() {
         warn_without_notify();
@@ -227,7 +267,7 @@ fn configure<'a>(
     args: &'a Args<'a>,
     exec: Exec<'a>,
     user: Option<&'a Credentials>,
-    notify_socket: Option<&'a [u8]>,
+    (notify_socket, awaited): (Option<&'a [u8]>, Option<&'a [u8]>),
 ) -> Daemon<'a> {
     let keep = if args.foreground {
         Output::Inherit
@@ -262,7 +302,18 @@ fn configure<'a>(
         d = d.notify_socket(socket);
     }
     #[cfg(not(feature = "tool-notify"))]
-    let _ = notify_socket;
+    let _ = (notify_socket, awaited);
+    #[cfg(feature = "tool-notify")]
+    if let Some(address) = awaited {
+        d = d
+            .notify_await(address)
+            .notify_timeout(core::time::Duration::from_secs(u64::from(
+                args.notify_timeout,
+            )));
+        if let Some(secs) = args.watchdog {
+            d = d.watchdog(core::time::Duration::from_secs(u64::from(secs)));
+        }
+    }
     #[cfg(feature = "tool-notify")]
     if let Some(fd) = args.ready_fd {
         d = d.ready_fd(fd);

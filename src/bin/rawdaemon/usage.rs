@@ -80,6 +80,16 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
     #[cfg(feature = "tool-notify")]
     "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
+      --notify-await   PROGRAM reports readiness with sd_notify: it gets NOTIFY_SOCKET of a
+                       socket of this start's, and the start succeeds only once PROGRAM (or
+                       a descendant) sends READY=1; STATUS= lines are printed meanwhile, a
+                       descendant named by MAINPID= becomes the daemon (the pid file names
+                       it). With -f a small watcher waits beside PROGRAM; with -R the
+                       supervisor waits for the first run
+      --notify-timeout SECS  how long --notify-await waits (default 60); then, or if
+                       PROGRAM exits first, the start fails and PROGRAM is killed
+      --watchdog SECS  with -R and --notify-await: PROGRAM gets WATCHDOG_USEC, and is
+                       killed and restarted when no WATCHDOG=1 comes for SECS
 ",
     "  -h, --help           print this help
   -V, --version        print the version
@@ -89,7 +99,8 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
     "\
 With NOTIFY_SOCKET set (systemd Type=notify), READY=1 and MAINPID= are sent once PROGRAM
 is ready: by this process just before it exits, or with -f just before exec (with -f and
---ready-fd, by a small watcher process: systemd then needs NotifyAccess=all).
+--ready-fd, by a small watcher process: systemd then needs NotifyAccess=all). With
+--notify-await, once PROGRAM sent READY=1, and its STATUS= lines are passed on.
 
 ",
     #[cfg(feature = "tool-control")]

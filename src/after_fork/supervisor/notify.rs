@@ -1,0 +1,142 @@
+//! [`notify_await`](crate::Daemon::notify_await) in the supervisor: the first run's `READY=1`
+//! awaited before the start is reported, and the notification socket read on every later
+//! turn (so that a program's `sd_notify` never blocks on a full queue). Runs in the
+//! supervisor.
+
+use rustix::event::{PollFd, PollFlags};
+use rustix::process::{Pid, PidfdFlags, Signal};
+
+use super::{State, Supervisor};
+use crate::error::Error;
+use crate::sd_notify::Awaiting;
+
+impl Supervisor<'_, '_> {
+    /// With a notification socket: waits until the first run `program` sends `READY=1`,
+    /// copying its output meanwhile. If it exits first or the time runs out, everything is
+    /// ended (its group killed, every child reaped, the pid file removed) and the error is
+    /// returned, for the daemon to report.
+    ///
+    /// # References
+    ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+    ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+    pub(super) fn first_ready(
+        &mut self,
+        program: Pid,
+        upstream: Option<&rustix::fd::OwnedFd>,
+    ) -> Result<(), Error> {
+        let Some(socket) = self.awaited else {
+            return Ok(());
+        };
+        // The supervisor's own child, not reaped before this returns: the pid is its.
+        let pidfd = rustix::process::pidfd_open(program, PidfdFlags::empty()).ok();
+        let raw = program.as_raw_nonzero().get() as u32;
+        let timeout = u64::from(self.cfg.notify_timeout) * 1000;
+        let mut wait = Awaiting::new(raw, timeout, false);
+        let outcome = loop {
+            let Some(left) = wait.left() else {
+                break Err(wait.give_up(false));
+            };
+            let mut fds = [
+                PollFd::new(socket, PollFlags::IN),
+                PollFd::new(pidfd.as_ref().unwrap_or(socket), PollFlags::IN),
+                PollFd::new(socket, PollFlags::empty()),
+                PollFd::new(socket, PollFlags::empty()),
+            ];
+            for (slot, read) in fds.iter_mut().skip(2).zip(self.output.read_ends()) {
+                if let Some(fd) = read {
+                    *slot = PollFd::new(fd, PollFlags::IN);
+                }
+            }
+            let _ = rustix::event::poll(&mut fds, Some(&left));
+            let exited = pidfd.is_some() && fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
+            self.copy_output();
+            let mut status = |text: &[u8]| {
+                if let Some(up) = upstream {
+                    crate::notify::status(up, text);
+                }
+            };
+            if wait.read(socket, &mut status) {
+                break Ok(());
+            }
+            if exited {
+                break Err(wait.give_up(true));
+            }
+        };
+        outcome.map_err(|why| {
+            let _ = rustix::process::kill_process_group(program, Signal::KILL);
+            let (cfg, exec) = (self.cfg, self.exec);
+            self.output.drain(&|| super::line(cfg, exec));
+            super::children::end_all(self.me);
+            self.remove_pid_file();
+            crate::sd_notify::error(why)
+        })
+    }
+
+    /// Reads every notification waiting, from any run: the socket must never fill up. A
+    /// `WATCHDOG=1` from the running program (or a descendant) pushes its watchdog deadline
+    /// on; a new run gets a deadline of its own, a program that is not running none. What
+    /// the running program says goes on to the service manager (foreground mode), as the
+    /// supervisor's own word (it is the main process), `MAINPID=` left out.
+    pub(super) fn notifications(&mut self, state: State) {
+        let running = match state {
+            State::Running(pid) => Some(pid),
+            _ => None,
+        };
+        let period = self.cfg.watchdog.map_or(0, |secs| u64::from(secs) * 1000);
+        let later = || crate::sys::monotonic_ms().saturating_add(period);
+        if self.dog.pid != running {
+            self.dog.pid = running;
+            self.dog.at = running.filter(|_| period > 0).map(|_| later());
+        }
+        let Some(socket) = self.awaited else {
+            return;
+        };
+        let program = running.map_or(0, |pid| pid.as_raw_nonzero().get() as u32);
+        let mut buf = [0_u8; crate::sd_notify::MESSAGE_MAX];
+        while let Ok((len, sender)) =
+            crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf)
+        {
+            let Some(message) = buf.get(..len) else {
+                continue;
+            };
+            if !crate::sd_notify::from_service(sender, [program, program]) {
+                continue;
+            }
+            if self.dog.at.is_some() && crate::sd_notify::Notice::parse(message).watchdog {
+                self.dog.at = Some(later());
+            }
+            if let Some(up) = &self.upstream {
+                crate::notify::relay(up, message);
+            }
+        }
+    }
+
+    /// The running program `pid` sent no `WATCHDOG=1` in time: says so and kills its group;
+    /// its end then restarts it as the policy says.
+    pub(super) fn watchdog_expired(&mut self, pid: Pid) {
+        self.dog.at = None;
+        let secs = self.cfg.watchdog.unwrap_or(0);
+        let mut m = self.line();
+        m.push_str("no WATCHDOG=1 within ")
+            .push_u32(secs)
+            .push_str(" s; killing it");
+        self.say(m);
+        let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+    }
+}
+
+/// The watchdog of the running program ([`Daemon::watchdog`](crate::Daemon::watchdog)).
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Watchdog {
+    /// The run it watches.
+    pid: Option<Pid>,
+    /// When it expires (monotonic, ms); `None`: not armed.
+    at: Option<u64>,
+}
+
+impl Watchdog {
+    /// When it expires, if armed.
+    pub(super) fn due(&self) -> Option<u64> {
+        self.at
+    }
+}
