@@ -147,6 +147,7 @@ impl<'a> Exec<'a> {
 /// | [`respawn`](Self::respawn) | off |
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
+/// | [`log_rotation`](Self::log_rotation), [`log_timestamps`](Self::log_timestamps) | off |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -175,6 +176,9 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
+    // Log rotation (`log_rotation`, `log_timestamps`):
+    pub(crate) log_rotation: Option<(u64, u32)>,
+    pub(crate) log_timestamps: bool,
 }
 
 impl<'a> Daemon<'a> {
@@ -202,6 +206,8 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
+            log_rotation: None,
+            log_timestamps: false,
         }
     }
 
@@ -412,6 +418,45 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// With [`Exec`] and [`Output::Append`]: the log files rotate themselves. When a file would
+    /// grow past `max_bytes` (4096 or more), it is renamed `FILE.1` at a line boundary (the
+    /// older ones shift to `FILE.2` ... `FILE.keep`, the oldest is replaced; with `keep` 0
+    /// the file is removed), and a new `FILE` is started; a line longer than `max_bytes` is
+    /// cut there and ends in `...`. `keep` is at most 999 (more is taken as 999).
+    ///
+    /// The program's output then goes through a pipe to a small logging process (in
+    /// [`respawn`](Self::respawn) mode, the supervisor), which writes whole lines and never
+    /// waits for the disk: a line that cannot be written (a full file system) is dropped, and
+    /// their number is written to the file (`NAME: dropped N lines of output`) once a line
+    /// gets through again. The rotation works relative to the file's directory, opened
+    /// safely before any fork (a symbolic link planted there later is never followed): only
+    /// the file still at `FILE` that is the one being written is renamed, and a new file is
+    /// opened by the rules of [`Output::Append`]. A file that another tool renamed or
+    /// removed (logrotate's `create`) is noticed at the next line and opened again by path.
+    /// Only regular files rotate (a FIFO or device log is refused with
+    /// [`Detail::NotRotatable`](crate::Detail::NotRotatable)). Like s6-log's `s`/`n`,
+    /// svlogd's `s`/`n`, supervisord's `stdout_logfile_maxbytes`/`stdout_logfile_backups`.
+    #[must_use]
+    pub const fn log_rotation(mut self, max_bytes: u64, keep: u32) -> Self {
+        self.log_rotation = Some((max_bytes, if keep > 999 { 999 } else { keep }));
+        self
+    }
+
+    /// With [`Exec`] and [`Output::Append`]: each line of the log files starts with the UTC
+    /// time it was read at, `2026-12-04T18:55:45.123456Z ` (RFC 3339, in microseconds), as
+    /// svlogd's `-tt` and s6-log's `T`. The output goes through the logging process, as
+    /// with [`log_rotation`](Self::log_rotation).
+    #[must_use]
+    pub const fn log_timestamps(mut self, on: bool) -> Self {
+        self.log_timestamps = on;
+        self
+    }
+
+    /// The log files go through a logging process that rotates them or stamps their lines.
+    pub(crate) const fn log_files_piped(&self) -> bool {
+        self.log_rotation.is_some() || self.log_timestamps
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -427,6 +472,8 @@ impl<'a> Daemon<'a> {
             Step::Chroot => self.chroot,
             Step::OpenStdout => output_path(self.stdout),
             Step::OpenStderr => output_path(self.stderr),
+            Step::LogDir if error.detail() == crate::Detail::Fd(2) => output_path(self.stderr),
+            Step::LogDir => output_path(self.stdout),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
             Step::Exec | Step::ReadyFd => self.exec.map(|e| e.path),
             _ => None,

@@ -83,15 +83,24 @@ pub enum Step {
     /// detail ([`Detail::Signalfd`], [`Detail::Subreaper`], [`Detail::Pipes`],
     /// [`Detail::ProcessGroup`], [`Detail::ParentDeath`]).
     Respawn = 31,
-    /// Starting the process that sends the program's output to the system log.
+    /// Starting the process that sends the program's output to the system log, or to the
+    /// log files that rotate themselves.
     Logger = 32,
+    // 33 to 36 and 39 to 44: other options' steps.
+    // Log rotation (`Daemon::log_rotation`, `Daemon::log_timestamps`):
+    /// The log rotation's settings do not fit the start: the detail says why
+    /// ([`Detail::NoLogFile`], [`Detail::BelowMinimum`], [`Detail::WithSystemLog`]).
+    LogRotation = 37,
+    /// Opening the directory of a log file that rotates (before any fork): [`Detail::Fd`]
+    /// says which output's, 1 or 2.
+    LogDir = 38,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Option<Step>; 32] = [
+        const ALL: [Option<Step>; 38] = [
             Some(Threads),
             Some(KeepFd),
             Some(OpenDevNull),
@@ -124,6 +133,12 @@ impl Step {
             Some(ReadyFd),
             Some(Respawn),
             Some(Logger),
+            None,
+            None,
+            None,
+            None,
+            Some(LogRotation),
+            Some(LogDir),
         ];
         let Some(i) = n.checked_sub(1) else {
             return None;
@@ -195,12 +210,18 @@ const NAMES: &str = concat!(
     "exec\0",                   // 30 ReadyFd
     "respawn\0",                // 31 Respawn
     "logger\0",                 // 32 Logger
+    "\0",                       // 33 (another option's)
+    "\0",                       // 34 (another option's)
+    "\0",                       // 35 (another option's)
+    "\0",                       // 36 (another option's)
+    "log rotation\0",           // 37 LogRotation
+    "log directory\0",          // 38 LogDir
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
 #[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
-const NAME_ENDS: [u16; 32] = {
-    let mut ends = [0; 32];
+const NAME_ENDS: [u16; 38] = {
+    let mut ends = [0; 38];
     let (mut at, mut n) = (0, 0);
     while at < NAMES.len() {
         assert!(NAMES.as_bytes()[at].is_ascii(), "step names are ASCII");
@@ -270,6 +291,18 @@ pub enum Detail {
     ProcessGroup,
     /// [`Step::Respawn`]: the program's parent-death signal.
     ParentDeath,
+    // Log rotation:
+    /// [`Step::LogRotation`] (with `EINVAL`): rotation or time stamps without a log file to
+    /// apply them to (stdout and stderr are not [`Output::Append`](crate::Output::Append)).
+    NoLogFile,
+    /// [`Step::LogRotation`] (with `EINVAL`): a size below 4096 bytes.
+    BelowMinimum,
+    /// [`Step::OpenStdout`], [`Step::OpenStderr`] (with `EINVAL`): the log is a FIFO or a
+    /// device, which has no size to rotate at.
+    NotRotatable,
+    /// [`Step::LogRotation`] (with `EINVAL`): the output goes to the system log
+    /// ([`log_output`](crate::Daemon::log_output)), not to files.
+    WithSystemLog,
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
@@ -301,6 +334,10 @@ impl Detail {
             Detail::Pipes => (29, 0),
             Detail::ProcessGroup => (30, 0),
             Detail::ParentDeath => (31, 0),
+            Detail::NoLogFile => (40, 0),
+            Detail::BelowMinimum => (41, 0),
+            Detail::NotRotatable => (42, 0),
+            Detail::WithSystemLog => (43, 0),
         }
     }
 
@@ -332,6 +369,10 @@ impl Detail {
             29 => Detail::Pipes,
             30 => Detail::ProcessGroup,
             31 => Detail::ParentDeath,
+            40 => Detail::NoLogFile,
+            41 => Detail::BelowMinimum,
+            42 => Detail::NotRotatable,
+            43 => Detail::WithSystemLog,
             _ => return None,
         })
     }
@@ -557,6 +598,14 @@ impl Error {
                 " before it was ready",
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
+            Detail::NoLogFile => (
+                "needs a log file (stdout or stderr appended to one)",
+                None,
+                "",
+            ),
+            Detail::BelowMinimum => ("the size must be 4096 bytes or more", None, ""),
+            Detail::NotRotatable => ("a FIFO or device cannot be rotated", None, ""),
+            Detail::WithSystemLog => ("the output goes to the system log, not to files", None, ""),
             _ => {
                 write_errno(m, self.errno);
                 return;
@@ -612,6 +661,9 @@ mod tests {
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(33), None);
+        assert_eq!(Step::from_u8(37), Some(Step::LogRotation));
+        assert_eq!(Step::from_u8(38), Some(Step::LogDir));
+        assert_eq!(Step::from_u8(39), None);
         assert!(core::mem::size_of::<Error>() <= 8);
         assert_eq!(
             Step::from_u8(27),
@@ -632,6 +684,8 @@ mod tests {
             (Step::Setuid, "setuid"),
             (Step::ReadyFd, "exec"),
             (Step::Logger, "logger"),
+            (Step::LogRotation, "log rotation"),
+            (Step::LogDir, "log directory"),
         ];
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");

@@ -32,6 +32,7 @@ pub(crate) mod daemon;
 mod exec;
 mod fds;
 pub(crate) mod intermediate;
+pub(crate) mod logfile;
 pub(crate) mod logger;
 mod supervisor;
 mod watcher;

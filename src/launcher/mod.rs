@@ -5,6 +5,7 @@
 //! daemon's steps itself.
 
 pub(crate) mod prepare;
+mod rotation;
 mod wait;
 
 use crate::after_fork;

@@ -59,6 +59,8 @@ pub(crate) struct Prepared {
     /// Foreground mode with stderr redirected: the launcher's stderr, put back on a failure
     /// so that its message reaches the user.
     pub stderr_copy: Option<OwnedFd>,
+    /// With log rotation: the directories of stdout's and stderr's log files.
+    pub log_dirs: [Option<OwnedFd>; 2],
 }
 
 /// The files a start created (rather than found): a failed start removes them again, each
@@ -150,6 +152,7 @@ impl Created {
 #[inline]
 pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     check_exec(cfg)?;
+    super::rotation::check(cfg)?;
     // One read of /proc/self/status: the thread count and the signals to reset.
     let status = procfs::read_status();
     if cfg.check_threads {
@@ -208,8 +211,15 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         }
         None => (None, None),
     };
-    match open_rest(cfg, &mut created) {
-        Ok((devnull, stdout, stderr, pipe, origin, ready)) => {
+    let opened = open_rest(cfg, &mut created).and_then(|rest| {
+        let (_, stdout, stderr, ..) = &rest;
+        let files = [stdout.as_ref(), stderr.as_ref()];
+        let above = |fd| above_stdio(fd, cfg.ready_fd);
+        let dirs = super::rotation::open_dirs(cfg, files, &above)?;
+        Ok((rest, dirs))
+    });
+    match opened {
+        Ok(((devnull, stdout, stderr, pipe, origin, ready), log_dirs)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked, umask) = match status {
                 Some(s) => (s.ignored | s.caught, s.blocked != 0, s.umask),
@@ -242,6 +252,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 } else {
                     None
                 },
+                log_dirs,
             })
         }
         Err(e) => {

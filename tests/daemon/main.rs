@@ -24,6 +24,7 @@ mod pid_file;
 mod privileges;
 mod respawn;
 mod roles;
+mod rotate;
 mod system;
 
 use std::time::Instant;
@@ -45,6 +46,7 @@ use options::*;
 use pid_file::*;
 use privileges::*;
 use respawn::*;
+use rotate::*;
 use system::*;
 
 fn main() {
@@ -188,6 +190,14 @@ fn main() {
         tool_log_with_chroot_and_user,
         tool_syslog_unread_socket_holds_no_one,
         tool_syslog_without_socket_warns,
+        // rotate.rs: --log-max-size, --log-keep, --log-timestamps
+        tool_rotate_numbered_lines,
+        tool_rotate_respawn_restarts_and_hup,
+        tool_rotate_full_disk_drops_and_reports,
+        tool_log_timestamps,
+        tool_rotate_follows_logrotate,
+        tool_rotate_never_follows_planted_links,
+        fail_rotate_options,
         // library.rs: the library, through this binary in a role
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,

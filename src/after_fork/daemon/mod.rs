@@ -72,6 +72,8 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let origin = prep.origin.take();
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
+    // Log rotation: the log files' directories, the logger's or the supervisor's.
+    let mut log_dirs = core::mem::take(&mut prep.log_dirs);
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.pipe.as_ref()),
@@ -86,10 +88,21 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         },
         raw(root.as_ref()),
         raw(stderr_copy.as_ref()),
+        raw(log_dirs[0].as_ref()),
+        raw(log_dirs[1].as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let mut pid_fd = None;
-    let outcome = match steps(cfg, prep, root.as_ref(), internal, pid, &mut pid_fd) {
+    let started = steps(
+        cfg,
+        prep,
+        root.as_ref(),
+        internal,
+        pid,
+        &mut pid_fd,
+        &mut log_dirs,
+    );
+    let outcome = match started {
         Ok(()) if cfg.respawn.is_some() => {
             let mut ready = ready;
             let [pid_file, _, _] = created.ids;
@@ -99,6 +112,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
                 (origin.as_ref(), pid_file),
                 root.as_ref(),
                 signals,
+                log_dirs,
             );
             if ready.pipe.is_some() {
                 ready.abort(e)
@@ -140,9 +154,10 @@ fn steps(
     cfg: &Daemon<'_>,
     prep: Prepared,
     root: Option<&OwnedFd>,
-    internal: [i32; 7],
+    internal: [i32; 9],
     pid: u32,
     pid_fd: &mut Option<i32>,
+    log_dirs: &mut [Option<OwnedFd>; 2],
 ) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::Sigprocmask, e))?;
@@ -158,6 +173,15 @@ fn steps(
                 .map_err(|e| Error::new(Step::Logger, e))?,
         ),
         None => None,
+    };
+    // Log files that rotate or stamp their lines: through their own logger, likewise.
+    let file_pipes = if cfg.log_files_piped() && !supervisor && cfg.exec.is_some() {
+        let files = [prep.stdout.as_ref(), prep.stderr.as_ref()];
+        // SAFETY: as for the logger above.
+        let pipes = unsafe { super::logger::start_files(cfg, files, log_dirs, &prep.devnull) };
+        Some(pipes.map_err(|e| Error::new(Step::Logger, e))?)
+    } else {
+        None
     };
     match (root, supervisor) {
         (Some(dir), false) => enter_root(dir, cfg.chdir)?,
@@ -181,6 +205,19 @@ fn steps(
         rustix::stdio::dup2_stderr(&err)
             .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(2)))?;
     }
+    if let Some([out, err]) = file_pipes {
+        if let Some(out) = &out {
+            rustix::stdio::dup2_stdout(out)
+                .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(1)))?;
+        }
+        if let Some(err) = err
+            .as_ref()
+            .or(out.as_ref().filter(|_| cfg.same_output_file()))
+        {
+            rustix::stdio::dup2_stderr(err)
+                .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(2)))?;
+        }
+    }
     // From here on the prepared descriptors are closed by number, so Drop must not close them
     // again (the numbers could be reused by then).
     let _ = prep.devnull.into_raw_fd();
@@ -189,7 +226,7 @@ fn steps(
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
     let pid_lock = prep.pid_lock;
-    let [a, b, c, d, e, f, g] = internal;
+    let [a, b, c, d, e, f, g, h, i] = internal;
     let internal = [
         a,
         b,
@@ -198,6 +235,8 @@ fn steps(
         e,
         f,
         g,
+        h,
+        i,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];

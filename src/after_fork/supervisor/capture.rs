@@ -11,6 +11,7 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::after_fork::logfile::{LogFile, Rotation};
 use crate::after_fork::logger::{Delivery, Lines};
 use crate::config::{Daemon, Output, output_path};
 use crate::log::Severity;
@@ -25,7 +26,7 @@ const COPY_ROUNDS: usize = 16;
 const LAST_ROUNDS: usize = 64;
 
 /// A pipe that carries the program's stdout or stderr to the supervisor.
-struct Pipe {
+struct Pipe<'a> {
     read: OwnedFd,
     write: OwnedFd,
     /// 1 or 2: the program's descriptor, and where the supervisor writes what it reads (its
@@ -35,12 +36,14 @@ struct Pipe {
     lines: Lines,
     /// Bytes that could not be written to the log file since the last write that worked.
     dropped: u64,
+    /// With rotation or time stamps: the log file, written line by line.
+    file: Option<LogFile<'a>>,
 }
 
 /// The capture pipes (stdout's, stderr's; `None` for an output left as it is), and where
 /// their output goes.
 pub(super) struct Captures<'a> {
-    pipes: [Option<Pipe>; 2],
+    pipes: [Option<Pipe<'a>>; 2],
     /// With [`Daemon::log_output`]: the system log, for the program's lines and the
     /// supervisor's own messages.
     log: Option<Delivery<'a>>,
@@ -56,12 +59,15 @@ impl<'a> Captures<'a> {
     /// # References
     ///  - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
     ///  - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html)
-    pub(super) fn open(cfg: &Daemon<'a>) -> Result<Self, Errno> {
+    ///
+    /// With rotation or time stamps ([`Daemon::log_files_piped`]) each log file is written
+    /// by a [`LogFile`], rotated in its directory of `log_dirs`.
+    pub(super) fn open(cfg: &Daemon<'a>, log_dirs: [Option<OwnedFd>; 2]) -> Result<Self, Errno> {
         let logged = cfg.log_output.is_some();
         let shared = !logged && cfg.same_output_file();
         let mut pipes = [None, None];
         let outputs = [(cfg.stdout, 1), (cfg.stderr, 2)];
-        for (slot, (out, target)) in pipes.iter_mut().zip(outputs) {
+        for ((slot, (out, target)), dir) in pipes.iter_mut().zip(outputs).zip(log_dirs) {
             if !logged && !matches!(out, Output::Append(_)) || (target == 2 && shared) {
                 continue;
             }
@@ -73,6 +79,7 @@ impl<'a> Captures<'a> {
                 target,
                 lines: Lines::new(),
                 dropped: 0,
+                file: log_file(cfg, out, target, shared, dir),
             });
         }
         Ok(Captures {
@@ -140,7 +147,10 @@ impl<'a> Captures<'a> {
                         let severity = severity(pipe.target);
                         pipe.lines.feed(data, &mut |l| log.send(severity, l));
                     }
-                    None => pipe.write_out(data, line),
+                    None => match &mut pipe.file {
+                        Some(file) => file.feed(data),
+                        None => pipe.write_out(data, line),
+                    },
                 }
             }
         }
@@ -153,6 +163,11 @@ impl<'a> Captures<'a> {
     pub(super) fn drain(&mut self, line: &dyn Fn() -> Message) {
         for _ in 0..LAST_ROUNDS {
             self.copy(line);
+        }
+        for pipe in self.pipes.iter_mut().flatten() {
+            if let Some(file) = &mut pipe.file {
+                file.finish();
+            }
         }
         if let Some(log) = &mut self.log {
             for pipe in self.pipes.iter_mut().flatten() {
@@ -200,7 +215,7 @@ impl<'a> Captures<'a> {
     }
 }
 
-impl Pipe {
+impl Pipe<'_> {
     /// The supervisor's own descriptor this pipe's output is written to (1 or 2).
     fn out(&self) -> BorrowedFd<'static> {
         // SAFETY: 1 and 2 stay open for the supervisor's whole life (dup2 replaces them in
@@ -241,6 +256,28 @@ impl Pipe {
             m.write_line(crate::sys::stderr());
         }
     }
+}
+
+/// With rotation or time stamps: the [`LogFile`] of output `out` on the supervisor's
+/// descriptor `target` (`shared`: stdout's file is stderr's too), rotated in `dir`.
+fn log_file<'a>(
+    cfg: &Daemon<'a>,
+    out: Output<'a>,
+    target: i32,
+    shared: bool,
+    dir: Option<OwnedFd>,
+) -> Option<LogFile<'a>> {
+    let path = output_path(out).filter(|_| cfg.log_files_piped() && cfg.log_output.is_none())?;
+    let rotation = match (cfg.log_rotation, dir, crate::path::last_component(path)) {
+        (Some((max, keep)), Some(dir), Some(name)) => Some(Rotation {
+            dir,
+            name,
+            max,
+            keep,
+        }),
+        _ => None,
+    };
+    Some(LogFile::new(cfg, target, shared, rotation))
 }
 
 /// The system log's severity for the program's `target` descriptor: `info` for stdout, `err`

@@ -116,18 +116,20 @@ struct Supervisor<'c, 'a> {
 }
 
 /// Supervises the program until it ends for good: returns only if the **first** start fails,
-/// with the error to report; otherwise the process exits.
+/// with the error to report; otherwise the process exits. `log_dirs`: the directories of
+/// the log files that rotate.
 pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
     (origin, pid_file): (Option<&OwnedFd>, FileId),
     root: Option<&OwnedFd>,
     reserved: u64,
+    log_dirs: [Option<OwnedFd>; 2],
 ) -> Error {
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved) {
+    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved, log_dirs) {
         Ok(sup) => sup,
         Err(e) => return e,
     };
@@ -170,6 +172,7 @@ fn setup<'c, 'a>(
     (origin, pid_file): (Option<&'c OwnedFd>, FileId),
     root: Option<&'c OwnedFd>,
     reserved: u64,
+    log_dirs: [Option<OwnedFd>; 2],
 ) -> Result<Supervisor<'c, 'a>, Error> {
     let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
     sys::block(signals::HANDLED).map_err(failed(Detail::Signalfd))?;
@@ -181,7 +184,7 @@ fn setup<'c, 'a>(
     sys::raw_sigaction_ignore(sys::SIGXFSZ);
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(failed(Detail::Subreaper))?;
-    let output = Captures::open(cfg).map_err(failed(Detail::Pipes))?;
+    let output = Captures::open(cfg, log_dirs).map_err(failed(Detail::Pipes))?;
     Ok(Supervisor {
         cfg,
         exec,

@@ -61,6 +61,13 @@ const RESTART_PERIOD: u8 = 5;
 const SYSLOG: u8 = 6;
 const KMSG: u8 = 7;
 const LOG_SOCKET: u8 = 8;
+// Log rotation:
+const LOG_MAX_SIZE: u8 = 20;
+const LOG_KEEP: u8 = 21;
+const LOG_TIMESTAMPS: u8 = 22;
+
+/// `--log-keep` unless given: 5 rotated files.
+const DEFAULT_KEEP: u32 = 5;
 
 /// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
 pub struct Repeated<T> {
@@ -125,6 +132,11 @@ pub struct Args<'a> {
     pub log: Option<LogOutput<'a>>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
+    // Log rotation:
+    /// `--log-max-size SIZE` and `--log-keep N`.
+    pub rotation: Option<(u64, u32)>,
+    /// `--log-timestamps`.
+    pub timestamps: bool,
 }
 
 /// Why parsing stopped without a program to start.
@@ -158,7 +170,11 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         respawn: None,
         log: None,
         program: 0,
+        rotation: None,
+        timestamps: false,
     };
+    // --log-keep, applied to --log-max-size at the end.
+    let mut keep: Option<u32> = None;
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
     // -R itself, not just its limits.
@@ -190,7 +206,10 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 text,
             ));
         }
-        let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS);
+        let takes_value = !matches!(
+            letter,
+            b'h' | b'V' | b'f' | b'R' | STOP | STATUS | LOG_TIMESTAMPS
+        );
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -256,6 +275,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 ))?);
             }
             (STATUS, _) => a.action = Action::Status,
+            (LOG_MAX_SIZE, Some(v)) => {
+                let size = parse_size(v.to_bytes()).ok_or(Stop::Usage(
+                    "--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M)",
+                    v.to_bytes(),
+                ))?;
+                a.rotation = Some((size, DEFAULT_KEEP));
+            }
+            (LOG_KEEP, Some(v)) => {
+                keep = Some(parse_number(v.to_bytes()).filter(|&n| n <= 999).ok_or(
+                    Stop::Usage("--log-keep needs a whole number, 0 to 999", v.to_bytes()),
+                )?);
+            }
+            (LOG_TIMESTAMPS, _) => a.timestamps = true,
             (b's', Some(v)) => {
                 a.signal_set = true;
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
@@ -327,6 +359,17 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.log.is_some() && (a.stdout.is_some() || a.stderr.is_some()) {
         return Err(Stop::Usage("--syslog and --kmsg replace -o and -e", b""));
     }
+    match (&mut a.rotation, keep) {
+        (Some((_, n)), Some(k)) => *n = k,
+        (None, Some(_)) => return Err(Stop::Usage("--log-keep needs --log-max-size", b"")),
+        _ => {}
+    }
+    if (a.rotation.is_some() || a.timestamps) && a.stdout.is_none() && a.stderr.is_none() {
+        return Err(Stop::Usage(
+            "--log-max-size and --log-timestamps need -o or -e",
+            b"",
+        ));
+    }
     if a.respawn.is_some() && !respawn {
         return Err(Stop::Usage(
             "--max-restarts and --restart-period need --respawn",
@@ -386,6 +429,9 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"syslog" => SYSLOG,
         b"kmsg" => KMSG,
         b"log-socket" => LOG_SOCKET,
+        b"log-max-size" => LOG_MAX_SIZE,
+        b"log-keep" => LOG_KEEP,
+        b"log-timestamps" => LOG_TIMESTAMPS,
         b"respawn" => b'R',
         b"max-restarts" => MAX_RESTARTS,
         b"restart-period" => RESTART_PERIOD,
@@ -411,6 +457,7 @@ const fn available(letter: u8) -> bool {
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
+        LOG_MAX_SIZE | LOG_KEEP | LOG_TIMESTAMPS => cfg!(feature = "tool-rotate"),
         _ => true,
     }
 }
@@ -451,6 +498,19 @@ fn parse_number(s: &[u8]) -> Option<u32> {
     s.iter().try_fold(0_u32, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
     })
+}
+
+/// A size in bytes, with an optional `K`, `M` or `G` (powers of 1024; either case), of
+/// 4096 or more: `--log-max-size`.
+fn parse_size(s: &[u8]) -> Option<u64> {
+    let (digits, shift) = match s.split_last() {
+        Some((b'k' | b'K', d)) => (d, 10),
+        Some((b'm' | b'M', d)) => (d, 20),
+        Some((b'g' | b'G', d)) => (d, 30),
+        _ => (s, 0),
+    };
+    let n = u64::from(parse_number(digits)?) << shift;
+    (n >= 4096).then_some(n)
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, any case) or number.

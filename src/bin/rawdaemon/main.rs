@@ -273,6 +273,15 @@ fn configure<'a>(
     if let Some(out) = args.log {
         d = d.log_output(out);
     }
+    // Log rotation:
+    #[cfg(feature = "tool-rotate")]
+    if let Some((max, keep)) = args.rotation {
+        d = d.log_rotation(max, keep);
+    }
+    #[cfg(feature = "tool-rotate")]
+    {
+        d = d.log_timestamps(args.timestamps);
+    }
     d
 }
 
