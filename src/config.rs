@@ -158,6 +158,11 @@ impl<'a> Exec<'a> {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Daemon<'a> {
+    // Log rotation (`log_rotation`, `log_timestamps`). First: placed last, they changed the
+    // struct's layout so that the smallest tool no longer folded the options it leaves out
+    // (some 8 KB more).
+    pub(crate) log_rotation: Option<(u64, u32)>,
+    pub(crate) log_timestamps: bool,
     pub(crate) runtime: Runtime,
     pub(crate) pid_file: Option<&'a CStr>,
     pub(crate) chdir: Option<&'a CStr>,
@@ -176,9 +181,6 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
-    // Log rotation (`log_rotation`, `log_timestamps`):
-    pub(crate) log_rotation: Option<(u64, u32)>,
-    pub(crate) log_timestamps: bool,
 }
 
 impl<'a> Daemon<'a> {
@@ -453,6 +455,7 @@ impl<'a> Daemon<'a> {
     }
 
     /// The log files go through a logging process that rotates them or stamps their lines.
+    #[inline(always)]
     pub(crate) const fn log_files_piped(&self) -> bool {
         self.log_rotation.is_some() || self.log_timestamps
     }

@@ -214,8 +214,8 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     let opened = open_rest(cfg, &mut created).and_then(|rest| {
         let (_, stdout, stderr, ..) = &rest;
         let files = [stdout.as_ref(), stderr.as_ref()];
-        let above = |fd| above_stdio(fd, cfg.ready_fd);
-        let dirs = super::rotation::open_dirs(cfg, files, &above)?;
+        let outputs = [cfg.stdout, cfg.stderr];
+        let dirs = super::rotation::open_dirs(cfg.log_rotation, outputs, files, cfg.ready_fd)?;
         Ok((rest, dirs))
     });
     match opened {
@@ -394,7 +394,7 @@ fn give(fd: OwnedFd, user: &crate::Credentials) -> Result<OwnedFd, Errno> {
 /// Moves a descriptor that landed on 0, 1 or 2 (because the launcher started with one of
 /// them closed) to 3 or above, leaving the standard slot closed again; with a
 /// [`ready_fd`](Daemon::ready_fd) `avoid`, also one that landed on it, above it.
-fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
+pub(super) fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
     use rustix::fd::AsRawFd;
     let raw = fd.as_raw_fd();
     if raw > 2 && Some(raw) != avoid {

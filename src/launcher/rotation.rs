@@ -11,23 +11,40 @@ use crate::after_fork::logfile::MIN_SIZE;
 use crate::config::{Daemon, Output, output_path};
 use crate::error::{Detail, Error, Step};
 
-/// The settings fit the start: a program to execute, a log file, no system log, a size of
-/// at least [`MIN_SIZE`].
+/// The settings of `cfg` fit the start: a program to execute, a log file, no system log, a
+/// size of at least [`MIN_SIZE`]. (The settings by value: the configuration's address must
+/// not escape into a call, or a constant configuration no longer folds.)
+#[inline(always)]
 pub(super) fn check(cfg: &Daemon<'_>) -> Result<(), Error> {
     if !cfg.log_files_piped() {
         return Ok(());
     }
+    check_settings(
+        cfg.exec.is_some(),
+        cfg.log_output.is_some(),
+        [cfg.stdout, cfg.stderr],
+        cfg.log_rotation,
+    )
+}
+
+/// [`check`]'s settings.
+fn check_settings(
+    exec: bool,
+    system_log: bool,
+    [stdout, stderr]: [Output<'_>; 2],
+    rotation: Option<(u64, u32)>,
+) -> Result<(), Error> {
     let refuse = |detail| Err(Error::with_detail(Step::LogRotation, Errno::INVAL, detail));
-    if cfg.exec.is_none() {
+    if !exec {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
-    if cfg.log_output.is_some() {
+    if system_log {
         return refuse(Detail::WithSystemLog);
     }
-    if !matches!(cfg.stdout, Output::Append(_)) && !matches!(cfg.stderr, Output::Append(_)) {
+    if !matches!(stdout, Output::Append(_)) && !matches!(stderr, Output::Append(_)) {
         return refuse(Detail::NoLogFile);
     }
-    if cfg.log_rotation.is_some_and(|(max, _)| max < MIN_SIZE) {
+    if rotation.is_some_and(|(max, _)| max < MIN_SIZE) {
         return refuse(Detail::BelowMinimum);
     }
     Ok(())
@@ -36,24 +53,24 @@ pub(super) fn check(cfg: &Daemon<'_>) -> Result<(), Error> {
 /// With rotation: each log file's directory (`O_PATH`, resolved as the file was: no symbolic
 /// link another user owns is followed), stdout's and stderr's (`None` for stderr's when
 /// both append to one file). Each file must be a regular file (a FIFO or device has no size
-/// to rotate at). `above` moves a descriptor off the standard ones.
+/// to rotate at). Each descriptor is moved off the standard ones and `ready_fd`.
 ///
 /// # References
 ///  - [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html)
 ///  - [fstat(2)](https://man7.org/linux/man-pages/man2/fstat.2.html)
+#[inline(always)]
 pub(super) fn open_dirs(
-    cfg: &Daemon<'_>,
+    rotation: Option<(u64, u32)>,
+    outputs: [Output<'_>; 2],
     files: [Option<&OwnedFd>; 2],
-    above: &dyn Fn(OwnedFd) -> Result<OwnedFd, Errno>,
+    ready_fd: Option<i32>,
 ) -> Result<[Option<OwnedFd>; 2], Error> {
     let mut dirs = [None, None];
-    if cfg.log_rotation.is_none() {
+    if rotation.is_none() {
         return Ok(dirs);
     }
-    let outputs = [
-        (cfg.stdout, Step::OpenStdout, 1),
-        (cfg.stderr, Step::OpenStderr, 2),
-    ];
+    let [stdout, stderr] = outputs;
+    let outputs = [(stdout, Step::OpenStdout, 1), (stderr, Step::OpenStderr, 2)];
     for ((dir, file), (out, step, n)) in dirs.iter_mut().zip(files).zip(outputs) {
         let (Some(path), Some(file)) = (output_path(out), file) else {
             continue;
@@ -64,7 +81,7 @@ pub(super) fn open_dirs(
         }
         let failed = |e| Error::with_detail(Step::LogDir, e, Detail::Fd(n));
         let (opened, _) = crate::path::parent(CWD, path).map_err(|(e, _)| failed(e))?;
-        *dir = Some(above(opened).map_err(failed)?);
+        *dir = Some(super::prepare::above_stdio(opened, ready_fd).map_err(failed)?);
     }
     Ok(dirs)
 }

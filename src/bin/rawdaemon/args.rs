@@ -67,6 +67,7 @@ const LOG_KEEP: u8 = 21;
 const LOG_TIMESTAMPS: u8 = 22;
 
 /// `--log-keep` unless given: 5 rotated files.
+#[cfg(feature = "tool-rotate")]
 const DEFAULT_KEEP: u32 = 5;
 
 /// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
@@ -134,8 +135,10 @@ pub struct Args<'a> {
     pub program: usize,
     // Log rotation:
     /// `--log-max-size SIZE` and `--log-keep N`.
+    #[cfg(feature = "tool-rotate")]
     pub rotation: Option<(u64, u32)>,
     /// `--log-timestamps`.
+    #[cfg(feature = "tool-rotate")]
     pub timestamps: bool,
 }
 
@@ -170,10 +173,13 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         respawn: None,
         log: None,
         program: 0,
+        #[cfg(feature = "tool-rotate")]
         rotation: None,
+        #[cfg(feature = "tool-rotate")]
         timestamps: false,
     };
     // --log-keep, applied to --log-max-size at the end.
+    #[cfg(feature = "tool-rotate")]
     let mut keep: Option<u32> = None;
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
@@ -275,6 +281,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 ))?);
             }
             (STATUS, _) => a.action = Action::Status,
+            #[cfg(feature = "tool-rotate")]
             (LOG_MAX_SIZE, Some(v)) => {
                 let size = parse_size(v.to_bytes()).ok_or(Stop::Usage(
                     "--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M)",
@@ -282,11 +289,13 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 ))?;
                 a.rotation = Some((size, DEFAULT_KEEP));
             }
+            #[cfg(feature = "tool-rotate")]
             (LOG_KEEP, Some(v)) => {
                 keep = Some(parse_number(v.to_bytes()).filter(|&n| n <= 999).ok_or(
                     Stop::Usage("--log-keep needs a whole number, 0 to 999", v.to_bytes()),
                 )?);
             }
+            #[cfg(feature = "tool-rotate")]
             (LOG_TIMESTAMPS, _) => a.timestamps = true,
             (b's', Some(v)) => {
                 a.signal_set = true;
@@ -359,11 +368,13 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.log.is_some() && (a.stdout.is_some() || a.stderr.is_some()) {
         return Err(Stop::Usage("--syslog and --kmsg replace -o and -e", b""));
     }
+    #[cfg(feature = "tool-rotate")]
     match (&mut a.rotation, keep) {
         (Some((_, n)), Some(k)) => *n = k,
         (None, Some(_)) => return Err(Stop::Usage("--log-keep needs --log-max-size", b"")),
         _ => {}
     }
+    #[cfg(feature = "tool-rotate")]
     if (a.rotation.is_some() || a.timestamps) && a.stdout.is_none() && a.stderr.is_none() {
         return Err(Stop::Usage(
             "--log-max-size and --log-timestamps need -o or -e",
@@ -500,6 +511,7 @@ fn parse_number(s: &[u8]) -> Option<u32> {
     })
 }
 
+#[cfg(feature = "tool-rotate")]
 /// A size in bytes, with an optional `K`, `M` or `G` (powers of 1024; either case), of
 /// 4096 or more: `--log-max-size`.
 fn parse_size(s: &[u8]) -> Option<u64> {
