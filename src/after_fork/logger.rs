@@ -17,12 +17,18 @@
 //! The logging process and the supervisor ignore SIGPIPE and SIGXFSZ: a write that cannot be
 //! done fails and its line is dropped.
 //!
+//! With log files that rotate or stamp their lines ([`Daemon::log_rotation`],
+//! [`Daemon::log_timestamps`]), [`start_files`] starts the same logger for the files: it
+//! writes each pipe's lines through a [`LogFile`].
+//!
 //! Processes: [`start`] runs in the daemon and forks the **logger** (the daemon's grandchild
 //! by a double fork), which runs [`relay`] until the program's output closes and ends with
 //! `_exit`; [`Lines`] and [`Delivery`] run there and in the `-R` supervisor, which reads the
 //! pipes itself.
 //!
 //! [`Daemon::log_output`]: crate::Daemon::log_output
+//! [`Daemon::log_rotation`]: crate::Daemon::log_rotation
+//! [`Daemon::log_timestamps`]: crate::Daemon::log_timestamps
 
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{AsRawFd, OwnedFd};

@@ -13,7 +13,7 @@
 //! | daemon       | intermediate: `fork` (foreground mode: none, the launcher itself) | [`daemon`] | `execve` of PROGRAM, return of [`Ready`](crate::Ready) to the application, or `_exit` after its failure is sent |
 //! | supervisor   | the daemon becomes it (`-R`) | [`supervisor`]           | `_exit` when PROGRAM's runs are over        |
 //! | PROGRAM      | supervisor: `fork`, each run | [`supervisor`] then [`exec`] | `execve`                                 |
-//! | logger       | daemon: `fork` (`--syslog`, `--kmsg`) | [`logger`]      | `_exit` at end of PROGRAM's output          |
+//! | logger       | daemon: `fork` (`--syslog`, `--kmsg`, log rotation and time stamps: [`logfile`]) | [`logger`] | `_exit` at end of PROGRAM's output |
 //! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
 //!
 //! The rules, which every file here keeps (the library's lints enforce the last two):
