@@ -35,7 +35,7 @@ use crate::path::{FileId, Log, open_log_at};
 pub const MIN_SIZE: u64 = 4096;
 
 /// The longest piece of a line buffered: a longer line is written in pieces of this size.
-const PIECE: usize = 4096;
+const PIECE: usize = 1024;
 
 /// A time stamp and the space after it.
 const STAMPED: usize = STAMP_LEN + 1;

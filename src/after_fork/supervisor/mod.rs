@@ -117,7 +117,9 @@ struct Supervisor<'c, 'a> {
 
 /// Supervises the program until it ends for good: returns only if the **first** start fails,
 /// with the error to report; otherwise the process exits. `log_dirs`: the directories of
-/// the log files that rotate.
+/// the log files that rotate. (Never inlined: the supervisor's buffers stay off the stack of
+/// a start without `-R`, which must fit in a small stack limit.)
+#[inline(never)]
 pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
