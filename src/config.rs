@@ -424,7 +424,9 @@ impl<'a> Daemon<'a> {
     /// grow past `max_bytes` (4096 or more), it is renamed `FILE.1` at a line boundary (the
     /// older ones shift to `FILE.2` ... `FILE.keep`, the oldest is replaced; with `keep` 0
     /// the file is removed), and a new `FILE` is started; a line longer than `max_bytes` is
-    /// cut there and ends in `...`. `keep` is at most 999 (more is taken as 999).
+    /// cut there and ends in `...`. `keep` is at most 999 (more is taken as 999). Lines are
+    /// buffered up to 1 KiB: a longer one is written in pieces, and may take the file it
+    /// started in past `max_bytes`, by less than itself.
     ///
     /// The program's output then goes through a pipe to a small logging process (in
     /// [`respawn`](Self::respawn) mode, the supervisor), which writes whole lines and never

@@ -764,6 +764,18 @@ mod tests {
                 Error::with_detail(Step::OpenStderr, Errno::INVAL, Detail::NotRegular),
                 "open stderr: not a regular file, FIFO or character device",
             ),
+            (
+                Error::with_detail(Step::OpenStdout, Errno::INVAL, Detail::NotRotatable),
+                "open stdout: a FIFO or device cannot be rotated",
+            ),
+            (
+                Error::with_detail(Step::LogRotation, Errno::INVAL, Detail::BelowMinimum),
+                "log rotation: the size must be 4096 bytes or more",
+            ),
+            (
+                Error::with_detail(Step::LogDir, Errno::MFILE, Detail::Fd(2)),
+                "log directory: Too many open files",
+            ),
         ];
         for (e, expect) in refusals {
             assert_eq!(text(e), expect);

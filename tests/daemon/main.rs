@@ -194,6 +194,7 @@ fn main() {
         tool_rotate_numbered_lines,
         tool_rotate_respawn_restarts_and_hup,
         tool_rotate_full_disk_drops_and_reports,
+        tool_rotate_cuts_a_long_line,
         tool_log_timestamps,
         tool_rotate_follows_logrotate,
         tool_rotate_never_follows_planted_links,

@@ -270,6 +270,43 @@ pub fn tool_rotate_full_disk_drops_and_reports() -> TestResult {
     all_ended()
 }
 
+/// A line longer than the size is cut at the size and marked (`...`); the lines around it
+/// are whole, and the one after it starts the next file. With -R as well.
+pub fn tool_rotate_cuts_a_long_line() -> TestResult {
+    needs_tool(&["tool-rotate", "tool-respawn"])?;
+    for respawn in [false, true] {
+        let dir = TempDir::new("rotate-long");
+        let log = dir.path("out.log");
+        let pid_file = dir.path("d.pid");
+        let mut cmd = tool();
+        if respawn {
+            cmd.arg("-R").arg("-p").arg(&pid_file);
+        }
+        cmd.args(["--log-max-size", "4K", "--log-keep", "2", "-o"])
+            .arg(&log)
+            .args([
+                "sh",
+                "-c",
+                "echo before; printf '%010000d\\n' 7; echo after",
+            ]);
+        let out = run(&mut cmd);
+        ensure!(out.status.success(), "-R {respawn}: {}", describe(&out));
+        all_ended()?;
+        // The long line's length is not known when it starts: it joins "before" (the file
+        // then passes the size by less than a line), and "after" starts the next file.
+        let text = read_text(&dir.path("out.log.1"))?;
+        let cut = text.strip_prefix("before\n").ok_or(format!("{text:?}"))?;
+        ensure_eq!(cut.len(), 4096, "-R {respawn}");
+        ensure!(
+            cut.starts_with("000") && cut.ends_with("0...\n") && cut.lines().count() == 1,
+            "{cut:?}"
+        );
+        ensure_eq!(read_text(&log)?, "after\n");
+        ensure!(!dir.path("out.log.2").exists(), "{:?}", names(&dir.0));
+    }
+    Ok(())
+}
+
 /// `--log-timestamps`: each line starts with the UTC time it was read at, in microseconds.
 pub fn tool_log_timestamps() -> TestResult {
     needs_tool(&["tool-rotate"])?;
