@@ -61,16 +61,18 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        dropped (and counted in the log) until the socket accepts them
 ",
     #[cfg(feature = "tool-rotate")]
-    "      --log-max-size SIZE  rotate the -o/-e files: when one would grow past SIZE (bytes,
-                       or 64K, 10M, 1G; 4K or more) it becomes FILE.1 (older ones FILE.2 ...)
-                       at a line boundary and a new FILE starts; PROGRAM's output goes
-                       through a logging process (with -R, the supervisor) that never
-                       blocks it: lines a full disk refuses are dropped and counted in the
-                       file (s6-log s, svlogd s, supervisord stdout_logfile_maxbytes)
+    "      --log-max-size SIZE  rotate the -o/-e files: when one would grow past SIZE
+                       (bytes, or 64K, 10M, 1G; 4K or more) it becomes FILE.1 (older
+                       ones FILE.2 ...) at a line boundary and a new FILE starts. Output
+                       goes through a logging process (with -R, the supervisor) that
+                       never blocks PROGRAM: lines a full disk refuses are dropped and
+                       counted in the file (s6-log s, svlogd s, supervisord
+                       stdout_logfile_maxbytes)
       --log-keep N     keep N rotated files, 0 to 999 (default 5; s6-log n, svlogd n,
                        supervisord stdout_logfile_backups)
       --log-timestamps start each line of the -o/-e files with its UTC time,
-                       2026-12-04T18:55:45.123456Z (svlogd -tt, s6-log T)
+                       2026-12-04T18:55:45.123456Z (s6-log T, svlogd -tt)
+                       e.g. --log-max-size 10M --log-keep 3 --log-timestamps -o agent.log
 ",
     #[cfg(feature = "tool-notify")]
     "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
