@@ -58,38 +58,46 @@ pub(crate) struct Rotation<'a> {
     pub keep: u32,
 }
 
-/// The descriptor a log file is written through, and what the writes tell of it.
-struct Out {
+/// How much is gathered before a write: the lines of one read from the pipe go out in a few
+/// writes, not one each.
+const BATCH: usize = 4096;
+
+/// The descriptor a log file is written through: whole lines gathered in a batch, the
+/// count of those the file refused, and what the writes tell of the file.
+struct Out<'a> {
     /// 1 or 2.
     target: i32,
+    batch: [u8; BATCH],
+    len: usize,
     /// A write stopped in the middle of a line: the next line starts on a new one.
     broken: bool,
-    /// The file's size, as the last `fstat` and the writes since tell.
+    /// The line being gathered lost a part: the rest of it is dropped too.
+    losing: bool,
+    /// Lines dropped since the last that was written.
+    dropped: u32,
+    /// The file's size, as the last `fstat` and the bytes gathered since tell.
     size: u64,
+    /// The count of dropped lines is stamped, and starts with this name.
+    stamps: bool,
+    name: &'a str,
 }
 
 /// One log file, written line by line from the output of a pipe.
 pub(crate) struct LogFile<'a> {
     /// The descriptor on the file (1 or 2); `both`: 1 and 2 (one file for both).
-    out: Out,
+    out: Out<'a>,
     both: bool,
     rotation: Option<Rotation<'a>>,
     stamps: bool,
     /// The owner of new files (the daemon's user).
     user: Option<&'a Credentials>,
-    /// The prefix of the count of dropped lines.
-    name: &'a str,
-    /// The line so far (its time stamp first), not yet written.
+    /// The line so far (its time stamp first), not yet gathered.
     buf: [u8; STAMPED + PIECE],
     len: usize,
-    /// Bytes of the current line already written (in pieces).
+    /// Bytes of the current line already gathered (in pieces).
     written: u64,
     /// The rest of the current line is dropped (it was cut at the size).
     cut: bool,
-    /// A piece of the current line could not be written.
-    lost: bool,
-    /// Lines dropped since the last that was written.
-    dropped: u32,
 }
 
 impl<'a> LogFile<'a> {
@@ -103,20 +111,23 @@ impl<'a> LogFile<'a> {
         LogFile {
             out: Out {
                 target,
+                batch: [0; BATCH],
+                len: 0,
                 broken: false,
+                losing: false,
+                dropped: 0,
                 size: 0,
+                stamps: cfg.log_timestamps,
+                name: cfg.name,
             },
             both,
             rotation,
             stamps: cfg.log_timestamps,
             user: cfg.user,
-            name: cfg.name,
             buf: [0; STAMPED + PIECE],
             len: 0,
             written: 0,
             cut: false,
-            lost: false,
-            dropped: 0,
         }
     }
 
@@ -141,6 +152,7 @@ impl<'a> LogFile<'a> {
                 self.emit(complete);
             }
         }
+        self.out.flush();
     }
 
     /// At the end of the output: its last line (without a newline, as the program left it)
@@ -150,11 +162,11 @@ impl<'a> LogFile<'a> {
         if self.len > 0 {
             self.emit(false);
         }
-        if self.dropped > 0 {
-            if self.written > 0 {
-                self.out.broken = true;
-            }
-            self.report();
+        self.out.flush();
+        if self.out.dropped > 0 {
+            // The report goes on a line of its own.
+            self.out.broken |= self.written > 0;
+            self.out.report();
         }
     }
 
@@ -167,7 +179,7 @@ impl<'a> LogFile<'a> {
     }
 
     /// With rotation: the size from the file itself, and a file that was renamed or removed
-    /// under it (logrotate's `create`) opened again by its name.
+    /// under it (logrotate's `create`) opened again by its name. (Nothing is gathered.)
     ///
     /// # References
     ///  - [fstatat(2)](https://man7.org/linux/man-pages/man2/fstatat.2.html)
@@ -183,65 +195,35 @@ impl<'a> LogFile<'a> {
         }
     }
 
-    /// Writes the line (or piece) in the buffer: after the count of dropped lines, in a new
-    /// file if it would grow this one past the size; a line past the size is cut.
+    /// Gathers the line (or piece) in the buffer: in a new file if it would grow this one
+    /// past the size; a line past the size is cut.
     fn emit(&mut self, complete: bool) {
         let len = core::mem::take(&mut self.len);
         if self.cut {
             self.cut = !complete;
             return;
         }
-        let start = self.written == 0;
-        if start && self.dropped > 0 && !self.report() {
-            self.dropped = self.dropped.saturating_add(1);
-            self.cut = !complete;
-            return;
-        }
         let max = self.rotation.as_ref().map_or(u64::MAX, |r| r.max);
-        if start && self.out.size > 0 && self.out.size.saturating_add(len as u64) > max {
+        if self.written == 0 && self.out.size > 0 && self.out.size.saturating_add(len as u64) > max
+        {
+            self.out.flush();
             self.rotate();
         }
         let piece = self.buf.get(..len).unwrap_or_default();
-        let cut_at = self.written.saturating_add(len as u64) > max;
-        let ok = if cut_at {
+        if self.written.saturating_add(len as u64) > max {
             let keep = max.saturating_sub(self.written + CUT_MARK.len() as u64) as usize;
-            let ok = self.out.write(piece.get(..keep).unwrap_or(piece)) && self.out.write(CUT_MARK);
+            self.out.put(piece.get(..keep).unwrap_or(piece), false);
+            self.out.put(CUT_MARK, true);
             self.cut = !complete;
-            ok
-        } else {
-            self.out.write(piece)
-        };
-        self.lost |= !ok;
-        if complete || cut_at {
             self.written = 0;
-            if core::mem::take(&mut self.lost) {
-                self.dropped = self.dropped.saturating_add(1);
-            }
         } else {
-            self.written = self.written.saturating_add(len as u64);
-        }
-    }
-
-    /// Writes `NAME: dropped N lines of output` (stamped as the lines are); whether it got
-    /// through.
-    fn report(&mut self) -> bool {
-        let mut m = Message::new();
-        if self.stamps {
-            m.push(&stamp_now()).push_str(" ");
-        }
-        m.push_str(self.name)
-            .push_str(": dropped ")
-            .push_u32(self.dropped)
-            .push_str(if self.dropped == 1 {
-                " line of output\n"
+            self.out.put(piece, complete);
+            self.written = if complete {
+                0
             } else {
-                " lines of output\n"
-            });
-        let ok = self.out.write(m.as_bytes());
-        if ok {
-            self.dropped = 0;
+                self.written.saturating_add(len as u64)
+            };
         }
-        ok
     }
 
     /// Renames `FILE.1` ... to `FILE.2` ..., `FILE` to `FILE.1` (only while it is the file
@@ -281,7 +263,8 @@ impl<'a> LogFile<'a> {
 
     /// Opens `FILE` (a new one, or the one another tool put there) onto the target
     /// descriptors, by the rules of [`open_log`](crate::path::open_log); a new file is given
-    /// to the daemon's user. If it cannot be opened, the file open until then stays.
+    /// to the daemon's user. If it cannot be opened, the file open until then stays. (Nothing
+    /// is gathered.)
     ///
     /// # References
     ///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
@@ -318,7 +301,7 @@ impl<'a> LogFile<'a> {
     }
 }
 
-impl Out {
+impl Out<'_> {
     /// The descriptor on the file.
     fn fd(&self) -> BorrowedFd<'static> {
         // SAFETY: 1 and 2 stay open for the process's whole life (dup2 replaces them in
@@ -326,29 +309,94 @@ impl Out {
         unsafe { BorrowedFd::borrow_raw(self.target) }
     }
 
-    /// Writes `bytes` whole, never waiting: whether they all got through. A line left
-    /// unfinished by a failed write is ended before the next.
+    /// Gathers `bytes` (`ends_line`: they end a line), written when the batch is full.
+    fn put(&mut self, bytes: &[u8], ends_line: bool) {
+        if self.losing {
+            if ends_line {
+                self.losing = false;
+                self.dropped = self.dropped.saturating_add(1);
+            }
+            return;
+        }
+        if self.len + bytes.len() > BATCH {
+            self.flush();
+            if self.losing {
+                return self.put(bytes, ends_line);
+            }
+        }
+        if let Some(dst) = self.batch.get_mut(self.len..self.len + bytes.len()) {
+            dst.copy_from_slice(bytes);
+            self.len += bytes.len();
+            self.size = self.size.saturating_add(bytes.len() as u64);
+        }
+    }
+
+    /// Writes what is gathered, never waiting: first, if lines were dropped, how many (and
+    /// if that cannot be written, the batch is dropped too). What a failed write leaves is
+    /// dropped and counted, line by line; a line left unfinished is ended before the next.
     ///
     /// # References
     ///  - [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
-    fn write(&mut self, bytes: &[u8]) -> bool {
+    fn flush(&mut self) {
+        let len = core::mem::take(&mut self.len);
+        if len == 0 {
+            return;
+        }
+        let batch = self.batch;
+        let bytes = batch.get(..len).unwrap_or_default();
+        let left = if self.dropped > 0 && !self.report() {
+            len
+        } else {
+            self.write(bytes)
+        };
+        if left > 0 {
+            let lost = bytes.get(len - left..).unwrap_or_default();
+            let lines = lost.iter().filter(|&&b| b == b'\n').count() as u32;
+            self.dropped = self.dropped.saturating_add(lines);
+            self.losing = lost.last() != Some(&b'\n');
+            self.size = self.size.saturating_sub(left as u64);
+        }
+    }
+
+    /// Writes `NAME: dropped N lines of output` (stamped as the lines are); whether it got
+    /// through.
+    fn report(&mut self) -> bool {
+        let mut m = Message::new();
+        if self.stamps {
+            m.push(&stamp_now()).push_str(" ");
+        }
+        m.push_str(self.name)
+            .push_str(": dropped ")
+            .push_u32(self.dropped)
+            .push_str(if self.dropped == 1 {
+                " line of output\n"
+            } else {
+                " lines of output\n"
+            });
+        let ok = self.write(m.as_bytes()) == 0;
+        if ok {
+            self.size = self.size.saturating_add(m.as_bytes().len() as u64);
+            self.dropped = 0;
+        }
+        ok
+    }
+
+    /// Writes `bytes` (after a newline if a line was left unfinished): how many were left
+    /// unwritten.
+    fn write(&mut self, bytes: &[u8]) -> usize {
         if self.broken {
             if write_all(self.fd(), b"\n").is_err() {
-                return false;
+                return bytes.len();
             }
             self.size = self.size.saturating_add(1);
             self.broken = false;
         }
         match write_all(self.fd(), bytes) {
-            Ok(()) => {
-                self.size = self.size.saturating_add(bytes.len() as u64);
-                true
-            }
+            Ok(()) => 0,
             Err((left, _)) => {
-                let done = bytes.len().saturating_sub(left);
-                self.size = self.size.saturating_add(done as u64);
-                self.broken = done > 0;
-                false
+                let done = bytes.get(..bytes.len() - left).unwrap_or_default();
+                self.broken = done.last().is_some_and(|&b| b != b'\n');
+                left
             }
         }
     }
