@@ -35,7 +35,9 @@ use crate::path::{FileId, Log, open_log_at};
 pub const MIN_SIZE: u64 = 4096;
 
 /// The longest piece of a line buffered: a longer line is written in pieces of this size.
-const PIECE: usize = 1024;
+/// (Small, as [`BATCH`]: the `-R` supervisor holds a [`LogFile`] per pipe, and a start must
+/// fit in a small stack limit.)
+const PIECE: usize = 512;
 
 /// A time stamp and the space after it.
 const STAMPED: usize = STAMP_LEN + 1;
@@ -60,7 +62,7 @@ pub(crate) struct Rotation<'a> {
 
 /// How much is gathered before a write: the lines of one read from the pipe go out in a few
 /// writes, not one each.
-const BATCH: usize = 4096;
+const BATCH: usize = 1024;
 
 /// The descriptor a log file is written through: whole lines gathered in a batch, the
 /// count of those the file refused, and what the writes tell of the file.

@@ -32,12 +32,25 @@ struct Pipe<'a> {
     /// 1 or 2: the program's descriptor, and where the supervisor writes what it reads (its
     /// own descriptor on the log file) unless the output goes to the system log.
     target: i32,
-    /// With [`Daemon::log_output`]: the lines read so far.
-    lines: Lines,
+    /// How the output is split: see [`Split`].
     /// Bytes that could not be written to the log file since the last write that worked.
     dropped: u64,
-    /// With rotation or time stamps: the log file, written line by line.
-    file: Option<LogFile<'a>>,
+    split: Split<'a>,
+}
+
+/// What a pipe's output goes through on its way: nothing (copied as it comes), the lines
+/// for the system log, or a log file written line by line. (One or the other: the
+/// supervisor's stack holds the larger only.)
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocation after the fork: the variants stay inline, one at a time"
+)]
+enum Split<'a> {
+    Raw,
+    /// With [`Daemon::log_output`]: the lines read so far.
+    Lines(Lines),
+    /// With rotation or time stamps: the log file.
+    File(LogFile<'a>),
 }
 
 /// The capture pipes (stdout's, stderr's; `None` for an output left as it is), and where
@@ -77,9 +90,12 @@ impl<'a> Captures<'a> {
                 read,
                 write,
                 target,
-                lines: Lines::new(),
                 dropped: 0,
-                file: log_file(cfg, out, target, shared, dir),
+                split: match log_file(cfg, out, target, shared, dir) {
+                    Some(file) => Split::File(file),
+                    None if logged => Split::Lines(Lines::new()),
+                    None => Split::Raw,
+                },
             });
         }
         Ok(Captures {
@@ -142,15 +158,13 @@ impl<'a> Captures<'a> {
                 if data.is_empty() {
                     break;
                 }
-                match &mut self.log {
-                    Some(log) => {
+                match (&mut self.log, &mut pipe.split) {
+                    (Some(log), Split::Lines(lines)) => {
                         let severity = severity(pipe.target);
-                        pipe.lines.feed(data, &mut |l| log.send(severity, l));
+                        lines.feed(data, &mut |l| log.send(severity, l));
                     }
-                    None => match &mut pipe.file {
-                        Some(file) => file.feed(data),
-                        None => pipe.write_out(data, line),
-                    },
+                    (_, Split::File(file)) => file.feed(data),
+                    _ => pipe.write_out(data, line),
                 }
             }
         }
@@ -165,15 +179,16 @@ impl<'a> Captures<'a> {
             self.copy(line);
         }
         for pipe in self.pipes.iter_mut().flatten() {
-            if let Some(file) = &mut pipe.file {
-                file.finish();
+            let severity = severity(pipe.target);
+            match (&mut self.log, &mut pipe.split) {
+                (Some(log), Split::Lines(lines)) => {
+                    lines.finish(&mut |l| log.send(severity, l));
+                }
+                (_, Split::File(file)) => file.finish(),
+                _ => {}
             }
         }
         if let Some(log) = &mut self.log {
-            for pipe in self.pipes.iter_mut().flatten() {
-                let severity = severity(pipe.target);
-                pipe.lines.finish(&mut |l| log.send(severity, l));
-            }
             log.report_dropped();
         }
     }
