@@ -433,7 +433,7 @@ impl<'a> Daemon<'a> {
     /// waits for the disk: a line that cannot be written (a full file system) is dropped, and
     /// their number is written to the file (`NAME: dropped N lines of output`) once a line
     /// gets through again. The rotation works relative to the file's directory, opened
-    /// safely before any fork (a symbolic link planted there later is never followed): only
+    /// safely before the program starts (a symbolic link planted there later is never followed): only
     /// the file still at `FILE` that is the one being written is renamed, and a new file is
     /// opened by the rules of [`Output::Append`]. A file that another tool renamed or
     /// removed (logrotate's `create`) is noticed at the next line and opened again by path.

@@ -24,8 +24,9 @@ use core::ffi::CStr;
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode};
 
-use crate::config::Daemon;
+use crate::config::{Daemon, output_path};
 use crate::credentials::Credentials;
+use crate::error::{Detail, Error, Step};
 use crate::log::{STAMP_LEN, stamp_now};
 use crate::message::{Message, write_all};
 use crate::path::{FileId, Log, open_log_at};
@@ -50,7 +51,8 @@ const NAME_ROOM: usize = 261;
 
 /// The rotation of a log file: its directory and name, and the sizes.
 pub(crate) struct Rotation<'a> {
-    /// The file's directory (`O_PATH`), opened safely before the fork.
+    /// The file's directory (`O_PATH`), opened safely before the program started
+    /// ([`open_dirs`]).
     pub dir: OwnedFd,
     /// The file's name in it.
     pub name: &'a CStr,
@@ -402,6 +404,41 @@ impl Out<'_> {
             }
         }
     }
+}
+
+/// With rotation: the directories of the log files (`O_PATH`), stdout's and stderr's (`None`
+/// for stderr's when both append to one file), resolved from `start` (relative paths) by the
+/// same safe walk as the files were (no symbolic link another user owns is followed). Run by
+/// the daemon before the logger's fork and before any chroot or chdir, or by the `-R`
+/// supervisor from the launcher's working directory: the rotation renames relative to them,
+/// never through a link planted later.
+///
+/// # Errors
+///
+/// [`Step::LogDir`] with [`Detail::Fd`] 1 or 2.
+///
+/// # References
+///  - [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html)
+pub(crate) fn open_dirs(
+    cfg: &Daemon<'_>,
+    start: BorrowedFd<'_>,
+) -> Result<[Option<OwnedFd>; 2], Error> {
+    let mut dirs = [None, None];
+    if cfg.log_rotation.is_none() {
+        return Ok(dirs);
+    }
+    let paths = [
+        output_path(cfg.stdout),
+        output_path(cfg.stderr).filter(|_| !cfg.same_output_file()),
+    ];
+    for ((dir, path), n) in dirs.iter_mut().zip(paths).zip([1, 2]) {
+        if let Some(path) = path {
+            let (opened, _) = crate::path::parent(start, path)
+                .map_err(|(e, _)| Error::with_detail(Step::LogDir, e, Detail::Fd(n)))?;
+            *dir = Some(opened);
+        }
+    }
+    Ok(dirs)
 }
 
 /// `NAME.N` in `buf`; `None` if it does not fit.

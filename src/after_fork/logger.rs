@@ -31,11 +31,13 @@
 //! [`Daemon::log_timestamps`]: crate::Daemon::log_timestamps
 
 use rustix::event::{PollFd, PollFlags};
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fs::CWD;
 use rustix::io::Errno;
 
-use super::logfile::{LogFile, Rotation};
+use super::logfile::{LogFile, Rotation, open_dirs};
 use crate::config::{Daemon, LogOutput, LogTarget, output_path};
+use crate::error::{Error, Step};
 use crate::log::{Kmsg, Severity, Sink, Syslog};
 use crate::message::Message;
 use crate::{Runtime, sys};
@@ -266,9 +268,14 @@ pub(super) unsafe fn start(
 /// Starts the logging process of the log files that rotate or stamp their lines
 /// ([`Daemon::log_files_piped`]), and returns the write ends of its pipes for 1 and 2 (`None`
 /// for an output that is not a log file; one pipe for both when they are the same file).
-/// `files` are the log files (stdout's, stderr's), `dirs` their directories with rotation.
-/// Like [`start`]'s, the logger is detached and keeps only the pipes, the files and their
-/// directories; the files are its own 1 and 2.
+/// `files` are the log files (stdout's, stderr's); with rotation their directories are
+/// opened here ([`open_dirs`]), from the working directory, before the root directory
+/// changes. Like [`start`]'s, the logger is detached and keeps only the pipes, the files and
+/// their directories; the files are its own 1 and 2.
+///
+/// # Errors
+///
+/// [`Step::LogDir`] for a directory, [`Step::Logger`] for the pipes and the fork.
 ///
 /// # Safety
 ///
@@ -280,10 +287,11 @@ pub(super) unsafe fn start(
 pub(super) unsafe fn start_files<'a>(
     cfg: &Daemon<'a>,
     files: [Option<&OwnedFd>; 2],
-    dirs: &mut [Option<OwnedFd>; 2],
     devnull: &OwnedFd,
-) -> Result<[Option<OwnedFd>; 2], Errno> {
+) -> Result<[Option<OwnedFd>; 2], Error> {
     use rustix::pipe::{PipeFlags, pipe_with};
+    let failed = |e| Error::new(Step::Logger, e);
+    let dirs = &mut open_dirs(cfg, CWD.as_fd())?;
     let shared = cfg.same_output_file();
     let paths = [output_path(cfg.stdout), output_path(cfg.stderr)];
     let [out_file, err_file] = files;
@@ -292,7 +300,7 @@ pub(super) unsafe fn start_files<'a>(
     let mut writes = [None, None];
     for ((read, write), path) in reads.iter_mut().zip(&mut writes).zip(paths) {
         if path.is_some() {
-            let (r, w) = pipe_with(PipeFlags::CLOEXEC)?;
+            let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(failed)?;
             *read = Some(r);
             *write = Some(w);
         }
@@ -349,7 +357,8 @@ pub(super) unsafe fn start_files<'a>(
                 }
             });
         })
-    }?;
+    }
+    .map_err(failed)?;
     Ok(writes)
 }
 

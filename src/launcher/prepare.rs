@@ -59,8 +59,6 @@ pub(crate) struct Prepared {
     /// Foreground mode with stderr redirected: the launcher's stderr, put back on a failure
     /// so that its message reaches the user.
     pub stderr_copy: Option<OwnedFd>,
-    /// With log rotation: the directories of stdout's and stderr's log files.
-    pub log_dirs: [Option<OwnedFd>; 2],
 }
 
 /// The files a start created (rather than found): a failed start removes them again, each
@@ -214,12 +212,11 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     let opened = open_rest(cfg, &mut created).and_then(|rest| {
         let (_, stdout, stderr, ..) = &rest;
         let files = [stdout.as_ref(), stderr.as_ref()];
-        let outputs = [cfg.stdout, cfg.stderr];
-        let dirs = super::rotation::open_dirs(cfg.log_rotation, outputs, files, cfg.ready_fd)?;
-        Ok((rest, dirs))
+        super::rotation::check_files(cfg.log_rotation, files)?;
+        Ok(rest)
     });
     match opened {
-        Ok(((devnull, stdout, stderr, pipe, origin, ready), log_dirs)) => {
+        Ok((devnull, stdout, stderr, pipe, origin, ready)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked, umask) = match status {
                 Some(s) => (s.ignored | s.caught, s.blocked != 0, s.umask),
@@ -252,7 +249,6 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 } else {
                     None
                 },
-                log_dirs,
             })
         }
         Err(e) => {
@@ -394,7 +390,7 @@ fn give(fd: OwnedFd, user: &crate::Credentials) -> Result<OwnedFd, Errno> {
 /// Moves a descriptor that landed on 0, 1 or 2 (because the launcher started with one of
 /// them closed) to 3 or above, leaving the standard slot closed again; with a
 /// [`ready_fd`](Daemon::ready_fd) `avoid`, also one that landed on it, above it.
-pub(super) fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
+fn above_stdio(fd: OwnedFd, avoid: Option<i32>) -> Result<OwnedFd, Errno> {
     use rustix::fd::AsRawFd;
     let raw = fd.as_raw_fd();
     if raw > 2 && Some(raw) != avoid {

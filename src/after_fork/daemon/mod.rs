@@ -72,8 +72,6 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let origin = prep.origin.take();
     let root = prep.root.take();
     let stderr_copy = prep.stderr_copy.take();
-    // Log rotation: the log files' directories, the logger's or the supervisor's.
-    let mut log_dirs = core::mem::take(&mut prep.log_dirs);
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
         raw(ready.pipe.as_ref()),
@@ -88,21 +86,10 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         },
         raw(root.as_ref()),
         raw(stderr_copy.as_ref()),
-        raw(log_dirs[0].as_ref()),
-        raw(log_dirs[1].as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let mut pid_fd = None;
-    let started = steps(
-        cfg,
-        prep,
-        root.as_ref(),
-        internal,
-        pid,
-        &mut pid_fd,
-        &mut log_dirs,
-    );
-    let outcome = match started {
+    let outcome = match steps(cfg, prep, root.as_ref(), internal, pid, &mut pid_fd) {
         Ok(()) if cfg.respawn.is_some() => {
             let mut ready = ready;
             let [pid_file, _, _] = created.ids;
@@ -112,7 +99,6 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
                 (origin.as_ref(), pid_file),
                 root.as_ref(),
                 signals,
-                log_dirs,
             );
             if ready.pipe.is_some() {
                 ready.abort(e)
@@ -154,10 +140,9 @@ fn steps(
     cfg: &Daemon<'_>,
     prep: Prepared,
     root: Option<&OwnedFd>,
-    internal: [i32; 9],
+    internal: [i32; 7],
     pid: u32,
     pid_fd: &mut Option<i32>,
-    log_dirs: &mut [Option<OwnedFd>; 2],
 ) -> Result<(), Error> {
     sys::reset_signals(cfg.runtime, prep.signals, prep.blocked)
         .map_err(|e| Error::new(Step::Sigprocmask, e))?;
@@ -178,8 +163,7 @@ fn steps(
     let file_pipes = if cfg.log_files_piped() && !supervisor && cfg.exec.is_some() {
         let files = [prep.stdout.as_ref(), prep.stderr.as_ref()];
         // SAFETY: as for the logger above.
-        let pipes = unsafe { super::logger::start_files(cfg, files, log_dirs, &prep.devnull) };
-        Some(pipes.map_err(|e| Error::new(Step::Logger, e))?)
+        Some(unsafe { super::logger::start_files(cfg, files, &prep.devnull) }?)
     } else {
         None
     };
@@ -226,7 +210,7 @@ fn steps(
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
     let pid_lock = prep.pid_lock;
-    let [a, b, c, d, e, f, g, h, i] = internal;
+    let [a, b, c, d, e, f, g] = internal;
     let internal = [
         a,
         b,
@@ -235,8 +219,6 @@ fn steps(
         e,
         f,
         g,
-        h,
-        i,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];

@@ -116,9 +116,9 @@ struct Supervisor<'c, 'a> {
 }
 
 /// Supervises the program until it ends for good: returns only if the **first** start fails,
-/// with the error to report; otherwise the process exits. `log_dirs`: the directories of
-/// the log files that rotate. (Never inlined: the supervisor's buffers stay off the stack of
-/// a start without `-R`, which must fit in a small stack limit.)
+/// with the error to report; otherwise the process exits. (Never inlined: the supervisor's
+/// buffers stay off the stack of a start without `-R`, which must fit in a small stack
+/// limit.)
 #[inline(never)]
 pub(super) fn run(
     cfg: &Daemon<'_>,
@@ -126,12 +126,11 @@ pub(super) fn run(
     (origin, pid_file): (Option<&OwnedFd>, FileId),
     root: Option<&OwnedFd>,
     reserved: u64,
-    log_dirs: [Option<OwnedFd>; 2],
 ) -> Error {
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved, log_dirs) {
+    let mut sup = match setup(cfg, exec, (origin, pid_file), root, reserved) {
         Ok(sup) => sup,
         Err(e) => return e,
     };
@@ -174,7 +173,6 @@ fn setup<'c, 'a>(
     (origin, pid_file): (Option<&'c OwnedFd>, FileId),
     root: Option<&'c OwnedFd>,
     reserved: u64,
-    log_dirs: [Option<OwnedFd>; 2],
 ) -> Result<Supervisor<'c, 'a>, Error> {
     let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
     sys::block(signals::HANDLED).map_err(failed(Detail::Signalfd))?;
@@ -186,6 +184,9 @@ fn setup<'c, 'a>(
     sys::raw_sigaction_ignore(sys::SIGXFSZ);
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(failed(Detail::Subreaper))?;
+    // The rotating logs' directories, from the launcher's view (relative paths from its
+    // working directory), as the files were opened.
+    let log_dirs = crate::after_fork::logfile::open_dirs(cfg, origin.map_or(CWD, AsFd::as_fd))?;
     let output = Captures::open(cfg, log_dirs).map_err(failed(Detail::Pipes))?;
     Ok(Supervisor {
         cfg,
