@@ -425,7 +425,7 @@ impl<'a> Daemon<'a> {
     /// older ones shift to `FILE.2` ... `FILE.keep`, the oldest is replaced; with `keep` 0
     /// the file is removed), and a new `FILE` is started; a line longer than `max_bytes` is
     /// cut there and ends in `...`. `keep` is at most 999 (more is taken as 999). Lines are
-    /// buffered up to 512 bytes: a longer one is written in pieces, and may take the file it
+    /// buffered up to 480 bytes: a longer one is written in pieces, and may take the file it
     /// started in past `max_bytes`, by less than itself.
     ///
     /// The program's output then goes through a pipe to a small logging process (in

@@ -38,7 +38,7 @@ pub const MIN_SIZE: u64 = 4096;
 /// The longest piece of a line buffered: a longer line is written in pieces of this size.
 /// (Small, as [`BATCH`]: the `-R` supervisor holds a [`LogFile`] per pipe, and a start must
 /// fit in a small stack limit.)
-const PIECE: usize = 512;
+const PIECE: usize = 480;
 
 /// A time stamp and the space after it.
 const STAMPED: usize = STAMP_LEN + 1;
@@ -64,7 +64,7 @@ pub(crate) struct Rotation<'a> {
 
 /// How much is gathered before a write: the lines of one read from the pipe go out in a few
 /// writes, not one each.
-const BATCH: usize = 1024;
+const BATCH: usize = 512;
 
 /// The descriptor a log file is written through: whole lines gathered in a batch, the
 /// count of those the file refused, and what the writes tell of the file.
