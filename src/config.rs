@@ -152,6 +152,7 @@ impl<'a> Exec<'a> {
 /// | [`limits`](Self::limits): capabilities, secure bits, no-new-privs, resource limits, priorities | none: the launcher's |
 /// | [`notify_await`](Self::notify_await), [`notify_timeout`](Self::notify_timeout) | off; 60 s |
 /// | [`watchdog`](Self::watchdog) | off |
+/// | [`log_rotation`](Self::log_rotation), [`log_timestamps`](Self::log_timestamps) | off |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -162,6 +163,11 @@ impl<'a> Exec<'a> {
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Daemon<'a> {
+    // Log rotation (`log_rotation`, `log_timestamps`). First: placed last, they changed the
+    // struct's layout so that the smallest tool no longer folded the options it leaves out
+    // (some 8 KB more).
+    pub(crate) log_rotation: Option<(u64, u32)>,
+    pub(crate) log_timestamps: bool,
     pub(crate) runtime: Runtime,
     pub(crate) pid_file: Option<&'a CStr>,
     pub(crate) chdir: Option<&'a CStr>,
@@ -232,6 +238,8 @@ impl<'a> Daemon<'a> {
             notify_await: None,
             notify_timeout: const { Self::seconds(Self::DEFAULT_NOTIFY_TIMEOUT) },
             watchdog: None,
+            log_rotation: None,
+            log_timestamps: false,
         }
     }
 
@@ -495,6 +503,48 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// With [`Exec`] and [`Output::Append`]: the log files rotate themselves. When a file would
+    /// grow past `max_bytes` (4096 or more), it is renamed `FILE.1` at a line boundary (the
+    /// older ones shift to `FILE.2` ... `FILE.keep`, the oldest is replaced; with `keep` 0
+    /// the file is removed), and a new `FILE` is started; a line longer than `max_bytes` is
+    /// cut there and ends in `...`. `keep` is at most 999 (more is taken as 999). Lines are
+    /// buffered up to 480 bytes: a longer one is written in pieces, and may take the file it
+    /// started in past `max_bytes`, by less than itself.
+    ///
+    /// The program's output then goes through a pipe to a small logging process (in
+    /// [`respawn`](Self::respawn) mode, the supervisor), which writes whole lines and never
+    /// waits for the disk: a line that cannot be written (a full file system) is dropped, and
+    /// their number is written to the file (`NAME: dropped N lines of output`) once a line
+    /// gets through again. The rotation works relative to the file's directory, opened
+    /// safely before the program starts (a symbolic link planted there later is never followed): only
+    /// the file still at `FILE` that is the one being written is renamed, and a new file is
+    /// opened by the rules of [`Output::Append`]. A file that another tool renamed or
+    /// removed (logrotate's `create`) is noticed at the next line and opened again by path.
+    /// Only regular files rotate (a FIFO or device log is refused with
+    /// [`Detail::NotRotatable`](crate::Detail::NotRotatable)). Like s6-log's `s`/`n`,
+    /// svlogd's `s`/`n`, supervisord's `stdout_logfile_maxbytes`/`stdout_logfile_backups`.
+    #[must_use]
+    pub const fn log_rotation(mut self, max_bytes: u64, keep: u32) -> Self {
+        self.log_rotation = Some((max_bytes, if keep > 999 { 999 } else { keep }));
+        self
+    }
+
+    /// With [`Exec`] and [`Output::Append`]: each line of the log files starts with the UTC
+    /// time it was read at, `2026-12-04T18:55:45.123456Z ` (RFC 3339, in microseconds), as
+    /// svlogd's `-tt` and s6-log's `T`. The output goes through the logging process, as
+    /// with [`log_rotation`](Self::log_rotation).
+    #[must_use]
+    pub const fn log_timestamps(mut self, on: bool) -> Self {
+        self.log_timestamps = on;
+        self
+    }
+
+    /// The log files go through a logging process that rotates them or stamps their lines.
+    #[inline(always)]
+    pub(crate) const fn log_files_piped(&self) -> bool {
+        self.log_rotation.is_some() || self.log_timestamps
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -510,6 +560,8 @@ impl<'a> Daemon<'a> {
             Step::Chroot => self.chroot,
             Step::OpenStdout => output_path(self.stdout),
             Step::OpenStderr => output_path(self.stderr),
+            Step::LogDir if error.detail() == crate::Detail::Fd(2) => output_path(self.stderr),
+            Step::LogDir => output_path(self.stdout),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
             Step::Exec | Step::ReadyFd | Step::NotifyAwait => self.exec.map(|e| e.path),
             _ => None,

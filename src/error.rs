@@ -83,7 +83,8 @@ pub enum Step {
     /// detail ([`Detail::Signalfd`], [`Detail::Subreaper`], [`Detail::Pipes`],
     /// [`Detail::ProcessGroup`], [`Detail::ParentDeath`]).
     Respawn = 31,
-    /// Starting the process that sends the program's output to the system log.
+    /// Starting the process that sends the program's output to the system log, or to the
+    /// log files that rotate themselves.
     Logger = 32,
     // Least privilege and resources for the program (crate::limits): 33 to 36.
     /// Checking or setting the program's capabilities: the detail names the capability
@@ -99,7 +100,13 @@ pub enum Step {
     /// or the OOM score adjustment (the detail says which: [`Detail::Nice`],
     /// [`Detail::Ionice`], [`Detail::Sched`], [`Detail::OomScoreAdj`]).
     Priority = 36,
-    // 37 and 38 belong to the log rotation.
+    // Log rotation (`Daemon::log_rotation`, `Daemon::log_timestamps`):
+    /// The log rotation's settings do not fit the start: the detail says why
+    /// ([`Detail::NoLogFile`], [`Detail::BelowMinimum`], [`Detail::WithSystemLog`]).
+    LogRotation = 37,
+    /// Opening the directory of a log file that rotates (before any fork): [`Detail::Fd`]
+    /// says which output's, 1 or 2.
+    LogDir = 38,
     // notify-await: the program's own sd_notify readiness (`Daemon::notify_await`).
     /// Creating the notification socket of [`notify_await`](crate::Daemon::notify_await)
     /// (`socket`, `SO_PASSCRED`, `bind`). Printed "notify socket".
@@ -151,8 +158,8 @@ impl Step {
             Some(Prctl),
             Some(Rlimit),
             Some(Priority),
-            None,
-            None,
+            Some(LogRotation),
+            Some(LogDir),
             Some(NotifySocket),
             Some(NotifyAwait),
         ];
@@ -230,8 +237,8 @@ const NAMES: &str = concat!(
     "prctl\0",                  // 34 Prctl
     "rlimit\0",                 // 35 Rlimit
     "priority\0",               // 36 Priority
-    "\0",                       // 37 (log rotation)
-    "\0",                       // 38 (log rotation)
+    "log rotation\0",           // 37 LogRotation
+    "log directory\0",          // 38 LogDir
     "notify socket\0",          // 39 NotifySocket
     "notify-await\0",           // 40 NotifyAwait
 );
@@ -333,6 +340,18 @@ pub enum Detail {
     Timeout(u32),
     /// [`Step::NotifyAwait`]: the program exited before it sent `READY=1`.
     ExitedBeforeReady,
+    // Log rotation:
+    /// [`Step::LogRotation`] (with `EINVAL`): rotation or time stamps without a log file to
+    /// apply them to (stdout and stderr are not [`Output::Append`](crate::Output::Append)).
+    NoLogFile,
+    /// [`Step::LogRotation`] (with `EINVAL`): a size below 4096 bytes.
+    BelowMinimum,
+    /// [`Step::OpenStdout`], [`Step::OpenStderr`] (with `EINVAL`): the log is a FIFO or a
+    /// device, which has no size to rotate at.
+    NotRotatable,
+    /// [`Step::LogRotation`] (with `EINVAL`): the output goes to the system log
+    /// ([`log_output`](crate::Daemon::log_output)), not to files.
+    WithSystemLog,
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
@@ -377,6 +396,10 @@ impl Detail {
             Detail::OomScoreAdj => (39, 0),
             Detail::Timeout(secs) => (TIMEOUT, secs),
             Detail::ExitedBeforeReady => (45, 0),
+            Detail::NoLogFile => (40, 0),
+            Detail::BelowMinimum => (41, 0),
+            Detail::NotRotatable => (42, 0),
+            Detail::WithSystemLog => (43, 0),
         }
     }
 
@@ -418,6 +441,10 @@ impl Detail {
             38 => Detail::Sched,
             39 => Detail::OomScoreAdj,
             45 => Detail::ExitedBeforeReady,
+            40 => Detail::NoLogFile,
+            41 => Detail::BelowMinimum,
+            42 => Detail::NotRotatable,
+            43 => Detail::WithSystemLog,
             _ => return None,
         })
     }
@@ -658,6 +685,14 @@ impl Error {
             ),
             Detail::Timeout(secs) => ("no READY=1 within ", Some(secs), " s"),
             Detail::ExitedBeforeReady if self.errno == 0 => ("exited before READY=1", None, ""),
+            Detail::NoLogFile => (
+                "needs a log file (stdout or stderr appended to one)",
+                None,
+                "",
+            ),
+            Detail::BelowMinimum => ("the size must be 4096 bytes or more", None, ""),
+            Detail::NotRotatable => ("a FIFO or device cannot be rotated", None, ""),
+            Detail::WithSystemLog => ("the output goes to the system log, not to files", None, ""),
             detail => {
                 // The program's ERRNO= is said as such.
                 let reported = detail == Detail::ExitedBeforeReady;
@@ -718,7 +753,8 @@ mod tests {
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(36), Some(Step::Priority));
-        assert_eq!(Step::from_u8(37), None);
+        assert_eq!(Step::from_u8(37), Some(Step::LogRotation));
+        assert_eq!(Step::from_u8(38), Some(Step::LogDir));
         assert_eq!(Step::from_u8(39), Some(Step::NotifySocket));
         assert_eq!(Step::from_u8(40), Some(Step::NotifyAwait));
         assert_eq!(Step::from_u8(41), None);
@@ -744,6 +780,8 @@ mod tests {
             (Step::Logger, "logger"),
             (Step::NotifySocket, "notify socket"),
             (Step::NotifyAwait, "notify-await"),
+            (Step::LogRotation, "log rotation"),
+            (Step::LogDir, "log directory"),
         ];
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");
@@ -824,6 +862,18 @@ mod tests {
             (
                 Error::with_detail(Step::OpenStderr, Errno::INVAL, Detail::NotRegular),
                 "open stderr: not a regular file, FIFO or character device",
+            ),
+            (
+                Error::with_detail(Step::OpenStdout, Errno::INVAL, Detail::NotRotatable),
+                "open stdout: a FIFO or device cannot be rotated",
+            ),
+            (
+                Error::with_detail(Step::LogRotation, Errno::INVAL, Detail::BelowMinimum),
+                "log rotation: the size must be 4096 bytes or more",
+            ),
+            (
+                Error::with_detail(Step::LogDir, Errno::MFILE, Detail::Fd(2)),
+                "log directory: Too many open files",
             ),
         ];
         let awaited = [

@@ -91,6 +91,22 @@ pub(crate) fn parent<'p>(
     Ok((resolve_dir(start, dir)?, name))
 }
 
+/// The last component of `path`, what follows its last slash; `None` if there is none (the
+/// path ends in a slash).
+pub(crate) fn last_component(path: &CStr) -> Option<&CStr> {
+    let bytes = path.to_bytes_with_nul();
+    let len = bytes.len().saturating_sub(1);
+    let at = bytes
+        .iter()
+        .take(len)
+        .rposition(|&b| b == b'/')
+        .map_or(0, |i| i + 1);
+    bytes
+        .get(at..)
+        .and_then(crate::sys::c_str)
+        .filter(|name| !name.is_empty())
+}
+
 /// Opens the directory `path` (relative to `start`) one component at a time, following only
 /// the symbolic links root or this user owns.
 fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
@@ -252,15 +268,26 @@ pub(crate) fn open_log(
     user: Option<u32>,
 ) -> Result<Log, Refusal> {
     let (dir, name) = parent(start, path)?;
+    open_log_at(&dir, name, mode, user)
+}
+
+/// [`open_log`] of the last component `name` in the directory `dir` (the log rotation's new
+/// file, in the directory opened before the fork).
+pub(crate) fn open_log_at(
+    dir: &OwnedFd,
+    name: &CStr,
+    mode: Mode,
+    user: Option<u32>,
+) -> Result<Log, Refusal> {
     let flags = OFlags::WRONLY | OFlags::APPEND;
     // `ELOOP` with `O_NOFOLLOW`: the name is a symbolic link.
     let refused = |e| match e {
         Errno::LOOP => (e, Detail::IsSymlink),
         _ => (e, Detail::None),
     };
-    let (fd, created) = match open_in(&dir, name, flags | OFlags::CREATE | OFlags::EXCL, mode) {
+    let (fd, created) = match open_in(dir, name, flags | OFlags::CREATE | OFlags::EXCL, mode) {
         Ok(fd) => (fd, true),
-        Err(Errno::EXIST) => (open_in(&dir, name, flags, mode).map_err(refused)?, false),
+        Err(Errno::EXIST) => (open_in(dir, name, flags, mode).map_err(refused)?, false),
         Err(e) => return Err(refused(e)),
     };
     let checked = rustix::fs::fstat(&fd)
@@ -278,7 +305,7 @@ pub(crate) fn open_log(
         Ok(id) => Ok(Log { fd, created, id }),
         Err(e) => {
             if created {
-                let _ = rustix::fs::unlinkat(&dir, name, AtFlags::empty());
+                let _ = rustix::fs::unlinkat(dir, name, AtFlags::empty());
             }
             Err(e)
         }

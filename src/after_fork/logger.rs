@@ -17,18 +17,27 @@
 //! The logging process and the supervisor ignore SIGPIPE and SIGXFSZ: a write that cannot be
 //! done fails and its line is dropped.
 //!
+//! With log files that rotate or stamp their lines ([`Daemon::log_rotation`],
+//! [`Daemon::log_timestamps`]), [`start_files`] starts the same logger for the files: it
+//! writes each pipe's lines through a [`LogFile`].
+//!
 //! Processes: [`start`] runs in the daemon and forks the **logger** (the daemon's grandchild
 //! by a double fork), which runs [`relay`] until the program's output closes and ends with
 //! `_exit`; [`Lines`] and [`Delivery`] run there and in the `-R` supervisor, which reads the
 //! pipes itself.
 //!
 //! [`Daemon::log_output`]: crate::Daemon::log_output
+//! [`Daemon::log_rotation`]: crate::Daemon::log_rotation
+//! [`Daemon::log_timestamps`]: crate::Daemon::log_timestamps
 
 use rustix::event::{PollFd, PollFlags};
-use rustix::fd::{AsRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, OwnedFd};
+use rustix::fs::CWD;
 use rustix::io::Errno;
 
-use crate::config::{LogOutput, LogTarget};
+use super::logfile::{LogFile, Rotation, open_dirs};
+use crate::config::{Daemon, LogOutput, LogTarget, output_path};
+use crate::error::{Error, Step};
 use crate::log::{Kmsg, Severity, Sink, Syslog};
 use crate::message::Message;
 use crate::{Runtime, sys};
@@ -218,7 +227,6 @@ impl<'a> Delivery<'a> {
 ///
 /// # References
 ///  - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
-///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
 pub(super) unsafe fn start(
     runtime: Runtime,
     out: LogOutput<'_>,
@@ -229,6 +237,147 @@ pub(super) unsafe fn start(
     use rustix::pipe::{PipeFlags, pipe_with};
     let (out_read, out_write) = pipe_with(PipeFlags::CLOEXEC)?;
     let (err_read, err_write) = pipe_with(PipeFlags::CLOEXEC)?;
+    let keep = [out_read.as_raw_fd(), err_read.as_raw_fd()];
+    // SAFETY: the caller's contract.
+    unsafe {
+        detached(runtime, devnull, &keep, &mut || {
+            let mut delivery = Delivery::new(out, pid, name);
+            let mut lines = [Lines::new(), Lines::new()];
+            relay([Some(&out_read), Some(&err_read)], &mut |i, data| {
+                let severity = if i == 0 {
+                    Severity::Info
+                } else {
+                    Severity::Err
+                };
+                let mut send = |line: &[u8]| delivery.send(severity, line);
+                if let Some(lines) = lines.get_mut(i) {
+                    match data {
+                        Some(data) => lines.feed(data, &mut send),
+                        None => lines.finish(&mut send),
+                    }
+                }
+            });
+            delivery.report_dropped();
+        })
+    }?;
+    drop(out_read);
+    drop(err_read);
+    Ok((out_write, err_write))
+}
+
+/// Starts the logging process of the log files that rotate or stamp their lines
+/// ([`Daemon::log_files_piped`]), and returns the write ends of its pipes for 1 and 2 (`None`
+/// for an output that is not a log file; one pipe for both when they are the same file).
+/// `files` are the log files (stdout's, stderr's); with rotation their directories are
+/// opened here ([`open_dirs`]), from the working directory, before the root directory
+/// changes. Like [`start`]'s, the logger is detached and keeps only the pipes, the files and
+/// their directories; the files are its own 1 and 2.
+///
+/// # Errors
+///
+/// [`Step::LogDir`] for a directory, [`Step::Logger`] for the pipes and the fork.
+///
+/// # Safety
+///
+/// The process has one thread, and `cfg.runtime` matches the process (see [`Runtime`]).
+///
+/// # References
+///  - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
+///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
+pub(super) unsafe fn start_files<'a>(
+    cfg: &Daemon<'a>,
+    files: [Option<&OwnedFd>; 2],
+    devnull: &OwnedFd,
+) -> Result<[Option<OwnedFd>; 2], Error> {
+    use rustix::pipe::{PipeFlags, pipe_with};
+    let failed = |e| Error::new(Step::Logger, e);
+    let dirs = &mut open_dirs(cfg, CWD.as_fd())?;
+    let shared = cfg.same_output_file();
+    let paths = [output_path(cfg.stdout), output_path(cfg.stderr)];
+    let [out_file, err_file] = files;
+    let err_file = err_file.or(out_file.filter(|_| shared));
+    let mut reads = [None, None];
+    let mut writes = [None, None];
+    for ((read, write), path) in reads.iter_mut().zip(&mut writes).zip(paths) {
+        if path.is_some() {
+            let (r, w) = pipe_with(PipeFlags::CLOEXEC).map_err(failed)?;
+            *read = Some(r);
+            *write = Some(w);
+        }
+        if shared {
+            break;
+        }
+    }
+    let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
+    let [out_read, err_read] = &reads;
+    let [out_dir, err_dir] = &*dirs;
+    let keep = [
+        raw(out_read.as_ref()),
+        raw(err_read.as_ref()),
+        raw(out_file),
+        raw(err_file),
+        raw(out_dir.as_ref()),
+        raw(err_dir.as_ref()),
+    ];
+    let rotation = |dir: &mut Option<OwnedFd>, path: Option<&'a core::ffi::CStr>| {
+        let ((max, keep), dir) = cfg.log_rotation.zip(dir.take())?;
+        let name = crate::path::last_component(path?)?;
+        Some(Rotation {
+            dir,
+            name,
+            max,
+            keep,
+        })
+    };
+    let [out_path, err_path] = paths;
+    let [out_dir, err_dir] = dirs;
+    // SAFETY: the caller's contract.
+    unsafe {
+        detached(cfg.runtime, devnull, &keep, &mut || {
+            let on = |file: Option<&OwnedFd>, target| match file {
+                Some(fd) => {
+                    (target == 1 && rustix::stdio::dup2_stdout(fd).is_ok())
+                        || (target == 2 && rustix::stdio::dup2_stderr(fd).is_ok())
+                }
+                None => false,
+            };
+            let both = shared && on(out_file, 2);
+            let mut logs = [
+                on(out_file, 1).then(|| LogFile::new(cfg, 1, both, rotation(out_dir, out_path))),
+                on(err_file.filter(|_| !shared), 2)
+                    .then(|| LogFile::new(cfg, 2, false, rotation(err_dir, err_path))),
+            ];
+            let [out_read, err_read] = &reads;
+            relay([out_read.as_ref(), err_read.as_ref()], &mut |i, data| {
+                if let Some(Some(log)) = logs.get_mut(i) {
+                    match data {
+                        Some(data) => log.feed(data),
+                        None => log.finish(),
+                    }
+                }
+            });
+        })
+    }
+    .map_err(failed)?;
+    Ok(writes)
+}
+
+/// Forks the logging process, detached by a double fork (the program never sees it as a
+/// child), with `devnull` on 0 to 2 and only the descriptors `keep` (-1 for none) open; it
+/// runs `body`, then `_exit(0)`.
+///
+/// # Safety
+///
+/// The process has one thread, and `runtime` matches the process (see [`Runtime`]).
+///
+/// # References
+///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
+unsafe fn detached(
+    runtime: Runtime,
+    devnull: &OwnedFd,
+    keep: &[i32],
+    body: &mut dyn FnMut(),
+) -> Result<(), Errno> {
     // SAFETY: the caller's contract.
     match unsafe { sys::fork(runtime) }? {
         sys::Forked::Child => {
@@ -240,16 +389,14 @@ pub(super) unsafe fn start(
                 let quiet = rustix::stdio::dup2_stdin(devnull)
                     .and_then(|()| rustix::stdio::dup2_stdout(devnull))
                     .and_then(|()| rustix::stdio::dup2_stderr(devnull));
-                let keep = [out_read.as_raw_fd(), err_read.as_raw_fd()];
                 // A write that cannot be done fails and its line is dropped: no signal ends
                 // the logger (sends to sockets never raise SIGPIPE anyway, see `Syslog`).
                 sys::raw_sigaction_ignore(sys::SIGPIPE);
                 sys::raw_sigaction_ignore(sys::SIGXFSZ);
-                if quiet.is_ok() && super::fds::close_all_except(&[], &keep).is_ok() {
-                    // The write ends were closed with the rest, by number.
-                    let _ = rustix::fd::IntoRawFd::into_raw_fd(out_write);
-                    let _ = rustix::fd::IntoRawFd::into_raw_fd(err_write);
-                    relay(&out_read, &err_read, &mut Delivery::new(out, pid, name));
+                // Every other descriptor is closed by number (the caller's are never
+                // dropped here: the process ends with `_exit`).
+                if quiet.is_ok() && super::fds::close_all_except(&[], keep).is_ok() {
+                    body();
                 }
             }
             sys::exit(runtime, 0)
@@ -258,22 +405,22 @@ pub(super) unsafe fn start(
             let _ = rustix::process::waitpid(Some(child), rustix::process::WaitOptions::empty());
         }
     }
-    drop(out_read);
-    drop(err_read);
-    Ok((out_write, err_write))
+    Ok(())
 }
 
-/// The logging process: reads both pipes until both are at end-of-file.
-fn relay(out: &OwnedFd, err: &OwnedFd, delivery: &mut Delivery<'_>) {
-    let mut lines = [Lines::new(), Lines::new()];
-    let mut open = [true, true];
+/// The logging process: reads the pipes until each is at end-of-file, handing `data` what
+/// it reads from pipe `i` (stdout's 0, stderr's 1), and `None` at its end.
+fn relay(pipes: [Option<&OwnedFd>; 2], data: &mut dyn FnMut(usize, Option<&[u8]>)) {
+    let [out, err] = pipes;
+    let Some(any) = out.or(err) else { return };
+    let mut open = [out.is_some(), err.is_some()];
     let mut buf = [0_u8; 4096];
     while open != [false, false] {
         let flags = |o: bool| if o { PollFlags::IN } else { PollFlags::empty() };
         let [out_open, err_open] = open;
         let mut fds = [
-            PollFd::new(out, flags(out_open)),
-            PollFd::new(err, flags(err_open)),
+            PollFd::new(out.unwrap_or(any), flags(out_open)),
+            PollFd::new(err.unwrap_or(any), flags(err_open)),
         ];
         if let Err(e) = rustix::event::poll(&mut fds, None) {
             if e == Errno::INTR {
@@ -281,26 +428,20 @@ fn relay(out: &OwnedFd, err: &OwnedFd, delivery: &mut Delivery<'_>) {
             }
             return;
         }
-        let [out_ready, err_ready] = fds.map(|fd| fd.revents());
-        let streams = [
-            (out, out_ready, Severity::Info),
-            (err, err_ready, Severity::Err),
-        ];
-        for ((open, lines), (fd, ready, severity)) in open.iter_mut().zip(&mut lines).zip(streams) {
-            if !*open || ready.is_empty() {
+        let ready = fds.map(|fd| fd.revents());
+        for (i, ((open, fd), ready)) in open.iter_mut().zip([out, err]).zip(ready).enumerate() {
+            let Some(fd) = fd.filter(|_| *open && !ready.is_empty()) else {
                 continue;
-            }
-            let mut send = |line: &[u8]| delivery.send(severity, line);
+            };
             match rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut buf)) {
                 Ok(0) | Err(_) => {
                     *open = false;
-                    lines.finish(&mut send);
+                    data(i, None);
                 }
-                Ok(n) => lines.feed(buf.get(..n).unwrap_or_default(), &mut send),
+                Ok(n) => data(i, Some(buf.get(..n).unwrap_or_default())),
             }
         }
     }
-    delivery.report_dropped();
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@
 //! | daemon       | intermediate: `fork` (foreground mode: none, the launcher itself) | [`daemon`] | `execve` of PROGRAM, return of [`Ready`](crate::Ready) to the application, or `_exit` after its failure is sent |
 //! | supervisor   | the daemon becomes it (`-R`) | [`supervisor`]           | `_exit` when PROGRAM's runs are over        |
 //! | PROGRAM      | supervisor: `fork`, each run | `supervisor::program` then [`exec`] | `execve`                          |
-//! | logger       | daemon: `fork` (`--syslog`, `--kmsg`) | [`logger`]      | `_exit` at end of PROGRAM's output          |
+//! | logger       | daemon: `fork` (`--syslog`, `--kmsg`, log rotation and time stamps: [`logfile`]) | [`logger`] | `_exit` at end of PROGRAM's output |
 //! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
 //! | notify watcher | daemon: `fork` before its steps (foreground mode, `notify_await`, no `respawn`) | [`notify_watcher`] | `_exit` once PROGRAM has exited (or failed to become ready) |
 //!
@@ -35,6 +35,7 @@ pub(crate) mod daemon;
 mod exec;
 mod fds;
 pub(crate) mod intermediate;
+pub(crate) mod logfile;
 pub(crate) mod logger;
 mod notify_watcher;
 mod supervisor;

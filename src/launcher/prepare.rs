@@ -158,6 +158,7 @@ impl Created {
 pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     check_exec(cfg)?;
     super::limits::check(cfg)?;
+    super::rotation::check(cfg)?;
     // One read of /proc/self/status: the thread count and the signals to reset.
     let status = procfs::read_status();
     if cfg.check_threads {
@@ -235,7 +236,13 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         }
         None => None,
     };
-    match open_rest(cfg, &mut created) {
+    let opened = open_rest(cfg, &mut created).and_then(|rest| {
+        let (_, stdout, stderr, ..) = &rest;
+        let files = [stdout.as_ref(), stderr.as_ref()];
+        super::rotation::check_files(cfg.log_rotation, files)?;
+        Ok(rest)
+    });
+    match opened {
         Ok((devnull, stdout, stderr, channel, origin, ready)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked, umask) = match status {

@@ -38,6 +38,7 @@ mod header;
 mod kmsg;
 mod syslog;
 mod time;
+pub(crate) use time::{STAMP_LEN, stamp_now};
 
 pub use kmsg::Kmsg;
 pub use syslog::{Format, Syslog};

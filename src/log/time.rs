@@ -36,6 +36,22 @@ pub(super) fn push_rfc5424(line: &mut Line, secs: i64, nanos: u32) {
     line.push_byte(b'Z');
 }
 
+/// The length of [`stamp_now`]'s time stamp: `YYYY-MM-DDThh:mm:ss.uuuuuuZ`.
+pub(crate) const STAMP_LEN: usize = 27;
+
+/// The UTC time now as RFC 5424 writes it ([`push_rfc5424`]), for the lines of log files
+/// ([`Daemon::log_timestamps`](crate::Daemon::log_timestamps)).
+pub(crate) fn stamp_now() -> [u8; STAMP_LEN] {
+    let (secs, nanos) = crate::sys::realtime();
+    let mut line = Line::new(STAMP_LEN);
+    push_rfc5424(&mut line, secs, nanos);
+    let mut out = [b' '; STAMP_LEN];
+    for (o, b) in out.iter_mut().zip(line.as_bytes()) {
+        *o = *b;
+    }
+    out
+}
+
 /// `hh:mm:ss`.
 fn push_time(line: &mut Line, t: &Civil) {
     line.push_number(t.hour, 2, b'0');

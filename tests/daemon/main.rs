@@ -27,6 +27,7 @@ mod privileges;
 mod resources;
 mod respawn;
 mod roles;
+mod rotate;
 mod system;
 
 use std::time::Instant;
@@ -51,6 +52,7 @@ use pid_file::*;
 use privileges::*;
 use resources::*;
 use respawn::*;
+use rotate::*;
 use system::*;
 
 fn main() {
@@ -215,6 +217,15 @@ fn main() {
         tool_log_with_chroot_and_user,
         tool_syslog_unread_socket_holds_no_one,
         tool_syslog_without_socket_warns,
+        // rotate.rs: --log-max-size, --log-keep, --log-timestamps
+        tool_rotate_numbered_lines,
+        tool_rotate_respawn_restarts_and_hup,
+        tool_rotate_full_disk_drops_and_reports,
+        tool_rotate_cuts_a_long_line,
+        tool_log_timestamps,
+        tool_rotate_follows_logrotate,
+        tool_rotate_never_follows_planted_links,
+        fail_rotate_options,
         // library.rs: the library, through this binary in a role
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,

@@ -169,7 +169,7 @@ pub fn fail_usage() -> TestResult {
 
 /// Each `tool-*` feature: an option of it, the start of its line in `--help`, and a command
 /// line using that option.
-const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 6] = [
+const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 9] = [
     (
         "tool-control",
         "--status",
@@ -205,6 +205,25 @@ const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 6] = [
         "--capabilities",
         "\n      --capabilities LIST  PROGRAM's",
         &["--capabilities", "^cap_net_raw", "/bin/true"],
+    ),
+    // Log rotation:
+    (
+        "tool-rotate",
+        "--log-max-size",
+        "\n      --log-max-size SIZE  rotate",
+        &["--log-max-size", "64K", "-o", "/tmp/x", "/bin/true"],
+    ),
+    (
+        "tool-rotate",
+        "--log-keep",
+        "\n      --log-keep N     keep",
+        &["--log-keep", "3", "/bin/true"],
+    ),
+    (
+        "tool-rotate",
+        "--log-timestamps",
+        "\n      --log-timestamps start",
+        &["--log-timestamps", "/bin/true"],
     ),
 ];
 

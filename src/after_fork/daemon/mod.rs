@@ -186,6 +186,14 @@ fn steps(
         // While /proc is in reach (before chroot); under -R, PROGRAM's process does it.
         limits::oom_score_adj(cfg)?;
     }
+    // Log files that rotate or stamp their lines: through their own logger, likewise.
+    let file_pipes = if cfg.log_files_piped() && !supervisor && cfg.exec.is_some() {
+        let files = [prep.stdout.as_ref(), prep.stderr.as_ref()];
+        // SAFETY: as for the logger above.
+        Some(unsafe { super::logger::start_files(cfg, files, &prep.devnull) }?)
+    } else {
+        None
+    };
     match (root, supervisor) {
         (Some(dir), false) => enter_root(dir, cfg.chdir)?,
         (Some(_), true) => {
@@ -207,6 +215,19 @@ fn steps(
             .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(1)))?;
         rustix::stdio::dup2_stderr(&err)
             .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(2)))?;
+    }
+    if let Some([out, err]) = file_pipes {
+        if let Some(out) = &out {
+            rustix::stdio::dup2_stdout(out)
+                .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(1)))?;
+        }
+        if let Some(err) = err
+            .as_ref()
+            .or(out.as_ref().filter(|_| cfg.same_output_file()))
+        {
+            rustix::stdio::dup2_stderr(err)
+                .map_err(|e| Error::with_detail(Step::Dup2, e, Detail::Fd(2)))?;
+        }
     }
     // From here on the prepared descriptors are closed by number, so Drop must not close them
     // again (the numbers could be reused by then).

@@ -11,6 +11,7 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{CWD, Mode, OFlags};
 use rustix::io::Errno;
 
+use crate::after_fork::logfile::{LogFile, Rotation};
 use crate::after_fork::logger::{Delivery, Lines};
 use crate::config::{Daemon, Output, output_path};
 use crate::log::Severity;
@@ -25,22 +26,37 @@ const COPY_ROUNDS: usize = 16;
 const LAST_ROUNDS: usize = 64;
 
 /// A pipe that carries the program's stdout or stderr to the supervisor.
-struct Pipe {
+struct Pipe<'a> {
     read: OwnedFd,
     write: OwnedFd,
     /// 1 or 2: the program's descriptor, and where the supervisor writes what it reads (its
     /// own descriptor on the log file) unless the output goes to the system log.
     target: i32,
-    /// With [`Daemon::log_output`]: the lines read so far.
-    lines: Lines,
+    /// How the output is split: see [`Split`].
     /// Bytes that could not be written to the log file since the last write that worked.
     dropped: u64,
+    split: Split<'a>,
+}
+
+/// What a pipe's output goes through on its way: nothing (copied as it comes), the lines
+/// for the system log, or a log file written line by line. (One or the other: the
+/// supervisor's stack holds the larger only.)
+#[allow(
+    clippy::large_enum_variant,
+    reason = "no allocation after the fork: the variants stay inline, one at a time"
+)]
+enum Split<'a> {
+    Raw,
+    /// With [`Daemon::log_output`]: the lines read so far.
+    Lines(Lines),
+    /// With rotation or time stamps: the log file.
+    File(LogFile<'a>),
 }
 
 /// The capture pipes (stdout's, stderr's; `None` for an output left as it is), and where
 /// their output goes.
 pub(super) struct Captures<'a> {
-    pipes: [Option<Pipe>; 2],
+    pipes: [Option<Pipe<'a>>; 2],
     /// With [`Daemon::log_output`]: the system log, for the program's lines and the
     /// supervisor's own messages.
     log: Option<Delivery<'a>>,
@@ -56,12 +72,15 @@ impl<'a> Captures<'a> {
     /// # References
     ///  - [pipe(2)](https://man7.org/linux/man-pages/man2/pipe.2.html)
     ///  - [fcntl(2)](https://man7.org/linux/man-pages/man2/fcntl.2.html)
-    pub(super) fn open(cfg: &Daemon<'a>) -> Result<Self, Errno> {
+    ///
+    /// With rotation or time stamps ([`Daemon::log_files_piped`]) each log file is written
+    /// by a [`LogFile`], rotated in its directory of `log_dirs`.
+    pub(super) fn open(cfg: &Daemon<'a>, log_dirs: [Option<OwnedFd>; 2]) -> Result<Self, Errno> {
         let logged = cfg.log_output.is_some();
         let shared = !logged && cfg.same_output_file();
         let mut pipes = [None, None];
         let outputs = [(cfg.stdout, 1), (cfg.stderr, 2)];
-        for (slot, (out, target)) in pipes.iter_mut().zip(outputs) {
+        for ((slot, (out, target)), dir) in pipes.iter_mut().zip(outputs).zip(log_dirs) {
             if !logged && !matches!(out, Output::Append(_)) || (target == 2 && shared) {
                 continue;
             }
@@ -71,8 +90,12 @@ impl<'a> Captures<'a> {
                 read,
                 write,
                 target,
-                lines: Lines::new(),
                 dropped: 0,
+                split: match log_file(cfg, out, target, shared, dir) {
+                    Some(file) => Split::File(file),
+                    None if logged => Split::Lines(Lines::new()),
+                    None => Split::Raw,
+                },
             });
         }
         Ok(Captures {
@@ -135,12 +158,13 @@ impl<'a> Captures<'a> {
                 if data.is_empty() {
                     break;
                 }
-                match &mut self.log {
-                    Some(log) => {
+                match (&mut self.log, &mut pipe.split) {
+                    (Some(log), Split::Lines(lines)) => {
                         let severity = severity(pipe.target);
-                        pipe.lines.feed(data, &mut |l| log.send(severity, l));
+                        lines.feed(data, &mut |l| log.send(severity, l));
                     }
-                    None => pipe.write_out(data, line),
+                    (_, Split::File(file)) => file.feed(data),
+                    _ => pipe.write_out(data, line),
                 }
             }
         }
@@ -154,11 +178,17 @@ impl<'a> Captures<'a> {
         for _ in 0..LAST_ROUNDS {
             self.copy(line);
         }
-        if let Some(log) = &mut self.log {
-            for pipe in self.pipes.iter_mut().flatten() {
-                let severity = severity(pipe.target);
-                pipe.lines.finish(&mut |l| log.send(severity, l));
+        for pipe in self.pipes.iter_mut().flatten() {
+            let severity = severity(pipe.target);
+            match (&mut self.log, &mut pipe.split) {
+                (Some(log), Split::Lines(lines)) => {
+                    lines.finish(&mut |l| log.send(severity, l));
+                }
+                (_, Split::File(file)) => file.finish(),
+                _ => {}
             }
+        }
+        if let Some(log) = &mut self.log {
             log.report_dropped();
         }
     }
@@ -200,7 +230,7 @@ impl<'a> Captures<'a> {
     }
 }
 
-impl Pipe {
+impl Pipe<'_> {
     /// The supervisor's own descriptor this pipe's output is written to (1 or 2).
     fn out(&self) -> BorrowedFd<'static> {
         // SAFETY: 1 and 2 stay open for the supervisor's whole life (dup2 replaces them in
@@ -241,6 +271,28 @@ impl Pipe {
             m.write_line(crate::sys::stderr());
         }
     }
+}
+
+/// With rotation or time stamps: the [`LogFile`] of output `out` on the supervisor's
+/// descriptor `target` (`shared`: stdout's file is stderr's too), rotated in `dir`.
+fn log_file<'a>(
+    cfg: &Daemon<'a>,
+    out: Output<'a>,
+    target: i32,
+    shared: bool,
+    dir: Option<OwnedFd>,
+) -> Option<LogFile<'a>> {
+    let path = output_path(out).filter(|_| cfg.log_files_piped() && cfg.log_output.is_none())?;
+    let rotation = match (cfg.log_rotation, dir, crate::path::last_component(path)) {
+        (Some((max, keep)), Some(dir), Some(name)) => Some(Rotation {
+            dir,
+            name,
+            max,
+            keep,
+        }),
+        _ => None,
+    };
+    Some(LogFile::new(cfg, target, shared, rotation))
 }
 
 /// The system log's severity for the program's `target` descriptor: `info` for stdout, `err`

@@ -125,7 +125,10 @@ struct Supervisor<'c, 'a> {
 }
 
 /// Supervises the program until it ends for good: returns only if the **first** start fails,
-/// with the error to report; otherwise the process exits.
+/// with the error to report; otherwise the process exits. (Never inlined: the supervisor's
+/// buffers stay off the stack of a start without `-R`, which must fit in a small stack
+/// limit.)
+#[inline(never)]
 pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
@@ -133,10 +136,44 @@ pub(super) fn run(
     (root, awaited): (Option<&OwnedFd>, Option<&OwnedFd>),
     reserved: u64,
 ) -> Error {
+    // The rotating logs' directories, from the launcher's view (relative paths from its
+    // working directory), as the files were opened; here, before the supervisor's frame
+    // takes its room on the stack (the path walk has its own large buffers).
+    let origin_fd = origin.map_or(CWD, AsFd::as_fd);
+    match crate::after_fork::logfile::open_dirs(cfg, origin_fd) {
+        Ok(log_dirs) => supervise(
+            cfg,
+            ready,
+            (origin, pid_file),
+            (root, awaited),
+            reserved,
+            log_dirs,
+        ),
+        Err(e) => e,
+    }
+}
+
+/// [`run`] with the rotating logs' directories.
+#[inline(never)]
+fn supervise(
+    cfg: &Daemon<'_>,
+    ready: &mut Ready,
+    (origin, pid_file): (Option<&OwnedFd>, FileId),
+    (root, awaited): (Option<&OwnedFd>, Option<&OwnedFd>),
+    reserved: u64,
+    log_dirs: [Option<OwnedFd>; 2],
+) -> Error {
     let Some(exec) = cfg.exec else {
         return Error::new(Step::Config, Errno::INVAL);
     };
-    let mut sup = match setup(cfg, exec, (origin, pid_file), (root, awaited), reserved) {
+    let mut sup = match setup(
+        cfg,
+        exec,
+        (origin, pid_file),
+        (root, awaited),
+        reserved,
+        log_dirs,
+    ) {
         Ok(sup) => sup,
         Err(e) => return e,
     };
@@ -187,6 +224,7 @@ fn setup<'c, 'a>(
     (origin, pid_file): (Option<&'c OwnedFd>, FileId),
     (root, awaited): (Option<&'c OwnedFd>, Option<&'c OwnedFd>),
     reserved: u64,
+    log_dirs: [Option<OwnedFd>; 2],
 ) -> Result<Supervisor<'c, 'a>, Error> {
     let failed = |detail| move |e| Error::with_detail(Step::Respawn, e, detail);
     sys::block(signals::HANDLED).map_err(failed(Detail::Signalfd))?;
@@ -198,7 +236,7 @@ fn setup<'c, 'a>(
     sys::raw_sigaction_ignore(sys::SIGXFSZ);
     rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
         .map_err(failed(Detail::Subreaper))?;
-    let output = Captures::open(cfg).map_err(failed(Detail::Pipes))?;
+    let output = Captures::open(cfg, log_dirs).map_err(failed(Detail::Pipes))?;
     Ok(Supervisor {
         cfg,
         exec,

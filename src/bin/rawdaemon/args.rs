@@ -79,6 +79,14 @@ pub const OOM_SCORE_ADJ: u8 = 0xA7;
 const NOTIFY_AWAIT: u8 = 39;
 const NOTIFY_TIMEOUT: u8 = 40;
 const WATCHDOG: u8 = 41;
+// Log rotation:
+const LOG_MAX_SIZE: u8 = 20;
+const LOG_KEEP: u8 = 21;
+const LOG_TIMESTAMPS: u8 = 22;
+
+/// `--log-keep` unless given: 5 rotated files.
+#[cfg(feature = "tool-rotate")]
+const DEFAULT_KEEP: u32 = 5;
 
 /// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
 pub struct Repeated<T> {
@@ -154,6 +162,13 @@ pub struct Args<'a> {
     pub notify_timeout: u32,
     /// `--watchdog SECS`
     pub watchdog: Option<u32>,
+    // Log rotation:
+    /// `--log-max-size SIZE` and `--log-keep N`.
+    #[cfg(feature = "tool-rotate")]
+    pub rotation: Option<(u64, u32)>,
+    /// `--log-timestamps`.
+    #[cfg(feature = "tool-rotate")]
+    pub timestamps: bool,
 }
 
 /// Why parsing stopped without a program to start.
@@ -192,7 +207,14 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         notify_await: false,
         notify_timeout: 60,
         watchdog: None,
+        #[cfg(feature = "tool-rotate")]
+        rotation: None,
+        #[cfg(feature = "tool-rotate")]
+        timestamps: false,
     };
+    // --log-keep, applied to --log-max-size at the end.
+    #[cfg(feature = "tool-rotate")]
+    let mut keep: Option<u32> = None;
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
     // -R itself, not just its limits.
@@ -228,7 +250,14 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         }
         let takes_value = !matches!(
             letter,
-            b'h' | b'V' | b'f' | b'R' | STOP | STATUS | NO_NEW_PRIVS | NOTIFY_AWAIT
+            b'h' | b'V'
+                | b'f'
+                | b'R'
+                | STOP
+                | STATUS
+                | NO_NEW_PRIVS
+                | NOTIFY_AWAIT
+                | LOG_TIMESTAMPS
         );
         let value = if !takes_value {
             if attached.is_some() {
@@ -311,6 +340,22 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                     a.notify_timeout = n;
                 }
             }
+            #[cfg(feature = "tool-rotate")]
+            (LOG_MAX_SIZE, Some(v)) => {
+                let size = parse_size(v.to_bytes()).ok_or(Stop::Usage(
+                    "--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M)",
+                    v.to_bytes(),
+                ))?;
+                a.rotation = Some((size, DEFAULT_KEEP));
+            }
+            #[cfg(feature = "tool-rotate")]
+            (LOG_KEEP, Some(v)) => {
+                keep = Some(parse_number(v.to_bytes()).filter(|&n| n <= 999).ok_or(
+                    Stop::Usage("--log-keep needs a whole number, 0 to 999", v.to_bytes()),
+                )?);
+            }
+            #[cfg(feature = "tool-rotate")]
+            (LOG_TIMESTAMPS, _) => a.timestamps = true,
             (b's', Some(v)) => {
                 a.signal_set = true;
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
@@ -383,6 +428,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     }
     if a.log.is_some() && (a.stdout.is_some() || a.stderr.is_some()) {
         return Err(Stop::Usage("--syslog and --kmsg replace -o and -e", b""));
+    }
+    #[cfg(feature = "tool-rotate")]
+    match (&mut a.rotation, keep) {
+        (Some((_, n)), Some(k)) => *n = k,
+        (None, Some(_)) => return Err(Stop::Usage("--log-keep needs --log-max-size", b"")),
+        _ => {}
+    }
+    #[cfg(feature = "tool-rotate")]
+    if (a.rotation.is_some() || a.timestamps) && a.stdout.is_none() && a.stderr.is_none() {
+        return Err(Stop::Usage(
+            "--log-max-size and --log-timestamps need -o or -e",
+            b"",
+        ));
     }
     if a.respawn.is_some() && !respawn {
         return Err(Stop::Usage(
@@ -458,6 +516,9 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"notify-await" => NOTIFY_AWAIT,
         b"notify-timeout" => NOTIFY_TIMEOUT,
         b"watchdog" => WATCHDOG,
+        b"log-max-size" => LOG_MAX_SIZE,
+        b"log-keep" => LOG_KEEP,
+        b"log-timestamps" => LOG_TIMESTAMPS,
         b"respawn" => b'R',
         b"max-restarts" => MAX_RESTARTS,
         b"restart-period" => RESTART_PERIOD,
@@ -484,6 +545,7 @@ const fn available(letter: u8) -> bool {
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
         CAPABILITIES..=OOM_SCORE_ADJ => cfg!(feature = "tool-limits"),
+        LOG_MAX_SIZE | LOG_KEEP | LOG_TIMESTAMPS => cfg!(feature = "tool-rotate"),
         _ => true,
     }
 }
@@ -545,6 +607,20 @@ fn parse_number(s: &[u8]) -> Option<u32> {
     s.iter().try_fold(0_u32, |n, &b| {
         b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
     })
+}
+
+#[cfg(feature = "tool-rotate")]
+/// A size in bytes, with an optional `K`, `M` or `G` (powers of 1024; either case), of
+/// 4096 or more: `--log-max-size`.
+fn parse_size(s: &[u8]) -> Option<u64> {
+    let (digits, shift) = match s.split_last() {
+        Some((b'k' | b'K', d)) => (d, 10),
+        Some((b'm' | b'M', d)) => (d, 20),
+        Some((b'g' | b'G', d)) => (d, 30),
+        _ => (s, 0),
+    };
+    let n = u64::from(parse_number(digits)?) << shift;
+    (n >= 4096).then_some(n)
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, any case) or number.

@@ -330,6 +330,15 @@ fn configure<'a>(
     {
         d = args.limits.apply(d);
     }
+    // Log rotation:
+    #[cfg(feature = "tool-rotate")]
+    if let Some((max, keep)) = args.rotation {
+        d = d.log_rotation(max, keep);
+    }
+    #[cfg(feature = "tool-rotate")]
+    {
+        d = d.log_timestamps(args.timestamps);
+    }
     d
 }
 

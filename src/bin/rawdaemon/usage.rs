@@ -77,6 +77,20 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        Set before -u drops privileges, inherited by PROGRAM; a refusal
                        by the kernel fails the start naming the step
 ",
+    #[cfg(feature = "tool-rotate")]
+    "      --log-max-size SIZE  rotate the -o/-e files: when one would grow past SIZE
+                       (bytes, or 64K, 10M, 1G; 4K or more) it becomes FILE.1 (older
+                       ones FILE.2 ...) at a line boundary and a new FILE starts. Output
+                       goes through a logging process (with -R, the supervisor) that
+                       never blocks PROGRAM: lines a full disk refuses are dropped and
+                       counted in the file (s6-log s, svlogd s, supervisord
+                       stdout_logfile_maxbytes)
+      --log-keep N     keep N rotated files, 0 to 999 (default 5; s6-log n, svlogd n,
+                       supervisord stdout_logfile_backups)
+      --log-timestamps start each line of the -o/-e files with its UTC time,
+                       2026-12-04T18:55:45.123456Z (s6-log T, svlogd -tt)
+                       e.g. --log-max-size 10M --log-keep 3 --log-timestamps -o agent.log
+",
     #[cfg(feature = "tool-notify")]
     "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
@@ -136,6 +150,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("tool-respawn", cfg!(feature = "tool-respawn")),
     ("tool-syslog", cfg!(feature = "tool-syslog")),
     ("tool-limits", cfg!(feature = "tool-limits")),
+    ("tool-rotate", cfg!(feature = "tool-rotate")),
 ];
 
 /// `--help`: [`USAGE`] on stdout.
