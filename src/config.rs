@@ -87,6 +87,8 @@ pub struct Exec<'a> {
     pub(crate) envp: &'a [*const u8],
     /// The `PATH` to search for a name without a `/`, in the daemon.
     pub(crate) search: Option<&'a [u8]>,
+    /// Socket activation: the `LISTEN_PID=` entry of `envp` to fill with the program's pid.
+    pub(crate) listen_pid: Option<&'a crate::listen::ListenPid>,
 }
 
 impl<'a> Exec<'a> {
@@ -109,7 +111,20 @@ impl<'a> Exec<'a> {
             argv,
             envp,
             search: None,
+            listen_pid: None,
         }
+    }
+
+    /// Socket activation passed through (`sd_listen_fds(3)`): just before `execve`, in the
+    /// program's own process, `slot` is filled with `LISTEN_PID=` and that process's pid (in
+    /// daemon mode the daemon's, under [`respawn`](Daemon::respawn) each run's), so that the
+    /// program accepts the descriptors `LISTEN_FDS` announces. `slot` should be one of the
+    /// entries of `envp` ([`ListenPid::as_ptr`](crate::ListenPid::as_ptr)); the descriptors
+    /// themselves go in [`keep_fds`](Daemon::keep_fds).
+    #[must_use]
+    pub const fn listen_pid(mut self, slot: &'a crate::listen::ListenPid) -> Self {
+        self.listen_pid = Some(slot);
+        self
     }
 
     /// A `path` without a `/` is looked up in the directories of `search` (the value of
@@ -175,11 +190,17 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
+    // Readiness checks (`--ready-when`), and how long a start waits for readiness.
+    pub(crate) ready_when: &'a [crate::probe::Check<'a>],
+    pub(crate) notify_timeout: u32,
 }
 
 impl<'a> Daemon<'a> {
     /// The default umask: `0o022`, as systemd gives services (files `rw-r--r--`).
     pub const DEFAULT_UMASK: u32 = 0o022;
+
+    /// The default [`notify_timeout`](Self::notify_timeout): 60 s.
+    pub const DEFAULT_NOTIFY_TIMEOUT: u32 = 60;
 
     /// A start with every default (see the table above) and the given runtime.
     pub const fn new(runtime: Runtime) -> Self {
@@ -202,6 +223,8 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
+            ready_when: &[],
+            notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
         }
     }
 
@@ -412,6 +435,31 @@ impl<'a> Daemon<'a> {
         self
     }
 
+    /// With [`Exec`]: the start is ready only once every one of `checks` holds (a TCP port
+    /// accepts, a Unix stream socket accepts, a file exists), polled in turn with a short
+    /// backoff (5 ms doubling to 100 ms) for at most [`notify_timeout`](Self::notify_timeout)
+    /// seconds. In daemon mode the launcher polls them once the program is executed (and
+    /// after its [`ready_fd`](Self::ready_fd) line, if any); under
+    /// [`respawn`](Self::respawn) the supervisor polls them after the first start, before it
+    /// reports. If the program exits first the start fails at once
+    /// ([`Step::ExitedBeforeReady`]); if the time runs out it fails with
+    /// [`Step::ReadyWhen`]; either way the program's process group is killed and the pid file
+    /// removed. The service manager's `READY=1` follows the checks. Not in foreground mode
+    /// without `respawn` (nothing would wait: [`Step::Config`]).
+    #[must_use]
+    pub const fn ready_when(mut self, checks: &'a [crate::probe::Check<'a>]) -> Self {
+        self.ready_when = checks;
+        self
+    }
+
+    /// How long [`ready_when`](Self::ready_when) waits, in seconds (default
+    /// [`DEFAULT_NOTIFY_TIMEOUT`](Self::DEFAULT_NOTIFY_TIMEOUT)).
+    #[must_use]
+    pub const fn notify_timeout(mut self, secs: u32) -> Self {
+        self.notify_timeout = secs;
+        self
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -429,6 +477,13 @@ impl<'a> Daemon<'a> {
             Step::OpenStderr => output_path(self.stderr),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
             Step::Exec | Step::ReadyFd => self.exec.map(|e| e.path),
+            Step::ReadyWhen | Step::ExitedBeforeReady => match error.detail() {
+                crate::Detail::Check(i) => self
+                    .ready_when
+                    .get(i as usize)
+                    .map(crate::probe::Check::spec),
+                _ => None,
+            },
             _ => None,
         };
         error.message(self.name, subject.map(CStr::to_bytes))

@@ -85,13 +85,23 @@ pub enum Step {
     Respawn = 31,
     /// Starting the process that sends the program's output to the system log.
     Logger = 32,
+    // 33 to 41: other options' steps.
+    // Readiness checks (`ready_when`):
+    /// A [`Check`](crate::Check) of [`ready_when`](crate::Daemon::ready_when) did not hold
+    /// within the [`notify_timeout`](crate::Daemon::notify_timeout); the errno is its last
+    /// try's, the detail the check ([`Detail::Check`]). The program is killed. Printed
+    /// "ready-when" with the check.
+    ReadyWhen = 42,
+    /// The program exited before a [`Check`](crate::Check) held ([`Detail::Check`]). Printed
+    /// "ready-when" with the check.
+    ExitedBeforeReady = 43,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Option<Step>; 32] = [
+        const ALL: [Option<Step>; 43] = [
             Some(Threads),
             Some(KeepFd),
             Some(OpenDevNull),
@@ -124,6 +134,17 @@ impl Step {
             Some(ReadyFd),
             Some(Respawn),
             Some(Logger),
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            None,
+            Some(ReadyWhen),
+            Some(ExitedBeforeReady),
         ];
         let Some(i) = n.checked_sub(1) else {
             return None;
@@ -195,12 +216,23 @@ const NAMES: &str = concat!(
     "exec\0",                   // 30 ReadyFd
     "respawn\0",                // 31 Respawn
     "logger\0",                 // 32 Logger
+    "\0",                       // 33 (another option's)
+    "\0",                       // 34 (another option's)
+    "\0",                       // 35 (another option's)
+    "\0",                       // 36 (another option's)
+    "\0",                       // 37 (another option's)
+    "\0",                       // 38 (another option's)
+    "\0",                       // 39 (another option's)
+    "\0",                       // 40 (another option's)
+    "\0",                       // 41 (another option's)
+    "ready-when\0",             // 42 ReadyWhen
+    "ready-when\0",             // 43 ExitedBeforeReady
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
 #[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
-const NAME_ENDS: [u16; 32] = {
-    let mut ends = [0; 32];
+const NAME_ENDS: [u16; 43] = {
+    let mut ends = [0; 43];
     let (mut at, mut n) = (0, 0);
     while at < NAMES.len() {
         assert!(NAMES.as_bytes()[at].is_ascii(), "step names are ASCII");
@@ -270,12 +302,17 @@ pub enum Detail {
     ProcessGroup,
     /// [`Step::Respawn`]: the program's parent-death signal.
     ParentDeath,
+    /// [`Step::ReadyWhen`], [`Step::ExitedBeforeReady`]: which check of
+    /// [`ready_when`](crate::Daemon::ready_when) (its index).
+    Check(u32),
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
 const THREADS: u8 = 1;
 const FD: u8 = 2;
 const PID: u8 = 3;
+/// [`Detail::Check`]'s tag (from the readiness checks' range, 52 to 59).
+const CHECK: u8 = 52;
 
 impl Detail {
     /// The wire form: a tag and a value.
@@ -301,6 +338,7 @@ impl Detail {
             Detail::Pipes => (29, 0),
             Detail::ProcessGroup => (30, 0),
             Detail::ParentDeath => (31, 0),
+            Detail::Check(i) => (CHECK, i),
         }
     }
 
@@ -314,6 +352,7 @@ impl Detail {
                 Detail::None => return None,
                 pid => pid,
             },
+            CHECK => Detail::Check(value),
             _ if value != 0 => return None,
             0 => Detail::None,
             16 => Detail::NoSuchUser,
@@ -557,6 +596,14 @@ impl Error {
                 " before it was ready",
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
+            _ if self.step == Step::ExitedBeforeReady => {
+                ("the program exited before this held", None, "")
+            }
+            _ if self.step == Step::ReadyWhen => {
+                m.push_str("not ready before the timeout (--notify-timeout); last try: ");
+                write_errno(m, self.errno);
+                return;
+            }
             _ => {
                 write_errno(m, self.errno);
                 return;
@@ -612,6 +659,9 @@ mod tests {
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
         assert_eq!(Step::from_u8(33), None);
+        assert_eq!(Step::from_u8(42), Some(Step::ReadyWhen));
+        assert_eq!(Step::from_u8(43), Some(Step::ExitedBeforeReady));
+        assert_eq!(Step::from_u8(44), None);
         assert!(core::mem::size_of::<Error>() <= 8);
         assert_eq!(
             Step::from_u8(27),
@@ -632,6 +682,8 @@ mod tests {
             (Step::Setuid, "setuid"),
             (Step::ReadyFd, "exec"),
             (Step::Logger, "logger"),
+            (Step::ReadyWhen, "ready-when"),
+            (Step::ExitedBeforeReady, "ready-when"),
         ];
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");

@@ -42,11 +42,14 @@ pub mod fuzzing;
 #[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
 mod launcher;
 mod lines;
+#[allow(unsafe_code)] // the LISTEN_PID entry filled in place: see `ListenPid::fill`
+mod listen;
 pub mod log;
 mod message;
 mod notify;
 mod path;
 mod pidfile;
+mod probe;
 mod procfs;
 mod ready;
 mod service;
@@ -58,6 +61,8 @@ pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
 pub use credentials::Credentials;
 pub use error::{Detail, Error, Step};
 pub use launcher::{Detached, exit_code};
+pub use listen::ListenPid;
+pub use probe::{Check, CheckError};
 pub use message::Message;
 pub use ready::Ready;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.

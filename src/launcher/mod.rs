@@ -5,6 +5,7 @@
 //! daemon's steps itself.
 
 pub(crate) mod prepare;
+mod probes;
 mod wait;
 
 use crate::after_fork;

@@ -119,6 +119,8 @@ impl Created {
                 | Step::NotReady
                 | Step::ReadyFd
                 | Step::ReadChannel
+                | Step::ReadyWhen
+                | Step::ExitedBeforeReady
         );
         if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
             unlink(path, pid_id);
@@ -126,7 +128,7 @@ impl Created {
         // NotReady with a program to execute: the daemon died before `execve`, no program
         // code ran.
         let program_ran = match failed {
-            Step::Init | Step::ReadyFd => true,
+            Step::Init | Step::ReadyFd | Step::ReadyWhen | Step::ExitedBeforeReady => true,
             Step::NotReady => !exec,
             _ => false,
         };
@@ -179,6 +181,12 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 Detail::Fd(fd),
             ));
         }
+    }
+    // Readiness checks: someone must wait for them (not foreground mode without respawn).
+    if !cfg.ready_when.is_empty()
+        && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none()))
+    {
+        return Err(Error::new(Step::Config, Errno::INVAL));
     }
     if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {
         return Err(Error::new(Step::Config, Errno::INVAL));

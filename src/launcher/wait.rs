@@ -123,7 +123,8 @@ impl Daemon<'_> {
             }),
             None => None,
         };
-        let outcome = read_verdict(&channel, child, !self.manual_ready, program_ready.is_some())
+        let ack = program_ready.is_some() || self.launcher_probes();
+        let outcome = read_verdict(&channel, child, !self.manual_ready, ack)
             .and_then(|(pid, pidfd)| match &program_ready {
                 Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
                     // The program closed its end, or exited (what it started may hold
@@ -139,7 +140,8 @@ impl Daemon<'_> {
                     let fd = self.ready_fd.unwrap_or(-1);
                     Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                 }
-                _ => Ok(pid),
+                // Readiness checks (--ready-when), after the line if there is one.
+                _ => self.probe_program(child, pidfd.as_ref()).map(|()| pid),
             });
         match outcome {
             Ok(pid) => {

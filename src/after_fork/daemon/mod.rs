@@ -283,7 +283,7 @@ fn finish(
     if let Some(exec) = cfg.exec {
         if let Some(pipe) = &ready.pipe {
             reported(cfg, ready::send(pipe, Record::Exec(pid)));
-            if ready_pipe.is_some() {
+            if ready_pipe.is_some() || cfg.launcher_probes() {
                 // The launcher opens a pidfd of this process before it lets it go on.
                 ready::wait_ack(pipe);
             }

@@ -1,0 +1,315 @@
+//! Readiness of programs that speak no protocol: [`Check`]s of what a serving program makes
+//! (a TCP port that accepts, a Unix stream socket that accepts, a file that exists), polled
+//! with a short backoff until all hold, the time runs out, or the program exits.
+//!
+//! A leaf: the launcher polls them in daemon mode, the respawn supervisor before it reports
+//! its first start; so it keeps the rules of code after a fork (raw system calls on stack
+//! data, no allocation, no panics).
+
+use core::ffi::CStr;
+use core::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fd::OwnedFd;
+use rustix::io::Errno;
+use rustix::net::{AddressFamily, SocketFlags, SocketType};
+
+use crate::error::{Detail, Error, Step};
+
+/// One readiness check, as `--ready-when` takes it: `tcp:HOST:PORT`, `unix:PATH` or
+/// `path:PATH`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Check<'a> {
+    kind: Kind<'a>,
+    /// The text it was parsed from, for messages.
+    spec: &'a CStr,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind<'a> {
+    /// A connection to this address is accepted.
+    Tcp(SocketAddr),
+    /// A connection to this Unix stream socket (a path, or `@name` for an abstract one) is
+    /// accepted.
+    Unix(&'a CStr),
+    /// This file exists.
+    Path(&'a CStr),
+}
+
+/// Why [`Check::parse`] refused a check.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// Not `tcp:`, `unix:` or `path:`.
+    Kind,
+    /// `tcp:` with a host that is neither an IPv4 or IPv6 literal (`[::1]`) nor `localhost`:
+    /// no name is looked up.
+    Host,
+    /// `tcp:` without a port from 1 to 65535.
+    Port,
+    /// `unix:` or `path:` with a path that is not absolute (or an `@name` for `unix:`).
+    Relative,
+}
+
+impl CheckError {
+    /// What is wrong, for a usage error.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CheckError::Kind => "--ready-when takes tcp:HOST:PORT, unix:PATH or path:PATH",
+            CheckError::Host => {
+                "--ready-when tcp: needs an IP address or localhost (no name is looked up)"
+            }
+            CheckError::Port => "--ready-when tcp: needs a port from 1 to 65535",
+            CheckError::Relative => "--ready-when unix: and path: need an absolute path",
+        }
+    }
+}
+
+impl<'a> Check<'a> {
+    /// Parses `tcp:HOST:PORT` (HOST an IPv4 address, `[IPv6]`, or `localhost`, which means
+    /// 127.0.0.1; never a name to look up), `unix:PATH` (an absolute path, or `@name` for
+    /// an abstract socket) or `path:PATH` (an absolute path).
+    pub fn parse(spec: &'a CStr) -> Result<Self, CheckError> {
+        let text = spec.to_bytes_with_nul();
+        let rest = |n: usize| text.get(n..).and_then(|t| CStr::from_bytes_with_nul(t).ok());
+        let kind = if text.starts_with(b"tcp:") {
+            Kind::Tcp(parse_tcp(spec.to_bytes().get(4..).unwrap_or_default())?)
+        } else if text.starts_with(b"unix:") {
+            let path = rest(5).ok_or(CheckError::Relative)?;
+            match path.to_bytes().first() {
+                Some(b'/' | b'@') => Kind::Unix(path),
+                _ => return Err(CheckError::Relative),
+            }
+        } else if text.starts_with(b"path:") {
+            let path = rest(5).ok_or(CheckError::Relative)?;
+            match path.to_bytes().first() {
+                Some(b'/') => Kind::Path(path),
+                _ => return Err(CheckError::Relative),
+            }
+        } else {
+            return Err(CheckError::Kind);
+        };
+        Ok(Check { kind, spec })
+    }
+
+    /// A check that the file `path` exists (messages name it as `path`).
+    pub const fn file(path: &'a CStr) -> Self {
+        Check {
+            kind: Kind::Path(path),
+            spec: path,
+        }
+    }
+
+    /// The text it was parsed from.
+    pub const fn spec(&self) -> &'a CStr {
+        self.spec
+    }
+
+    /// One try: `Ok` if it holds now, else why not. A TCP connection in progress is given
+    /// until `deadline` (monotonic nanoseconds), and given up if `program` exits meanwhile.
+    ///
+    /// # References
+    ///  - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html)
+    ///  - [access(2)](https://man7.org/linux/man-pages/man2/access.2.html)
+    fn holds(&self, deadline: u64, program: Option<&OwnedFd>) -> Result<(), Errno> {
+        match self.kind {
+            Kind::Path(path) => rustix::fs::access(path, rustix::fs::Access::EXISTS),
+            Kind::Unix(path) => {
+                let fd = socket(AddressFamily::UNIX)?;
+                let addr = match path.to_bytes().split_first() {
+                    Some((b'@', name)) => rustix::net::SocketAddrUnix::new_abstract_name(name)?,
+                    _ => rustix::net::SocketAddrUnix::new(path)?,
+                };
+                // Non-blocking: a full backlog says EAGAIN (not yet) instead of blocking.
+                rustix::net::connect(&fd, &addr)
+            }
+            Kind::Tcp(addr) => {
+                let family = match addr {
+                    SocketAddr::V4(_) => AddressFamily::INET,
+                    SocketAddr::V6(_) => AddressFamily::INET6,
+                };
+                let fd = socket(family)?;
+                match rustix::net::connect(&fd, &addr) {
+                    Err(Errno::INPROGRESS) => {}
+                    done => return done,
+                }
+                // Writable once the connection is made or refused.
+                if !wait(Some(&fd), program, deadline) {
+                    return Err(Errno::TIMEDOUT);
+                }
+                rustix::net::sockopt::socket_error(&fd)?
+            }
+        }
+    }
+}
+
+/// A non-blocking, close-on-exec stream socket.
+fn socket(family: AddressFamily) -> Result<OwnedFd, Errno> {
+    rustix::net::socket_with(
+        family,
+        SocketType::STREAM,
+        SocketFlags::CLOEXEC | SocketFlags::NONBLOCK,
+        None,
+    )
+}
+
+/// `HOST:PORT` with HOST a numeric address (`[...]` around IPv6) or `localhost`.
+fn parse_tcp(text: &[u8]) -> Result<SocketAddr, CheckError> {
+    let colon = text
+        .iter()
+        .rposition(|&b| b == b':')
+        .ok_or(CheckError::Port)?;
+    let (host, port) = text.split_at_checked(colon).ok_or(CheckError::Port)?;
+    let port = crate::decimal::parse_u64(port.get(1..).unwrap_or_default(), 10, 5)
+        .and_then(|p| u16::try_from(p).ok())
+        .filter(|&p| p > 0)
+        .ok_or(CheckError::Port)?;
+    let ip = if host == b"localhost" {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else if let Some(v6) = host.strip_prefix(b"[").and_then(|h| h.strip_suffix(b"]")) {
+        let v6 = core::str::from_utf8(v6).map_err(|_| CheckError::Host)?;
+        IpAddr::V6(v6.parse().map_err(|_| CheckError::Host)?)
+    } else {
+        let v4 = core::str::from_utf8(host).map_err(|_| CheckError::Host)?;
+        IpAddr::V4(v4.parse().map_err(|_| CheckError::Host)?)
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+/// The first pause between two tries, in nanoseconds; it doubles up to [`PAUSE_MAX`].
+const PAUSE_MIN: u64 = 5_000_000;
+/// The longest pause between two tries: how late a check that came to hold is noticed.
+const PAUSE_MAX: u64 = 100_000_000;
+
+/// Polls `checks` in turn until each holds, `timeout_secs` pass, or `program` (a pidfd)
+/// exits; `Ok` once all held while the program runs.
+///
+/// # Errors
+///
+/// [`Step::ReadyWhen`] with the last try's errno if the time ran out, and
+/// [`Step::ExitedBeforeReady`] if the program exited; the detail is the check's index
+/// ([`Detail::Check`]).
+///
+/// # References
+///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
+pub(crate) fn wait_all(
+    checks: &[Check<'_>],
+    timeout_secs: u32,
+    program: Option<&OwnedFd>,
+) -> Result<(), Error> {
+    let deadline =
+        crate::sys::monotonic_nanos().saturating_add(u64::from(timeout_secs) * 1_000_000_000);
+    let mut index = 0;
+    for check in checks {
+        let detail = Detail::Check(index);
+        index += 1;
+        let mut pause = PAUSE_MIN;
+        loop {
+            let tried = check.holds(deadline, program);
+            if exited(program) {
+                return Err(Error::without_errno(Step::ExitedBeforeReady, detail));
+            }
+            let Err(errno) = tried else { break };
+            let now = crate::sys::monotonic_nanos();
+            if now >= deadline {
+                return Err(Error::with_detail(Step::ReadyWhen, errno, detail));
+            }
+            // Wakes at once if the program exits.
+            wait(None, program, now.saturating_add(pause).min(deadline));
+            pause = (pause * 2).min(PAUSE_MAX);
+        }
+    }
+    Ok(())
+}
+
+/// Whether the process behind `pidfd` has exited (its pidfd is readable).
+fn exited(program: Option<&OwnedFd>) -> bool {
+    program.is_some_and(|pidfd| {
+        let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+        matches!(rustix::event::poll(&mut fds, Some(&Timespec::default())), Ok(n) if n > 0)
+    })
+}
+
+/// Waits until `socket` is writable (`true`), `program` exits, or `deadline` passes.
+fn wait(socket: Option<&OwnedFd>, program: Option<&OwnedFd>, deadline: u64) -> bool {
+    loop {
+        let now = crate::sys::monotonic_nanos();
+        let Some(left) = deadline.checked_sub(now).filter(|&n| n > 0) else {
+            return false;
+        };
+        let timeout = Timespec {
+            tv_sec: (left / 1_000_000_000) as i64,
+            tv_nsec: (left % 1_000_000_000) as i64,
+        };
+        // The socket first, the program second; one that is missing is stood in for by the
+        // other (polled twice, harmlessly).
+        let entries = (
+            socket.map(|fd| (fd, PollFlags::OUT)),
+            program.map(|fd| (fd, PollFlags::IN)),
+        );
+        let ((a, fa), (b, fb)) = match entries {
+            (Some(s), Some(p)) => (s, p),
+            (Some(s), None) => (s, s),
+            (None, Some(p)) => (p, p),
+            (None, None) => {
+                let _ = rustix::thread::nanosleep(&timeout);
+                continue;
+            }
+        };
+        let mut fds = [PollFd::new(a, fa), PollFd::new(b, fb)];
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(_) => {
+                let [first, second] = fds.map(|fd| !fd.revents().is_empty());
+                if socket.is_some() && first {
+                    return true;
+                }
+                if program.is_some() && second {
+                    return false;
+                }
+            }
+            Err(Errno::INTR) => {}
+            Err(_) => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_checks() {
+        let tcp = |s: &'static CStr| match Check::parse(s).map(|c| c.kind) {
+            Ok(Kind::Tcp(a)) => Ok(a),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        };
+        assert_eq!(
+            tcp(c"tcp:127.0.0.1:8080"),
+            Ok("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(tcp(c"tcp:localhost:1"), Ok("127.0.0.1:1".parse().unwrap()));
+        assert_eq!(tcp(c"tcp:[::1]:443"), Ok("[::1]:443".parse().unwrap()));
+        assert_eq!(tcp(c"tcp:example.org:80"), Err(CheckError::Host));
+        assert_eq!(tcp(c"tcp:::1:80"), Err(CheckError::Host));
+        assert_eq!(tcp(c"tcp:127.0.0.1:0"), Err(CheckError::Port));
+        assert_eq!(tcp(c"tcp:127.0.0.1:65536"), Err(CheckError::Port));
+        assert_eq!(tcp(c"tcp:127.0.0.1"), Err(CheckError::Port));
+        assert_eq!(
+            Check::parse(c"unix:/run/a.sock").map(|c| c.kind),
+            Ok(Kind::Unix(c"/run/a.sock"))
+        );
+        assert_eq!(
+            Check::parse(c"unix:@name").map(|c| c.kind),
+            Ok(Kind::Unix(c"@name"))
+        );
+        assert_eq!(
+            Check::parse(c"path:/run/x").map(|c| c.kind),
+            Ok(Kind::Path(c"/run/x"))
+        );
+        assert_eq!(Check::parse(c"path:x"), Err(CheckError::Relative));
+        assert_eq!(Check::parse(c"unix:"), Err(CheckError::Relative));
+        assert_eq!(Check::parse(c"http://x"), Err(CheckError::Kind));
+        assert_eq!(Check::parse(c"path:/x").map(|c| c.spec()), Ok(c"path:/x"));
+    }
+}
