@@ -488,6 +488,11 @@ impl<'a> Daemon<'a> {
         };
         error.message(self.name, subject.map(CStr::to_bytes))
     }
+
+    /// stdout and stderr append to the same file (one descriptor serves both).
+    pub(crate) fn same_output_file(&self) -> bool {
+        matches!((self.stdout, self.stderr), (Output::Append(a), Output::Append(b)) if a == b)
+    }
 }
 
 /// The file an output appends to, if it is one.

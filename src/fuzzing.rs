@@ -137,7 +137,7 @@ pub fn parse_lock_id(word: &[u8]) -> Option<(u64, u64, u64)> {
     crate::control::parse_lock_id(word)
 }
 
-/// The respawn supervisor's and the logger's line splitter (`child::logger::Lines`).
+/// The respawn supervisor's and the logger's line splitter (`after_fork::logger::Lines`).
 pub struct Lines(crate::after_fork::logger::Lines);
 
 /// The longest line [`Lines`] hands on whole.

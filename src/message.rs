@@ -235,16 +235,27 @@ impl Message {
     /// Writes the message and a newline to `fd` (normally stderr), ignoring failures: there is
     /// nowhere else to report them.
     pub fn write_line<Fd: rustix::fd::AsFd>(mut self, fd: Fd) {
-        let mut rest = self.line.framed();
-        while !rest.is_empty() {
-            match rustix::io::write(&fd, rest) {
-                Ok(0) => break,
-                Ok(n) => rest = rest.get(n..).unwrap_or_default(),
-                Err(rustix::io::Errno::INTR) => {}
-                Err(_) => break,
-            }
+        let _ = write_all(fd.as_fd(), self.line.framed());
+    }
+}
+
+/// Writes all of `bytes` to `fd`, again after a short write or `EINTR`; on an error, how many
+/// bytes were left unwritten and why (`EIO` for a write of nothing).
+///
+/// # References
+///  - [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
+pub(crate) fn write_all(
+    fd: rustix::fd::BorrowedFd<'_>,
+    mut bytes: &[u8],
+) -> Result<(), (usize, rustix::io::Errno)> {
+    while !bytes.is_empty() {
+        match rustix::io::retry_on_intr(|| rustix::io::write(fd, bytes)) {
+            Ok(n) if n > 0 => bytes = bytes.get(n..).unwrap_or_default(),
+            Ok(_) => return Err((bytes.len(), rustix::io::Errno::IO)),
+            Err(e) => return Err((bytes.len(), e)),
         }
     }
+    Ok(())
 }
 
 impl Default for Message {

@@ -17,6 +17,11 @@
 //! The logging process and the supervisor ignore SIGPIPE and SIGXFSZ: a write that cannot be
 //! done fails and its line is dropped.
 //!
+//! Processes: [`start`] runs in the daemon and forks the **logger** (the daemon's grandchild
+//! by a double fork), which runs [`relay`] until the program's output closes and ends with
+//! `_exit`; [`Lines`] and [`Delivery`] run there and in the `-R` supervisor, which reads the
+//! pipes itself.
+//!
 //! [`Daemon::log_output`]: crate::Daemon::log_output
 
 use rustix::event::{PollFd, PollFlags};
@@ -62,18 +67,18 @@ impl Lines {
         for &b in data {
             if b == b'\n' {
                 if !self.skipping {
-                    line(&self.buf[..self.len]);
+                    line(self.text());
                 }
                 self.len = 0;
                 self.skipping = false;
             } else if self.skipping {
-            } else if self.len == LINE_MAX {
-                line(&self.buf[..]);
+            } else if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            } else {
+                line(&self.buf);
                 self.len = 0;
                 self.skipping = true;
-            } else {
-                self.buf[self.len] = b;
-                self.len += 1;
             }
         }
     }
@@ -81,10 +86,15 @@ impl Lines {
     /// At end-of-file: a last line without a newline.
     pub(crate) fn finish(&mut self, line: &mut dyn FnMut(&[u8])) {
         if self.len > 0 && !self.skipping {
-            line(&self.buf[..self.len]);
+            line(self.text());
         }
         self.len = 0;
         self.skipping = false;
+    }
+
+    /// The line so far.
+    fn text(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
     }
 }
 
@@ -258,11 +268,12 @@ fn relay(out: &OwnedFd, err: &OwnedFd, delivery: &mut Delivery<'_>) {
     let mut lines = [Lines::new(), Lines::new()];
     let mut open = [true, true];
     let mut buf = [0_u8; 4096];
-    while open[0] || open[1] {
+    while open != [false, false] {
         let flags = |o: bool| if o { PollFlags::IN } else { PollFlags::empty() };
+        let [out_open, err_open] = open;
         let mut fds = [
-            PollFd::new(out, flags(open[0])),
-            PollFd::new(err, flags(open[1])),
+            PollFd::new(out, flags(out_open)),
+            PollFd::new(err, flags(err_open)),
         ];
         if let Err(e) = rustix::event::poll(&mut fds, None) {
             if e == Errno::INTR {
@@ -270,23 +281,22 @@ fn relay(out: &OwnedFd, err: &OwnedFd, delivery: &mut Delivery<'_>) {
             }
             return;
         }
-        let ready = [fds[0].revents(), fds[1].revents()];
-        for (i, fd) in [out, err].into_iter().enumerate() {
-            if !open[i] || ready[i].is_empty() {
+        let [out_ready, err_ready] = fds.map(|fd| fd.revents());
+        let streams = [
+            (out, out_ready, Severity::Info),
+            (err, err_ready, Severity::Err),
+        ];
+        for ((open, lines), (fd, ready, severity)) in open.iter_mut().zip(&mut lines).zip(streams) {
+            if !*open || ready.is_empty() {
                 continue;
             }
-            let severity = if i == 0 {
-                Severity::Info
-            } else {
-                Severity::Err
-            };
             let mut send = |line: &[u8]| delivery.send(severity, line);
             match rustix::io::retry_on_intr(|| rustix::io::read(fd, &mut buf)) {
                 Ok(0) | Err(_) => {
-                    open[i] = false;
-                    lines[i].finish(&mut send);
+                    *open = false;
+                    lines.finish(&mut send);
                 }
-                Ok(n) => lines[i].feed(&buf[..n], &mut send),
+                Ok(n) => lines.feed(buf.get(..n).unwrap_or_default(), &mut send),
             }
         }
     }

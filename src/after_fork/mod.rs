@@ -12,7 +12,7 @@
 //! | intermediate | launcher: `fork`            | [`intermediate`]          | `_exit(0)` after its `fork`                 |
 //! | daemon       | intermediate: `fork` (foreground mode: none, the launcher itself) | [`daemon`] | `execve` of PROGRAM, return of [`Ready`](crate::Ready) to the application, or `_exit` after its failure is sent |
 //! | supervisor   | the daemon becomes it (`-R`) | [`supervisor`]           | `_exit` when PROGRAM's runs are over        |
-//! | PROGRAM      | supervisor: `fork`, each run | [`supervisor`] then [`exec`] | `execve`                                 |
+//! | PROGRAM      | supervisor: `fork`, each run | `supervisor::program` then [`exec`] | `execve`                          |
 //! | logger       | daemon: `fork` (`--syslog`, `--kmsg`) | [`logger`]      | `_exit` at end of PROGRAM's output          |
 //! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
 //!
@@ -32,9 +32,7 @@ pub(crate) mod daemon;
 mod exec;
 mod fds;
 pub(crate) mod intermediate;
-#[allow(clippy::indexing_slicing)] // until its indexing is checked
 pub(crate) mod logger;
-#[allow(clippy::indexing_slicing)] // until its indexing is checked
 mod supervisor;
 mod watcher;
 

@@ -306,9 +306,10 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
         Step::OpenStdout,
         (&mut created.stdout, stdout_id),
     )?;
-    let stderr = match (cfg.stdout, cfg.stderr) {
-        (Output::Append(a), Output::Append(b)) if a == b => None,
-        (_, out) => open_log(cfg, out, Step::OpenStderr, (&mut created.stderr, stderr_id))?,
+    let stderr = if cfg.same_output_file() {
+        None
+    } else {
+        open_log(cfg, cfg.stderr, Step::OpenStderr, (&mut created.stderr, stderr_id))?
     };
     let ready = match cfg.ready_fd {
         // Foreground mode with the descriptor already open: it is the supervisor's (s6's
