@@ -597,7 +597,7 @@ impl Error {
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
             _ if self.step == Step::ExitedBeforeReady => {
-                ("the program exited before this held", None, "")
+                ("the program exited before this check held", None, "")
             }
             _ if self.step == Step::ReadyWhen => {
                 m.push_str("not ready before the timeout (--notify-timeout); last try: ");

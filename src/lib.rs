@@ -62,8 +62,8 @@ pub use credentials::Credentials;
 pub use error::{Detail, Error, Step};
 pub use launcher::{Detached, exit_code};
 pub use listen::ListenPid;
-pub use probe::{Check, CheckError};
 pub use message::Message;
+pub use probe::{Check, CheckError};
 pub use ready::Ready;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
 pub use rustix::io::Errno;

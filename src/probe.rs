@@ -71,7 +71,10 @@ impl<'a> Check<'a> {
     /// an abstract socket) or `path:PATH` (an absolute path).
     pub fn parse(spec: &'a CStr) -> Result<Self, CheckError> {
         let text = spec.to_bytes_with_nul();
-        let rest = |n: usize| text.get(n..).and_then(|t| CStr::from_bytes_with_nul(t).ok());
+        let rest = |n: usize| {
+            text.get(n..)
+                .and_then(|t| CStr::from_bytes_with_nul(t).ok())
+        };
         let kind = if text.starts_with(b"tcp:") {
             Kind::Tcp(parse_tcp(spec.to_bytes().get(4..).unwrap_or_default())?)
         } else if text.starts_with(b"unix:") {
@@ -182,7 +185,8 @@ const PAUSE_MIN: u64 = 5_000_000;
 const PAUSE_MAX: u64 = 100_000_000;
 
 /// Polls `checks` in turn until each holds, `timeout_secs` pass, or `program` (a pidfd)
-/// exits; `Ok` once all held while the program runs.
+/// exits; `Ok` once all held while the program runs. `tick` is called at each pause (the
+/// supervisor copies the program's output there).
 ///
 /// # Errors
 ///
@@ -196,6 +200,7 @@ pub(crate) fn wait_all(
     checks: &[Check<'_>],
     timeout_secs: u32,
     program: Option<&OwnedFd>,
+    tick: &mut dyn FnMut(),
 ) -> Result<(), Error> {
     let deadline =
         crate::sys::monotonic_nanos().saturating_add(u64::from(timeout_secs) * 1_000_000_000);
@@ -214,6 +219,7 @@ pub(crate) fn wait_all(
             if now >= deadline {
                 return Err(Error::with_detail(Step::ReadyWhen, errno, detail));
             }
+            tick();
             // Wakes at once if the program exits.
             wait(None, program, now.saturating_add(pause).min(deadline));
             pause = (pause * 2).min(PAUSE_MAX);

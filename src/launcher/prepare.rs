@@ -309,7 +309,12 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     let stderr = if cfg.same_output_file() {
         None
     } else {
-        open_log(cfg, cfg.stderr, Step::OpenStderr, (&mut created.stderr, stderr_id))?
+        open_log(
+            cfg,
+            cfg.stderr,
+            Step::OpenStderr,
+            (&mut created.stderr, stderr_id),
+        )?
     };
     let ready = match cfg.ready_fd {
         // Foreground mode with the descriptor already open: it is the supervisor's (s6's

@@ -28,11 +28,12 @@ impl Daemon<'_> {
         if !self.launcher_probes() {
             return Ok(());
         }
-        crate::probe::wait_all(self.ready_when, self.notify_timeout, program).inspect_err(|_| {
-            let _ = rustix::process::kill_process_group(group, Signal::KILL);
-            if let Some(pidfd) = program {
-                crate::control::kill(pidfd);
-            }
-        })
+        crate::probe::wait_all(self.ready_when, self.notify_timeout, program, &mut || {})
+            .inspect_err(|_| {
+                let _ = rustix::process::kill_process_group(group, Signal::KILL);
+                if let Some(pidfd) = program {
+                    crate::control::kill(pidfd);
+                }
+            })
     }
 }

@@ -124,24 +124,28 @@ impl Daemon<'_> {
             None => None,
         };
         let ack = program_ready.is_some() || self.launcher_probes();
-        let outcome = read_verdict(&channel, child, !self.manual_ready, ack)
-            .and_then(|(pid, pidfd)| match &program_ready {
-                Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
-                    // The program closed its end, or exited (what it started may hold
-                    // the descriptor still): if it still runs, it is not left
-                    // behind, nor is what it started (its process group is the
-                    // intermediate's pid, which stays reserved while the group has
-                    // members).
-                    let _ =
-                        rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
-                    if let Some(pidfd) = pidfd {
-                        crate::control::kill(&pidfd);
+        let outcome =
+            read_verdict(&channel, child, !self.manual_ready, ack).and_then(|(pid, pidfd)| {
+                match &program_ready {
+                    Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
+                        // The program closed its end, or exited (what it started may hold
+                        // the descriptor still): if it still runs, it is not left
+                        // behind, nor is what it started (its process group is the
+                        // intermediate's pid, which stays reserved while the group has
+                        // members).
+                        let _ = rustix::process::kill_process_group(
+                            child,
+                            rustix::process::Signal::KILL,
+                        );
+                        if let Some(pidfd) = pidfd {
+                            crate::control::kill(&pidfd);
+                        }
+                        let fd = self.ready_fd.unwrap_or(-1);
+                        Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                     }
-                    let fd = self.ready_fd.unwrap_or(-1);
-                    Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
+                    // Readiness checks (--ready-when), after the line if there is one.
+                    _ => self.probe_program(child, pidfd.as_ref()).map(|()| pid),
                 }
-                // Readiness checks (--ready-when), after the line if there is one.
-                _ => self.probe_program(child, pidfd.as_ref()).map(|()| pid),
             });
         match outcome {
             Ok(pid) => {

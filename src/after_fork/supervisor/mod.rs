@@ -39,6 +39,7 @@ mod capture;
 mod children;
 mod policy;
 mod program;
+mod ready_when;
 mod signals;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -140,6 +141,10 @@ pub(super) fn run(
             return e;
         }
     };
+    // Readiness checks (--ready-when) before the start is reported.
+    if let Err(e) = sup.probe(program) {
+        return e;
+    }
     // Started: the launcher (or the service manager) hears it, and the channel closes.
     if let Some(pipe) = ready.pipe.take() {
         if let Err(e) = ready::send(&pipe, Record::Ready(me)) {

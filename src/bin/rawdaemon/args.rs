@@ -4,6 +4,8 @@
 
 use core::ffi::CStr;
 
+#[cfg(feature = "tool-ready")]
+use rawdaemon::Check;
 use rawdaemon::log::Facility;
 use rawdaemon::{LogOutput, LogTarget};
 use rustix::process::Signal;
@@ -61,6 +63,11 @@ const RESTART_PERIOD: u8 = 5;
 const SYSLOG: u8 = 6;
 const KMSG: u8 = 7;
 const LOG_SOCKET: u8 = 8;
+// Readiness and the init-script verbs (issue 12).
+const READY_WHEN: u8 = 20;
+const NOTIFY_TIMEOUT: u8 = 21;
+const OKNODO: u8 = 22;
+const RETRY: u8 = 23;
 
 /// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
 pub struct Repeated<T> {
@@ -125,9 +132,25 @@ pub struct Args<'a> {
     pub log: Option<LogOutput<'a>>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
+    // Readiness and the init-script verbs (issue 12):
+    /// `--ready-when CHECK` (repeatable).
+    #[cfg(feature = "tool-ready")]
+    pub ready_when: Repeated<Check<'a>>,
+    /// `--notify-timeout SECS`: how long readiness is awaited (default 60).
+    pub notify_timeout: u32,
+    /// `--oknodo`: a start while the daemon runs, a stop or signal while none runs, exit 0.
+    pub oknodo: bool,
+    /// `--retry SCHEDULE` for `--stop`: the steps after the first (`-s`/`-t`), at most
+    /// [`MAX_RETRY`]; `retry_len` of them are given.
+    pub retry: [(Signal, u32); MAX_RETRY],
+    pub retry_len: usize,
 }
 
+/// The most steps of a `--retry` schedule after its first.
+pub const MAX_RETRY: usize = 8;
+
 /// Why parsing stopped without a program to start.
+#[derive(Clone, Copy)]
 pub enum Stop<'a> {
     Help,
     Version,
@@ -158,11 +181,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         respawn: None,
         log: None,
         program: 0,
+        #[cfg(feature = "tool-ready")]
+        ready_when: Repeated::new(Check::file(c"/")),
+        notify_timeout: 60,
+        oknodo: false,
+        retry: [(Signal::KILL, 5); MAX_RETRY],
+        retry_len: 1,
     };
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
     // -R itself, not just its limits.
     let mut respawn = false;
+    // --retry was given (it needs --stop, and replaces -s and -t).
+    let mut retry = false;
     let mut i = 1;
     while let Some(&arg) = argv.get(i) {
         let text = arg.to_bytes();
@@ -190,7 +221,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 text,
             ));
         }
-        let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS);
+        let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS | OKNODO);
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -256,6 +287,27 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 ))?);
             }
             (STATUS, _) => a.action = Action::Status,
+            #[cfg(feature = "tool-ready")]
+            (READY_WHEN, Some(v)) => {
+                let check = Check::parse(v).map_err(|e| Stop::Usage(e.as_str(), v.to_bytes()))?;
+                if !a.ready_when.push(check) {
+                    return Err(Stop::Usage(
+                        "too many --ready-when options (at most 64)",
+                        v.to_bytes(),
+                    ));
+                }
+            }
+            (NOTIFY_TIMEOUT, Some(v)) => {
+                a.notify_timeout = parse_seconds(
+                    v.to_bytes(),
+                    "--notify-timeout needs whole seconds, 0 to 86400",
+                )?;
+            }
+            (OKNODO, _) => a.oknodo = true,
+            (RETRY, Some(v)) => {
+                retry = true;
+                parse_retry(v.to_bytes(), &mut a)?;
+            }
             (b's', Some(v)) => {
                 a.signal_set = true;
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
@@ -266,12 +318,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b't', Some(v)) => {
                 a.timeout_set = true;
                 a.timeout =
-                    parse_number(v.to_bytes())
-                        .filter(|&t| t <= 86_400)
-                        .ok_or(Stop::Usage(
-                            "--timeout needs whole seconds, 0 to 86400",
-                            v.to_bytes(),
-                        ))?;
+                    parse_seconds(v.to_bytes(), "--timeout needs whole seconds, 0 to 86400")?;
             }
             (b'p', Some(v)) => a.pid_file = Some(non_empty(v, text)?),
             (b'c', Some(v)) => a.chdir = non_empty(v, text)?,
@@ -343,6 +390,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.timeout_set && a.action != Action::Stop {
         return Err(Stop::Usage("--timeout needs --stop", b""));
     }
+    if retry && (a.action != Action::Stop || a.timeout_set) {
+        return Err(Stop::Usage(
+            "--retry needs --stop, and replaces -s and -t",
+            b"",
+        ));
+    }
+    #[cfg(feature = "tool-ready")]
+    if !a.ready_when.as_slice().is_empty() && a.foreground && a.respawn.is_none() {
+        return Err(Stop::Usage(
+            "--ready-when needs a process that waits: not with -f unless -R",
+            b"",
+        ));
+    }
     if a.signal_set && a.action == Action::Status {
         return Err(Stop::Usage("--signal cannot be used with --status", b""));
     }
@@ -390,6 +450,10 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
         b"max-restarts" => MAX_RESTARTS,
         b"restart-period" => RESTART_PERIOD,
         b"status" => STATUS,
+        b"ready-when" => READY_WHEN,
+        b"notify-timeout" => NOTIFY_TIMEOUT,
+        b"oknodo" => OKNODO,
+        b"retry" => RETRY,
         b"signal" => b's',
         b"timeout" => b't',
         b"help" => b'h',
@@ -406,7 +470,8 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
 )]
 const fn available(letter: u8) -> bool {
     match letter {
-        STOP | STATUS | b's' | b't' => cfg!(feature = "tool-control"),
+        STOP | STATUS | b's' | b't' | OKNODO | RETRY => cfg!(feature = "tool-control"),
+        READY_WHEN | NOTIFY_TIMEOUT => cfg!(feature = "tool-ready"),
         READY_FD => cfg!(feature = "tool-notify"),
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
@@ -441,6 +506,47 @@ pub fn parse_octal(s: &[u8]) -> Option<u32> {
 /// A descriptor number of 3 or more.
 fn parse_fd(s: &[u8]) -> Option<i32> {
     parse_number(s).filter(|&n| n >= 3).map(|n| n as i32)
+}
+
+/// Whole seconds, 0 to 86400; `what` is the usage error otherwise.
+fn parse_seconds<'a>(s: &'a [u8], what: &'static str) -> Result<u32, Stop<'a>> {
+    parse_number(s)
+        .filter(|&t| t <= 86_400)
+        .ok_or(Stop::Usage(what, s))
+}
+
+/// `--retry SCHEDULE`, start-stop-daemon's and supervise-daemon's syntax: `TIMEOUT` (TERM,
+/// then KILL, each given TIMEOUT seconds) or `SIGNAL/TIMEOUT/...` pairs (`TERM/30/KILL/5`).
+/// The first pair becomes `-s`/`-t`, the rest the steps after it.
+fn parse_retry<'a>(v: &'a [u8], a: &mut Args<'a>) -> Result<(), Stop<'a>> {
+    let bad = Stop::Usage(
+        "--retry needs TIMEOUT or SIGNAL/TIMEOUT pairs (TERM/30/KILL/5)",
+        v,
+    );
+    if let Ok(t) = parse_seconds(v, "") {
+        a.signal = Signal::TERM;
+        a.timeout = t;
+        a.retry = [(Signal::KILL, t); MAX_RETRY];
+        a.retry_len = 1;
+        return Ok(());
+    }
+    let mut fields = v.split(|&b| b == b'/');
+    let mut n = 0;
+    while let Some(sig) = fields.next() {
+        let signal = parse_signal(sig).ok_or(bad)?;
+        let timeout = fields
+            .next()
+            .and_then(|t| parse_seconds(t, "").ok())
+            .ok_or(bad)?;
+        if n == 0 {
+            (a.signal, a.timeout) = (signal, timeout);
+        } else {
+            *a.retry.get_mut(n - 1).ok_or(bad)? = (signal, timeout);
+        }
+        n += 1;
+    }
+    a.retry_len = n.saturating_sub(1);
+    Ok(())
 }
 
 /// A decimal number of at most nine digits.
