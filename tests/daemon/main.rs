@@ -22,6 +22,7 @@ mod notify;
 mod options;
 mod pid_file;
 mod privileges;
+mod readiness;
 mod respawn;
 mod roles;
 mod system;
@@ -44,6 +45,7 @@ use notify::*;
 use options::*;
 use pid_file::*;
 use privileges::*;
+use readiness::*;
 use respawn::*;
 use system::*;
 
@@ -188,6 +190,15 @@ fn main() {
         tool_log_with_chroot_and_user,
         tool_syslog_unread_socket_holds_no_one,
         tool_syslog_without_socket_warns,
+        // readiness.rs: --ready-when, socket activation passed through, --oknodo, --retry
+        tool_ready_when_waits_for_the_listener,
+        tool_ready_when_a_file_appears,
+        fail_ready_when_program_exits_first,
+        fail_ready_when_times_out,
+        fail_ready_when_usage,
+        tool_socket_activation_passed_through,
+        tool_oknodo,
+        tool_stop_retry_schedule,
         // library.rs: the library, through this binary in a role
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,
