@@ -41,13 +41,7 @@ impl Default for ListenPid {
 impl ListenPid {
     /// An entry reading `LISTEN_PID=`.
     pub const fn new() -> Self {
-        let mut bytes = [0_u8; LEN];
-        let mut i = 0;
-        while i < NAME.len() {
-            bytes[i] = NAME[i];
-            i += 1;
-        }
-        ListenPid(UnsafeCell::new(bytes))
+        ListenPid(UnsafeCell::new(*b"LISTEN_PID=\0\0\0\0\0\0\0\0\0\0\0"))
     }
 
     /// The entry as an `envp` pointer (a NUL-terminated string).
@@ -70,7 +64,9 @@ impl ListenPid {
         let bytes = unsafe { &mut *self.0.get() };
         let (_, value) = bytes.split_at_mut(NAME.len());
         let mut rest = value.iter_mut();
-        for (slot, &d) in rest.by_ref().zip(digits) {
+        // The digits first: `zip` asks its first iterator first, and must not take a slot
+        // past the last digit.
+        for (&d, slot) in digits.iter().zip(rest.by_ref()) {
             *slot = d;
         }
         if let Some(end) = rest.next() {

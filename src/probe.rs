@@ -204,10 +204,8 @@ pub(crate) fn wait_all(
 ) -> Result<(), Error> {
     let deadline =
         crate::sys::monotonic_nanos().saturating_add(u64::from(timeout_secs) * 1_000_000_000);
-    let mut index = 0;
-    for check in checks {
-        let detail = Detail::Check(index);
-        index += 1;
+    for (index, check) in checks.iter().enumerate() {
+        let detail = Detail::Check(index as u32);
         let mut pause = PAUSE_MIN;
         loop {
             let tried = check.holds(deadline, program);
