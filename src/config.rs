@@ -192,6 +192,9 @@ pub struct Daemon<'a> {
     pub(crate) name: &'a str,
     // Readiness checks (`--ready-when`), and how long a start waits for readiness.
     pub(crate) ready_when: &'a [crate::probe::Check<'a>],
+    /// [`probe::wait_all`](crate::probe::wait_all), set only by
+    /// [`ready_when`](Self::ready_when): a program that never asks for checks never links them.
+    pub(crate) prober: Option<crate::probe::Prober>,
     pub(crate) notify_timeout: u32,
 }
 
@@ -224,6 +227,7 @@ impl<'a> Daemon<'a> {
             log_output: None,
             name: "rawdaemon",
             ready_when: &[],
+            prober: None,
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
         }
     }
@@ -449,6 +453,11 @@ impl<'a> Daemon<'a> {
     #[must_use]
     pub const fn ready_when(mut self, checks: &'a [crate::probe::Check<'a>]) -> Self {
         self.ready_when = checks;
+        self.prober = if checks.is_empty() {
+            None
+        } else {
+            Some(crate::probe::wait_all)
+        };
         self
     }
 

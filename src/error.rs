@@ -599,12 +599,10 @@ impl Error {
             _ if self.step == Step::ExitedBeforeReady => {
                 ("the program exited before this check held", None, "")
             }
-            _ if self.step == Step::ReadyWhen => {
-                m.push_str("not ready before the timeout (--notify-timeout); last try: ");
-                write_errno(m, self.errno);
-                return;
-            }
             _ => {
+                if self.step == Step::ReadyWhen {
+                    m.push_str("not ready before the timeout (--notify-timeout); last try: ");
+                }
                 write_errno(m, self.errno);
                 return;
             }

@@ -168,16 +168,64 @@ fn parse_tcp(text: &[u8]) -> Result<SocketAddr, CheckError> {
         .filter(|&p| p > 0)
         .ok_or(CheckError::Port)?;
     let ip = if host == b"localhost" {
-        IpAddr::V4(Ipv4Addr::LOCALHOST)
+        Some(IpAddr::V4(Ipv4Addr::LOCALHOST))
     } else if let Some(v6) = host.strip_prefix(b"[").and_then(|h| h.strip_suffix(b"]")) {
-        let v6 = core::str::from_utf8(v6).map_err(|_| CheckError::Host)?;
-        IpAddr::V6(v6.parse().map_err(|_| CheckError::Host)?)
+        parse_v6(v6).map(|groups| IpAddr::V6(groups.into()))
     } else {
-        let v4 = core::str::from_utf8(host).map_err(|_| CheckError::Host)?;
-        IpAddr::V4(v4.parse().map_err(|_| CheckError::Host)?)
+        parse_v4(host).map(|octets| IpAddr::V4(octets.into()))
     };
-    Ok(SocketAddr::new(ip, port))
+    Ok(SocketAddr::new(ip.ok_or(CheckError::Host)?, port))
 }
+
+/// A dotted-quad IPv4 address (`127.0.0.1`). (Smaller than `core`'s parser, which the
+/// tool would carry whole.)
+fn parse_v4(s: &[u8]) -> Option<[u8; 4]> {
+    let mut out = [0_u8; 4];
+    let mut fields = s.split(|&b| b == b'.');
+    for octet in &mut out {
+        let n = crate::decimal::parse_u64(fields.next()?, 10, 3)?;
+        *octet = u8::try_from(n).ok()?;
+    }
+    fields.next().is_none().then_some(out)
+}
+
+/// An IPv6 address of up to eight hexadecimal groups, one `::` standing for the zero groups
+/// left out (`::1`, `fd00::8:1`); no embedded IPv4 form, no zone.
+fn parse_v6(s: &[u8]) -> Option<[u16; 8]> {
+    let mut out = [0_u16; 8];
+    let Some(gap) = s.windows(2).position(|w| w == b"::") else {
+        return (groups(s, &mut out)? == 8).then_some(out);
+    };
+    let head = groups(s.get(..gap)?, &mut out)?;
+    let mut tail = [0_u16; 8];
+    let n = groups(s.get(gap + 2..)?, &mut tail)?;
+    if head + n > 7 {
+        return None;
+    }
+    for (slot, &group) in out.iter_mut().skip(8 - n).zip(&tail) {
+        *slot = group;
+    }
+    Some(out)
+}
+
+/// Colon-separated groups of one to four hexadecimal digits into `out`: how many (none for
+/// an empty `s`).
+fn groups(s: &[u8], out: &mut [u16; 8]) -> Option<usize> {
+    if s.is_empty() {
+        return Some(0);
+    }
+    let mut n = 0;
+    for group in s.split(|&b| b == b':') {
+        let value = crate::decimal::parse_u64(group, 16, 4)?;
+        *out.get_mut(n)? = u16::try_from(value).ok()?;
+        n += 1;
+    }
+    Some(n)
+}
+
+/// The type of [`wait_all`], which [`Daemon::ready_when`](crate::Daemon::ready_when) stores.
+pub(crate) type Prober =
+    fn(&[Check<'_>], u32, Option<&OwnedFd>, &mut dyn FnMut()) -> Result<(), Error>;
 
 /// The first pause between two tries, in nanoseconds; it doubles up to [`PAUSE_MAX`].
 const PAUSE_MIN: u64 = 5_000_000;
@@ -294,6 +342,50 @@ mod tests {
         );
         assert_eq!(tcp(c"tcp:localhost:1"), Ok("127.0.0.1:1".parse().unwrap()));
         assert_eq!(tcp(c"tcp:[::1]:443"), Ok("[::1]:443".parse().unwrap()));
+        for v6 in [
+            "::",
+            "::1",
+            "1::",
+            "fd00::8:1",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6::8",
+            "FFFF::abcd",
+        ] {
+            let spec = std::ffi::CString::new(std::format!("tcp:[{v6}]:1")).unwrap();
+            let want: core::net::Ipv6Addr = v6.parse().unwrap();
+            assert_eq!(
+                Check::parse(&spec).map(|c| c.kind),
+                Ok(Kind::Tcp(SocketAddr::new(IpAddr::V6(want), 1))),
+                "{v6}"
+            );
+        }
+        for bad in [
+            ":::",
+            "1:::2",
+            "1::2::3",
+            ":1::",
+            "1:2:3:4:5:6:7",
+            "1:2:3:4:5:6:7:8:9",
+            "1:2:3:4::5:6:7:8",
+            "12345::",
+            "::g",
+            "::1.2.3.4",
+        ] {
+            let spec = std::ffi::CString::new(std::format!("tcp:[{bad}]:1")).unwrap();
+            assert_eq!(
+                Check::parse(&spec).map(|c| c.kind),
+                Err(CheckError::Host),
+                "{bad}"
+            );
+        }
+        for bad in ["1.2.3", "1.2.3.4.5", "256.0.0.1", "1..2.3", "1.2.3.4a", ""] {
+            let spec = std::ffi::CString::new(std::format!("tcp:{bad}:1")).unwrap();
+            assert_eq!(
+                Check::parse(&spec).map(|c| c.kind),
+                Err(CheckError::Host),
+                "{bad}"
+            );
+        }
         assert_eq!(tcp(c"tcp:example.org:80"), Err(CheckError::Host));
         assert_eq!(tcp(c"tcp:::1:80"), Err(CheckError::Host));
         assert_eq!(tcp(c"tcp:127.0.0.1:0"), Err(CheckError::Port));

@@ -16,7 +16,7 @@ impl Daemon<'_> {
     /// that the launcher holds a pidfd of the very process that becomes the program.
     #[inline]
     pub(crate) fn launcher_probes(&self) -> bool {
-        !self.ready_when.is_empty() && self.respawn.is_none() && !self.foreground
+        self.prober.is_some() && self.respawn.is_none() && !self.foreground
     }
 
     /// The checks, after the program was executed: `Ok` once all hold. On a failure the
@@ -25,15 +25,14 @@ impl Daemon<'_> {
     /// caller's cleanup.
     #[inline]
     pub(super) fn probe_program(&self, group: Pid, program: Option<&OwnedFd>) -> Result<(), Error> {
-        if !self.launcher_probes() {
+        let Some(wait_all) = self.prober.filter(|_| self.launcher_probes()) else {
             return Ok(());
-        }
-        crate::probe::wait_all(self.ready_when, self.notify_timeout, program, &mut || {})
-            .inspect_err(|_| {
-                let _ = rustix::process::kill_process_group(group, Signal::KILL);
-                if let Some(pidfd) = program {
-                    crate::control::kill(pidfd);
-                }
-            })
+        };
+        wait_all(self.ready_when, self.notify_timeout, program, &mut || {}).inspect_err(|_| {
+            let _ = rustix::process::kill_process_group(group, Signal::KILL);
+            if let Some(pidfd) = program {
+                crate::control::kill(pidfd);
+            }
+        })
     }
 }

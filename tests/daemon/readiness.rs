@@ -120,7 +120,7 @@ pub fn tool_ready_when_waits_for_the_listener() -> TestResult {
 
 /// A file that appears (written by PROGRAM after a delay): the launcher exits after it
 /// exists; with `NOTIFY_SOCKET`, READY=1 comes after it too, also from a foreground `-R`
-/// supervisor.
+/// supervisor; with `--ready-fd`, after both the line and the file.
 pub fn tool_ready_when_a_file_appears() -> TestResult {
     needs_tool(&["tool-ready", "tool-notify", "tool-respawn"])?;
     let dir = TempDir::new("ready-file");
@@ -144,6 +144,21 @@ pub fn tool_ready_when_a_file_appears() -> TestResult {
         format!("READY=1\nMAINPID={}\n", daemon.0)
     );
     drop(daemon);
+    // With --ready-fd too: the line, then the file.
+    std::fs::remove_file(&mark).map_err(|e| e.to_string())?;
+    let line_first = format!("echo >&5; {script}");
+    let out = run(start(
+        false,
+        &pid_file,
+        &["--ready-fd", "5", "--ready-when", &check],
+    )
+    .args(["sh", "-c", &line_first]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        mark.exists(),
+        "--ready-fd: the launcher exited before the file existed"
+    );
+    drop(the_daemon()?);
     std::fs::remove_file(&mark).map_err(|e| e.to_string())?;
     // A foreground -R supervisor tells the service manager itself, after the file exists.
     let mut supervisor = start(true, &pid_file, &["-f", "--ready-when", &check])

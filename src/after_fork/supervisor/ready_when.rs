@@ -17,11 +17,11 @@ impl Supervisor<'_, '_> {
     ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
     pub(super) fn probe(&mut self, program: Pid) -> Result<(), Error> {
         let cfg = self.cfg;
-        if cfg.ready_when.is_empty() {
+        let Some(wait_all) = cfg.prober else {
             return Ok(());
-        }
+        };
         let pidfd = rustix::process::pidfd_open(program, PidfdFlags::empty()).ok();
-        let result = crate::probe::wait_all(
+        let result = wait_all(
             cfg.ready_when,
             cfg.notify_timeout,
             pidfd.as_ref(),

@@ -137,16 +137,21 @@ pub struct Args<'a> {
     #[cfg(feature = "tool-ready")]
     pub ready_when: Repeated<Check<'a>>,
     /// `--notify-timeout SECS`: how long readiness is awaited (default 60).
+    #[cfg(feature = "tool-ready")]
     pub notify_timeout: u32,
     /// `--oknodo`: a start while the daemon runs, a stop or signal while none runs, exit 0.
+    #[cfg(feature = "tool-control")]
     pub oknodo: bool,
     /// `--retry SCHEDULE` for `--stop`: the steps after the first (`-s`/`-t`), at most
     /// [`MAX_RETRY`]; `retry_len` of them are given.
+    #[cfg(feature = "tool-control")]
     pub retry: [(Signal, u32); MAX_RETRY],
+    #[cfg(feature = "tool-control")]
     pub retry_len: usize,
 }
 
 /// The most steps of a `--retry` schedule after its first.
+#[cfg(feature = "tool-control")]
 pub const MAX_RETRY: usize = 8;
 
 /// Why parsing stopped without a program to start.
@@ -183,9 +188,13 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         program: 0,
         #[cfg(feature = "tool-ready")]
         ready_when: Repeated::new(Check::file(c"/")),
+        #[cfg(feature = "tool-ready")]
         notify_timeout: 60,
+        #[cfg(feature = "tool-control")]
         oknodo: false,
+        #[cfg(feature = "tool-control")]
         retry: [(Signal::KILL, 5); MAX_RETRY],
+        #[cfg(feature = "tool-control")]
         retry_len: 1,
     };
     // --log-socket, applied to --syslog at the end (the two may come in any order).
@@ -193,6 +202,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     // -R itself, not just its limits.
     let mut respawn = false;
     // --retry was given (it needs --stop, and replaces -s and -t).
+    #[cfg_attr(not(feature = "tool-control"), allow(unused_mut))]
     let mut retry = false;
     let mut i = 1;
     while let Some(&arg) = argv.get(i) {
@@ -297,13 +307,16 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                     ));
                 }
             }
+            #[cfg(feature = "tool-ready")]
             (NOTIFY_TIMEOUT, Some(v)) => {
                 a.notify_timeout = parse_seconds(
                     v.to_bytes(),
                     "--notify-timeout needs whole seconds, 0 to 86400",
                 )?;
             }
+            #[cfg(feature = "tool-control")]
             (OKNODO, _) => a.oknodo = true,
+            #[cfg(feature = "tool-control")]
             (RETRY, Some(v)) => {
                 retry = true;
                 parse_retry(v.to_bytes(), &mut a)?;
@@ -428,39 +441,43 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     Ok(a)
 }
 
-/// The long options and their short letters.
+/// The long options and their short letters, searched in a loop: a table costs the
+/// smallest tool less than a `match`, which compares each name in line.
 fn long_to_short(name: &[u8]) -> Option<u8> {
-    Some(match name {
-        b"pidfile" => b'p',
-        b"chdir" => b'c',
-        b"umask" => b'm',
-        b"stdout" => b'o',
-        b"stderr" => b'e',
-        b"keep-fd" => b'k',
-        b"env" => b'E',
-        b"foreground" => b'f',
-        b"user" => b'u',
-        b"chroot" => b'r',
-        b"stop" => STOP,
-        b"ready-fd" => READY_FD,
-        b"syslog" => SYSLOG,
-        b"kmsg" => KMSG,
-        b"log-socket" => LOG_SOCKET,
-        b"respawn" => b'R',
-        b"max-restarts" => MAX_RESTARTS,
-        b"restart-period" => RESTART_PERIOD,
-        b"status" => STATUS,
-        b"ready-when" => READY_WHEN,
-        b"notify-timeout" => NOTIFY_TIMEOUT,
-        b"oknodo" => OKNODO,
-        b"retry" => RETRY,
-        b"signal" => b's',
-        b"timeout" => b't',
-        b"help" => b'h',
-        b"version" => b'V',
-        _ => return None,
-    })
+    LONG.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
 }
+
+/// See [`long_to_short`].
+const LONG: &[(&[u8], u8)] = &[
+    (b"pidfile", b'p'),
+    (b"chdir", b'c'),
+    (b"umask", b'm'),
+    (b"stdout", b'o'),
+    (b"stderr", b'e'),
+    (b"keep-fd", b'k'),
+    (b"env", b'E'),
+    (b"foreground", b'f'),
+    (b"user", b'u'),
+    (b"chroot", b'r'),
+    (b"stop", STOP),
+    (b"ready-fd", READY_FD),
+    (b"syslog", SYSLOG),
+    (b"kmsg", KMSG),
+    (b"log-socket", LOG_SOCKET),
+    (b"respawn", b'R'),
+    (b"max-restarts", MAX_RESTARTS),
+    (b"restart-period", RESTART_PERIOD),
+    (b"status", STATUS),
+    (b"signal", b's'),
+    (b"timeout", b't'),
+    (b"help", b'h'),
+    (b"version", b'V'),
+    // Readiness and the init-script verbs.
+    (b"ready-when", READY_WHEN),
+    (b"notify-timeout", NOTIFY_TIMEOUT),
+    (b"oknodo", OKNODO),
+    (b"retry", RETRY),
+];
 
 /// Whether this build has the option: the `tool-*` cargo features leave some out, and the
 /// parsing of an option left out is never reached (nor linked).
@@ -515,6 +532,7 @@ fn parse_seconds<'a>(s: &'a [u8], what: &'static str) -> Result<u32, Stop<'a>> {
         .ok_or(Stop::Usage(what, s))
 }
 
+#[cfg(feature = "tool-control")]
 /// `--retry SCHEDULE`, start-stop-daemon's and supervise-daemon's syntax: `TIMEOUT` (TERM,
 /// then KILL, each given TIMEOUT seconds) or `SIGNAL/TIMEOUT/...` pairs (`TERM/30/KILL/5`).
 /// The first pair becomes `-s`/`-t`, the rest the steps after it.

@@ -350,9 +350,10 @@ fn configure<'a>(
     // Readiness checks (--ready-when), within --notify-timeout.
     #[cfg(feature = "tool-ready")]
     {
-        d = d
-            .ready_when(args.ready_when.as_slice())
-            .notify_timeout(args.notify_timeout);
+        let checks = args.ready_when.as_slice();
+        if !checks.is_empty() {
+            d = d.ready_when(checks).notify_timeout(args.notify_timeout);
+        }
     }
     d
 }
