@@ -54,6 +54,10 @@ fn parse_tag(v: &[u8], kmsg: bool) -> Result<(&str, Facility), Stop<'_>> {
 /// `--respawn` alone: 5 restarts per 60 s.
 const DEFAULT_RESPAWN: (u32, u32) = (5, 60);
 
+/// The most `--ready-when` checks (each takes 56 bytes of the launcher's stack).
+#[cfg(feature = "tool-ready")]
+const MAX_CHECKS: usize = 8;
+
 /// Long options without a short letter get a byte no short option can be.
 const STOP: u8 = 1;
 const STATUS: u8 = 2;
@@ -69,22 +73,22 @@ const NOTIFY_TIMEOUT: u8 = 21;
 const OKNODO: u8 = 22;
 const RETRY: u8 = 23;
 
-/// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
-pub struct Repeated<T> {
-    items: [T; MAX_REPEATS],
+/// Up to `N` ([`MAX_REPEATS`] unless said) values of a repeatable option, in the order given.
+pub struct Repeated<T, const N: usize = MAX_REPEATS> {
+    items: [T; N],
     len: usize,
 }
 
-impl<T: Copy> Repeated<T> {
+impl<T: Copy, const N: usize> Repeated<T, N> {
     /// None yet; `fill` only fills the unused slots.
     const fn new(fill: T) -> Self {
         Repeated {
-            items: [fill; MAX_REPEATS],
+            items: [fill; N],
             len: 0,
         }
     }
 
-    /// Appends `value`: `false`, and nothing appended, once [`MAX_REPEATS`] are there.
+    /// Appends `value`: `false`, and nothing appended, once `N` are there.
     fn push(&mut self, value: T) -> bool {
         let Some(slot) = self.items.get_mut(self.len) else {
             return false;
@@ -135,7 +139,7 @@ pub struct Args<'a> {
     // Readiness and the init-script verbs (issue 12):
     /// `--ready-when CHECK` (repeatable).
     #[cfg(feature = "tool-ready")]
-    pub ready_when: Repeated<Check<'a>>,
+    pub ready_when: Repeated<Check<'a>, MAX_CHECKS>,
     /// `--notify-timeout SECS`: how long readiness is awaited (default 60).
     #[cfg(feature = "tool-ready")]
     pub notify_timeout: u32,
@@ -302,7 +306,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 let check = Check::parse(v).map_err(|e| Stop::Usage(e.as_str(), v.to_bytes()))?;
                 if !a.ready_when.push(check) {
                     return Err(Stop::Usage(
-                        "too many --ready-when options (at most 64)",
+                        "too many --ready-when options (at most 8)",
                         v.to_bytes(),
                     ));
                 }

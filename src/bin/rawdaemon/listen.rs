@@ -30,10 +30,10 @@ pub unsafe fn passed(environ: &[*const u8]) -> Result<usize, &[u8]> {
             env::find(environ, b"LISTEN_FDS"),
         )
     };
-    let me = rustix::process::getpid().as_raw_nonzero().get() as u32;
-    let mine = pid.is_some_and(|p| number(p) == Some(me as usize));
-    match fds {
-        Some(n) if mine => number(n).filter(|&n| n <= MAX_LISTEN).ok_or(n),
+    // getpid only when both are there: a start without them makes no extra system call.
+    let mine = |p| number(p) == Some(rustix::process::getpid().as_raw_nonzero().get() as usize);
+    match (pid, fds) {
+        (Some(p), Some(n)) if mine(p) => number(n).filter(|&n| n <= MAX_LISTEN).ok_or(n),
         _ => Ok(0),
     }
 }
