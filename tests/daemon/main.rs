@@ -197,6 +197,7 @@ fn main() {
         fail_ready_when_times_out,
         fail_ready_when_usage,
         tool_socket_activation_passed_through,
+        systemd_socket_activate_through_the_tool,
         tool_oknodo,
         tool_stop_retry_schedule,
         // library.rs: the library, through this binary in a role

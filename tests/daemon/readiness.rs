@@ -341,6 +341,67 @@ pub fn tool_socket_activation_passed_through() -> TestResult {
     Ok(())
 }
 
+/// The real activator: `systemd-socket-activate -l 127.0.0.1:PORT rawdaemon ...` listens,
+/// execs the tool at the first connection with the socket as descriptor 3; PROGRAM (in
+/// daemon mode, the pid file's pid) gets it with `LISTEN_PID` its own, and answers that
+/// very first connection.
+pub fn systemd_socket_activate_through_the_tool() -> TestResult {
+    needs_tool(&["tool-ready"])?;
+    if Command::new("systemd-socket-activate")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        return Err(format!("{SKIP}systemd-socket-activate is not installed"));
+    }
+    let dir = TempDir::new("socket-activate");
+    let pid_file = dir.path("d.pid");
+    let report = dir.path("report");
+    let address = format!("127.0.0.1:{}", free_port()?);
+    let mut cmd = Command::new("systemd-socket-activate");
+    cmd.args(["-l", &address, "--fdname=web"])
+        .arg(tool().get_program())
+        .arg("-p")
+        .arg(&pid_file);
+    role(&mut cmd, &["activated", &report.display().to_string()]);
+    let mut activator = cmd
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let launcher = Guard(activator.id() as i32);
+    let mut conn = None;
+    ensure!(
+        wait_until(|| {
+            conn = TcpStream::connect(&address).ok();
+            conn.is_some()
+        }),
+        "systemd-socket-activate never listened on {address}"
+    );
+    let mut conn = conn.ok_or("no connection")?;
+    conn.set_read_timeout(Some(Duration::from_secs(5)))
+        .map_err(|e| e.to_string())?;
+    let mut hello = String::new();
+    let _ = conn.read_to_string(&mut hello);
+    ensure_eq!(hello, "hello\n");
+    let status = activator.wait().map_err(|e| e.to_string())?;
+    std::mem::forget(launcher);
+    ensure!(
+        status.success(),
+        "the tool under systemd-socket-activate: {status:?}"
+    );
+    let daemon = the_daemon()?;
+    ensure_eq!(read_pid(&pid_file)?, daemon.0);
+    ensure_eq!(
+        read_text(&report)?,
+        format!(
+            "pid={0} LISTEN_PID={0} LISTEN_FDS=1 LISTEN_FDNAMES=web",
+            daemon.0
+        )
+    );
+    Ok(())
+}
+
 /// `sh -c 'LISTEN_PID=PID LISTEN_FDS=1 LISTEN_FDNAMES=web exec rawdaemon "$@"'` with
 /// `listener` as descriptor 3 (`$$` is the shell's pid, which the tool keeps).
 fn activator(listener: &TcpListener, pid: &str) -> Command {
