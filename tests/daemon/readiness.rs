@@ -74,11 +74,22 @@ fn start(respawn: bool, pid_file: &Path, options: &[&str]) -> Command {
 }
 
 /// A program that listens (TCP, then a Unix socket) only after a delay: the launcher exits
-/// only after it listens, in daemon mode and under `-R`; a connection is then accepted.
+/// only after it listens; a connection is then accepted.
 pub fn tool_ready_when_waits_for_the_listener() -> TestResult {
+    needs_tool(&["tool-ready"])?;
+    late_listener(false)
+}
+
+/// As [`tool_ready_when_waits_for_the_listener`], under `-R` (the supervisor checks).
+pub fn tool_respawn_ready_when_waits_for_the_listener() -> TestResult {
     needs_tool(&["tool-ready", "tool-respawn"])?;
+    late_listener(true)
+}
+
+/// A late TCP, then Unix, listener awaited (under `-R` with `respawn`).
+fn late_listener(respawn: bool) -> TestResult {
     let dir = TempDir::new("ready-when");
-    for respawn in [false, true] {
+    {
         for unix in [false, true] {
             let pid_file = dir.path("d.pid");
             let mark = dir.path("listening");
@@ -118,18 +129,23 @@ pub fn tool_ready_when_waits_for_the_listener() -> TestResult {
     Ok(())
 }
 
+/// PROGRAM writes the file `mark` after a delay, then sleeps.
+fn late_file(mark: &Path) -> String {
+    format!(
+        "sleep 0.3; echo > {0}.tmp; mv {0}.tmp {0}; exec sleep 30",
+        mark.display()
+    )
+}
+
 /// A file that appears (written by PROGRAM after a delay): the launcher exits after it
-/// exists; with `NOTIFY_SOCKET`, READY=1 comes after it too, also from a foreground `-R`
-/// supervisor; with `--ready-fd`, after both the line and the file.
+/// exists; with `NOTIFY_SOCKET`, READY=1 comes after it too; with `--ready-fd`, after both
+/// the line and the file.
 pub fn tool_ready_when_a_file_appears() -> TestResult {
-    needs_tool(&["tool-ready", "tool-notify", "tool-respawn"])?;
+    needs_tool(&["tool-ready", "tool-notify"])?;
     let dir = TempDir::new("ready-file");
     let pid_file = dir.path("d.pid");
     let mark = dir.path("ready");
-    let script = format!(
-        "sleep 0.3; echo > {0}.tmp; mv {0}.tmp {0}; exec sleep 30",
-        mark.display()
-    );
+    let script = late_file(&mark);
     let check = format!("path:{}", mark.display());
     // Daemon mode, the launcher reporting to the service manager.
     let (socket, address) = notify_listener("ready-file")?;
@@ -159,8 +175,18 @@ pub fn tool_ready_when_a_file_appears() -> TestResult {
         "--ready-fd: the launcher exited before the file existed"
     );
     drop(the_daemon()?);
-    std::fs::remove_file(&mark).map_err(|e| e.to_string())?;
-    // A foreground -R supervisor tells the service manager itself, after the file exists.
+    Ok(())
+}
+
+/// A foreground `-R` supervisor tells the service manager itself, after the file exists.
+pub fn tool_respawn_foreground_ready_when_notifies_after_the_file() -> TestResult {
+    needs_tool(&["tool-ready", "tool-notify", "tool-respawn"])?;
+    let dir = TempDir::new("ready-file-fg");
+    let pid_file = dir.path("d.pid");
+    let mark = dir.path("ready");
+    let script = late_file(&mark);
+    let check = format!("path:{}", mark.display());
+    let (socket, address) = notify_listener("ready-file-fg")?;
     let mut supervisor = start(true, &pid_file, &["-f", "--ready-when", &check])
         .env("NOTIFY_SOCKET", &address)
         .args(["sh", "-c", &script])
@@ -179,16 +205,27 @@ pub fn tool_ready_when_a_file_appears() -> TestResult {
     Ok(())
 }
 
-/// PROGRAM exits before the check holds: the start fails at once, in every mode (daemon,
-/// `-R`, foreground `-R`), naming what was awaited; nothing is left.
+/// PROGRAM exits before the check holds: the start fails at once, naming what was awaited;
+/// nothing is left.
 pub fn fail_ready_when_program_exits_first() -> TestResult {
+    needs_tool(&["tool-ready"])?;
+    exits_first(&[&[]])
+}
+
+/// As [`fail_ready_when_program_exits_first`], under `-R` and a foreground `-R`.
+pub fn fail_respawn_ready_when_program_exits_first() -> TestResult {
     needs_tool(&["tool-ready", "tool-respawn"])?;
+    exits_first(&[&["-R"], &["-f", "-R"]])
+}
+
+/// PROGRAM exits before the check holds, with each of `modes`' options.
+fn exits_first(modes: &[&[&str]]) -> TestResult {
     let dir = TempDir::new("ready-exit");
     let pid_file = dir.path("d.pid");
     let check = format!("tcp:127.0.0.1:{}", free_port()?);
     let message =
         format!("rawdaemon: ready-when {check}: the program exited before this check held");
-    for options in [&[][..], &["-R"], &["-f", "-R"]] {
+    for options in modes {
         let mut cmd = start(false, &pid_file, options);
         cmd.args(["--ready-when", &check, "sh", "-c", "sleep 0.2; exit 3"]);
         expect_failure(&mut cmd, 1, &message, Some(&pid_file))
@@ -199,9 +236,20 @@ pub fn fail_ready_when_program_exits_first() -> TestResult {
 
 /// The check never holds: the start fails after `--notify-timeout`, naming the check and the
 /// last try's error; PROGRAM's process group is killed (a child it started included) and
-/// the pid file removed, in daemon mode and under `-R`.
+/// the pid file removed.
 pub fn fail_ready_when_times_out() -> TestResult {
+    needs_tool(&["tool-ready"])?;
+    times_out(false)
+}
+
+/// As [`fail_ready_when_times_out`], under `-R` (the supervisor's program and its group).
+pub fn fail_respawn_ready_when_times_out() -> TestResult {
     needs_tool(&["tool-ready", "tool-respawn"])?;
+    times_out(true)
+}
+
+/// The check never holds (under `-R` with `respawn`).
+fn times_out(respawn: bool) -> TestResult {
     let dir = TempDir::new("ready-timeout");
     let pid_file = dir.path("d.pid");
     let socket = dir.path("none.sock");
@@ -210,7 +258,7 @@ pub fn fail_ready_when_times_out() -> TestResult {
         "rawdaemon: ready-when {check}: not ready before the timeout (--notify-timeout); \
          last try: No such file or directory"
     );
-    for respawn in [false, true] {
+    {
         let mut cmd = start(respawn, &pid_file, &["--notify-timeout", "1"]);
         cmd.args(["--ready-when", "path:/", "--ready-when", &check]);
         cmd.args(["sh", "-c", "sleep 30 & exec sleep 30"]);
@@ -262,14 +310,44 @@ pub fn fail_ready_when_usage() -> TestResult {
 
 /// A listening socket passed as descriptor 3 with `LISTEN_FDS=1` and `LISTEN_PID` naming
 /// the launcher (as `systemd-socket-activate` does) reaches PROGRAM without `-k`, with
-/// `LISTEN_PID` rewritten to PROGRAM's own pid (`sd_listen_fds` accepts it), in daemon mode
-/// and under `-R` (where PROGRAM is the supervisor's child); PROGRAM accepts on it. Variables
-/// naming another process are left alone, and so is the descriptor: closed.
+/// `LISTEN_PID` rewritten to PROGRAM's own pid (`sd_listen_fds` accepts it); PROGRAM
+/// accepts on it. Variables naming another process are left alone, and so is the
+/// descriptor: closed.
 pub fn tool_socket_activation_passed_through() -> TestResult {
-    needs_tool(&["tool-ready", "tool-respawn"])?;
+    needs_tool(&["tool-ready"])?;
     let dir = TempDir::new("activation");
     let pid_file = dir.path("d.pid");
-    for respawn in [false, true] {
+    activated(false, &pid_file)?;
+    // LISTEN_PID names another process (inherited from an ancestor): nothing is passed on.
+    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let mut cmd = activator(&listener, "1");
+    let out = run(cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    settled(daemon.0)?;
+    let open = fds(daemon.0)?;
+    ensure!(!open.contains_key(&3), "descriptor 3 passed on: {open:?}");
+    let environ =
+        std::fs::read(format!("/proc/{}/environ", daemon.0)).map_err(|e| e.to_string())?;
+    ensure!(
+        environ.split(|&b| b == 0).any(|e| e == b"LISTEN_PID=1"),
+        "another process's LISTEN_PID was changed"
+    );
+    Ok(())
+}
+
+/// As [`tool_socket_activation_passed_through`] under `-R`: PROGRAM is the supervisor's
+/// child, and `LISTEN_PID` is its pid, not the pid file's.
+pub fn tool_respawn_socket_activation_passed_through() -> TestResult {
+    needs_tool(&["tool-ready", "tool-respawn"])?;
+    let dir = TempDir::new("activation-respawn");
+    activated(true, &dir.path("d.pid"))
+}
+
+/// One socket-activated start (under `-R` with `respawn`), checked and stopped.
+fn activated(respawn: bool, pid_file: &Path) -> TestResult {
+    let dir = TempDir::new("activated");
+    {
         let report = dir.path("report");
         let _ = std::fs::remove_file(&report);
         let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -278,7 +356,7 @@ pub fn tool_socket_activation_passed_through() -> TestResult {
         if respawn {
             cmd.arg("-R");
         }
-        cmd.arg("-p").arg(&pid_file);
+        cmd.arg("-p").arg(pid_file);
         role(&mut cmd, &["activated", &report.display().to_string()]);
         let out = run(&mut cmd);
         ensure!(out.status.success(), "{}", describe(&out));
@@ -320,24 +398,9 @@ pub fn tool_socket_activation_passed_through() -> TestResult {
             read_text(&report)?,
             format!("pid={program} LISTEN_PID={program} LISTEN_FDS=1 LISTEN_FDNAMES=web")
         );
-        let out = stop(&pid_file, &[]);
+        let out = stop(pid_file, &[]);
         ensure!(out.status.success(), "{}", describe(&out));
     }
-    // LISTEN_PID names another process (inherited from an ancestor): nothing is passed on.
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let mut cmd = activator(&listener, "1");
-    let out = run(cmd.arg("-p").arg(&pid_file).args(["sleep", "30"]));
-    ensure!(out.status.success(), "{}", describe(&out));
-    let daemon = the_daemon()?;
-    settled(daemon.0)?;
-    let open = fds(daemon.0)?;
-    ensure!(!open.contains_key(&3), "descriptor 3 passed on: {open:?}");
-    let environ =
-        std::fs::read(format!("/proc/{}/environ", daemon.0)).map_err(|e| e.to_string())?;
-    ensure!(
-        environ.split(|&b| b == 0).any(|e| e == b"LISTEN_PID=1"),
-        "another process's LISTEN_PID was changed"
-    );
     Ok(())
 }
 

@@ -407,7 +407,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.timeout_set && a.action != Action::Stop {
         return Err(Stop::Usage("--timeout needs --stop", b""));
     }
-    if retry && (a.action != Action::Stop || a.timeout_set) {
+    if retry && (a.action != Action::Stop || a.timeout_set || a.signal_set) {
         return Err(Stop::Usage(
             "--retry needs --stop, and replaces -s and -t",
             b"",
