@@ -603,6 +603,10 @@ pub fn tool_stop_retry_schedule() -> TestResult {
             &["--retry", "5"],
             "--retry needs --stop, and replaces -s and -t",
         ),
+        (
+            &["--stop", "-s", "HUP", "--retry", "5"],
+            "--retry needs --stop, and replaces -s and -t",
+        ),
     ] {
         expect_failure(
             tool().args(args).arg("-p").arg(&pid_file),
