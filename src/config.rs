@@ -1,4 +1,6 @@
 //! [`Daemon`], the `Copy` description of one daemon start: pure data and defaults, no syscalls.
+//!
+//! Read by every process, after the fork too: it is plain data.
 
 use core::ffi::CStr;
 

@@ -1,4 +1,6 @@
 //! Decimal numbers to and from bytes, without `core::fmt`.
+//!
+//! Runs in any process, after a fork too: no allocation, no panics.
 
 /// Writes `n` in decimal at the start of `out` and returns those digits.
 ///

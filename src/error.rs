@@ -257,7 +257,8 @@ pub enum Detail {
     /// [`Step::Threads`]: how many threads the process runs.
     Threads(u32),
     /// [`Step::KeepFd`], [`Step::Dup2`] (the target: 0, 1 or 2), [`Step::ReadyFd`] and
-    /// [`Step::Config`] (a readiness descriptor that is 0, 1 or 2): the descriptor.
+    /// [`Step::Config`] (a readiness descriptor that cannot be used: below 3, also kept, or
+    /// without an exec or with respawn): the descriptor.
     Fd(i32),
     /// [`Step::PidFileLock`] with `EWOULDBLOCK`: the process holding the lock.
     Pid(Pid),
@@ -269,8 +270,8 @@ pub enum Detail {
     NeedsGroup,
     /// [`Step::Setuid`]: `setuid(0)` succeeded after the drop.
     RegainedRoot,
-    /// [`Step::PidFileOpen`] (and the control commands): the path is not a regular file;
-    /// [`Step::OpenStdout`], [`Step::OpenStderr`]: nor a FIFO or character device.
+    /// [`Step::PidFileOpen`]: the path is not a regular file; [`Step::OpenStdout`],
+    /// [`Step::OpenStderr`]: nor a FIFO or character device.
     NotRegular,
     /// [`Step::PidFileOpen`]: an existing pid file is another user's, or has other hard links;
     /// it is not reused (it could be a planted link to a file not ours to write).
@@ -502,9 +503,9 @@ impl Error {
         }
     }
 
-    /// The one-line message `NAME: step SUBJECT: cause`, for errors that have no
-    /// [`Daemon`](crate::Daemon) to name their path (stop and status): `SUBJECT` is the file or
-    /// value involved.
+    /// The one-line message `NAME: step SUBJECT: cause`, where no [`Daemon`](crate::Daemon)
+    /// names the path ([`Daemon::message`](crate::Daemon::message) does where one does):
+    /// `SUBJECT` is the file or value involved.
     pub fn message(&self, name: &str, subject: Option<&[u8]>) -> Message {
         let mut m = Message::new();
         m.push_str(name).push_str(": ");
@@ -603,7 +604,7 @@ impl Error {
                 if self.step == Step::ReadyWhen {
                     m.push_str("not ready before the timeout (--notify-timeout); last try: ");
                 }
-                write_errno(m, self.errno);
+                m.push_errno_number(self.errno);
                 return;
             }
         };
@@ -613,11 +614,6 @@ impl Error {
         }
         m.push_str(tail);
     }
-}
-
-/// Writes the errno's text, or `error N` for one without a text.
-pub(crate) fn write_errno(m: &mut Message, errno: u16) {
-    m.push_errno(Errno::from_raw_os_error(i32::from(errno)));
 }
 
 impl fmt::Display for Error {
@@ -739,6 +735,9 @@ mod tests {
             text(Error::new(Step::Exec, Errno::from_raw_os_error(4000))),
             "exec: error 4000"
         );
+        // A decoded record may carry errno 0 (no sender of ours writes it): no panic.
+        let zero = Error::from_bytes([Step::Fork as u8, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        assert_eq!(text(zero), "fork: error 0");
         let refusals = [
             (
                 Error::with_detail(Step::OpenStdout, Errno::LOOP, Detail::ForeignLink),

@@ -1,6 +1,19 @@
 //! Allocation-free, `no_std` daemonization for Linux on raw system calls.
 //!
-//! See the README for the whole story; [`Daemon`] is where to start.
+//! See the README for the whole story; [`Daemon`] is where to start. The map:
+//!
+//! - at the root, a start: [`Daemon`] (with [`Exec`], [`Output`], [`LogOutput`], [`Runtime`],
+//!   [`Credentials`]), what it returns ([`Ready`], [`Detached`]) and how it fails ([`Error`]:
+//!   a [`Step`], the [`Errno`] and a [`Detail`]);
+//! - [`control`]: [`status`](control::status), [`signal`](control::signal) and
+//!   [`stop`](control::stop) of a running daemon, found by its pid file's lock, and their own
+//!   [`control::Error`];
+//! - [`log`]: [`Syslog`](log::Syslog), [`Kmsg`](log::Kmsg) and [`Sink`](log::Sink), for a
+//!   daemon's own log lines without allocation;
+//! - [`error`]: the types of a start's failure, also at the root.
+//!
+//! How the code is laid out by the process that runs it (who forks whom) is in
+//! `docs/design.md`.
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -62,8 +75,12 @@ pub use credentials::Credentials;
 pub use error::{Detail, Error, Step};
 pub use launcher::{Detached, exit_code};
 pub use listen::ListenPid;
+/// The facility of [`LogOutput`]'s lines (also in [`log`]).
+pub use log::Facility;
 pub use message::Message;
 pub use probe::{Check, CheckError};
 pub use ready::Ready;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
 pub use rustix::io::Errno;
+/// A process id, as [`Detached::Parent`], [`Detail::Pid`] and the [`control`] functions carry it.
+pub use rustix::process::Pid;

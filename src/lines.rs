@@ -1,5 +1,8 @@
 //! Reading a text file line by line through a fixed buffer: `/proc/locks`, `fdinfo`, and the
 //! account files.
+//!
+//! Runs in the launcher (the account files), in the control commands (`/proc/locks`,
+//! `fdinfo`) and, after the fork, wherever `/proc` is read: no allocation, no panics.
 
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;

@@ -5,6 +5,9 @@
 //! the caller's pid; the activator (systemd, `systemd-socket-activate`, s6-fdholder) set it
 //! to the launcher's, and the program's pid is known only after the forks. The entry is a
 //! fixed slot prepared before them, so filling it needs no allocation.
+//!
+//! Filled in the process that executes the program (the daemon, each run's process under
+//! `-R`, or the process itself in foreground mode), after the fork: async-signal-safe.
 
 use core::cell::UnsafeCell;
 

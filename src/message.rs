@@ -5,6 +5,9 @@
 //! The other types that handle lines are not buffers of text to build: `lines::Fields`
 //! splits a byte string without copying it, and the logger's `Lines` reassembles lines from
 //! the chunks a pipe delivers.
+//!
+//! Runs in every process: the launcher's and the control commands' messages, and after the
+//! fork the supervisor's and the logger's lines (the after-fork rules hold here).
 
 /// The most bytes a line takes, with the newline that ends it on a stream or in `/dev/kmsg`.
 pub(crate) const LINE_CAPACITY: usize = 1024;
@@ -41,6 +44,11 @@ impl Line {
 
     /// Appends bytes as they are.
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        if self.overflow {
+            // Cut already: nothing more goes in (a cut that backed up to a character's start
+            // leaves a byte free, which a later push must not fill).
+            return;
+        }
         let n = bytes.len().min(self.limit.saturating_sub(self.len));
         if let (Some(dst), Some(src)) = (self.buf.get_mut(self.len..self.len + n), bytes.get(..n)) {
             dst.copy_from_slice(src);
@@ -207,7 +215,12 @@ impl Message {
     /// Appends the text of `errno` as the C library's `strerror` words it (`Broken pipe`), or
     /// `error N` for one it does not know.
     pub fn push_errno(&mut self, errno: rustix::io::Errno) -> &mut Self {
-        let n = errno.raw_os_error() as u16;
+        self.push_errno_number(errno.raw_os_error() as u16)
+    }
+
+    /// [`push_errno`](Self::push_errno) of a raw number, 0 and unknown ones included (`error
+    /// N`): what a decoded record carries is never trusted to be an `Errno`.
+    pub(crate) fn push_errno_number(&mut self, n: u16) -> &mut Self {
         match crate::strerror::strerror(n) {
             Some(text) => self.push(text),
             None => self.push_str("error ").push_u32(u32::from(n)),
@@ -267,6 +280,26 @@ impl Default for Message {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cut_message_takes_nothing_more() {
+        // Two-byte characters: the cut backs up to a character's start and leaves a byte
+        // free, which a later push must not fill.
+        let mut m = Message::new();
+        m.push(b"a");
+        for _ in 0..600 {
+            m.push_str("é");
+        }
+        m.push(b"x");
+        let bytes = m.as_bytes();
+        assert!(
+            bytes.ends_with("é...".as_bytes()),
+            "{:?}",
+            &bytes[bytes.len() - 8..]
+        );
+        assert!(!bytes.ends_with(b"...."));
+        assert!(bytes.len() < Message::CAPACITY);
+    }
 
     #[test]
     fn cuts_at_the_limit() {

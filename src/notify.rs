@@ -5,6 +5,9 @@
 //! one `send(2)` on a prepared descriptor (async-signal-safe). Like `sd_notify(3)`, a socket
 //! that cannot be reached is not an error: the start goes on without it, and a service
 //! manager that waits for it reports its own timeout.
+//!
+//! Sent by the launcher (daemon mode), the watcher (foreground mode with `ready_fd`) and the
+//! `-R` supervisor: one `send` on the prepared socket.
 
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::net::{AddressFamily, SendFlags, SocketFlags, SocketType};

@@ -201,10 +201,9 @@ fn copy(dst: &mut [u8], src: &[u8]) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// A directory, `O_PATH`.
+/// A directory, `O_PATH` ([`sys::open_dir_at`](crate::sys::open_dir_at)).
 fn open_dir(at: BorrowedFd<'_>, path: &CStr) -> Result<OwnedFd, Refusal> {
-    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
-    rustix::fs::openat(at, path, flags, Mode::empty()).map_err(|e| (e, Detail::None))
+    crate::sys::open_dir_at(at, path).map_err(|e| (e, Detail::None))
 }
 
 /// Opens the last component `name` in `dir` without following a symbolic link there, and

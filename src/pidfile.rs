@@ -10,6 +10,9 @@
 //! read-only for the lock. The program inherits only the read-only one: it keeps the lock but
 //! cannot rewrite the pid that `--stop`, `start-stop-daemon` or `kill $(cat FILE)` act on
 //! (after dropping privileges it could not open the file for writing either).
+//!
+//! Runs in the launcher (open, lock, remove), in the daemon (write, record the session) and
+//! in the control commands (`read_pid`, `recorded_session`).
 
 use core::ffi::CStr;
 

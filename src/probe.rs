@@ -2,9 +2,10 @@
 //! (a TCP port that accepts, a Unix stream socket that accepts, a file that exists), polled
 //! with a short backoff until all hold, the time runs out, or the program exits.
 //!
-//! A leaf: the launcher polls them in daemon mode, the respawn supervisor before it reports
-//! its first start; so it keeps the rules of code after a fork (raw system calls on stack
-//! data, no allocation, no panics).
+//! Runs in the launcher (daemon mode: it polls them once the program is executed) and, after
+//! the fork, in the `-R` supervisor (before it reports its first start); so it keeps the rules
+//! of code after a fork: raw system calls on stack data, no allocation, no panics. The
+//! launcher also parses the checks ([`Check::parse`]) before anything starts.
 
 use core::ffi::CStr;
 use core::net::{IpAddr, Ipv4Addr, SocketAddr};

@@ -3,6 +3,9 @@
 //!
 //! One read of one file replaces 64 `sigaction` queries; without `/proc` (early boot) the
 //! caller falls back to resetting every signal and skips the thread check.
+//!
+//! Runs in the launcher (its own status, before the fork) and in the `-R` supervisor
+//! (`read_status_of`, after the fork: a stack buffer, no allocation, no panics).
 
 use rustix::fs::{Mode, OFlags};
 

@@ -116,13 +116,13 @@ pub(crate) fn ack(channel: &OwnedFd) {
 ///
 /// # References
 ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
-pub(crate) fn wait_line(pipe: &OwnedFd, program: Option<&OwnedFd>) -> bool {
+pub(crate) fn wait_line(socket: &OwnedFd, program: Option<&OwnedFd>) -> bool {
     use rustix::event::{PollFd, PollFlags};
     let mut buf = [0_u8; 512];
     loop {
         if let Some(pidfd) = program {
             let mut fds = [
-                PollFd::new(pipe, PollFlags::IN),
+                PollFd::new(socket, PollFlags::IN),
                 PollFd::new(pidfd, PollFlags::IN),
             ];
             match rustix::event::poll(&mut fds, None) {
@@ -134,9 +134,9 @@ pub(crate) fn wait_line(pipe: &OwnedFd, program: Option<&OwnedFd>) -> bool {
                 // Only what was sent before the program's end counts, not what a process it
                 // started keeps sending: no more is taken (its sends now fail with EPIPE),
                 // and what is waiting is read without waiting.
-                let _ = rustix::net::shutdown(pipe, rustix::net::Shutdown::Read);
+                let _ = rustix::net::shutdown(socket, rustix::net::Shutdown::Read);
                 return (0..DRAINED).any(|_| {
-                    match rustix::net::recv(pipe, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
+                    match rustix::net::recv(socket, &mut buf, rustix::net::RecvFlags::DONTWAIT) {
                         Ok((n, _)) if n > 0 => buf
                             .get(..n)
                             .is_some_and(|b| crate::lines::has_byte(b, b'\n')),
@@ -148,7 +148,7 @@ pub(crate) fn wait_line(pipe: &OwnedFd, program: Option<&OwnedFd>) -> bool {
                 continue;
             }
         }
-        match rustix::io::retry_on_intr(|| rustix::io::read(pipe, &mut buf)) {
+        match rustix::io::retry_on_intr(|| rustix::io::read(socket, &mut buf)) {
             Ok(0) | Err(_) => return false,
             Ok(n)
                 if buf
@@ -179,7 +179,7 @@ const DRAINED: usize = 64;
 #[derive(Debug)]
 #[must_use = "with notify_manually, dropping Ready reports that the daemon exited before it was ready"]
 pub struct Ready {
-    pub(crate) pipe: Option<OwnedFd>,
+    pub(crate) channel: Option<OwnedFd>,
     /// Foreground mode: the service manager's notification socket.
     pub(crate) notify: Option<OwnedFd>,
     pub(crate) pid: Pid,
@@ -197,8 +197,8 @@ impl Ready {
     /// Does nothing if it was reported already.
     pub fn notify(mut self) {
         let pid = self.pid.as_raw_nonzero().get() as u32;
-        if let Some(pipe) = self.pipe.take() {
-            let _ = send(&pipe, Record::Ready(pid));
+        if let Some(channel) = self.channel.take() {
+            let _ = send(&channel, Record::Ready(pid));
         }
         if let Some(socket) = self.notify.take() {
             crate::notify::ready(&socket, pid);
@@ -208,15 +208,15 @@ impl Ready {
     /// Reports that the program's own initialization failed with `errno`: the launcher prints
     /// `initialization: <strerror>` and exits 1. The caller should then exit.
     pub fn fail(mut self, errno: Errno) {
-        if let Some(pipe) = self.pipe.take() {
-            let _ = send(&pipe, Record::Failed(Error::new(Step::Init, errno)));
+        if let Some(channel) = self.channel.take() {
+            let _ = send(&channel, Record::Failed(Error::new(Step::Init, errno)));
         }
     }
 
     /// Reports `error` through the channel (if any) and ends the process with status 1.
     pub(crate) fn abort(mut self, error: Error) -> ! {
-        if let Some(pipe) = self.pipe.take() {
-            let _ = send(&pipe, Record::Failed(error));
+        if let Some(channel) = self.channel.take() {
+            let _ = send(&channel, Record::Failed(error));
         }
         sys::exit(self.runtime, 1)
     }

@@ -13,6 +13,10 @@
 //!
 //! Each process is reached through a pidfd opened *before* its membership is checked, so a
 //! pid recycled meanwhile is never signalled.
+//!
+//! Runs in the control commands (`--stop`, `--status`, `--signal`), in the launcher (naming
+//! the holder of a lock that refuses a start) and in the `-R` supervisor (`parent_of`, after
+//! the fork): stack buffers, no allocation, no panics.
 
 use core::ffi::CStr;
 
@@ -165,8 +169,9 @@ fn descends(pid: Pid, ancestor: Pid) -> bool {
 #[cfg_attr(not(feature = "tool-control"), allow(dead_code))]
 pub(crate) fn lock_holder(written: u32, stat: &Stat) -> u32 {
     let service = Service::new(stat);
-    let holds = Pid::from_raw(written as i32)
-        .filter(|_| written <= i32::MAX as u32)
+    let holds = i32::try_from(written)
+        .ok()
+        .and_then(Pid::from_raw)
         .is_some_and(|pid| matches!(service.lock_flags(pid), Ok(Some(_))));
     if holds {
         return written;

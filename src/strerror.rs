@@ -4,6 +4,8 @@
 //! The texts are packed at compile time into one byte string, each behind its errno and
 //! ended by a NUL, and found by a scan: a `match` would add a jump table and code for each
 //! of them.
+//!
+//! Runs in any process, after a fork too: no allocation, no panics.
 
 /// The errnos and their texts (only read at compile time).
 const TEXTS: [(u8, &str); 50] = [

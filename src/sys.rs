@@ -232,12 +232,20 @@ pub(crate) fn open(
 /// # References
 ///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
 pub(crate) fn open_dir(path: &core::ffi::CStr) -> Result<rustix::fd::OwnedFd, Errno> {
+    open_dir_at(rustix::fs::CWD, path)
+}
+
+/// [`open_dir`] of a `path` relative to the directory `at`.
+///
+/// # References
+///  - [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html)
+pub(crate) fn open_dir_at(
+    at: rustix::fd::BorrowedFd<'_>,
+    path: &core::ffi::CStr,
+) -> Result<rustix::fd::OwnedFd, Errno> {
     use rustix::fs::OFlags;
-    open(
-        path,
-        OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        rustix::fs::Mode::empty(),
-    )
+    let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+    rustix::fs::openat(at, path, flags, rustix::fs::Mode::empty())
 }
 
 /// A directory opened to list its entries (`/proc`, `/proc/self/fd`), close-on-exec.

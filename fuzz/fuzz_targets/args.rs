@@ -22,7 +22,10 @@ use rawdaemon::{LogOutput, LogTarget};
 #[path = "../../src/bin/rawdaemon/args.rs"]
 #[allow(dead_code)]
 mod args;
-// `args` uses `search::c_str`.
+// `args` and `search` use `cstr`.
+#[path = "../../src/bin/rawdaemon/cstr.rs"]
+#[allow(dead_code)]
+mod cstr;
 #[path = "../../src/bin/rawdaemon/search.rs"]
 #[allow(dead_code)]
 mod search;
@@ -95,10 +98,12 @@ fn check(a: &Args<'_>, argv: &[&CStr]) {
         assert!(!v.is_empty(), "an empty value");
         assert!(v == c"/" || tail_of(argv, v), "{v:?} not from argv");
     }
-    assert!(a.keep_len <= args::MAX_REPEATS && a.env_len <= args::MAX_REPEATS);
-    let keep = &a.keep[..a.keep_len];
+    assert!(
+        a.keep.as_slice().len() <= args::MAX_REPEATS && a.env.as_slice().len() <= args::MAX_REPEATS
+    );
+    let keep = a.keep.as_slice();
     assert!(keep.iter().all(|&fd| fd >= 3), "{keep:?}");
-    for e in &a.env[..a.env_len] {
+    for e in a.env.as_slice() {
         let b = e.to_bytes();
         assert!(
             b.iter().position(|&c| c == b'=').is_some_and(|i| i > 0),
@@ -193,10 +198,10 @@ fn render(a: &Args<'_>, argv: &[&CStr], attached: bool) -> Vec<CString> {
     if let Some(v) = a.stderr {
         opt(Some(b'e'), "stderr", v.to_bytes());
     }
-    for fd in &a.keep[..a.keep_len] {
+    for fd in a.keep.as_slice() {
         opt(Some(b'k'), "keep-fd", fd.to_string().as_bytes());
     }
-    for e in &a.env[..a.env_len] {
+    for e in a.env.as_slice() {
         opt(None, "env", e.to_bytes());
     }
     if let Some(v) = a.user {
@@ -258,8 +263,8 @@ fn same(a: &Args<'_>, argv: &[&CStr], b: &Args<'_>, bargv: &[&CStr]) {
     assert_eq!(a.umask, b.umask, "{}", show());
     assert_eq!(a.stdout, b.stdout, "{}", show());
     assert_eq!(a.stderr, b.stderr, "{}", show());
-    assert_eq!(&a.keep[..a.keep_len], &b.keep[..b.keep_len], "{}", show());
-    assert_eq!(&a.env[..a.env_len], &b.env[..b.env_len], "{}", show());
+    assert_eq!(a.keep.as_slice(), b.keep.as_slice(), "{}", show());
+    assert_eq!(a.env.as_slice(), b.env.as_slice(), "{}", show());
     assert_eq!(a.foreground, b.foreground, "{}", show());
     assert_eq!(a.user, b.user, "{}", show());
     assert_eq!(a.chroot, b.chroot, "{}", show());

@@ -4,6 +4,9 @@
 //! descriptor limit. Where it fails with `ENOSYS` (Linux before 5.9), `EPERM` (a seccomp
 //! filter) or `EINVAL`, the open descriptors are read from `/proc/self/fd` into a stack buffer;
 //! without `/proc`, a loop closes every number up to the descriptor limit.
+//!
+//! Called after their fork by the daemon (its close step), the logger and the watcher (which
+//! keep only their own pipes).
 
 use core::mem::MaybeUninit;
 

@@ -1,4 +1,9 @@
-//! The intermediate process: the only code between the two forks.
+//! **The intermediate process**: the only code between the two forks.
+//!
+//! Created by the launcher's `fork`; it may call `setsid`, `fork` and the readiness
+//! channel's send, nothing else; it ends with `_exit(0)` once its own fork made the daemon
+//! (which returns from here and goes on with its steps), or with `_exit(1)` after sending the
+//! failure of `setsid` or of that fork to the launcher.
 
 use crate::error::{Error, Step};
 use crate::launcher::prepare::Prepared;
@@ -20,7 +25,7 @@ use crate::{Runtime, sys};
 pub(crate) unsafe fn intermediate(runtime: Runtime, prep: &Prepared) {
     let guard = super::ExitOnUnwind::arm(runtime);
     let fail = |e: Error| -> ! {
-        if let Some((_, own)) = &prep.pipe {
+        if let Some((_, own)) = &prep.channel {
             let _ = ready::send(own, Record::Failed(e));
         }
         sys::exit(runtime, 1)

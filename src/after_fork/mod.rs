@@ -1,8 +1,11 @@
 //! **After the fork**: the code of every process rawdaemon creates. Nothing outside this
-//! module runs in a process that `fork` (or `clone`) made, except the leaf helpers these
-//! files call ([`sys`](crate::sys), [`ready`](crate::ready), [`message`](crate::message),
-//! [`log`](crate::log), [`lines`](crate::lines), [`decimal`](crate::decimal)), which keep
-//! the same rules.
+//! module runs in a process that `fork` made, except the leaf helpers these files call, which
+//! keep the same rules and say so in their opening comment: `sys` (system calls), `ready` (the
+//! readiness channel), `notify` (the service manager's socket), `message` and `log` (text and
+//! log lines), `pidfile` (writing the pid), `path` (the supervisor reopens and removes files
+//! safely), `procfs`, `service` and `lines` (`/proc`), `decimal`, `strerror`, `probe` (the
+//! readiness checks the supervisor polls), `listen` (the `LISTEN_PID` entry filled before
+//! `execve`), and the plain data of `config` and `credentials`.
 //!
 //! Who forks whom (the launcher's code is in [`launcher`](crate::launcher)):
 //!
@@ -17,7 +20,7 @@
 //! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
 //!
 //! The rules, which every file here keeps (the library's lints enforce the last two):
-//! - only async-signal-safe work: rustix system calls and [`sys`](crate::sys) on descriptors
+//! - only async-signal-safe work: rustix system calls and `sys` on descriptors
 //!   prepared before the fork and on stack or static data;
 //! - no allocation, no locks, no `core::fmt`;
 //! - no panics: no `unwrap`, `expect`, `panic!` or unchecked indexing (`clippy::unwrap_used`,

@@ -1,6 +1,11 @@
-//! Foreground mode with a [`ready_fd`](crate::Daemon::ready_fd) and a service manager to
-//! notify: a small process that waits for the program's readiness line and sends `READY=1`
-//! for it, since the process itself becomes the program.
+//! **The watcher**: foreground mode with a [`ready_fd`](crate::Daemon::ready_fd) and a
+//! service manager to notify: a small process that waits for the program's readiness line and
+//! sends `READY=1` for it, since the process itself becomes the program.
+//!
+//! Created by the daemon with a double fork (so that it is not the program's child); it may
+//! close descriptors, poll and read the program's readiness socket and send one datagram to
+//! the service manager's socket; it ends with `_exit(0)` once the line came or the socket
+//! closed.
 
 use rustix::fd::{AsRawFd, OwnedFd};
 

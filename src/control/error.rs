@@ -8,7 +8,8 @@ use rustix::process::Pid;
 
 use crate::message::Message;
 
-/// A control command.
+/// A control command (not to be confused with `std::process::Command`: this one names which
+/// of [`status`](super::status), [`signal`](super::signal) and [`stop`](super::stop) failed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Command {
     /// [`status`](super::status), and the look-up every command starts with: opening the pid
@@ -31,7 +32,8 @@ impl Command {
     }
 }
 
-/// What a failed command found.
+/// What a failed command found: the control commands' counterpart of a start's
+/// [`crate::Detail`].
 #[non_exhaustive]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Detail {
@@ -59,19 +61,21 @@ pub enum Detail {
     ForeignLink,
 }
 
-impl From<crate::error::Detail> for Detail {
-    /// The refusals a path's resolution shares with a start.
-    fn from(d: crate::error::Detail) -> Self {
-        match d {
-            crate::error::Detail::ForeignLink => Detail::ForeignLink,
-            crate::error::Detail::NotRegular => Detail::NotRegular,
-            _ => Detail::None,
-        }
+/// What a path's resolution refused (`path`'s refusals), as a control command reports
+/// it: the refusals it shares with a start.
+pub(crate) fn refusal(d: crate::error::Detail) -> Detail {
+    match d {
+        crate::error::Detail::ForeignLink => Detail::ForeignLink,
+        crate::error::Detail::NotRegular => Detail::NotRegular,
+        crate::error::Detail::NotOurs => Detail::NotOurs,
+        _ => Detail::None,
     }
 }
 
-/// A failed control command: small, `Copy`, free of allocation. [`Display`](fmt::Display)
-/// prints `command: cause`; [`message`](Self::message) the whole line with the pid file.
+/// A failed control command: small, `Copy`, free of allocation. A start fails with
+/// [`crate::Error`] instead (a [`Step`](crate::Step), the errno and a [`crate::Detail`]).
+/// [`Display`](fmt::Display) prints `command: cause`; [`message`](Self::message) the whole
+/// line with the pid file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
     command: Command,
@@ -168,7 +172,7 @@ impl Error {
             }
             (Detail::Pid(_), Errno::TIMEDOUT) => ("pid ", Some(pid), " still runs after SIGKILL"),
             _ => {
-                crate::error::write_errno(m, self.errno.raw_os_error() as u16);
+                m.push_errno(self.errno);
                 return;
             }
         };

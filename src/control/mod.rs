@@ -139,8 +139,9 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 /// [`Command::Stop`] with [`Detail::NotRunning`] when no process holds the lock (nothing is
 /// signalled or removed); when the holder is not the pid written in the file nor proven to be
 /// a process the start created, `EPERM` with its pid (or [`Detail::Unidentified`] when none
-/// can be named), and nothing is signalled; `ETIMEDOUT` with the pid of a process that outlives `SIGKILL`, and `EBUSY` with
-/// the pid of a process still holding the lock at the end (0 if none can be named);
+/// can be named), and nothing is signalled; `ETIMEDOUT` with the pid of a process that
+/// outlives `SIGKILL`, and `EBUSY` with the pid of a process still holding the lock at the end
+/// ([`Detail::None`] if none can be named);
 /// [`Command::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
 /// [`Command::Status`] as for [`status`].
 ///
@@ -407,8 +408,8 @@ const KILL_ROUNDS: u32 = 8;
 ///
 /// # Errors
 ///
-/// [`Command::Stop`] with `EBUSY` and a process still holding the lock then (0 if none can be
-/// named), or with the errno of `flock`.
+/// [`Command::Stop`] with `EBUSY` and a process still holding the lock then
+/// ([`Detail::None`] if none can be named), or with the errno of `flock`.
 ///
 /// # References
 ///  - [flock(2)](https://man7.org/linux/man-pages/man2/flock.2.html)
@@ -518,7 +519,13 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
     let (dir, name) = match crate::path::parent(CWD, path) {
         Ok(found) => found,
         Err((Errno::NOENT, _)) => return Ok(None),
-        Err((e, detail)) => return Err(Error::with_detail(Command::Status, e, detail.into())),
+        Err((e, detail)) => {
+            return Err(Error::with_detail(
+                Command::Status,
+                e,
+                error::refusal(detail),
+            ));
+        }
     };
     let file = match crate::path::open_in(&dir, name, OFlags::RDONLY, Mode::empty()) {
         Ok(fd) => fd,
@@ -574,7 +581,7 @@ fn find(path: &CStr) -> Result<Option<Found>, Error> {
 
 /// The pid written in the file with a pidfd, if that process holds the file's lock.
 fn identify(written: u32, service: &Service, stat: &Stat) -> Result<Option<Holder>, Error> {
-    let Some(pid) = Pid::from_raw(written as i32).filter(|_| written <= i32::MAX as u32) else {
+    let Some(pid) = i32::try_from(written).ok().and_then(Pid::from_raw) else {
         return Ok(None);
     };
     // Opened first: if the check below succeeds, this pidfd is the holder's.

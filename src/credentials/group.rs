@@ -5,6 +5,9 @@
 //! entries (`+`, `-`) and malformed lines (too few fields, an empty name, a gid that is not a
 //! decimal number below `u32::MAX`) are skipped like the C library's files backend does.
 //!
+//! Runs in the launcher, before the fork (the drop itself is
+//! `after_fork/daemon/privileges.rs`).
+//!
 //! # References
 //!  - [group(5)](https://man7.org/linux/man-pages/man5/group.5.html)
 

@@ -1,6 +1,8 @@
 //! `USER[:GROUP]` resolved through `/etc/passwd` ([`passwd`]) and `/etc/group` ([`group`]),
 //! like `initgroups(3)`; and what both files share: how they are opened and how an id is read.
 //!
+//! Runs in the launcher, before the fork.
+//!
 //! # References
 //!  - [initgroups(3)](https://man7.org/linux/man-pages/man3/initgroups.3.html)
 

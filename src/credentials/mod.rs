@@ -124,7 +124,7 @@ impl Credentials {
 
     /// The supplementary groups.
     pub fn groups(&self) -> &[u32] {
-        self.groups.get(..self.ngroups).unwrap_or(&self.groups)
+        self.groups.get(..self.ngroups).unwrap_or_default()
     }
 
     /// The user's name, from its `/etc/passwd` entry (none for a number without an entry):
@@ -195,12 +195,13 @@ mod tests {
         assert_eq!(Credentials::new(u32::MAX, 2, &[]), inval);
         assert_eq!(Credentials::new(1, u32::MAX, &[]), inval);
         assert_eq!(Credentials::new(1, 2, &[3, u32::MAX]), inval);
-        // A corrupted count never panics.
+        // A corrupted count never panics, and never hands out the unused slots (zeros: root's
+        // group) as supplementary groups.
         let bad = Credentials {
             ngroups: MAX_GROUPS + 1,
             ..none
         };
-        assert_eq!(bad.groups().len(), MAX_GROUPS);
+        assert!(bad.groups().is_empty());
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! that is not a decimal number below `u32::MAX`) are skipped like the C library's files
 //! backend does.
 //!
+//! Runs in the launcher, before the fork.
+//!
 //! # References
 //!  - [passwd(5)](https://man7.org/linux/man-pages/man5/passwd.5.html)
 

@@ -35,7 +35,7 @@ pub(crate) struct Prepared {
     pub pid_lock: Option<OwnedFd>,
     /// The launcher's end, the daemon's end (a socket pair: both read and write); none in
     /// foreground mode.
-    pub pipe: Option<(OwnedFd, OwnedFd)>,
+    pub channel: Option<(OwnedFd, OwnedFd)>,
     /// Foreground mode with a relative pid file or log path: the launcher's working
     /// directory, to remove what a failure after `chdir` leaves behind.
     pub origin: Option<OwnedFd>,
@@ -215,7 +215,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         None => (None, None),
     };
     match open_rest(cfg, &mut created) {
-        Ok((devnull, stdout, stderr, pipe, origin, ready)) => {
+        Ok((devnull, stdout, stderr, channel, origin, ready)) => {
             // Without /proc: reset every signal and clear the mask unconditionally.
             let (signals, blocked, umask) = match status {
                 Some(s) => (s.ignored | s.caught, s.blocked != 0, s.umask),
@@ -227,7 +227,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 stderr,
                 pid_file,
                 pid_lock,
-                pipe,
+                channel,
                 origin,
                 root,
                 notify: cfg
@@ -267,12 +267,12 @@ type Opened = (
 );
 
 /// The readiness channel, /dev/null, the log files, in foreground mode the working directory
-/// that relative pid file and log paths are relative to, and the program's readiness pipe.
+/// that relative pid file and log paths are relative to, and the program's readiness socket.
 #[inline]
 fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     // First, so that the daemon's end takes the lowest free number: every descriptor above it
     // is then closed by one `close_range` (in the usual start, with only 0 to 2 inherited).
-    let pipe = if cfg.foreground {
+    let channel = if cfg.foreground {
         None
     } else {
         // A socket pair rather than a pipe: the daemon sends with MSG_NOSIGNAL, so a launcher
@@ -347,7 +347,7 @@ fn open_rest(cfg: &Daemon<'_>, created: &mut Created) -> Result<Opened, Error> {
     } else {
         None
     };
-    Ok((devnull, stdout, stderr, pipe, origin, ready))
+    Ok((devnull, stdout, stderr, channel, origin, ready))
 }
 
 /// Opens a log file for appending, if the output is one, safely

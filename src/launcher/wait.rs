@@ -32,7 +32,7 @@ use crate::sys;
 ///  - [waitpid(2)](https://man7.org/linux/man-pages/man2/waitpid.2.html)
 #[inline]
 pub(crate) fn read_verdict(
-    pipe: &OwnedFd,
+    channel: &OwnedFd,
     child: Pid,
     to_eof: bool,
     ack: bool,
@@ -43,25 +43,25 @@ pub(crate) fn read_verdict(
     // and the kernel reaped it already.
     while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}
     let mut pidfd = None;
-    let outcome = match read_record(pipe) {
+    let outcome = match read_record(channel) {
         Ok(Some(Record::Ready(pid))) if !to_eof => Ok(pid),
         Ok(Some(Record::Failed(e))) if !to_eof => Err(e),
-        Ok(Some(Record::Ready(pid))) => read_record(pipe).map(|_| pid),
+        Ok(Some(Record::Ready(pid))) => read_record(channel).map(|_| pid),
         // After Exec, end-of-file is success and a second record is the exec's failure.
         Ok(Some(Record::Exec(pid))) => {
             if ack {
                 pidfd = Pid::from_raw(pid as i32).and_then(|p| {
                     rustix::process::pidfd_open(p, rustix::process::PidfdFlags::empty()).ok()
                 });
-                crate::ready::ack(pipe);
+                crate::ready::ack(channel);
             }
-            match read_record(pipe) {
-                Ok(Some(Record::Failed(e))) => finish(pipe, e),
+            match read_record(channel) {
+                Ok(Some(Record::Failed(e))) => finish(channel, e),
                 Ok(_) => Ok(pid),
                 Err(e) => Err(e),
             }
         }
-        Ok(Some(Record::Failed(e))) => finish(pipe, e),
+        Ok(Some(Record::Failed(e))) => finish(channel, e),
         Ok(None) => Err(Error::without_errno(Step::NotReady, Detail::None)),
         Err(e) => Err(e),
     };
@@ -70,8 +70,8 @@ pub(crate) fn read_verdict(
 
 /// After a failure record: wait until the failed process has closed the channel (it exits right
 /// after writing), so nothing of the attempt is left running when the caller returns.
-fn finish(pipe: &OwnedFd, e: Error) -> Result<u32, Error> {
-    while let Ok(Some(_)) = read_record(pipe) {}
+fn finish(channel: &OwnedFd, e: Error) -> Result<u32, Error> {
+    while let Ok(Some(_)) = read_record(channel) {}
     Err(e)
 }
 
@@ -80,12 +80,12 @@ fn finish(pipe: &OwnedFd, e: Error) -> Result<u32, Error> {
 /// A failed read is tried again a few times before it counts: the daemon may be running, and
 /// a launcher that gives up on it cannot stop it (a reset connection reads as end-of-file
 /// the next time).
-fn read_record(pipe: &OwnedFd) -> Result<Option<Record>, Error> {
+fn read_record(channel: &OwnedFd) -> Result<Option<Record>, Error> {
     let mut buf = [0_u8; RECORD_LEN];
     let mut len = 0;
     let mut failures = 0;
     while len < RECORD_LEN {
-        match rustix::io::read(pipe, buf.get_mut(len..).unwrap_or_default()) {
+        match rustix::io::read(channel, buf.get_mut(len..).unwrap_or_default()) {
             Ok(0) => return Ok(None),
             Ok(n) => len += n,
             Err(Errno::INTR) => {}
@@ -111,7 +111,7 @@ impl Daemon<'_> {
         child: rustix::process::Pid,
         exit: bool,
     ) -> Result<Detached, Error> {
-        let Some((channel, daemon_end)) = prep.pipe.take() else {
+        let Some((channel, daemon_end)) = prep.channel.take() else {
             return Err(Error::new(Step::Socketpair, rustix::io::Errno::BADF));
         };
         // Our copies of the daemon's ends must go, or end-of-file never comes.

@@ -30,15 +30,15 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let forget = |fd: OwnedFd| {
         let _ = fd.into_raw_fd();
     };
-    let pipe = prep.pipe.take().map(|(launcher_end, own)| {
+    let channel = prep.channel.take().map(|(launcher_end, own)| {
         forget(launcher_end);
         own
     });
-    let foreground = pipe.is_none();
+    let foreground = channel.is_none();
     // A forked daemon must never unwind into the launcher's code.
     let guard = (!foreground).then(|| super::ExitOnUnwind::arm(cfg.runtime));
     // In daemon mode the launcher notifies the service manager and reads the program's
-    // readiness pipe; in foreground mode this process does (through a watcher).
+    // readiness socket; in foreground mode this process does (through a watcher).
     let notify = prep.notify.take();
     let notify = if foreground {
         notify
@@ -48,7 +48,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     };
     // In foreground mode with nobody to notify, nobody would read the channel: the program's
     // descriptor stays closed (its write fails with EBADF).
-    let ready_pipe = prep.ready.take().and_then(|(read, write)| {
+    let program_ready = prep.ready.take().and_then(|(read, write)| {
         if !foreground {
             forget(read);
             Some((None, write))
@@ -61,7 +61,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         }
     });
     let ready = Ready {
-        pipe,
+        channel,
         notify,
         pid: sys::own_pid(cfg.runtime, !foreground),
         runtime: cfg.runtime,
@@ -74,12 +74,12 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     let stderr_copy = prep.stderr_copy.take();
     let raw = |fd: Option<&OwnedFd>| fd.map_or(-1, AsRawFd::as_raw_fd);
     let internal = [
-        raw(ready.pipe.as_ref()),
+        raw(ready.channel.as_ref()),
         raw(origin.as_ref()),
         raw(ready.notify.as_ref()),
-        raw(ready_pipe.as_ref().and_then(|(read, _)| read.as_ref())),
+        raw(program_ready.as_ref().and_then(|(read, _)| read.as_ref())),
         // In foreground mode an inherited open descriptor (s6's notification-fd) stays.
-        match &ready_pipe {
+        match &program_ready {
             Some((_, write)) => write.as_raw_fd(),
             None if foreground => cfg.ready_fd.unwrap_or(-1),
             None => -1,
@@ -100,14 +100,14 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
                 root.as_ref(),
                 signals,
             );
-            if ready.pipe.is_some() {
+            if ready.channel.is_some() {
                 ready.abort(e)
             } else {
                 Err(e)
             }
         }
-        Ok(()) => finish(cfg, ready, signals, ready_pipe),
-        Err(e) if ready.pipe.is_some() => ready.abort(e),
+        Ok(()) => finish(cfg, ready, signals, program_ready),
+        Err(e) if ready.channel.is_some() => ready.abort(e),
         Err(e) => Err(e),
     };
     if let Err(e) = &outcome {
@@ -262,9 +262,9 @@ pub(in crate::after_fork) fn enter_root(
     rustix::process::chdir(chdir.unwrap_or(c"/")).map_err(|e| Error::new(Step::Chdir, e))
 }
 
-/// The program's readiness pipe in the daemon: the read end only in foreground mode with a
+/// The program's readiness socket in the daemon: the read end only in foreground mode with a
 /// service manager to notify, the write end for the program.
-type ReadyPipe = (Option<OwnedFd>, OwnedFd);
+type ProgramReady = (Option<OwnedFd>, OwnedFd);
 
 /// Reports readiness (automatic mode), hands the handle back (manual mode), or executes the
 /// program.
@@ -277,15 +277,15 @@ fn finish(
     cfg: &Daemon<'_>,
     mut ready: Ready,
     signals: u64,
-    ready_pipe: Option<ReadyPipe>,
+    program_ready: Option<ProgramReady>,
 ) -> Result<Ready, Error> {
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     if let Some(exec) = cfg.exec {
-        if let Some(pipe) = &ready.pipe {
-            reported(cfg, ready::send(pipe, Record::Exec(pid)));
-            if ready_pipe.is_some() || cfg.launcher_probes() {
+        if let Some(channel) = &ready.channel {
+            reported(cfg, ready::send(channel, Record::Exec(pid)));
+            if program_ready.is_some() || cfg.launcher_probes() {
                 // The launcher opens a pidfd of this process before it lets it go on.
-                ready::wait_ack(pipe);
+                ready::wait_ack(channel);
             }
         }
         for sig in 32..=34 {
@@ -293,7 +293,7 @@ fn finish(
                 sys::raw_sigaction_default(sig);
             }
         }
-        match (cfg.ready_fd, ready_pipe) {
+        match (cfg.ready_fd, program_ready) {
             (Some(fd), Some((read, write))) => {
                 if let (Some(read), Some(socket)) = (read, &ready.notify) {
                     // SAFETY: one thread (the caller's contract), the caller's runtime.
@@ -301,7 +301,7 @@ fn finish(
                 }
                 if let Err(e) = hand_over(&write, fd) {
                     let e = Error::with_detail(Step::Dup2, e, Detail::Fd(fd));
-                    return if ready.pipe.is_some() {
+                    return if ready.channel.is_some() {
                         ready.abort(e)
                     } else {
                         Err(e)
@@ -320,15 +320,15 @@ fn finish(
         // `start`/`detach` guaranteed that their strings are valid.
         let errno = unsafe { super::exec::run(&exec) };
         let e = Error::new(Step::Exec, errno);
-        return if ready.pipe.is_some() {
+        return if ready.channel.is_some() {
             ready.abort(e)
         } else {
             Err(e)
         };
     }
     if !cfg.manual_ready {
-        if let Some(pipe) = ready.pipe.take() {
-            reported(cfg, ready::send(&pipe, Record::Ready(pid)));
+        if let Some(channel) = ready.channel.take() {
+            reported(cfg, ready::send(&channel, Record::Ready(pid)));
         }
         if let Some(socket) = ready.notify.take() {
             crate::notify::ready(&socket, pid);
@@ -349,7 +349,7 @@ fn reported(cfg: &Daemon<'_>, sent: Result<(), rustix::io::Errno>) {
     }
 }
 
-/// `dup2` of the readiness pipe's write end onto the program's descriptor `fd` (which the
+/// `dup2` of the program's readiness socket's write end onto the program's descriptor `fd` (which the
 /// preparation kept free), without close-on-exec.
 ///
 /// # References

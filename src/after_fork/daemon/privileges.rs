@@ -41,7 +41,7 @@ pub(in crate::after_fork) fn drop_to(user: &Credentials) -> Result<(), Error> {
     for (slot, &g) in gids.iter_mut().zip(user.groups()) {
         *slot = Gid::from_raw_unchecked(g);
     }
-    let gids = gids.get(..user.groups().len()).unwrap_or(&gids);
+    let gids = gids.get(..user.groups().len()).unwrap_or_default();
     set_thread_groups(gids).map_err(|e| Error::new(Step::Setgroups, e))?;
 
     let gid = Gid::from_raw_unchecked(user.gid());

@@ -3,7 +3,6 @@
 //! zombies reaped, and at the end every one killed. Runs in the supervisor.
 
 use rustix::event::Timespec;
-use rustix::fs::{Mode, OFlags};
 use rustix::process::{Pid, Signal, WaitOptions, WaitStatus};
 
 use crate::sys;
@@ -91,11 +90,7 @@ pub(super) fn end_all(me: Pid) {
 /// # References
 ///  - [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
 fn each_child(me: Pid, f: &mut dyn FnMut(Pid)) {
-    let Ok(proc) = sys::open(
-        c"/proc",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) else {
+    let Ok(proc) = sys::open_listing(c"/proc") else {
         return;
     };
     let mut entries = [core::mem::MaybeUninit::<u8>::uninit(); 2048];

@@ -10,7 +10,7 @@
 //! error) only if the **first** start fails.
 //!
 //! The rules of [`after_fork`](crate::after_fork) hold: it calls rustix and
-//! [`sys`](crate::sys) on prepared descriptors and stack data, and the leaf helpers that keep
+//! `sys` on prepared descriptors and stack data, and the leaf helpers that keep
 //! the same rules (messages, the system log through a `Delivery`, `/proc` reads, the safe
 //! path walk for the log reopen and the pid file's removal); no allocation, lock or panic.
 //! Signals are blocked and read from a `signalfd` ([`signals`]): no handler ever runs.
@@ -146,8 +146,8 @@ pub(super) fn run(
         return e;
     }
     // Started: the launcher (or the service manager) hears it, and the channel closes.
-    if let Some(pipe) = ready.pipe.take() {
-        if let Err(e) = ready::send(&pipe, Record::Ready(me)) {
+    if let Some(channel) = ready.channel.take() {
+        if let Err(e) = ready::send(&channel, Record::Ready(me)) {
             if !ready::launcher_gone(e) {
                 // The launcher will report a failed start: the program must not stay.
                 let _ = rustix::process::kill_process(program, Signal::KILL);
