@@ -164,6 +164,7 @@ impl<'a> Exec<'a> {
 /// | [`respawn`](Self::respawn) | off |
 /// | [`log_output`](Self::log_output) | off |
 /// | [`name`](Self::name) | `rawdaemon`, the prefix of error messages |
+/// | [`limits`](Self::limits): capabilities, secure bits, no-new-privs, resource limits, priorities | none: the launcher's |
 ///
 /// ```
 /// use rawdaemon::{Daemon, Output, Runtime};
@@ -198,6 +199,8 @@ pub struct Daemon<'a> {
     /// [`ready_when`](Self::ready_when): a program that never asks for checks never links them.
     pub(crate) prober: Option<crate::probe::Prober>,
     pub(crate) notify_timeout: u32,
+    /// Least privilege and resources for the program (one reference: see `crate::limits`).
+    pub(crate) limits: Option<&'a crate::limits::Limits>,
 }
 
 impl<'a> Daemon<'a> {
@@ -231,6 +234,7 @@ impl<'a> Daemon<'a> {
             ready_when: &[],
             prober: None,
             notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
+            limits: None,
         }
     }
 

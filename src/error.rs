@@ -85,7 +85,21 @@ pub enum Step {
     Respawn = 31,
     /// Starting the process that sends the program's output to the system log.
     Logger = 32,
-    // 33 to 41: other options' steps.
+    // Least privilege and resources for the program (crate::limits): 33 to 36.
+    /// Checking or setting the program's capabilities: the detail names the capability
+    /// ([`Detail::Capability`]) when one is at stake. Without an errno: the launcher lacks
+    /// it (checked before any fork).
+    Capabilities = 33,
+    /// `prctl` of the no-new-privileges flag ([`Detail::NoNewPrivs`]) or of the secure bits
+    /// ([`Detail::Securebits`]).
+    Prctl = 34,
+    /// `setrlimit` of the resource in the detail ([`Detail::Resource`]). Printed "rlimit".
+    Rlimit = 35,
+    /// The program's priorities: the nice value, the I/O priority, the scheduling policy
+    /// or the OOM score adjustment (the detail says which: [`Detail::Nice`],
+    /// [`Detail::Ionice`], [`Detail::Sched`], [`Detail::OomScoreAdj`]).
+    Priority = 36,
+    // 37 to 41: other options' steps.
     // Readiness checks (`ready_when`):
     /// A [`Check`](crate::Check) of [`ready_when`](crate::Daemon::ready_when) did not hold
     /// within the [`notify_timeout`](crate::Daemon::notify_timeout); the errno is its last
@@ -134,10 +148,10 @@ impl Step {
             Some(ReadyFd),
             Some(Respawn),
             Some(Logger),
-            None,
-            None,
-            None,
-            None,
+            Some(Capabilities),
+            Some(Prctl),
+            Some(Rlimit),
+            Some(Priority),
             None,
             None,
             None,
@@ -216,10 +230,10 @@ const NAMES: &str = concat!(
     "exec\0",                   // 30 ReadyFd
     "respawn\0",                // 31 Respawn
     "logger\0",                 // 32 Logger
-    "\0",                       // 33 (another option's)
-    "\0",                       // 34 (another option's)
-    "\0",                       // 35 (another option's)
-    "\0",                       // 36 (another option's)
+    "capabilities\0",           // 33 Capabilities
+    "prctl\0",                  // 34 Prctl
+    "rlimit\0",                 // 35 Rlimit
+    "priority\0",               // 36 Priority
     "\0",                       // 37 (another option's)
     "\0",                       // 38 (another option's)
     "\0",                       // 39 (another option's)
@@ -303,6 +317,24 @@ pub enum Detail {
     ProcessGroup,
     /// [`Step::Respawn`]: the program's parent-death signal.
     ParentDeath,
+    // Least privilege and resources for the program (crate::limits): tags 32 to 39.
+    /// [`Step::Capabilities`]: the capability's number (see
+    /// [`capability_name`](crate::limits::capability_name)).
+    Capability(u32),
+    /// [`Step::Rlimit`]: the resource's `RLIMIT_*` number.
+    Resource(u32),
+    /// [`Step::Prctl`]: `PR_SET_NO_NEW_PRIVS`.
+    NoNewPrivs,
+    /// [`Step::Prctl`]: `PR_SET_SECUREBITS`.
+    Securebits,
+    /// [`Step::Priority`]: the nice value.
+    Nice,
+    /// [`Step::Priority`]: the I/O priority (`ioprio_set`).
+    Ionice,
+    /// [`Step::Priority`]: the scheduling policy (`sched_setscheduler`).
+    Sched,
+    /// [`Step::Priority`]: `/proc/self/oom_score_adj`.
+    OomScoreAdj,
     /// [`Step::ReadyWhen`], [`Step::ExitedBeforeReady`]: which check of
     /// [`ready_when`](crate::Daemon::ready_when) (its index).
     Check(u32),
@@ -312,6 +344,8 @@ pub enum Detail {
 const THREADS: u8 = 1;
 const FD: u8 = 2;
 const PID: u8 = 3;
+const CAPABILITY: u8 = 32;
+const RESOURCE: u8 = 33;
 /// [`Detail::Check`]'s tag (from the readiness checks' range, 52 to 59).
 const CHECK: u8 = 52;
 
@@ -339,6 +373,14 @@ impl Detail {
             Detail::Pipes => (29, 0),
             Detail::ProcessGroup => (30, 0),
             Detail::ParentDeath => (31, 0),
+            Detail::Capability(n) => (CAPABILITY, n),
+            Detail::Resource(n) => (RESOURCE, n),
+            Detail::NoNewPrivs => (34, 0),
+            Detail::Securebits => (35, 0),
+            Detail::Nice => (36, 0),
+            Detail::Ionice => (37, 0),
+            Detail::Sched => (38, 0),
+            Detail::OomScoreAdj => (39, 0),
             Detail::Check(i) => (CHECK, i),
         }
     }
@@ -353,6 +395,8 @@ impl Detail {
                 Detail::None => return None,
                 pid => pid,
             },
+            CAPABILITY => Detail::Capability(value),
+            RESOURCE => Detail::Resource(value),
             CHECK => Detail::Check(value),
             _ if value != 0 => return None,
             0 => Detail::None,
@@ -372,6 +416,12 @@ impl Detail {
             29 => Detail::Pipes,
             30 => Detail::ProcessGroup,
             31 => Detail::ParentDeath,
+            34 => Detail::NoNewPrivs,
+            35 => Detail::Securebits,
+            36 => Detail::Nice,
+            37 => Detail::Ionice,
+            38 => Detail::Sched,
+            39 => Detail::OomScoreAdj,
             _ => return None,
         })
     }
@@ -538,6 +588,14 @@ impl Error {
                 };
                 m.push_str(part);
             }
+            (detail, None)
+                if matches!(
+                    self.step,
+                    Step::Capabilities | Step::Prctl | Step::Rlimit | Step::Priority
+                ) =>
+            {
+                crate::limits::write_part(m, detail);
+            }
             _ => {}
         }
         m.push_str(": ");
@@ -597,6 +655,11 @@ impl Error {
                 " before it was ready",
             ),
             Detail::RegainedRoot => ("root could be regained after dropping privileges", None, ""),
+            Detail::Capability(_) if self.errno == 0 => (
+                "the launcher does not have it (in its permitted and bounding sets)",
+                None,
+                "",
+            ),
             _ if self.step == Step::ExitedBeforeReady => {
                 ("the program exited before this check held", None, "")
             }
@@ -652,7 +715,8 @@ mod tests {
         assert_eq!(Step::from_u8(21), Some(Step::Config));
         assert_eq!(Step::from_u8(26), Some(Step::Setuid));
         assert_eq!(Step::from_u8(32), Some(Step::Logger));
-        assert_eq!(Step::from_u8(33), None);
+        assert_eq!(Step::from_u8(36), Some(Step::Priority));
+        assert_eq!(Step::from_u8(37), None);
         assert_eq!(Step::from_u8(42), Some(Step::ReadyWhen));
         assert_eq!(Step::from_u8(43), Some(Step::ExitedBeforeReady));
         assert_eq!(Step::from_u8(44), None);

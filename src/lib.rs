@@ -54,6 +54,7 @@ pub mod error;
 pub mod fuzzing;
 #[allow(unsafe_code)] // the entry points are `unsafe fn`: see `Daemon::start`'s `# Safety`
 mod launcher;
+pub mod limits;
 mod lines;
 #[allow(unsafe_code)] // the LISTEN_PID entry filled in place: see `ListenPid::fill`
 mod listen;

@@ -604,6 +604,40 @@ pub(crate) fn signalfd(mask: u64) -> Result<rustix::fd::OwnedFd, Errno> {
     Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// `ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level)`: the calling process's I/O
+/// priority (rustix has no wrapper).
+///
+/// # References
+///  - [ioprio_set(2)](https://man7.org/linux/man-pages/man2/ioprio_set.2.html)
+pub(crate) fn ioprio_set(class: u8, level: u8) -> Result<(), Errno> {
+    const IOPRIO_WHO_PROCESS: usize = 1;
+    let prio = usize::from(class) << 13 | usize::from(level);
+    // SAFETY: no pointers; it changes this process's I/O priority only.
+    check(unsafe { syscall5(nr::__NR_ioprio_set, IOPRIO_WHO_PROCESS, 0, prio, 0, 0) }).map(drop)
+}
+
+/// `sched_setscheduler(0, policy, &{priority})`: the calling process's scheduling policy, by
+/// the raw system call (rustix has no wrapper, and musl's returns `ENOSYS` on purpose).
+///
+/// # References
+///  - [sched_setscheduler(2)](https://man7.org/linux/man-pages/man2/sched_setscheduler.2.html)
+pub(crate) fn sched_setscheduler(policy: u8, priority: u32) -> Result<(), Errno> {
+    // `struct sched_param`: one int.
+    let param = priority as i32;
+    // SAFETY: `param` is a valid `struct sched_param` for the call's duration.
+    check(unsafe {
+        syscall5(
+            nr::__NR_sched_setscheduler,
+            0,
+            usize::from(policy),
+            core::ptr::from_ref(&param) as usize,
+            0,
+            0,
+        )
+    })
+    .map(drop)
+}
+
 /// The calling thread's `errno` after a failed libc call.
 #[cfg(feature = "libc")]
 fn last_libc_errno() -> i32 {

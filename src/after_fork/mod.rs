@@ -73,3 +73,43 @@ impl Drop for ExitOnUnwind {
         sys::exit(self.0, PANICKED)
     }
 }
+
+#[cfg(all(test, feature = "libc"))]
+mod tests {
+    use super::*;
+
+    /// Forks; the child runs `child` and exits 0 if it returns; the parent returns the child's
+    /// exit status.
+    fn exit_status_of(child: fn()) -> i32 {
+        // SAFETY: the child only unwinds a payload that needs no allocation and exits; no lock
+        // another thread of the test runner holds is taken on that path.
+        match unsafe { libc::fork() } {
+            0 => {
+                child();
+                // SAFETY: always safe.
+                unsafe { libc::_exit(0) }
+            }
+            pid => {
+                assert!(pid > 0, "fork failed");
+                let mut status = 0;
+                // SAFETY: a child of ours, and a valid pointer.
+                assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+                assert!(libc::WIFEXITED(status), "status {status:#x}");
+                libc::WEXITSTATUS(status)
+            }
+        }
+    }
+
+    #[test]
+    fn a_panic_through_a_forked_entry_ends_the_process() {
+        // What unwinding does to the guard; `resume_unwind` of a zero-sized payload calls no
+        // panic hook and allocates nothing.
+        let unwound = exit_status_of(|| {
+            let _guard = ExitOnUnwind::arm(Runtime::Libc);
+            std::panic::resume_unwind(std::boxed::Box::new(()));
+        });
+        assert_eq!(unwound, PANICKED);
+        let disarmed = exit_status_of(|| ExitOnUnwind::arm(Runtime::Libc).disarm());
+        assert_eq!(disarmed, 0);
+    }
+}

@@ -4,6 +4,7 @@
 //! for the daemon's verdict ([`wait`]). In foreground mode it forks nothing and runs the
 //! daemon's steps itself.
 
+mod limits;
 pub(crate) mod prepare;
 mod probes;
 mod wait;

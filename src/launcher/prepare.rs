@@ -121,6 +121,10 @@ impl Created {
                 | Step::ReadChannel
                 | Step::ReadyWhen
                 | Step::ExitedBeforeReady
+                | Step::Capabilities
+                | Step::Prctl
+                | Step::Rlimit
+                | Step::Priority
         );
         if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
             unlink(path, pid_id);
@@ -152,6 +156,7 @@ impl Created {
 #[inline]
 pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
     check_exec(cfg)?;
+    super::limits::check(cfg)?;
     // One read of /proc/self/status: the thread count and the signals to reset.
     let status = procfs::read_status();
     if cfg.check_threads {

@@ -6,6 +6,7 @@
 //! single-thread precondition of the library roles, and the test process must be a child
 //! subreaper reaping by pid. Run one test with `cargo test --test daemon -- NAME`.
 
+mod capabilities;
 mod common;
 mod control;
 mod descriptors;
@@ -23,12 +24,14 @@ mod options;
 mod pid_file;
 mod privileges;
 mod readiness;
+mod resources;
 mod respawn;
 mod roles;
 mod system;
 
 use std::time::Instant;
 
+use capabilities::*;
 use common::{SKIP, Test, emulation, emulator, sweep_children};
 use control::*;
 use descriptors::*;
@@ -46,6 +49,7 @@ use options::*;
 use pid_file::*;
 use privileges::*;
 use readiness::*;
+use resources::*;
 use respawn::*;
 use system::*;
 
@@ -147,6 +151,13 @@ fn main() {
         tool_user_without_account_loses_root_env,
         tool_user_in_a_group_with_a_long_line,
         tool_user_searches_path_as_the_user,
+        // capabilities.rs, resources.rs: least privilege and resources for PROGRAM
+        tool_capabilities_keep_only_the_ambient_set,
+        tool_no_new_privs_and_secure_bits,
+        fail_capabilities,
+        tool_resource_limits_and_priorities,
+        tool_respawn_limits_apply_to_each_run,
+        fail_resource_limits,
         // notify.rs: readiness: NOTIFY_SOCKET, --ready-fd, s6
         tool_notify_socket,
         fail_notify_socket_hears_nothing,

@@ -169,7 +169,7 @@ pub fn fail_usage() -> TestResult {
 
 /// Each `tool-*` feature: an option of it, the start of its line in `--help`, and a command
 /// line using that option.
-const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 6] = [
+const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 7] = [
     (
         "tool-control",
         "--status",
@@ -205,6 +205,12 @@ const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 6] = [
         "--syslog",
         "\n      --syslog TAG[.FACILITY]  send",
         &["--syslog", "tag", "/bin/true"],
+    ),
+    (
+        "tool-limits",
+        "--capabilities",
+        "\n      --capabilities LIST  PROGRAM's",
+        &["--capabilities", "^cap_net_raw", "/bin/true"],
     ),
 ];
 

@@ -7,6 +7,8 @@
 //! application, or with `_exit` after sending its failure through the readiness channel (in
 //! foreground mode the failure is returned instead).
 
+mod capabilities;
+pub(super) mod limits;
 pub(super) mod privileges;
 mod stdio;
 
@@ -159,6 +161,10 @@ fn steps(
         ),
         None => None,
     };
+    if !supervisor {
+        // While /proc is in reach (before chroot); under -R, PROGRAM's process does it.
+        limits::oom_score_adj(cfg)?;
+    }
     match (root, supervisor) {
         (Some(dir), false) => enter_root(dir, cfg.chdir)?,
         (Some(_), true) => {
@@ -234,8 +240,9 @@ fn steps(
             }
         }
     }
-    if let Some(user) = cfg.user.filter(|_| !supervisor) {
-        privileges::drop_to(user)?;
+    if !supervisor {
+        // The limits and capabilities around the drop to the user (if any).
+        limits::around_drop(cfg, cfg.user)?;
     }
     if cfg.exec.is_none() {
         // No `execve` closes the write descriptor: the application (unprivileged now, with a

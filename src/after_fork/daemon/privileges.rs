@@ -1,6 +1,8 @@
 //! **The privilege drop**, run after the fork by the daemon as its last step before
 //! readiness or `execve`, and under `-R` by each PROGRAM process the supervisor forks, right
-//! before its `execve` (the supervisor itself keeps its privileges). The process has exactly
+//! before its `execve` (the supervisor itself keeps its privileges); both call it through
+//! [`limits::around_drop`](super::limits::around_drop), between the limits that need
+//! privilege and the capabilities to keep. The process has exactly
 //! one thread; the drop may call only what [`after_fork`](crate::after_fork) allows: here raw
 //! system calls on the [`Credentials`] the application looked up before the fork.
 

@@ -1,6 +1,7 @@
 //! **The PROGRAM process**, the supervisor's child forked for each run (by
 //! [`Supervisor::spawn`]): its own steps before `execve` — signals unblocked, stdio onto the
-//! capture pipes, its own process group, root, user, death signal — and the report of the
+//! capture pipes, its own process group, OOM score, root, limits and user, death signal —
+//! and the report of the
 //! step that failed, through the status pipe the supervisor reads.
 //!
 //! The rules of [`after_fork`](crate::after_fork) hold; the process ends in `execve` or
@@ -61,15 +62,18 @@ fn steps(sup: &Supervisor<'_, '_>) -> Error {
     if let Err(e) = rustix::process::setpgid(None, None) {
         return Error::with_detail(Step::Respawn, e, Detail::ProcessGroup);
     }
+    // While /proc is in reach (before the root directory changes).
+    if let Err(e) = crate::after_fork::daemon::limits::oom_score_adj(sup.cfg) {
+        return e;
+    }
     if let Some(root) = sup.root {
         if let Err(e) = crate::after_fork::daemon::enter_root(root, sup.cfg.chdir) {
             return e;
         }
     }
-    if let Some(user) = sup.cfg.user {
-        if let Err(e) = crate::after_fork::daemon::privileges::drop_to(user) {
-            return e;
-        }
+    // The limits and capabilities around the drop to the user (if any).
+    if let Err(e) = crate::after_fork::daemon::limits::around_drop(sup.cfg, sup.cfg.user) {
+        return e;
     }
     // After the drop, which clears it: if the supervisor dies (even by SIGKILL), so does
     // the program, and `--stop` never leaves it behind. A supervisor that died before

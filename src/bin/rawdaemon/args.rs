@@ -72,6 +72,20 @@ const READY_WHEN: u8 = 20;
 const NOTIFY_TIMEOUT: u8 = 21;
 const OKNODO: u8 = 22;
 const RETRY: u8 = 23;
+// Least privilege and resources for PROGRAM (limits.rs): 0xA0 to 0xA7.
+pub const CAPABILITIES: u8 = 0xA0;
+pub const NO_NEW_PRIVS: u8 = 0xA1;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const SECBITS: u8 = 0xA2;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const RLIMIT: u8 = 0xA3;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const NICELEVEL: u8 = 0xA4;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const IONICE: u8 = 0xA5;
+#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
+pub const PROCSCHED: u8 = 0xA6;
+pub const OOM_SCORE_ADJ: u8 = 0xA7;
 
 /// Up to `N` ([`MAX_REPEATS`] unless said) values of a repeatable option, in the order given.
 pub struct Repeated<T, const N: usize = MAX_REPEATS> {
@@ -152,6 +166,9 @@ pub struct Args<'a> {
     pub retry: [(Signal, u32); MAX_RETRY],
     #[cfg(feature = "tool-control")]
     pub retry_len: usize,
+    /// `--capabilities`, `--rlimit`, `--nicelevel` and the others of `limits.rs`.
+    #[cfg(feature = "tool-limits")]
+    pub limits: crate::limits::Options,
 }
 
 /// The most steps of a `--retry` schedule after its first.
@@ -200,6 +217,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         retry: [(Signal::KILL, 5); MAX_RETRY],
         #[cfg(feature = "tool-control")]
         retry_len: 1,
+        #[cfg(feature = "tool-limits")]
+        limits: crate::limits::Options::new(),
     };
     // --log-socket, applied to --syslog at the end (the two may come in any order).
     let mut socket: Option<&'a [u8]> = None;
@@ -223,7 +242,9 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         let (letter, attached): (u8, Option<&'a CStr>) = if first == b'-' {
             let equals = rest.iter().position(|&b| b == b'=');
             let name = equals.and_then(|at| rest.get(..at)).unwrap_or(rest);
-            let letter = long_to_short(name).ok_or(Stop::Usage("unknown option", text))?;
+            let letter = long_to_short(name)
+                .or_else(|| limits_option(name))
+                .ok_or(Stop::Usage("unknown option", text))?;
             // The value starts past `--`, the name and `=`.
             (letter, equals.map(|at| cstr::tail(arg, at + 3)))
         } else {
@@ -235,7 +256,10 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 text,
             ));
         }
-        let takes_value = !matches!(letter, b'h' | b'V' | b'f' | b'R' | STOP | STATUS | OKNODO);
+        let takes_value = !matches!(
+            letter,
+            b'h' | b'V' | b'f' | b'R' | STOP | STATUS | NO_NEW_PRIVS | OKNODO
+        );
         let value = if !takes_value {
             if attached.is_some() {
                 return Err(Stop::Usage("option takes no value", text));
@@ -370,6 +394,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                     return Err(Stop::Usage("too many --env options (at most 64)", b));
                 }
             }
+            #[cfg(feature = "tool-limits")]
+            (CAPABILITIES..=OOM_SCORE_ADJ, v) => a.limits.set(letter, v)?,
             _ => return Err(Stop::Usage("unknown option", text)),
         }
         i += 1;
@@ -497,8 +523,30 @@ const fn available(letter: u8) -> bool {
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
+        CAPABILITIES..=OOM_SCORE_ADJ => cfg!(feature = "tool-limits"),
         _ => true,
     }
+}
+
+/// The long options of `limits.rs` in option-byte order (from [`CAPABILITIES`] on), each
+/// ended by a NUL: one loop over one table costs the smallest tool less than a match arm
+/// each.
+const LIMITS_OPTIONS: &[u8] =
+    b"capabilities\0no-new-privs\0secbits\0rlimit\0nicelevel\0ionice\0procsched\0oom-score-adj\0";
+
+/// The option byte of one of `limits.rs`'s long options.
+fn limits_option(name: &[u8]) -> Option<u8> {
+    let mut rest = LIMITS_OPTIONS;
+    let mut byte = CAPABILITIES;
+    while let Some(end) = rest.iter().position(|&b| b == 0) {
+        let (known, tail) = rest.split_at(end);
+        if known == name {
+            return Some(byte);
+        }
+        byte += 1;
+        rest = tail.get(1..).unwrap_or_default();
+    }
+    None
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {

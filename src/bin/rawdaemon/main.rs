@@ -29,6 +29,8 @@ mod args;
 mod control;
 mod cstr;
 mod env;
+#[cfg(feature = "tool-limits")]
+mod limits;
 #[cfg(feature = "tool-ready")]
 mod listen;
 mod output;
@@ -354,6 +356,10 @@ fn configure<'a>(
         if !checks.is_empty() {
             d = d.ready_when(checks).notify_timeout(args.notify_timeout);
         }
+    }
+    #[cfg(feature = "tool-limits")]
+    {
+        d = args.limits.apply(d);
     }
     d
 }

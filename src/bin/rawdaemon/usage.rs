@@ -60,6 +60,23 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        at start, a warning says so and PROGRAM starts anyway: lines are
                        dropped (and counted in the log) until the socket accepts them
 ",
+    #[cfg(feature = "tool-limits")]
+    "      --capabilities LIST  PROGRAM's capabilities, cap_iab(3) syntax: ^cap_x ambient (kept
+                       as USER with -u, nothing more), %cap_x inheritable, !cap_x out of
+                       the bounding set; e.g. --capabilities ^cap_net_bind_service
+      --no-new-privs   PR_SET_NO_NEW_PRIVS: no privilege gained by executing
+      --secbits N      secure bits (PR_SET_SECUREBITS), e.g. 3 = SECBIT_NOROOT, locked
+      --rlimit NAME=SOFT[:HARD]  a resource limit as prlimit(1) names it (repeatable;
+                       unlimited, SOFT: or :HARD leave the other), e.g. nofile=4096:8192
+      --nicelevel N    add N (-20 to 19) to the nice value, e.g. 10
+      --ionice CLASS[:LEVEL]  I/O class idle, best-effort or real-time (or 0-3), level
+                       0-7 (default 4), e.g. idle or best-effort:7
+      --procsched POLICY[:PRIORITY]  other, fifo, rr, batch or idle, priority 1-99 for
+                       fifo and rr (default 1), e.g. rr:10
+      --oom-score-adj N  OOM score adjustment, -1000 to 1000, e.g. -500
+                       Set before -u drops privileges, inherited by PROGRAM; a refusal
+                       by the kernel fails the start naming the step
+",
     #[cfg(feature = "tool-notify")]
     "      --ready-fd N     PROGRAM reports readiness by writing a newline to descriptor N: exit
                        only then (and kill PROGRAM if it exits or closes N first)
@@ -130,6 +147,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("tool-ready", cfg!(feature = "tool-ready")),
     ("tool-respawn", cfg!(feature = "tool-respawn")),
     ("tool-syslog", cfg!(feature = "tool-syslog")),
+    ("tool-limits", cfg!(feature = "tool-limits")),
 ];
 
 /// `--help`: [`USAGE`] on stdout.

@@ -15,13 +15,14 @@ pub fn tool() -> Command {
 
 /// The tool's optional parts, the `tool-*` cargo features, in the order `--version` names
 /// those a build lacks.
-pub const TOOL_FEATURES: [&str; 6] = [
+pub const TOOL_FEATURES: [&str; 7] = [
     "tool-control",
     "tool-notify",
     "tool-privileges",
     "tool-ready",
     "tool-respawn",
     "tool-syslog",
+    "tool-limits",
 ];
 
 /// The `tool-*` features the tool under test was built without, from its `--version`
