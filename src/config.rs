@@ -193,12 +193,9 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
-    // Readiness checks (`--ready-when`), and how long a start waits for readiness.
-    pub(crate) ready_when: &'a [crate::probe::Check<'a>],
-    /// [`probe::wait_all`](crate::probe::wait_all), set only by
-    /// [`ready_when`](Self::ready_when): a program that never asks for checks never links them.
-    pub(crate) prober: Option<crate::probe::Prober>,
-    pub(crate) notify_timeout: u32,
+    /// Readiness checks (`--ready-when`), behind one reference: a configuration without them
+    /// folds their code away.
+    pub(crate) ready_when: Option<&'a crate::probe::ReadyWhen<'a>>,
     /// Least privilege and resources for the program (one reference: see `crate::limits`).
     pub(crate) limits: Option<&'a crate::limits::Limits>,
 }
@@ -206,9 +203,6 @@ pub struct Daemon<'a> {
 impl<'a> Daemon<'a> {
     /// The default umask: `0o022`, as systemd gives services (files `rw-r--r--`).
     pub const DEFAULT_UMASK: u32 = 0o022;
-
-    /// The default [`notify_timeout`](Self::notify_timeout): 60 s.
-    pub const DEFAULT_NOTIFY_TIMEOUT: u32 = 60;
 
     /// A start with every default (see the table above) and the given runtime.
     pub const fn new(runtime: Runtime) -> Self {
@@ -231,9 +225,7 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
-            ready_when: &[],
-            prober: None,
-            notify_timeout: Self::DEFAULT_NOTIFY_TIMEOUT,
+            ready_when: None,
             limits: None,
         }
     }
@@ -445,33 +437,22 @@ impl<'a> Daemon<'a> {
         self
     }
 
-    /// With [`Exec`]: the start is ready only once every one of `checks` holds (a TCP port
+    /// With [`Exec`]: the start is ready only once every check of `ready` holds (a TCP port
     /// accepts, a Unix stream socket accepts, a file exists), polled in turn with a short
-    /// backoff (5 ms doubling to 100 ms) for at most [`notify_timeout`](Self::notify_timeout)
-    /// seconds. In daemon mode the launcher polls them once the program is executed (and
-    /// after its [`ready_fd`](Self::ready_fd) line, if any); under
+    /// backoff (5 ms doubling to 100 ms) for at most [`ReadyWhen::timeout`] seconds
+    /// (default 60). In daemon mode the launcher polls them once the program is executed
+    /// (and after its [`ready_fd`](Self::ready_fd) line, if any); under
     /// [`respawn`](Self::respawn) the supervisor polls them after the first start, before it
     /// reports. If the program exits first the start fails at once
     /// ([`Step::ExitedBeforeReady`]); if the time runs out it fails with
     /// [`Step::ReadyWhen`]; either way the program's process group is killed and the pid file
     /// removed. The service manager's `READY=1` follows the checks. Not in foreground mode
     /// without `respawn` (nothing would wait: [`Step::Config`]).
+    ///
+    /// [`ReadyWhen::timeout`]: crate::ReadyWhen::timeout
     #[must_use]
-    pub const fn ready_when(mut self, checks: &'a [crate::probe::Check<'a>]) -> Self {
-        self.ready_when = checks;
-        self.prober = if checks.is_empty() {
-            None
-        } else {
-            Some(crate::probe::wait_all)
-        };
-        self
-    }
-
-    /// How long [`ready_when`](Self::ready_when) waits, in seconds (default
-    /// [`DEFAULT_NOTIFY_TIMEOUT`](Self::DEFAULT_NOTIFY_TIMEOUT)).
-    #[must_use]
-    pub const fn notify_timeout(mut self, secs: u32) -> Self {
-        self.notify_timeout = secs;
+    pub const fn ready_when(mut self, ready: &'a crate::probe::ReadyWhen<'a>) -> Self {
+        self.ready_when = Some(ready);
         self
     }
 
@@ -495,7 +476,7 @@ impl<'a> Daemon<'a> {
             Step::ReadyWhen | Step::ExitedBeforeReady => match error.detail() {
                 crate::Detail::Check(i) => self
                     .ready_when
-                    .get(i as usize)
+                    .and_then(|r| r.checks.get(i as usize))
                     .map(crate::probe::Check::spec),
                 _ => None,
             },

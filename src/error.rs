@@ -102,7 +102,7 @@ pub enum Step {
     // 37 to 41: other options' steps.
     // Readiness checks (`ready_when`):
     /// A [`Check`](crate::Check) of [`ready_when`](crate::Daemon::ready_when) did not hold
-    /// within the [`notify_timeout`](crate::Daemon::notify_timeout); the errno is its last
+    /// within its [`timeout`](crate::ReadyWhen::timeout); the errno is its last
     /// try's, the detail the check ([`Detail::Check`]). The program is killed. Printed
     /// "ready-when" with the check.
     ReadyWhen = 42,

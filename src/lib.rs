@@ -79,7 +79,7 @@ pub use listen::ListenPid;
 /// The facility of [`LogOutput`]'s lines (also in [`log`]).
 pub use log::Facility;
 pub use message::Message;
-pub use probe::{Check, CheckError};
+pub use probe::{Check, CheckError, ReadyWhen};
 pub use ready::Ready;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
 pub use rustix::io::Errno;

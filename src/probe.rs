@@ -14,6 +14,7 @@ use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::OwnedFd;
 use rustix::io::Errno;
 use rustix::net::{AddressFamily, SocketFlags, SocketType};
+use rustix::process::Pid;
 
 use crate::error::{Detail, Error, Step};
 
@@ -224,9 +225,69 @@ fn groups(s: &[u8], out: &mut [u16; 8]) -> Option<usize> {
     Some(n)
 }
 
-/// The type of [`wait_all`], which [`Daemon::ready_when`](crate::Daemon::ready_when) stores.
-pub(crate) type Prober =
-    fn(&[Check<'_>], u32, Option<&OwnedFd>, &mut dyn FnMut()) -> Result<(), Error>;
+/// The readiness checks of a start ([`Daemon::ready_when`](crate::Daemon::ready_when)): every
+/// one must hold, within [`timeout`](Self::timeout) seconds.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadyWhen<'a> {
+    pub(crate) checks: &'a [Check<'a>],
+    pub(crate) timeout: u32,
+    /// [`poll`], referred to only from here: a program that never makes a `ReadyWhen` never
+    /// links the polling, and the launcher's waiting holds only a call.
+    poll: Poll,
+}
+
+/// The type of [`poll`].
+type Poll =
+    fn(&ReadyWhen<'_>, Option<&OwnedFd>, Option<Pid>, &mut dyn FnMut()) -> Result<(), Error>;
+
+impl<'a> ReadyWhen<'a> {
+    /// The default [`timeout`](Self::timeout): 60 s (start-stop-daemon's `--notify-timeout`).
+    pub const DEFAULT_TIMEOUT: u32 = 60;
+
+    /// These checks, with the default timeout.
+    pub const fn new(checks: &'a [Check<'a>]) -> Self {
+        ReadyWhen {
+            checks,
+            timeout: Self::DEFAULT_TIMEOUT,
+            poll,
+        }
+    }
+
+    /// How long the checks may take, in seconds (the tool's `--notify-timeout`).
+    #[must_use]
+    pub const fn timeout(mut self, secs: u32) -> Self {
+        self.timeout = secs;
+        self
+    }
+
+    /// [`wait_all`] of these checks; on a failure, with `kill_group`, that process group and
+    /// the `program` are killed (the launcher's cleanup; the supervisor does its own).
+    pub(crate) fn wait(
+        &self,
+        program: Option<&OwnedFd>,
+        kill_group: Option<Pid>,
+        tick: &mut dyn FnMut(),
+    ) -> Result<(), Error> {
+        (self.poll)(self, program, kill_group, tick)
+    }
+}
+
+/// See [`ReadyWhen::wait`].
+fn poll(
+    ready: &ReadyWhen<'_>,
+    program: Option<&OwnedFd>,
+    kill_group: Option<Pid>,
+    tick: &mut dyn FnMut(),
+) -> Result<(), Error> {
+    wait_all(ready.checks, ready.timeout, program, tick).inspect_err(|_| {
+        if let Some(group) = kill_group {
+            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
+            if let Some(pidfd) = program {
+                crate::control::kill(pidfd);
+            }
+        }
+    })
+}
 
 /// The first pause between two tries, in nanoseconds; it doubles up to [`PAUSE_MAX`].
 const PAUSE_MIN: u64 = 5_000_000;

@@ -188,7 +188,8 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         }
     }
     // Readiness checks: someone must wait for them (not foreground mode without respawn).
-    if cfg.prober.is_some() && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none())) {
+    if cfg.ready_when.is_some() && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none()))
+    {
         return Err(Error::new(Step::Config, Errno::INVAL));
     }
     if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {

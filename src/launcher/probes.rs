@@ -5,34 +5,40 @@
 //! instead (see `after_fork::supervisor`).
 
 use rustix::fd::OwnedFd;
-use rustix::process::{Pid, Signal};
+use rustix::process::Pid;
 
 use crate::config::Daemon;
 use crate::error::Error;
+use crate::probe::ReadyWhen;
 
-impl Daemon<'_> {
-    /// Whether the launcher polls [`ready_when`](Daemon::ready_when)'s checks (daemon mode
-    /// without `respawn`): the daemon then waits for the go-ahead after its Exec record, so
+impl<'a> Daemon<'a> {
+    /// The checks the launcher polls: [`ready_when`](Daemon::ready_when)'s in daemon mode
+    /// without `respawn`. The daemon then waits for the go-ahead after its Exec record, so
     /// that the launcher holds a pidfd of the very process that becomes the program.
     #[inline]
-    pub(crate) fn launcher_probes(&self) -> bool {
-        self.prober.is_some() && self.respawn.is_none() && !self.foreground
+    pub(crate) fn launcher_probes(&self) -> Option<&'a ReadyWhen<'a>> {
+        self.ready_when
+            .filter(|_| self.respawn.is_none() && !self.foreground)
     }
+}
 
-    /// The checks, after the program was executed: `Ok` once all hold. On a failure the
-    /// program's process group (`group`, the intermediate's pid, reserved while the group has
-    /// members) and the program itself are killed, and the pid file is then removed by the
-    /// caller's cleanup.
-    #[inline]
-    pub(super) fn probe_program(&self, group: Pid, program: Option<&OwnedFd>) -> Result<(), Error> {
-        let Some(wait_all) = self.prober.filter(|_| self.launcher_probes()) else {
-            return Ok(());
-        };
-        wait_all(self.ready_when, self.notify_timeout, program, &mut || {}).inspect_err(|_| {
-            let _ = rustix::process::kill_process_group(group, Signal::KILL);
-            if let Some(pidfd) = program {
-                crate::control::kill(pidfd);
-            }
-        })
+/// The checks `ready` (if any), after the program was executed: `Ok` once all hold. On a
+/// failure the program's process group (`group`, the intermediate's pid, reserved while the
+/// group has members) and the program itself are killed; the caller's cleanup then removes
+/// the pid file.
+///
+/// A free function of the values it needs, not a method: the configuration's address must
+/// not escape into a call, or a constant configuration no longer folds; and the polling is
+/// one indirect call (see [`ReadyWhen`]), so that a start without checks carries nearly none
+/// of it.
+#[inline]
+pub(super) fn probe_program(
+    ready: Option<&ReadyWhen<'_>>,
+    group: Pid,
+    program: Option<&OwnedFd>,
+) -> Result<(), Error> {
+    match ready {
+        Some(ready) => ready.wait(program, Some(group), &mut || {}),
+        None => Ok(()),
     }
 }

@@ -123,7 +123,8 @@ impl Daemon<'_> {
             }),
             None => None,
         };
-        let ack = program_ready.is_some() || self.launcher_probes();
+        let probes = self.launcher_probes();
+        let ack = program_ready.is_some() || probes.is_some();
         let outcome =
             read_verdict(&channel, child, !self.manual_ready, ack).and_then(|(pid, pidfd)| {
                 match &program_ready {
@@ -144,7 +145,7 @@ impl Daemon<'_> {
                         Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                     }
                     // Readiness checks (--ready-when), after the line if there is one.
-                    _ => self.probe_program(child, pidfd.as_ref()).map(|()| pid),
+                    _ => super::probes::probe_program(probes, child, pidfd.as_ref()).map(|()| pid),
                 }
             });
         match outcome {

@@ -290,7 +290,7 @@ fn finish(
     if let Some(exec) = cfg.exec {
         if let Some(channel) = &ready.channel {
             reported(cfg, ready::send(channel, Record::Exec(pid)));
-            if program_ready.is_some() || cfg.launcher_probes() {
+            if program_ready.is_some() || cfg.launcher_probes().is_some() {
                 // The launcher opens a pidfd of this process before it lets it go on.
                 ready::wait_ack(channel);
             }

@@ -17,16 +17,11 @@ impl Supervisor<'_, '_> {
     ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
     pub(super) fn probe(&mut self, program: Pid) -> Result<(), Error> {
         let cfg = self.cfg;
-        let Some(wait_all) = cfg.prober else {
+        let Some(ready) = cfg.ready_when else {
             return Ok(());
         };
         let pidfd = rustix::process::pidfd_open(program, PidfdFlags::empty()).ok();
-        let result = wait_all(
-            cfg.ready_when,
-            cfg.notify_timeout,
-            pidfd.as_ref(),
-            &mut || self.copy_output(),
-        );
+        let result = ready.wait(pidfd.as_ref(), None, &mut || self.copy_output());
         if result.is_err() {
             self.copy_output();
             // Its own group (what it started goes with it), then every child left.

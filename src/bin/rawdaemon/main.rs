@@ -197,7 +197,16 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     }
     // SAFETY: as for PATH.
     let notify_socket = unsafe { env::find(envp, b"NOTIFY_SOCKET") };
-    let daemon = configure(&args, exec, user.as_ref(), notify_socket, keep);
+    #[cfg_attr(not(feature = "tool-ready"), allow(unused_mut))]
+    let mut daemon = configure(&args, exec, user.as_ref(), notify_socket, keep);
+    // Readiness checks (--ready-when), within --notify-timeout.
+    #[cfg(feature = "tool-ready")]
+    let ready_when =
+        rawdaemon::ReadyWhen::new(args.ready_when.as_slice()).timeout(args.notify_timeout);
+    #[cfg(feature = "tool-ready")]
+    if !args.ready_when.as_slice().is_empty() {
+        daemon = daemon.ready_when(&ready_when);
+    }
     #[cfg(not(feature = "tool-notify"))]
     if notify_socket.is_some() {
         warn_without_notify();
@@ -348,14 +357,6 @@ fn configure<'a>(
     #[cfg(feature = "tool-syslog")]
     if let Some(out) = args.log {
         d = d.log_output(out);
-    }
-    // Readiness checks (--ready-when), within --notify-timeout.
-    #[cfg(feature = "tool-ready")]
-    {
-        let checks = args.ready_when.as_slice();
-        if !checks.is_empty() {
-            d = d.ready_when(checks).notify_timeout(args.notify_timeout);
-        }
     }
     #[cfg(feature = "tool-limits")]
     {
