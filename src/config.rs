@@ -89,6 +89,8 @@ pub struct Exec<'a> {
     pub(crate) envp: &'a [*const u8],
     /// The `PATH` to search for a name without a `/`, in the daemon.
     pub(crate) search: Option<&'a [u8]>,
+    /// Socket activation: the `LISTEN_PID=` entry of `envp` to fill with the program's pid.
+    pub(crate) listen_pid: Option<&'a crate::listen::ListenPid>,
 }
 
 impl<'a> Exec<'a> {
@@ -111,7 +113,20 @@ impl<'a> Exec<'a> {
             argv,
             envp,
             search: None,
+            listen_pid: None,
         }
+    }
+
+    /// Socket activation passed through (`sd_listen_fds(3)`): just before `execve`, in the
+    /// program's own process, `slot` is filled with `LISTEN_PID=` and that process's pid (in
+    /// daemon mode the daemon's, under [`respawn`](Daemon::respawn) each run's), so that the
+    /// program accepts the descriptors `LISTEN_FDS` announces. `slot` should be one of the
+    /// entries of `envp` ([`ListenPid::as_ptr`](crate::ListenPid::as_ptr)); the descriptors
+    /// themselves go in [`keep_fds`](Daemon::keep_fds).
+    #[must_use]
+    pub const fn listen_pid(mut self, slot: &'a crate::listen::ListenPid) -> Self {
+        self.listen_pid = Some(slot);
+        self
     }
 
     /// A `path` without a `/` is looked up in the directories of `search` (the value of
@@ -186,6 +201,9 @@ pub struct Daemon<'a> {
     pub(crate) respawn: Option<(u32, u32)>,
     pub(crate) log_output: Option<LogOutput<'a>>,
     pub(crate) name: &'a str,
+    /// Readiness checks (`--ready-when`), behind one reference: a configuration without them
+    /// folds their code away.
+    pub(crate) ready_when: Option<&'a crate::probe::ReadyWhen<'a>>,
     /// Least privilege and resources for the program (one reference: see `crate::limits`).
     pub(crate) limits: Option<&'a crate::limits::Limits>,
     // notify-await: the program's own sd_notify readiness, on a socket of the start's.
@@ -234,6 +252,7 @@ impl<'a> Daemon<'a> {
             respawn: None,
             log_output: None,
             name: "rawdaemon",
+            ready_when: None,
             limits: None,
             notify_await: None,
             notify_timeout: const { Self::seconds(Self::DEFAULT_NOTIFY_TIMEOUT) },
@@ -545,6 +564,25 @@ impl<'a> Daemon<'a> {
         self.log_rotation.is_some() || self.log_timestamps
     }
 
+    /// With [`Exec`]: the start is ready only once every check of `ready` holds (a TCP port
+    /// accepts, a Unix stream socket accepts, a file exists), polled in turn with a short
+    /// backoff (5 ms doubling to 100 ms) for at most [`ReadyWhen::timeout`] seconds
+    /// (default 60). In daemon mode the launcher polls them once the program is executed
+    /// (and after its [`ready_fd`](Self::ready_fd) line, if any); under
+    /// [`respawn`](Self::respawn) the supervisor polls them after the first start, before it
+    /// reports. If the program exits first the start fails at once
+    /// ([`Step::ExitedBeforeReady`]); if the time runs out it fails with
+    /// [`Step::ReadyWhen`]; either way the program's process group is killed and the pid file
+    /// removed. The service manager's `READY=1` follows the checks. Not in foreground mode
+    /// without `respawn` (nothing would wait: [`Step::Config`]).
+    ///
+    /// [`ReadyWhen::timeout`]: crate::ReadyWhen::timeout
+    #[must_use]
+    pub const fn ready_when(mut self, ready: &'a crate::probe::ReadyWhen<'a>) -> Self {
+        self.ready_when = Some(ready);
+        self
+    }
+
     /// The prefix of the error line [`start`](Self::start) prints (default `rawdaemon`).
     #[must_use]
     pub const fn name(mut self, name: &'a str) -> Self {
@@ -564,6 +602,13 @@ impl<'a> Daemon<'a> {
             Step::LogDir => output_path(self.stdout),
             Step::PidFileOpen | Step::PidFileLock | Step::PidFileWrite => self.pid_file,
             Step::Exec | Step::ReadyFd | Step::NotifyAwait => self.exec.map(|e| e.path),
+            Step::ReadyWhen | Step::ExitedBeforeReady => match error.detail() {
+                crate::Detail::Check(i) => self
+                    .ready_when
+                    .and_then(|r| r.checks.get(i as usize))
+                    .map(crate::probe::Check::spec),
+                _ => None,
+            },
             _ => None,
         };
         error.message(self.name, subject.map(CStr::to_bytes))

@@ -115,13 +115,23 @@ pub enum Step {
     /// ([`Detail::ExitedBeforeReady`]; the errno is its `ERRNO=`, if it sent one) or the time
     /// ran out ([`Detail::Timeout`]). Printed "notify-await" with the program's path.
     NotifyAwait = 40,
+    // 41 is unused.
+    // Readiness checks (`ready_when`):
+    /// A [`Check`](crate::Check) of [`ready_when`](crate::Daemon::ready_when) did not hold
+    /// within its [`timeout`](crate::ReadyWhen::timeout); the errno is its last
+    /// try's, the detail the check ([`Detail::Check`]). The program is killed. Printed
+    /// "ready-when" with the check.
+    ReadyWhen = 42,
+    /// The program exited before a [`Check`](crate::Check) held ([`Detail::Check`]). Printed
+    /// "ready-when" with the check.
+    ExitedBeforeReady = 43,
 }
 
 impl Step {
     /// The step with this wire number.
     pub const fn from_u8(n: u8) -> Option<Step> {
         use Step::*;
-        const ALL: [Option<Step>; 40] = [
+        const ALL: [Option<Step>; 43] = [
             Some(Threads),
             Some(KeepFd),
             Some(OpenDevNull),
@@ -162,6 +172,9 @@ impl Step {
             Some(LogDir),
             Some(NotifySocket),
             Some(NotifyAwait),
+            None,
+            Some(ReadyWhen),
+            Some(ExitedBeforeReady),
         ];
         let Some(i) = n.checked_sub(1) else {
             return None;
@@ -241,12 +254,15 @@ const NAMES: &str = concat!(
     "log directory\0",          // 38 LogDir
     "notify socket\0",          // 39 NotifySocket
     "notify-await\0",           // 40 NotifyAwait
+    "\0",                       // 41 (unused)
+    "ready-when\0",             // 42 ReadyWhen
+    "ready-when\0",             // 43 ExitedBeforeReady
 );
 
 /// The position of each name's NUL in [`NAMES`], computed at compile time.
 #[allow(clippy::indexing_slicing)] // evaluated by the compiler: out of bounds fails the build
-const NAME_ENDS: [u16; 40] = {
-    let mut ends = [0; 40];
+const NAME_ENDS: [u16; 43] = {
+    let mut ends = [0; 43];
     let (mut at, mut n) = (0, 0);
     while at < NAMES.len() {
         assert!(NAMES.as_bytes()[at].is_ascii(), "step names are ASCII");
@@ -352,6 +368,9 @@ pub enum Detail {
     /// [`Step::LogRotation`] (with `EINVAL`): the output goes to the system log
     /// ([`log_output`](crate::Daemon::log_output)), not to files.
     WithSystemLog,
+    /// [`Step::ReadyWhen`], [`Step::ExitedBeforeReady`]: which check of
+    /// [`ready_when`](crate::Daemon::ready_when) (its index).
+    Check(u32),
 }
 
 /// Wire tags of the variants with a value; those without one have 16 and up (never reused).
@@ -361,6 +380,8 @@ const PID: u8 = 3;
 const CAPABILITY: u8 = 32;
 const RESOURCE: u8 = 33;
 const TIMEOUT: u8 = 44;
+/// [`Detail::Check`]'s tag (from the readiness checks' range, 52 to 59).
+const CHECK: u8 = 52;
 
 impl Detail {
     /// The wire form: a tag and a value.
@@ -400,6 +421,7 @@ impl Detail {
             Detail::BelowMinimum => (41, 0),
             Detail::NotRotatable => (42, 0),
             Detail::WithSystemLog => (43, 0),
+            Detail::Check(i) => (CHECK, i),
         }
     }
 
@@ -416,6 +438,7 @@ impl Detail {
             CAPABILITY => Detail::Capability(value),
             RESOURCE => Detail::Resource(value),
             TIMEOUT => Detail::Timeout(value),
+            CHECK => Detail::Check(value),
             _ if value != 0 => return None,
             0 => Detail::None,
             16 => Detail::NoSuchUser,
@@ -693,7 +716,13 @@ impl Error {
             Detail::BelowMinimum => ("the size must be 4096 bytes or more", None, ""),
             Detail::NotRotatable => ("a FIFO or device cannot be rotated", None, ""),
             Detail::WithSystemLog => ("the output goes to the system log, not to files", None, ""),
+            _ if self.step == Step::ExitedBeforeReady => {
+                ("the program exited before this check held", None, "")
+            }
             detail => {
+                if self.step == Step::ReadyWhen {
+                    m.push_str("not ready before the timeout (--notify-timeout); last try: ");
+                }
                 // The program's ERRNO= is said as such.
                 let reported = detail == Detail::ExitedBeforeReady;
                 if reported {
@@ -758,6 +787,9 @@ mod tests {
         assert_eq!(Step::from_u8(39), Some(Step::NotifySocket));
         assert_eq!(Step::from_u8(40), Some(Step::NotifyAwait));
         assert_eq!(Step::from_u8(41), None);
+        assert_eq!(Step::from_u8(42), Some(Step::ReadyWhen));
+        assert_eq!(Step::from_u8(43), Some(Step::ExitedBeforeReady));
+        assert_eq!(Step::from_u8(44), None);
         assert!(core::mem::size_of::<Error>() <= 8);
         assert_eq!(
             Step::from_u8(27),
@@ -782,6 +814,8 @@ mod tests {
             (Step::NotifyAwait, "notify-await"),
             (Step::LogRotation, "log rotation"),
             (Step::LogDir, "log directory"),
+            (Step::ReadyWhen, "ready-when"),
+            (Step::ExitedBeforeReady, "ready-when"),
         ];
         for (step, name) in expect {
             assert_eq!(step.name(), name, "{step:?}");

@@ -56,11 +56,14 @@ pub mod fuzzing;
 mod launcher;
 pub mod limits;
 mod lines;
+#[allow(unsafe_code)] // the LISTEN_PID entry filled in place: see `ListenPid::fill`
+mod listen;
 pub mod log;
 mod message;
 mod notify;
 mod path;
 mod pidfile;
+mod probe;
 mod procfs;
 mod ready;
 mod sd_notify;
@@ -73,9 +76,11 @@ pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
 pub use credentials::Credentials;
 pub use error::{Detail, Error, Step};
 pub use launcher::{Detached, exit_code};
+pub use listen::ListenPid;
 /// The facility of [`LogOutput`]'s lines (also in [`log`]).
 pub use log::Facility;
 pub use message::Message;
+pub use probe::{Check, CheckError, ReadyWhen};
 pub use ready::Ready;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
 pub use rustix::io::Errno;

@@ -31,6 +31,12 @@ const PATH_MAX: usize = 4096;
 ///  - [execvp(3)](https://man7.org/linux/man-pages/man3/execvp.3.html)
 ///  - [access(2)](https://man7.org/linux/man-pages/man2/access.2.html)
 pub(super) unsafe fn run(exec: &Exec<'_>) -> Errno {
+    if let Some(slot) = exec.listen_pid {
+        // Socket activation: the pid is this process's, the program's to be.
+        let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+        // SAFETY: this process is about to execve and holds no reference into the slot.
+        unsafe { slot.fill(pid) };
+    }
     let name = exec.path.to_bytes();
     let (argv, envp) = (exec.argv.as_ptr(), exec.envp.as_ptr());
     let search = !name.is_empty() && !crate::lines::has_byte(name, b'/');

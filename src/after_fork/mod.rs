@@ -3,8 +3,9 @@
 //! keep the same rules and say so in their opening comment: `sys` (system calls), `ready` (the
 //! readiness channel), `notify` (the service manager's socket), `message` and `log` (text and
 //! log lines), `pidfile` (writing the pid), `path` (the supervisor reopens and removes files
-//! safely), `procfs`, `service` and `lines` (`/proc`), `decimal`, `strerror`, and the plain
-//! data of `config` and `credentials`.
+//! safely), `procfs`, `service` and `lines` (`/proc`), `decimal`, `strerror`, `probe` (the
+//! readiness checks the supervisor polls), `listen` (the `LISTEN_PID` entry filled before
+//! `execve`), and the plain data of `config` and `credentials`.
 //!
 //! Who forks whom (the launcher's code is in [`launcher`](crate::launcher)):
 //!

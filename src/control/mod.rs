@@ -150,6 +150,24 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 ///  - [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
 ///  - [poll(2)](https://man7.org/linux/man-pages/man2/poll.2.html)
 pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, Error> {
+    stop_with(path, signal, timeout, &[(Signal::KILL, KILL_WAIT)])
+}
+
+/// [`stop`] with a schedule, as start-stop-daemon's `--retry TERM/30/KILL/5`: `signal`, a
+/// wait of up to `timeout`, then each step of `then` in turn (its signal to every process
+/// left, a wait of up to its time) until all are gone. [`stop`] is `then` =
+/// `[(KILL, 5 s)]`. A step's signal other than `SIGKILL` is sent once; `SIGKILL` is sent
+/// again to any process found later (one forked meanwhile), the daemon last.
+///
+/// # Errors
+///
+/// As for [`stop`]; `ETIMEDOUT` with the pid of a process still left after the last step.
+pub fn stop_with(
+    path: &CStr,
+    signal: Signal,
+    timeout: Duration,
+    then: &[(Signal, Duration)],
+) -> Result<Stopped, Error> {
     let gone = Error::with_detail(Command::Stop, Errno::SRCH, Detail::NotRunning);
     let found = find(path)?.ok_or(gone)?;
     let started = crate::sys::monotonic_nanos();
@@ -209,9 +227,15 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
     let mut killed = None;
     let spent = Duration::from_nanos(crate::sys::monotonic_nanos().saturating_sub(started));
     let rest = timeout.saturating_sub(spent);
-    if let Some(left) = wait_gone(&service, &snapshot, main, rest, false)? {
+    if let Some(mut left) = wait_gone(&service, &snapshot, main, rest, None)? {
         killed = Some(left);
-        if let Some(left) = wait_gone(&service, &snapshot, main, KILL_WAIT, true)? {
+        for &(signal, timeout) in then {
+            match wait_gone(&service, &snapshot, main, timeout, Some(signal))? {
+                Some(still) => left = still,
+                None => break,
+            }
+        }
+        if !exited_everywhere(&service, &snapshot, main)? {
             return Err(Error::with_detail(
                 Command::Stop,
                 Errno::TIMEDOUT,
@@ -232,42 +256,58 @@ fn unproven(command: Command, holder: Option<Pid>) -> Error {
     }
 }
 
+/// Whether every process of the stop is gone (a last look after the schedule's end).
+fn exited_everywhere(
+    service: &Service<'_>,
+    snapshot: &Snapshot,
+    main: Option<(Pid, &OwnedFd)>,
+) -> Result<bool, Error> {
+    wait_gone(service, snapshot, main, Duration::ZERO, None).map(|left| left.is_none())
+}
+
 /// Waits until the main process (if any) and every process of `service` have exited, or
 /// `timeout` passes: `None` once all are gone, else one that is left (the main process if it
-/// is). With `kill`, each round sends `SIGKILL` to every one left, a child forked meanwhile
-/// included; the main process last, once no other is found (or after [`KILL_ROUNDS`]): while
-/// it lives, what it started is found as its descendants.
+/// is). With a `signal`, the first round sends it to every one left; `SIGKILL` is sent again
+/// each round to every one left, a child forked meanwhile included, the main process last,
+/// once no other is found (or after [`KILL_ROUNDS`]): while it lives, what it started is
+/// found as its descendants.
 fn wait_gone(
     service: &Service<'_>,
     snapshot: &Snapshot,
     main: Option<(Pid, &OwnedFd)>,
     timeout: Duration,
-    kill: bool,
+    signal: Option<Signal>,
 ) -> Result<Option<Pid>, Error> {
     let deadline = crate::sys::monotonic_nanos().saturating_add(nanos(timeout));
     let mut pause = PAUSE_MIN;
     for round in 0.. {
         let mut left = None;
         let main = main.filter(|(_, fd)| !service::exited(fd));
+        let kill = signal == Some(Signal::KILL);
+        let now_sent = signal.filter(|_| round == 0 || kill);
         snapshot.each_left(&mut |p, fd| {
             left = Some(p);
-            if kill {
-                let _ = send(fd, Signal::KILL);
+            if let Some(sig) = now_sent {
+                let _ = send(fd, sig);
             }
         });
         service
             .each(&mut |p, pidfd| {
                 if main.is_none_or(|(pid, _)| pid != p) {
                     left = Some(p);
-                    if kill {
-                        let _ = send(&pidfd, Signal::KILL);
+                    if let Some(sig) = now_sent {
+                        let _ = send(&pidfd, sig);
                     }
                 }
             })
             .map_err(|e| Error::new(Command::Stop, e))?;
         if let Some((pid, fd)) = main {
-            if kill && (left.is_none() || round >= KILL_ROUNDS) {
-                send(fd, Signal::KILL)?;
+            match now_sent {
+                Some(Signal::KILL) if left.is_none() || round >= KILL_ROUNDS => {
+                    send(fd, Signal::KILL)?;
+                }
+                Some(sig) if !kill => send(fd, sig)?,
+                _ => {}
             }
             left = Some(pid);
         }

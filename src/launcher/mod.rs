@@ -7,6 +7,7 @@
 mod limits;
 mod notify_await;
 pub(crate) mod prepare;
+mod probes;
 mod rotation;
 mod wait;
 

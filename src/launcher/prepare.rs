@@ -121,6 +121,8 @@ impl Created {
                 | Step::NotReady
                 | Step::ReadyFd
                 | Step::ReadChannel
+                | Step::ReadyWhen
+                | Step::ExitedBeforeReady
                 | Step::Capabilities
                 | Step::Prctl
                 | Step::Rlimit
@@ -133,7 +135,11 @@ impl Created {
         // NotReady with a program to execute: the daemon died before `execve`, no program
         // code ran.
         let program_ran = match failed {
-            Step::Init | Step::ReadyFd | Step::NotifyAwait => true,
+            Step::Init
+            | Step::ReadyFd
+            | Step::NotifyAwait
+            | Step::ReadyWhen
+            | Step::ExitedBeforeReady => true,
             Step::NotReady => !exec,
             _ => false,
         };
@@ -188,6 +194,11 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                 Detail::Fd(fd),
             ));
         }
+    }
+    // Readiness checks: someone must wait for them (not foreground mode without respawn).
+    if cfg.ready_when.is_some() && (cfg.exec.is_none() || (cfg.foreground && cfg.respawn.is_none()))
+    {
+        return Err(Error::new(Step::Config, Errno::INVAL));
     }
     if (cfg.respawn.is_some() || cfg.log_output.is_some()) && cfg.exec.is_none() {
         return Err(Error::new(Step::Config, Errno::INVAL));

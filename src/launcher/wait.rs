@@ -123,25 +123,38 @@ impl Daemon<'_> {
             }),
             None => None,
         };
-        // notify-await: the pidfd also notices the program's exit while waiting for READY=1.
-        let program_or_notify_ready = program_ready.is_some() || self.awaits_notify();
-        let outcome = read_verdict(&channel, child, !self.manual_ready, program_or_notify_ready)
-            .and_then(|(pid, pidfd)| match &program_ready {
-                Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
-                    // The program closed its end, or exited (what it started may hold
-                    // the descriptor still): if it still runs, it is not left
-                    // behind, nor is what it started (its process group is the
-                    // intermediate's pid, which stays reserved while the group has
-                    // members).
-                    let _ =
-                        rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
-                    if let Some(pidfd) = pidfd {
-                        crate::control::kill(&pidfd);
+        let probes = self.launcher_probes();
+        // The pidfd notices the program's exit while the launcher waits for its line, its
+        // READY=1 (notify-await) or its readiness checks.
+        let ack = program_ready.is_some() || self.awaits_notify() || probes.is_some();
+        let outcome =
+            read_verdict(&channel, child, !self.manual_ready, ack).and_then(|(pid, pidfd)| {
+                match &program_ready {
+                    Some(line) if !crate::ready::wait_line(line, pidfd.as_ref()) => {
+                        // The program closed its end, or exited (what it started may hold
+                        // the descriptor still): if it still runs, it is not left
+                        // behind, nor is what it started (its process group is the
+                        // intermediate's pid, which stays reserved while the group has
+                        // members).
+                        let _ = rustix::process::kill_process_group(
+                            child,
+                            rustix::process::Signal::KILL,
+                        );
+                        if let Some(pidfd) = pidfd {
+                            crate::control::kill(&pidfd);
+                        }
+                        let fd = self.ready_fd.unwrap_or(-1);
+                        Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
                     }
-                    let fd = self.ready_fd.unwrap_or(-1);
-                    Err(Error::without_errno(Step::ReadyFd, Detail::Fd(fd)))
+                    // After the line if there is one: READY=1 (--notify-await), then the
+                    // readiness checks (--ready-when).
+                    _ => self
+                        .await_notify(&prep, child, pid, pidfd.as_ref())
+                        .and_then(|pid| {
+                            super::probes::probe_program(probes, child, pidfd.as_ref())
+                                .map(|()| pid)
+                        }),
                 }
-                _ => self.await_notify(&prep, child, pid, pidfd.as_ref()),
             });
         match outcome {
             Ok(pid) => {

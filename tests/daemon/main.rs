@@ -24,6 +24,7 @@ mod notify_await;
 mod options;
 mod pid_file;
 mod privileges;
+mod readiness;
 mod resources;
 mod respawn;
 mod roles;
@@ -50,6 +51,7 @@ use notify_await::*;
 use options::*;
 use pid_file::*;
 use privileges::*;
+use readiness::*;
 use resources::*;
 use respawn::*;
 use rotate::*;
@@ -226,6 +228,21 @@ fn main() {
         tool_rotate_follows_logrotate,
         tool_rotate_never_follows_planted_links,
         fail_rotate_options,
+        // readiness.rs: --ready-when, socket activation passed through, --oknodo, --retry
+        tool_ready_when_waits_for_the_listener,
+        tool_respawn_ready_when_waits_for_the_listener,
+        tool_ready_when_a_file_appears,
+        tool_respawn_foreground_ready_when_notifies_after_the_file,
+        fail_ready_when_program_exits_first,
+        fail_respawn_ready_when_program_exits_first,
+        fail_ready_when_times_out,
+        fail_respawn_ready_when_times_out,
+        fail_ready_when_usage,
+        tool_socket_activation_passed_through,
+        tool_respawn_socket_activation_passed_through,
+        systemd_socket_activate_through_the_tool,
+        tool_oknodo,
+        tool_stop_retry_schedule,
         // library.rs: the library, through this binary in a role
         lib_daemon_is_detached_and_clean,
         lib_manual_ready,

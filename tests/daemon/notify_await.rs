@@ -685,7 +685,7 @@ pub fn fail_notify_await_usage() -> TestResult {
         ),
         (
             &["--notify-await", "--notify-timeout", "0", "sleep", "1"],
-            "--notify-timeout and --watchdog need whole seconds, 1 to 86400: 0",
+            "--notify-timeout needs whole seconds, 1 to 86400: 0",
         ),
     ] {
         let out = run(tool().args(args));

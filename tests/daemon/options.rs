@@ -169,7 +169,7 @@ pub fn fail_usage() -> TestResult {
 
 /// Each `tool-*` feature: an option of it, the start of its line in `--help`, and a command
 /// line using that option.
-const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 9] = [
+const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 10] = [
     (
         "tool-control",
         "--status",
@@ -187,6 +187,12 @@ const FEATURE_OPTIONS: [(&str, &str, &str, &[&str]); 9] = [
         "--user",
         "\n  -u, --user USER[:GROUP]\n",
         &["-u", "nobody", "/bin/true"],
+    ),
+    (
+        "tool-ready",
+        "--ready-when",
+        "\n      --ready-when CHECK  exit",
+        &["--ready-when", "path:/", "/bin/true"],
     ),
     (
         "tool-respawn",

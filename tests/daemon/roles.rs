@@ -8,6 +8,7 @@
 //!   socket on descriptor SOCKET (`SCM_RIGHTS`), then sleep (bounded), or exit with `exit`.
 //! - `hold-fds SOCKET`: receive descriptors on SOCKET and hold them (bounded): a process of
 //!   another service that accepts descriptors, as a message bus does.
+//! - `listen tcp|unix ADDRESS DELAY_MS MARKER`, `activated REPORT`: see `readiness.rs`.
 //! - `count-term FILE`: append a line to FILE for every SIGTERM received, and exit 0 half a
 //!   second after the first (bounded).
 //! - `sd-notify LINE...`: send the lines as one datagram to `$NOTIFY_SOCKET`, as
@@ -52,6 +53,9 @@ pub fn run(args: &[String]) -> ! {
         Some("hold-fds") => hold_fds(&args[1]),
         Some("count-term") => count_term(&args[1]),
         Some("sd-notify") => crate::notify_await::sd_notify(&args[1..]),
+        // readiness.rs: a late listener, a socket-activated program
+        Some("listen") => crate::readiness::listen_role(&args[1..]),
+        Some("activated") => crate::readiness::activated_role(&args[1..]),
         other => panic!("unknown role {other:?}"),
     }
 }

@@ -333,7 +333,10 @@ fn finish(
     if let Some(exec) = cfg.exec {
         if let Some(channel) = &ready.channel {
             reported(cfg, ready::send(channel, Record::Exec(pid)));
-            if program_ready.is_some() || cfg.notify_await.is_some() {
+            if program_ready.is_some()
+                || cfg.notify_await.is_some()
+                || cfg.launcher_probes().is_some()
+            {
                 // The launcher opens a pidfd of this process before it lets it go on.
                 ready::wait_ack(channel);
             }

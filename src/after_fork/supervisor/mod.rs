@@ -40,6 +40,7 @@ mod children;
 mod notify;
 mod policy;
 mod program;
+mod ready_when;
 mod signals;
 
 use rustix::event::{PollFd, PollFlags, Timespec};
@@ -186,8 +187,12 @@ fn supervise(
             return e;
         }
     };
-    // notify-await: started means READY=1.
-    if let Err(e) = sup.first_ready(program, ready.notify.as_ref()) {
+    // notify-await: started means READY=1; then the readiness checks (--ready-when), before
+    // the start is reported.
+    if let Err(e) = sup
+        .first_ready(program, ready.notify.as_ref())
+        .and_then(|()| sup.probe(program))
+    {
         return e;
     }
     // Started: the launcher (or the service manager) hears it, and the channel closes.

@@ -4,6 +4,8 @@
 
 use core::ffi::CStr;
 
+#[cfg(feature = "tool-ready")]
+use rawdaemon::Check;
 use rawdaemon::log::Facility;
 use rawdaemon::{LogOutput, LogTarget};
 use rustix::process::Signal;
@@ -52,6 +54,10 @@ fn parse_tag(v: &[u8], kmsg: bool) -> Result<(&str, Facility), Stop<'_>> {
 /// `--respawn` alone: 5 restarts per 60 s.
 const DEFAULT_RESPAWN: (u32, u32) = (5, 60);
 
+/// The most `--ready-when` checks (each takes 56 bytes of the launcher's stack).
+#[cfg(feature = "tool-ready")]
+const MAX_CHECKS: usize = 8;
+
 /// Long options without a short letter get a byte no short option can be.
 const STOP: u8 = 1;
 const STATUS: u8 = 2;
@@ -61,6 +67,10 @@ const RESTART_PERIOD: u8 = 5;
 const SYSLOG: u8 = 6;
 const KMSG: u8 = 7;
 const LOG_SOCKET: u8 = 8;
+// Readiness and the init-script verbs (issue 12).
+const READY_WHEN: u8 = 42;
+const OKNODO: u8 = 43;
+const RETRY: u8 = 44;
 // Least privilege and resources for PROGRAM (limits.rs): 0xA0 to 0xA7.
 pub const CAPABILITIES: u8 = 0xA0;
 pub const NO_NEW_PRIVS: u8 = 0xA1;
@@ -75,7 +85,7 @@ pub const IONICE: u8 = 0xA5;
 #[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const PROCSCHED: u8 = 0xA6;
 pub const OOM_SCORE_ADJ: u8 = 0xA7;
-// notify-await.
+// notify-await (and --ready-when's bound, --notify-timeout).
 const NOTIFY_AWAIT: u8 = 39;
 const NOTIFY_TIMEOUT: u8 = 40;
 const WATCHDOG: u8 = 41;
@@ -88,22 +98,22 @@ const LOG_TIMESTAMPS: u8 = 22;
 #[cfg(feature = "tool-rotate")]
 const DEFAULT_KEEP: u32 = 5;
 
-/// Up to [`MAX_REPEATS`] values of a repeatable option, in the order given.
-pub struct Repeated<T> {
-    items: [T; MAX_REPEATS],
+/// Up to `N` ([`MAX_REPEATS`] unless said) values of a repeatable option, in the order given.
+pub struct Repeated<T, const N: usize = MAX_REPEATS> {
+    items: [T; N],
     len: usize,
 }
 
-impl<T: Copy> Repeated<T> {
+impl<T: Copy, const N: usize> Repeated<T, N> {
     /// None yet; `fill` only fills the unused slots.
     const fn new(fill: T) -> Self {
         Repeated {
-            items: [fill; MAX_REPEATS],
+            items: [fill; N],
             len: 0,
         }
     }
 
-    /// Appends `value`: `false`, and nothing appended, once [`MAX_REPEATS`] are there.
+    /// Appends `value`: `false`, and nothing appended, once `N` are there.
     fn push(&mut self, value: T) -> bool {
         let Some(slot) = self.items.get_mut(self.len) else {
             return false;
@@ -151,14 +161,30 @@ pub struct Args<'a> {
     pub log: Option<LogOutput<'a>>,
     /// Index in `argv` of PROGRAM (0 for `--stop` and `--status`).
     pub program: usize,
+    // Readiness and the init-script verbs (issue 12):
+    /// `--ready-when CHECK` (repeatable).
+    #[cfg(feature = "tool-ready")]
+    pub ready_when: Repeated<Check<'a>, MAX_CHECKS>,
+    /// `--oknodo`: a start while the daemon runs, a stop or signal while none runs, exit 0.
+    #[cfg(feature = "tool-control")]
+    pub oknodo: bool,
+    /// `--retry SCHEDULE` for `--stop`: the steps after the first (`-s`/`-t`), at most
+    /// [`MAX_RETRY`]; `retry_len` of them are given.
+    #[cfg(feature = "tool-control")]
+    pub retry: [(Signal, u32); MAX_RETRY],
+    #[cfg(feature = "tool-control")]
+    pub retry_len: usize,
     /// `--capabilities`, `--rlimit`, `--nicelevel` and the others of `limits.rs`.
     #[cfg(feature = "tool-limits")]
     pub limits: crate::limits::Options,
     // notify-await.
     /// `--notify-await`
     pub notify_await: bool,
-    /// `--notify-timeout SECS` (default 60).
-    #[cfg_attr(not(feature = "tool-notify"), allow(dead_code))]
+    /// `--notify-timeout SECS`: how long `--notify-await` and `--ready-when` wait (default 60).
+    #[cfg_attr(
+        not(any(feature = "tool-notify", feature = "tool-ready")),
+        allow(dead_code)
+    )]
     pub notify_timeout: u32,
     /// `--watchdog SECS`
     pub watchdog: Option<u32>,
@@ -171,7 +197,12 @@ pub struct Args<'a> {
     pub timestamps: bool,
 }
 
+/// The most steps of a `--retry` schedule after its first.
+#[cfg(feature = "tool-control")]
+pub const MAX_RETRY: usize = 8;
+
 /// Why parsing stopped without a program to start.
+#[derive(Clone, Copy)]
 pub enum Stop<'a> {
     Help,
     Version,
@@ -202,6 +233,14 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         respawn: None,
         log: None,
         program: 0,
+        #[cfg(feature = "tool-ready")]
+        ready_when: Repeated::new(Check::file(c"/")),
+        #[cfg(feature = "tool-control")]
+        oknodo: false,
+        #[cfg(feature = "tool-control")]
+        retry: [(Signal::KILL, 5); MAX_RETRY],
+        #[cfg(feature = "tool-control")]
+        retry_len: 1,
         #[cfg(feature = "tool-limits")]
         limits: crate::limits::Options::new(),
         notify_await: false,
@@ -219,6 +258,9 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     let mut socket: Option<&'a [u8]> = None;
     // -R itself, not just its limits.
     let mut respawn = false;
+    // --retry was given (it needs --stop, and replaces -s and -t).
+    #[cfg_attr(not(feature = "tool-control"), allow(unused_mut))]
+    let mut retry = false;
     let mut i = 1;
     while let Some(&arg) = argv.get(i) {
         let text = arg.to_bytes();
@@ -258,6 +300,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
                 | NO_NEW_PRIVS
                 | NOTIFY_AWAIT
                 | LOG_TIMESTAMPS
+                | OKNODO
         );
         let value = if !takes_value {
             if attached.is_some() {
@@ -327,18 +370,13 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             #[cfg(feature = "tool-notify")]
             (NOTIFY_AWAIT, _) => a.notify_await = true,
             #[cfg(feature = "tool-notify")]
-            (NOTIFY_TIMEOUT | WATCHDOG, Some(v)) => {
-                let n = parse_number(v.to_bytes())
-                    .filter(|&n| (1..=86_400).contains(&n))
-                    .ok_or(Stop::Usage(
-                        "--notify-timeout and --watchdog need whole seconds, 1 to 86400",
-                        v.to_bytes(),
-                    ))?;
-                if letter == WATCHDOG {
-                    a.watchdog = Some(n);
-                } else {
-                    a.notify_timeout = n;
+            (WATCHDOG, Some(v)) => {
+                let what = "--watchdog needs whole seconds, 1 to 86400";
+                let n = parse_seconds(v.to_bytes(), what)?;
+                if n == 0 {
+                    return Err(Stop::Usage(what, v.to_bytes()));
                 }
+                a.watchdog = Some(n);
             }
             #[cfg(feature = "tool-rotate")]
             (LOG_MAX_SIZE, Some(v)) => {
@@ -356,6 +394,31 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             }
             #[cfg(feature = "tool-rotate")]
             (LOG_TIMESTAMPS, _) => a.timestamps = true,
+            #[cfg(feature = "tool-ready")]
+            (READY_WHEN, Some(v)) => {
+                let check = Check::parse(v).map_err(|e| Stop::Usage(e.as_str(), v.to_bytes()))?;
+                if !a.ready_when.push(check) {
+                    return Err(Stop::Usage(
+                        "too many --ready-when options (at most 8)",
+                        v.to_bytes(),
+                    ));
+                }
+            }
+            #[cfg(any(feature = "tool-notify", feature = "tool-ready"))]
+            (NOTIFY_TIMEOUT, Some(v)) => {
+                let what = "--notify-timeout needs whole seconds, 1 to 86400";
+                a.notify_timeout = parse_seconds(v.to_bytes(), what)?;
+                if a.notify_timeout == 0 {
+                    return Err(Stop::Usage(what, v.to_bytes()));
+                }
+            }
+            #[cfg(feature = "tool-control")]
+            (OKNODO, _) => a.oknodo = true,
+            #[cfg(feature = "tool-control")]
+            (RETRY, Some(v)) => {
+                retry = true;
+                parse_retry(v.to_bytes(), &mut a)?;
+            }
             (b's', Some(v)) => {
                 a.signal_set = true;
                 a.signal = parse_signal(v.to_bytes()).ok_or(Stop::Usage(
@@ -366,12 +429,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             (b't', Some(v)) => {
                 a.timeout_set = true;
                 a.timeout =
-                    parse_number(v.to_bytes())
-                        .filter(|&t| t <= 86_400)
-                        .ok_or(Stop::Usage(
-                            "--timeout needs whole seconds, 0 to 86400",
-                            v.to_bytes(),
-                        ))?;
+                    parse_seconds(v.to_bytes(), "--timeout needs whole seconds, 0 to 86400")?;
             }
             (b'p', Some(v)) => a.pid_file = Some(non_empty(v, text)?),
             (b'c', Some(v)) => a.chdir = non_empty(v, text)?,
@@ -470,6 +528,19 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     if a.timeout_set && a.action != Action::Stop {
         return Err(Stop::Usage("--timeout needs --stop", b""));
     }
+    if retry && (a.action != Action::Stop || a.timeout_set || a.signal_set) {
+        return Err(Stop::Usage(
+            "--retry needs --stop, and replaces -s and -t",
+            b"",
+        ));
+    }
+    #[cfg(feature = "tool-ready")]
+    if !a.ready_when.as_slice().is_empty() && a.foreground && a.respawn.is_none() {
+        return Err(Stop::Usage(
+            "--ready-when needs a process that waits: not with -f unless -R",
+            b"",
+        ));
+    }
     if a.signal_set && a.action == Action::Status {
         return Err(Stop::Usage("--signal cannot be used with --status", b""));
     }
@@ -495,41 +566,50 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
     Ok(a)
 }
 
-/// The long options and their short letters.
+/// The long options and their short letters, searched in a loop: a table costs the
+/// smallest tool less than a `match`, which compares each name in line.
 fn long_to_short(name: &[u8]) -> Option<u8> {
-    Some(match name {
-        b"pidfile" => b'p',
-        b"chdir" => b'c',
-        b"umask" => b'm',
-        b"stdout" => b'o',
-        b"stderr" => b'e',
-        b"keep-fd" => b'k',
-        b"env" => b'E',
-        b"foreground" => b'f',
-        b"user" => b'u',
-        b"chroot" => b'r',
-        b"stop" => STOP,
-        b"ready-fd" => READY_FD,
-        b"syslog" => SYSLOG,
-        b"kmsg" => KMSG,
-        b"log-socket" => LOG_SOCKET,
-        b"notify-await" => NOTIFY_AWAIT,
-        b"notify-timeout" => NOTIFY_TIMEOUT,
-        b"watchdog" => WATCHDOG,
-        b"log-max-size" => LOG_MAX_SIZE,
-        b"log-keep" => LOG_KEEP,
-        b"log-timestamps" => LOG_TIMESTAMPS,
-        b"respawn" => b'R',
-        b"max-restarts" => MAX_RESTARTS,
-        b"restart-period" => RESTART_PERIOD,
-        b"status" => STATUS,
-        b"signal" => b's',
-        b"timeout" => b't',
-        b"help" => b'h',
-        b"version" => b'V',
-        _ => return None,
-    })
+    LONG.iter().find(|(n, _)| *n == name).map(|&(_, c)| c)
 }
+
+/// See [`long_to_short`].
+const LONG: &[(&[u8], u8)] = &[
+    (b"pidfile", b'p'),
+    (b"chdir", b'c'),
+    (b"umask", b'm'),
+    (b"stdout", b'o'),
+    (b"stderr", b'e'),
+    (b"keep-fd", b'k'),
+    (b"env", b'E'),
+    (b"foreground", b'f'),
+    (b"user", b'u'),
+    (b"chroot", b'r'),
+    (b"stop", STOP),
+    (b"ready-fd", READY_FD),
+    (b"syslog", SYSLOG),
+    (b"kmsg", KMSG),
+    (b"log-socket", LOG_SOCKET),
+    (b"respawn", b'R'),
+    (b"max-restarts", MAX_RESTARTS),
+    (b"restart-period", RESTART_PERIOD),
+    (b"status", STATUS),
+    (b"signal", b's'),
+    (b"timeout", b't'),
+    (b"help", b'h'),
+    (b"version", b'V'),
+    // Readiness and the init-script verbs.
+    (b"ready-when", READY_WHEN),
+    (b"notify-timeout", NOTIFY_TIMEOUT),
+    (b"oknodo", OKNODO),
+    (b"retry", RETRY),
+    // notify-await.
+    (b"notify-await", NOTIFY_AWAIT),
+    (b"watchdog", WATCHDOG),
+    // Log rotation.
+    (b"log-max-size", LOG_MAX_SIZE),
+    (b"log-keep", LOG_KEEP),
+    (b"log-timestamps", LOG_TIMESTAMPS),
+];
 
 /// Whether this build has the option: the `tool-*` cargo features leave some out, and the
 /// parsing of an option left out is never reached (nor linked).
@@ -539,8 +619,10 @@ fn long_to_short(name: &[u8]) -> Option<u8> {
 )]
 const fn available(letter: u8) -> bool {
     match letter {
-        STOP | STATUS | b's' | b't' => cfg!(feature = "tool-control"),
-        READY_FD | NOTIFY_AWAIT | NOTIFY_TIMEOUT | WATCHDOG => cfg!(feature = "tool-notify"),
+        STOP | STATUS | b's' | b't' | OKNODO | RETRY => cfg!(feature = "tool-control"),
+        READY_WHEN => cfg!(feature = "tool-ready"),
+        NOTIFY_TIMEOUT => cfg!(any(feature = "tool-notify", feature = "tool-ready")),
+        READY_FD | NOTIFY_AWAIT | WATCHDOG => cfg!(feature = "tool-notify"),
         b'u' => cfg!(feature = "tool-privileges"),
         b'R' | MAX_RESTARTS | RESTART_PERIOD => cfg!(feature = "tool-respawn"),
         SYSLOG | KMSG | LOG_SOCKET => cfg!(feature = "tool-syslog"),
@@ -597,6 +679,48 @@ pub fn parse_octal(s: &[u8]) -> Option<u32> {
 /// A descriptor number of 3 or more.
 fn parse_fd(s: &[u8]) -> Option<i32> {
     parse_number(s).filter(|&n| n >= 3).map(|n| n as i32)
+}
+
+/// Whole seconds, 0 to 86400; `what` is the usage error otherwise.
+fn parse_seconds<'a>(s: &'a [u8], what: &'static str) -> Result<u32, Stop<'a>> {
+    parse_number(s)
+        .filter(|&t| t <= 86_400)
+        .ok_or(Stop::Usage(what, s))
+}
+
+#[cfg(feature = "tool-control")]
+/// `--retry SCHEDULE`, start-stop-daemon's and supervise-daemon's syntax: `TIMEOUT` (TERM,
+/// then KILL, each given TIMEOUT seconds) or `SIGNAL/TIMEOUT/...` pairs (`TERM/30/KILL/5`).
+/// The first pair becomes `-s`/`-t`, the rest the steps after it.
+fn parse_retry<'a>(v: &'a [u8], a: &mut Args<'a>) -> Result<(), Stop<'a>> {
+    let bad = Stop::Usage(
+        "--retry needs TIMEOUT or SIGNAL/TIMEOUT pairs (TERM/30/KILL/5)",
+        v,
+    );
+    if let Ok(t) = parse_seconds(v, "") {
+        a.signal = Signal::TERM;
+        a.timeout = t;
+        a.retry = [(Signal::KILL, t); MAX_RETRY];
+        a.retry_len = 1;
+        return Ok(());
+    }
+    let mut fields = v.split(|&b| b == b'/');
+    let mut n = 0;
+    while let Some(sig) = fields.next() {
+        let signal = parse_signal(sig).ok_or(bad)?;
+        let timeout = fields
+            .next()
+            .and_then(|t| parse_seconds(t, "").ok())
+            .ok_or(bad)?;
+        if n == 0 {
+            (a.signal, a.timeout) = (signal, timeout);
+        } else {
+            *a.retry.get_mut(n - 1).ok_or(bad)? = (signal, timeout);
+        }
+        n += 1;
+    }
+    a.retry_len = n.saturating_sub(1);
+    Ok(())
 }
 
 /// A decimal number of at most nine digits.

@@ -24,8 +24,11 @@ pub fn run(args: &Args<'_>) -> Option<i32> {
 /// `--stop`: 0 once every process of the daemon has exited and the pid file is removed, 1
 /// otherwise.
 fn stop(path: &CStr, args: &Args<'_>) -> i32 {
-    let timeout = core::time::Duration::from_secs(u64::from(args.timeout));
-    match rawdaemon::control::stop(path, args.signal, timeout) {
+    let secs = |t: u32| core::time::Duration::from_secs(u64::from(t));
+    // The steps after the first (`--retry`; by default SIGKILL and 5 s).
+    let then = args.retry.map(|(signal, t)| (signal, secs(t)));
+    let then = then.get(..args.retry_len).unwrap_or_default();
+    match rawdaemon::control::stop_with(path, args.signal, secs(args.timeout), then) {
         Ok(stopped) => {
             if let Some(pid) = stopped.killed {
                 let mut m = Message::new();
@@ -33,9 +36,18 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
                     .push_u32(pid.as_raw_nonzero().get() as u32)
                     .push_str(" was still running after ")
                     .push_u32(args.timeout)
-                    .push_str(" s; sent SIGKILL");
+                    .push_str(" s; sent ");
+                match then.first() {
+                    Some((rustix::process::Signal::KILL, _)) | None => m.push_str("SIGKILL"),
+                    Some((signal, _)) => m.push_str("signal ").push_u32(signal.as_raw() as u32),
+                };
                 m.write_line(stderr());
             }
+            0
+        }
+        // --oknodo: nothing to stop is success (start-stop-daemon's meaning).
+        Err(e) if args.oknodo && not_running(&e) => {
+            report(&e, path);
             0
         }
         Err(e) => {
@@ -45,11 +57,20 @@ fn stop(path: &CStr, args: &Args<'_>) -> i32 {
     }
 }
 
+/// Whether a stop or signal failed because no process holds the pid file's lock.
+fn not_running(e: &Error) -> bool {
+    e.errno() == Errno::SRCH && e.detail() == Detail::NotRunning
+}
+
 /// `--signal` alone: 0 delivered, 3 nothing running, 4 the holder is not the daemon, 1
 /// otherwise.
 fn signal(path: &CStr, args: &Args<'_>) -> i32 {
     match rawdaemon::control::signal(path, args.signal) {
         Ok(_) => 0,
+        Err(e) if args.oknodo && not_running(&e) => {
+            report(&e, path);
+            0
+        }
         Err(e) => {
             report(&e, path);
             match (e.command(), e.errno(), e.detail()) {

@@ -84,7 +84,7 @@ pub unsafe fn build<'o>(
     env: &[*const u8],
     set: &[&CStr],
     out: &'o mut [*const u8],
-) -> Option<&'o [*const u8]> {
+) -> Option<&'o mut [*const u8]> {
     let mut n = 0;
     for &entry in env {
         // SAFETY: the caller guarantees it.
@@ -108,7 +108,7 @@ pub unsafe fn build<'o>(
     }
     *out.get_mut(n)? = core::ptr::null();
     n += 1;
-    out.get(..n)
+    out.get_mut(..n)
 }
 
 /// Whether two `NAME=VALUE` entries set the same name.

@@ -13,7 +13,8 @@
 //!  - `env.rs`: PROGRAM's environment;
 //!  - `search.rs`: finding PROGRAM as a shell does;
 //!  - `output.rs`: writing to stdout and stderr;
-//!  - `cstr.rs`: C strings cut out of byte slices.
+//!  - `cstr.rs`: C strings cut out of byte slices;
+//!  - `listen.rs`: socket activation passed through to PROGRAM.
 #![no_std]
 #![no_main]
 #![deny(
@@ -30,6 +31,8 @@ mod cstr;
 mod env;
 #[cfg(feature = "tool-limits")]
 mod limits;
+#[cfg(feature = "tool-ready")]
+mod listen;
 #[cfg(feature = "tool-notify")]
 mod notify_await;
 mod output;
@@ -66,6 +69,9 @@ struct Scratch {
     account: AccountEnv,
     #[cfg(feature = "tool-notify")]
     awaited: notify_await::AwaitEnv,
+    /// `-k`'s descriptors and those socket activation passed.
+    #[cfg(feature = "tool-ready")]
+    keep: [i32; args::MAX_REPEATS + listen::MAX_LISTEN],
 }
 
 /// The one [`Scratch`], taken by `main` alone.
@@ -78,6 +84,8 @@ static mut SCRATCH: Scratch = Scratch {
     account: AccountEnv::new(),
     #[cfg(feature = "tool-notify")]
     awaited: notify_await::AwaitEnv::new(),
+    #[cfg(feature = "tool-ready")]
+    keep: [0; args::MAX_REPEATS + listen::MAX_LISTEN],
 };
 
 /// The entry point the C library's `_start` calls.
@@ -106,6 +114,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         account,
         #[cfg(feature = "tool-notify")]
         awaited,
+        #[cfg(feature = "tool-ready")]
+        keep,
     } = scratch;
     // SAFETY: the C runtime passes argc pointers followed by a null.
     let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc.max(0) as usize + 1) };
@@ -160,10 +170,27 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     );
     #[cfg(not(feature = "tool-notify"))]
     let set = fill(set, account.chain(args.env.as_slice().iter().copied()));
+    // Socket activation: the descriptors passed to this process go on to PROGRAM.
+    // SAFETY: as for inherited.
+    #[cfg(feature = "tool-ready")]
+    let passed = match unsafe { listen::passed(inherited) } {
+        Ok(n) => n,
+        Err(v) => return usage_error("LISTEN_FDS needs a count of at most 256", v),
+    };
+    #[cfg(feature = "tool-ready")]
+    let keep = listen::keep(args.keep.as_slice(), passed, keep);
+    #[cfg(not(feature = "tool-ready"))]
+    let keep = args.keep.as_slice();
     // SAFETY: as for inherited.
     let Some(envp) = (unsafe { env::build(inherited, set, env_ptrs) }) else {
         return usage_error("too many environment variables (at most 4096)", b"");
     };
+    #[cfg(feature = "tool-ready")]
+    if passed > 0 {
+        // SAFETY: envp's entries are strings that live as long as the process.
+        unsafe { listen::rewrite(envp) };
+    }
+    let envp: &[*const u8] = envp;
     if let Some(dir) = args.chroot {
         // Before PROGRAM is looked for inside it, so that a missing DIR is named as such.
         use rustix::fs::{Mode, OFlags};
@@ -197,6 +224,10 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     if as_user {
         exec = exec.search_path(search_path.unwrap_or(search::DEFAULT_PATH));
     }
+    #[cfg(feature = "tool-ready")]
+    if passed > 0 {
+        exec = exec.listen_pid(&listen::LISTEN_PID);
+    }
     // SAFETY: as for PATH.
     let notify_socket = unsafe { env::find(envp, b"NOTIFY_SOCKET") };
     #[cfg(feature = "tool-notify")]
@@ -206,7 +237,16 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     };
     #[cfg(not(feature = "tool-notify"))]
     let awaited = None;
-    let daemon = configure(&args, exec, user.as_ref(), (notify_socket, awaited));
+    #[cfg_attr(not(feature = "tool-ready"), allow(unused_mut))]
+    let mut daemon = configure(&args, exec, user.as_ref(), (notify_socket, awaited), keep);
+    // Readiness checks (--ready-when), within --notify-timeout.
+    #[cfg(feature = "tool-ready")]
+    let ready_when =
+        rawdaemon::ReadyWhen::new(args.ready_when.as_slice()).timeout(args.notify_timeout);
+    #[cfg(feature = "tool-ready")]
+    if !args.ready_when.as_slice().is_empty() {
+        daemon = daemon.ready_when(&ready_when);
+    }
     #[cfg(not(feature = "tool-notify"))]
     if notify_socket.is_some() {
         warn_without_notify();
@@ -220,11 +260,53 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         daemon.message(&error).write_line(stderr());
         return rawdaemon::exit_code(&error);
     }
+    #[cfg(feature = "tool-control")]
+    if args.oknodo {
+        // SAFETY: as for start below.
+        return unsafe { start_oknodo(&daemon, args.pid_file) };
+    }
     // SAFETY: this program never starts a thread; it links a C library, hence Runtime::Libc;
     // argv and envp come from the C runtime and the fixed array above, all null-terminated.
     let _never = unsafe { daemon.start() };
     // Not reached: start() exits in the original process and execs (or exits) in the daemon.
     1
+}
+
+/// `--oknodo`: a start refused because the daemon already runs (another process holds the
+/// pid file's lock) is success, as LSB's `start` of a running service is: says so, exit 0.
+///
+/// # Safety
+///
+/// As for [`Daemon::start`].
+#[cfg(feature = "tool-control")]
+unsafe fn start_oknodo(daemon: &Daemon<'_>, pid_file: Option<&CStr>) -> i32 {
+    // SAFETY: the caller's contract.
+    match unsafe { daemon.detach() } {
+        Ok(_) => 0,
+        Err(e)
+            if e.step() == Step::PidFileLock
+                && e.errno() == Some(rustix::io::Errno::WOULDBLOCK) =>
+        {
+            let mut m = rawdaemon::Message::new();
+            m.push_str("rawdaemon: already running");
+            if let Some(pid) = e.detail().as_pid() {
+                m.push_str(" as pid ")
+                    .push_u32(pid.as_raw_nonzero().get() as u32);
+            }
+            if let Some(path) = pid_file {
+                m.push_str(" (")
+                    .push_path(path.to_bytes(), 256)
+                    .push_str(")");
+            }
+            m.push_str(": nothing to do");
+            m.write_line(stderr());
+            0
+        }
+        Err(e) => {
+            daemon.message(&e).write_line(stderr());
+            rawdaemon::exit_code(&e)
+        }
+    }
 }
 
 /// `NOTIFY_SOCKET` in a build without `tool-notify`: a service manager waiting for READY=1
@@ -268,6 +350,7 @@ fn configure<'a>(
     exec: Exec<'a>,
     user: Option<&'a Credentials>,
     (notify_socket, awaited): (Option<&'a [u8]>, Option<&'a [u8]>),
+    kept: &'a [i32],
 ) -> Daemon<'a> {
     let keep = if args.foreground {
         Output::Inherit
@@ -279,7 +362,7 @@ fn configure<'a>(
         .chdir(args.chdir)
         .stdout(out(args.stdout))
         .stderr(out(args.stderr))
-        .keep_fds(args.keep.as_slice())
+        .keep_fds(kept)
         .foreground(args.foreground)
         // This program is single-threaded by construction, and qemu-user adds a thread of
         // its own that the check would count.

@@ -11,7 +11,7 @@ const USAGE: &[&str] = &[
 Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
 ",
     #[cfg(feature = "tool-control")]
-    "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS]
+    "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS | --retry SCHEDULE]
        rawdaemon --status -p PIDFILE
        rawdaemon --signal SIGNAL -p PIDFILE
 ",
@@ -105,6 +105,16 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
       --watchdog SECS  with -R and --notify-await: PROGRAM gets WATCHDOG_USEC, and is
                        killed and restarted when no WATCHDOG=1 comes for SECS
 ",
+    #[cfg(feature = "tool-ready")]
+    "      --ready-when CHECK  exit only once CHECK holds (repeatable: all must): tcp:HOST:PORT
+                       accepts a connection (HOST an IP address, [IPv6] or localhost; no
+                       name is looked up), unix:PATH (or unix:@NAME) accepts, path:PATH
+                       exists; polled every 5 to 100 ms. If PROGRAM exits first, or on the
+                       timeout, exit 1 and kill PROGRAM's process group (with -R the
+                       supervisor checks before it reports). Example:
+                       --ready-when tcp:127.0.0.1:8080 --ready-when path:/run/app/ready
+      --notify-timeout SECS  how long --ready-when waits (default 60)
+",
     "  -h, --help           print this help
   -V, --version        print the version
 
@@ -117,6 +127,13 @@ is ready: by this process just before it exits, or with -f just before exec (wit
 --notify-await, once PROGRAM sent READY=1, and its STATUS= lines are passed on.
 
 ",
+    #[cfg(feature = "tool-ready")]
+    "\
+Socket activation (systemd, systemd-socket-activate, s6-fdholder): when LISTEN_PID names
+this process, the LISTEN_FDS descriptors from 3 reach PROGRAM without -k, and LISTEN_PID
+becomes PROGRAM's pid (with -R, each run's).
+
+",
     #[cfg(feature = "tool-control")]
     "\
 Stop, status and signal find the daemon by the pid file's lock, never by the number alone:
@@ -127,6 +144,11 @@ Stop, status and signal find the daemon by the pid file's lock, never by the num
   -s, --signal NAME    the signal --stop sends (default TERM); without --stop, send NAME
                        to the process holding PIDFILE's lock only, and return at once
   -t, --timeout SECS   how long --stop waits before SIGKILL (default 10)
+      --retry SCHEDULE --stop's signals and waits: TIMEOUT (TERM, wait, KILL, wait) or
+                       SIGNAL/TIMEOUT/... pairs, e.g. --retry TERM/30/KILL/5 (-s and -t
+                       are its short form: -s S -t T is S/T/KILL/5)
+      --oknodo         exit 0 when a start finds the daemon running, or --stop or
+                       --signal finds nothing running (saying so)
       --status         print the pid of the process holding PIDFILE's lock
 
 ",
@@ -147,6 +169,7 @@ const FEATURES: &[(&str, bool)] = &[
     ("tool-control", cfg!(feature = "tool-control")),
     ("tool-notify", cfg!(feature = "tool-notify")),
     ("tool-privileges", cfg!(feature = "tool-privileges")),
+    ("tool-ready", cfg!(feature = "tool-ready")),
     ("tool-respawn", cfg!(feature = "tool-respawn")),
     ("tool-syslog", cfg!(feature = "tool-syslog")),
     ("tool-limits", cfg!(feature = "tool-limits")),

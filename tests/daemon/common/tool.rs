@@ -15,10 +15,11 @@ pub fn tool() -> Command {
 
 /// The tool's optional parts, the `tool-*` cargo features, in the order `--version` names
 /// those a build lacks.
-pub const TOOL_FEATURES: [&str; 7] = [
+pub const TOOL_FEATURES: [&str; 8] = [
     "tool-control",
     "tool-notify",
     "tool-privileges",
+    "tool-ready",
     "tool-respawn",
     "tool-syslog",
     "tool-limits",
