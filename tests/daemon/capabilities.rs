@@ -237,7 +237,7 @@ pub fn fail_capabilities() -> TestResult {
             let mut cmd = tool();
             cmd.arg("-p").arg(&pid_file);
             if respawn {
-                if needs_tool(&["tool-respawn"]).is_err() {
+                if !respawn_runs() {
                     continue;
                 }
                 cmd.arg("-R");

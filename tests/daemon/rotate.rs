@@ -275,6 +275,9 @@ pub fn tool_rotate_full_disk_drops_and_reports() -> TestResult {
 pub fn tool_rotate_cuts_a_long_line() -> TestResult {
     needs_tool(&["tool-rotate", "tool-respawn"])?;
     for respawn in [false, true] {
+        if respawn && !respawn_runs() {
+            continue;
+        }
         let dir = TempDir::new("rotate-long");
         let log = dir.path("out.log");
         let pid_file = dir.path("d.pid");

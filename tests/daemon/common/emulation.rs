@@ -62,3 +62,10 @@ pub fn emulation(emulator: &str) -> Vec<(&'static str, String)> {
     }
     skips
 }
+
+/// Whether `-R` can run here: the tool has it, and no emulator refuses its child subreaper
+/// (the tests named `respawn` are skipped there as a whole; this is for the `-R` rounds of
+/// tests that cover several modes).
+pub fn respawn_runs() -> bool {
+    super::needs_tool(&["tool-respawn"]).is_ok() && emulator().is_none()
+}
