@@ -74,7 +74,9 @@ pub fn tool_notify_await_status_kept() -> TestResult {
     );
     let meta = std::fs::symlink_metadata(kept(&pid_file)).map_err(|e| e.to_string())?;
     ensure!(meta.file_type().is_file(), "not a regular file: {meta:?}");
-    ensure_eq!(meta.uid(), unsafe { libc::geteuid() });
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    ensure_eq!(meta.uid(), me);
     ensure_eq!(meta.permissions().mode() & 0o007, 0);
     let (code, stdout, stderr) = asked(&pid_file);
     ensure_eq!(code, Some(0));
