@@ -111,6 +111,26 @@ pub(crate) fn write<Fd: AsFd>(fd: Fd, text: &[u8]) {
     }
 }
 
+/// Marks the status file `fd` as written now (its modification time): what it says is the
+/// daemon's that `MAINPID=` named, which started after it was written.
+///
+/// # References
+///  - [utimensat(2)](https://man7.org/linux/man-pages/man2/utimensat.2.html)
+pub(crate) fn touch<Fd: AsFd>(fd: Fd) {
+    use rustix::fs::{Timespec, Timestamps, UTIME_NOW};
+    let now = Timespec {
+        tv_sec: 0,
+        tv_nsec: UTIME_NOW,
+    };
+    let _ = rustix::fs::futimens(
+        &fd,
+        &Timestamps {
+            last_access: now,
+            last_modification: now,
+        },
+    );
+}
+
 /// Removes the status file of the pid file `pid_path` (relative paths from `start`) if its
 /// name still holds the file `id` (the one this start created).
 ///
@@ -139,19 +159,27 @@ pub(crate) fn remove_ours(pid_path: &CStr) {
 }
 
 /// The status text kept beside the pid file `path` (see
-/// [`notify_await`](crate::Daemon::notify_await)), in `buf`: its first line, at most
-/// [`TEXT_MAX`] bytes, control characters shown as `?`. `None` if there is none, or if the
-/// file is not one this user created (a regular file of this user with no other hard link,
-/// as the pid file itself must be): another user's file, or a link, is not read.
+/// [`notify_await`](crate::Daemon::notify_await)) by the running daemon `daemon` (the pid
+/// [`status`](crate::control::status) found), in `buf`: its first line, at most
+/// [`TEXT_MAX`] bytes, control characters shown as `?`. `None` if there is none, if it was
+/// last written before `daemon` started (a file an earlier start left beside a pid file its
+/// daemon left behind), or if the file is not one this user created (a regular file of this
+/// user with no other hard link, as the pid file itself must be): another user's file, or a
+/// link, is not read.
 ///
 /// # References
 ///  - [openat(2)](https://man7.org/linux/man-pages/man2/openat.2.html) (`O_NOFOLLOW`)
 ///  - [pread(2)](https://man7.org/linux/man-pages/man2/pread.2.html)
-pub fn read<'b>(path: &CStr, buf: &'b mut [u8; TEXT_MAX + 1]) -> Option<&'b [u8]> {
+pub fn read<'b>(
+    path: &CStr,
+    daemon: rustix::process::Pid,
+    buf: &'b mut [u8; TEXT_MAX + 1],
+) -> Option<&'b [u8]> {
     let mut name = [0_u8; 256];
     let (dir, name) = locate(CWD, path, &mut name)?;
     let fd = crate::path::open_in(&dir, name, OFlags::RDONLY, Mode::empty()).ok()?;
-    if !rustix::fs::fstat(&fd).is_ok_and(|st| ours(&st)) {
+    let st = rustix::fs::fstat(&fd).ok()?;
+    if !ours(&st) || !crate::service::started_before(daemon, &st) {
         return None;
     }
     let n = rustix::io::pread(&fd, &mut buf[..], 0).ok()?;
@@ -188,13 +216,17 @@ mod tests {
         let cpid = std::ffi::CString::new(pid.to_str().unwrap()).unwrap();
         let (fd, id) = create(&cpid).unwrap();
         let mut text = [0_u8; TEXT_MAX + 1];
+        let me = rustix::process::getpid();
         write(&fd, b"loading\x1b[2J 3 zones, a longer line");
         write(&fd, b"loading\x1b[2J 3 zones");
-        assert_eq!(read(&cpid, &mut text), Some(&b"loading?[2J 3 zones"[..]));
+        assert_eq!(
+            read(&cpid, me, &mut text),
+            Some(&b"loading?[2J 3 zones"[..])
+        );
         write(&fd, &[b'x'; 1000]);
-        assert_eq!(read(&cpid, &mut text).map(<[u8]>::len), Some(TEXT_MAX));
+        assert_eq!(read(&cpid, me, &mut text).map(<[u8]>::len), Some(TEXT_MAX));
         remove(CWD, &cpid, id);
-        assert_eq!(read(&cpid, &mut text), None);
+        assert_eq!(read(&cpid, me, &mut text), None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

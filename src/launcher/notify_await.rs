@@ -89,6 +89,9 @@ impl Daemon<'_> {
                         let _ = crate::pidfile::write_pid(fd, main, false);
                         crate::pidfile::record_session(fd, child.as_raw_nonzero().get() as u32);
                     }
+                    if let Some(fd) = &prep.status {
+                        crate::status_file::touch(fd);
+                    }
                 }
                 Ok(main)
             }

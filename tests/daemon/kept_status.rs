@@ -246,3 +246,50 @@ pub fn fail_notify_await_status_planted() -> TestResult {
     ensure_eq!(read_text(&kept(&pid_file))?, "theirs\n");
     no_process_left()
 }
+
+/// A status file is shown only for the daemon that kept it: one an earlier start left beside
+/// the pid file its daemon left behind (it exited) is not shown for a later start without
+/// `--notify-await`, and `--stop` removes it; the worker a `MAINPID=` named is shown what
+/// PROGRAM said before it started.
+pub fn tool_status_of_an_earlier_start_not_shown() -> TestResult {
+    needs_tool(&["tool-notify", "tool-control"])?;
+    let dir = TempDir::new("kept-stale");
+    let pid_file = dir.path("d.pid");
+    let script = format!("{c} 'STATUS=old' READY=1; exit 0", c = notifier());
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--notify-await", "sh", "-c", &script]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    no_process_left()?;
+    ensure_eq!(read_text(&kept(&pid_file))?, "old\n");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let mut start = sleeper(&pid_file);
+    let out = run(&mut start);
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    let (code, stdout, stderr) = asked(&pid_file);
+    ensure_eq!(code, Some(0));
+    ensure_eq!(stdout, format!("{}\n", daemon.0));
+    ensure_eq!(stderr, "", "an earlier start's status shown");
+    stopped(&pid_file)?;
+    drop(daemon);
+    // MAINPID=: the worker started after the STATUS= was kept.
+    let script = format!(
+        "{c} 'STATUS=handing over'; sleep 0.2; sleep 30 & {c} \"MAINPID=$!\" READY=1; wait",
+        c = notifier()
+    );
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--notify-await", "sh", "-c", &script]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let worker = read_pid(&pid_file)?;
+    let name = comm(worker);
+    ensure_eq!(name.as_deref(), Some("sleep"));
+    let (code, stdout, stderr) = asked(&pid_file);
+    ensure_eq!(code, Some(0));
+    ensure_eq!(stdout, format!("{worker}\n"));
+    ensure_eq!(stderr, shown(&pid_file, "handing over"));
+    stopped(&pid_file)
+}

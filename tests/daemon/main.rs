@@ -199,6 +199,7 @@ fn main() {
         tool_notify_await_foreground_status_kept,
         fail_notify_await_status_not_left,
         fail_notify_await_status_planted,
+        tool_status_of_an_earlier_start_not_shown,
         // respawn.rs: the -R supervisor
         tool_respawn_restarts_and_stops,
         tool_respawn_gives_up,

@@ -91,12 +91,12 @@ fn report(error: &Error, path: &CStr) {
         .write_line(stderr());
 }
 
-/// With `--notify-await`: the last `STATUS=` PROGRAM sent, kept beside the pid file, on
-/// stderr (`rawdaemon: status PIDFILE: TEXT`): stdout stays the pid alone, for scripts.
+/// With `--notify-await`: the last `STATUS=` PROGRAM sent, kept beside the pid file by the
+/// running daemon `pid`, on stderr (`rawdaemon: status PIDFILE: TEXT`): stdout stays the pid alone, for scripts.
 #[cfg(feature = "tool-notify")]
-fn kept_status(path: &CStr) {
+fn kept_status(path: &CStr, pid: rawdaemon::control::Pid) {
     let mut buf = [0_u8; rawdaemon::control::STATUS_TEXT_MAX + 1];
-    if let Some(text) = rawdaemon::control::kept_status(path, &mut buf) {
+    if let Some(text) = rawdaemon::control::kept_status(path, pid, &mut buf) {
         let mut m = Message::new();
         m.push_str("rawdaemon: status ")
             .push_path(path.to_bytes(), 256)
@@ -120,7 +120,7 @@ fn status(path: &CStr) -> i32 {
         m.push_u32(pid.as_raw_nonzero().get() as u32);
         m.write_line(stdout());
         #[cfg(feature = "tool-notify")]
-        kept_status(path);
+        kept_status(path, pid);
         return 0;
     }
     m.push_str("rawdaemon: status ")
