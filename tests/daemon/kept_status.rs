@@ -37,6 +37,16 @@ fn shown(pid_file: &Path, text: &str) -> String {
     format!("rawdaemon: status {}: {text}\n", pid_file.display())
 }
 
+/// PROGRAM `pid` holds no descriptor of the status file: only the start's side writes it.
+fn program_lacks_it(pid: i32) -> TestResult {
+    let open = fds(pid)?;
+    ensure!(
+        open.values().all(|target| !target.ends_with(".status")),
+        "PROGRAM holds the status file: {open:?}"
+    );
+    Ok(())
+}
+
 /// `--stop`, then neither the pid file nor the status file is left.
 fn stopped(pid_file: &Path) -> TestResult {
     let out = stop(pid_file, &[]);
@@ -72,6 +82,7 @@ pub fn tool_notify_await_status_kept() -> TestResult {
         wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
         "program never reached its sleep"
     );
+    program_lacks_it(daemon.0)?;
     let meta = std::fs::symlink_metadata(kept(&pid_file)).map_err(|e| e.to_string())?;
     ensure!(meta.file_type().is_file(), "not a regular file: {meta:?}");
     // SAFETY: geteuid has no preconditions.
@@ -117,6 +128,7 @@ pub fn tool_respawn_status_kept() -> TestResult {
     );
     // A new run says "loading" again.
     let program = *children_of(supervisor.0).first().ok_or("no program")?;
+    program_lacks_it(program)?;
     // SAFETY: a signal to the supervisor's child, which it reaps.
     unsafe { libc::kill(program, libc::SIGKILL) };
     let again = shown(&pid_file, "loading");

@@ -155,6 +155,10 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
             // SAFETY: the pid file's descriptor, kept open on purpose by `steps`.
             let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
             let _ = rustix::fs::ftruncate(fd, 0);
+            // And notify-await's status file says nothing.
+            if let Some(fd) = &status {
+                let _ = rustix::fs::ftruncate(fd, 0);
+            }
         }
     }
     if let Some(guard) = guard {
