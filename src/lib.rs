@@ -68,6 +68,7 @@ mod procfs;
 mod ready;
 mod sd_notify;
 mod service;
+mod status_file;
 mod strerror;
 #[allow(unsafe_code)] // fork, _exit, sigaction, close_range, execve: see the module's `# Safety`
 mod sys;

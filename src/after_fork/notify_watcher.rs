@@ -32,7 +32,7 @@ pub(super) unsafe fn in_daemon(
     cfg: &Daemon<'_>,
     socket: OwnedFd,
     foreground: bool,
-    (upstream, created): (Option<&OwnedFd>, Created),
+    (upstream, created, status): (Option<&OwnedFd>, Created, Option<&OwnedFd>),
 ) -> Result<Option<OwnedFd>, crate::Error> {
     if cfg.respawn.is_some() {
         return Ok(Some(socket));
@@ -42,7 +42,7 @@ pub(super) unsafe fn in_daemon(
         return Ok(None);
     }
     // SAFETY: the caller's contract.
-    match unsafe { spawn(cfg, socket, (upstream, created)) } {
+    match unsafe { spawn(cfg, socket, (upstream, created, status)) } {
         Some(tell) => Ok(Some(tell)),
         None => Err(crate::Error::new(Step::Fork, rustix::io::Errno::AGAIN)),
     }
@@ -54,8 +54,8 @@ pub(super) unsafe fn in_daemon(
 /// end (close-on-exec): pass it to [`failed`] if the start fails. `None` if it could not be
 /// started: the start fails then too (nobody would wait).
 ///
-/// The watcher keeps only `socket`, `upstream`, a pidfd of this process and the report's
-/// read end (and 0 to 2): the pid file's lock must not outlive the program because of it.
+/// The watcher keeps only `socket`, `upstream`, the status file, a pidfd of this process and
+/// the report's read end (and 0 to 2): the pid file's lock must not outlive the program because of it.
 ///
 /// # Safety
 ///
@@ -67,7 +67,7 @@ pub(super) unsafe fn in_daemon(
 pub(super) unsafe fn spawn(
     cfg: &Daemon<'_>,
     socket: OwnedFd,
-    (upstream, created): (Option<&OwnedFd>, Created),
+    (upstream, created, status): (Option<&OwnedFd>, Created, Option<&OwnedFd>),
 ) -> Option<OwnedFd> {
     let me = rustix::process::getpid();
     let program = rustix::process::pidfd_open(me, PidfdFlags::empty()).ok()?;
@@ -88,10 +88,12 @@ pub(super) unsafe fn spawn(
                     upstream.map_or(-1, AsRawFd::as_raw_fd),
                     program.as_raw_fd(),
                     report.as_raw_fd(),
+                    status.map_or(-1, AsRawFd::as_raw_fd),
                 ];
                 if super::fds::close_all_except(&[], &keep).is_ok() {
                     let pid = me.as_raw_nonzero().get() as u32;
-                    watch(cfg, (&socket, upstream), (pid, &program), &report, created);
+                    let ends = (&socket, upstream, status);
+                    watch(cfg, ends, (pid, &program), &report, created);
                 }
             }
             sys::exit(cfg.runtime, 0)
@@ -108,7 +110,7 @@ pub(super) fn failed(tell: &OwnedFd) {
 /// The watcher's work; see the module.
 fn watch(
     cfg: &Daemon<'_>,
-    (socket, upstream): (&OwnedFd, Option<&OwnedFd>),
+    (socket, upstream, kept): (&OwnedFd, Option<&OwnedFd>, Option<&OwnedFd>),
     (pid, program): (u32, &OwnedFd),
     report: &OwnedFd,
     created: Created,
@@ -134,6 +136,9 @@ fn watch(
             m.push(&[if b < 0x20 || b == 0x7f { b'?' } else { b }]);
         }
         m.write_line(sys::stderr());
+        if let Some(fd) = kept {
+            crate::status_file::write(fd, text);
+        }
         if let Some(up) = upstream {
             crate::notify::status(up, text);
         }
@@ -143,7 +148,9 @@ fn watch(
         Ok((main, _)) => {
             if let Some(up) = upstream {
                 crate::notify::ready(up, main);
-                relay(socket, up, (pid, program));
+            }
+            if upstream.is_some() || kept.is_some() {
+                relay(socket, (upstream, kept), (pid, program));
             }
         }
         Err(why) => {
@@ -163,9 +170,13 @@ fn watch(
     }
 }
 
-/// After `READY=1`: what the program (or a descendant) says goes on to the service manager
-/// until the program exits.
-fn relay(socket: &OwnedFd, upstream: &OwnedFd, (pid, program): (u32, &OwnedFd)) {
+/// After `READY=1`: what the program (or a descendant) says goes on to the service manager,
+/// and its `STATUS=` to the status file, until the program exits.
+fn relay(
+    socket: &OwnedFd,
+    (upstream, kept): (Option<&OwnedFd>, Option<&OwnedFd>),
+    (pid, program): (u32, &OwnedFd),
+) {
     let mut buf = [0_u8; crate::sd_notify::MESSAGE_MAX];
     loop {
         let mut fds = [
@@ -178,7 +189,13 @@ fn relay(socket: &OwnedFd, upstream: &OwnedFd, (pid, program): (u32, &OwnedFd)) 
         while let Ok((len, sender)) = sys::recv_with_sender(socket.as_fd(), &mut buf) {
             if let Some(message) = buf.get(..len) {
                 if crate::sd_notify::from_service(sender, [pid, pid]) {
-                    crate::notify::relay(upstream, message);
+                    if let Some(up) = upstream {
+                        crate::notify::relay(up, message);
+                    }
+                    let text = crate::sd_notify::Notice::parse(message).status;
+                    if let (Some(fd), Some(text)) = (kept, text) {
+                        crate::status_file::write(fd, text);
+                    }
                 }
             }
         }

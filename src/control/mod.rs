@@ -20,6 +20,9 @@ use crate::lines::{Fields, find_line};
 use crate::service::{self, DAEMON_MARK, Service};
 
 mod error;
+/// The `STATUS=` text a [`notify_await`](crate::Daemon::notify_await) start keeps beside its
+/// pid file, and its longest length.
+pub use crate::status_file::{TEXT_MAX as STATUS_TEXT_MAX, read as kept_status};
 pub use error::{Command, Detail, Error};
 /// The pid and signal types [`signal`] and [`stop`] take and return.
 pub use rustix::process::{Pid, Signal};
@@ -419,6 +422,7 @@ fn remove_once_released(path: &CStr, file: &OwnedFd, stat: &Stat) -> Result<(), 
         match rustix::fs::flock(file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => {
                 let _ = crate::path::unlink_if(CWD, path, crate::path::FileId::of(stat));
+                crate::status_file::remove_ours(path);
                 return Ok(());
             }
             Err(Errno::WOULDBLOCK) if crate::sys::monotonic_nanos() < deadline => {

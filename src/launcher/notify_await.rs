@@ -1,7 +1,7 @@
 //! [`notify_await`](Daemon::notify_await) in the launcher (daemon mode): once the program is
 //! executed (and past its `ready_fd` line), the wait for its `READY=1`; its `STATUS=` lines
-//! printed meanwhile (and passed on to the service manager); a `MAINPID=` worker written to
-//! the pid file.
+//! printed meanwhile (and passed on to the service manager, and kept in the status file for
+//! `--status`); a `MAINPID=` worker written to the pid file.
 
 use rustix::fd::OwnedFd;
 use rustix::process::{Pid, Signal};
@@ -64,6 +64,10 @@ impl Daemon<'_> {
                 .push_str(": ")
                 .push_path(path, 256)
                 .push_str(": ");
+            // Kept for `--status`: the last one before READY=1.
+            if let Some(fd) = &prep.status {
+                crate::status_file::write(fd, text);
+            }
             push_printable(&mut m, text);
             m.write_line(crate::sys::stderr());
             if let Some(up) = upstream {
@@ -84,6 +88,9 @@ impl Daemon<'_> {
                         // The worker is the daemon now; the file keeps naming the session.
                         let _ = crate::pidfile::write_pid(fd, main, false);
                         crate::pidfile::record_session(fd, child.as_raw_nonzero().get() as u32);
+                    }
+                    if let Some(fd) = &prep.status {
+                        crate::status_file::touch(fd);
                     }
                 }
                 Ok(main)

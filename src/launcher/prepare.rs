@@ -61,6 +61,8 @@ pub(crate) struct Prepared {
     pub stderr_copy: Option<OwnedFd>,
     /// [`Daemon::notify_await`]'s socket, bound.
     pub awaited: Option<OwnedFd>,
+    /// notify-await with a pid file: the status file's write descriptor (see `status_file`).
+    pub status: Option<OwnedFd>,
 }
 
 /// The files a start created (rather than found): a failed start removes them again, each
@@ -72,6 +74,8 @@ pub(crate) struct Created {
     pub stdout: bool,
     pub stderr: bool,
     pub ids: [FileId; 3],
+    /// notify-await: the status file this start created beside the pid file.
+    pub status: Option<FileId>,
 }
 
 impl Created {
@@ -131,6 +135,10 @@ impl Created {
         );
         if let Some(path) = pid_file.filter(|_| self.pid_file || written) {
             unlink(path, pid_id);
+        }
+        // notify-await's status file: this start's own, never left by a failed one.
+        if let (Some(path), Some(id)) = (pid_file, self.status) {
+            crate::status_file::remove(start, path, id);
         }
         // NotReady with a program to execute: the daemon died before `execve`, no program
         // code ran.
@@ -247,6 +255,14 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
         }
         None => None,
     };
+    // notify-await: the status file beside the pid file (whose lock is held).
+    let kept = match (cfg.notify_await, cfg.pid_file) {
+        (Some(_), Some(path)) => crate::status_file::create(path).and_then(|(fd, id)| {
+            created.status = Some(id);
+            above_stdio(fd, cfg.ready_fd).ok()
+        }),
+        _ => None,
+    };
     let opened = open_rest(cfg, &mut created).and_then(|rest| {
         let (_, stdout, stderr, ..) = &rest;
         let files = [stdout.as_ref(), stderr.as_ref()];
@@ -288,6 +304,7 @@ pub(crate) fn prepare(cfg: &Daemon<'_>) -> Result<Prepared, Error> {
                     None
                 },
                 awaited,
+                status: kept,
             })
         }
         Err(e) => {

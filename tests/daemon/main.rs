@@ -15,6 +15,7 @@ mod failures;
 mod faults;
 mod files;
 mod hostile;
+mod kept_status;
 mod library;
 mod limits;
 mod logging;
@@ -42,6 +43,7 @@ use failures::*;
 use faults::*;
 use files::*;
 use hostile::*;
+use kept_status::*;
 use library::*;
 use limits::*;
 use logging::*;
@@ -191,6 +193,13 @@ fn main() {
         tool_respawn_watchdog_restarts,
         fail_notify_await_usage,
         fail_notify_await_not_in_this_build,
+        // kept_status.rs: --notify-await's STATUS= kept beside the pid file for --status
+        tool_notify_await_status_kept,
+        tool_respawn_status_kept,
+        tool_notify_await_foreground_status_kept,
+        fail_notify_await_status_not_left,
+        fail_notify_await_status_planted,
+        tool_status_of_an_earlier_start_not_shown,
         // respawn.rs: the -R supervisor
         tool_respawn_restarts_and_stops,
         tool_respawn_gives_up,

@@ -78,10 +78,17 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
     // notify-await: the socket (respawn), the watcher's report descriptor (foreground), or
     // nothing (the launcher listens). Behind a test of the configuration itself, so that a
     // constant one without it folds this away.
+    // notify-await's status file, written by whoever reads the socket (not this process).
+    let status = prep.status.take();
     let awaited = match prep.awaited.take() {
         // SAFETY: one thread (the caller's contract), the caller's runtime.
         Some(fd) if cfg.notify_await.is_some() => match unsafe {
-            super::notify_watcher::in_daemon(cfg, fd, foreground, (ready.notify.as_ref(), created))
+            super::notify_watcher::in_daemon(
+                cfg,
+                fd,
+                foreground,
+                (ready.notify.as_ref(), created, status.as_ref()),
+            )
         } {
             Ok(fd) => fd,
             Err(e) => {
@@ -106,6 +113,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
         raw(root.as_ref()),
         raw(stderr_copy.as_ref()),
         raw(awaited.as_ref()),
+        raw(status.as_ref()),
     ];
     let pid = ready.pid.as_raw_nonzero().get() as u32;
     let mut pid_fd = None;
@@ -117,7 +125,7 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
                 cfg,
                 &mut ready,
                 (origin.as_ref(), pid_file),
-                (root.as_ref(), awaited.as_ref()),
+                (root.as_ref(), awaited.as_ref(), status.as_ref()),
                 signals,
             );
             if ready.channel.is_some() {
@@ -147,6 +155,10 @@ pub(crate) fn daemon(cfg: &Daemon<'_>, mut prep: Prepared) -> Result<Ready, Erro
             // SAFETY: the pid file's descriptor, kept open on purpose by `steps`.
             let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
             let _ = rustix::fs::ftruncate(fd, 0);
+            // And notify-await's status file says nothing.
+            if let Some(fd) = &status {
+                let _ = rustix::fs::ftruncate(fd, 0);
+            }
         }
     }
     if let Some(guard) = guard {
@@ -163,7 +175,7 @@ fn steps(
     cfg: &Daemon<'_>,
     prep: Prepared,
     root: Option<&OwnedFd>,
-    internal: [i32; 8],
+    internal: [i32; 9],
     pid: u32,
     pid_fd: &mut Option<i32>,
 ) -> Result<(), Error> {
@@ -237,7 +249,7 @@ fn steps(
     let created_pid_file = prep.created.pid_file;
     let pid_file = prep.pid_file;
     let pid_lock = prep.pid_lock;
-    let [a, b, c, d, e, f, g, h] = internal;
+    let [a, b, c, d, e, f, g, h, i] = internal;
     let internal = [
         a,
         b,
@@ -247,6 +259,7 @@ fn steps(
         f,
         g,
         h,
+        i,
         pid_file.as_ref().map_or(-1, AsRawFd::as_raw_fd),
         pid_lock.as_ref().map_or(-1, AsRawFd::as_raw_fd),
     ];

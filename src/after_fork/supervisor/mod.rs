@@ -115,6 +115,8 @@ struct Supervisor<'c, 'a> {
     root: Option<&'c OwnedFd>,
     /// [`notify_await`](Daemon::notify_await)'s socket, kept for every run.
     awaited: Option<&'c OwnedFd>,
+    /// notify-await's status file (with a pid file): every run's `STATUS=` kept there.
+    status: Option<&'c OwnedFd>,
     /// [`watchdog`](Daemon::watchdog)'s deadline for the running program.
     dog: notify::Watchdog,
     /// The service manager's socket, in foreground mode.
@@ -134,7 +136,7 @@ pub(super) fn run(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
     (origin, pid_file): (Option<&OwnedFd>, FileId),
-    (root, awaited): (Option<&OwnedFd>, Option<&OwnedFd>),
+    (root, awaited, status): (Option<&OwnedFd>, Option<&OwnedFd>, Option<&OwnedFd>),
     reserved: u64,
 ) -> Error {
     // The rotating logs' directories, from the launcher's view (relative paths from its
@@ -146,7 +148,7 @@ pub(super) fn run(
             cfg,
             ready,
             (origin, pid_file),
-            (root, awaited),
+            (root, awaited, status),
             reserved,
             log_dirs,
         ),
@@ -160,7 +162,7 @@ fn supervise(
     cfg: &Daemon<'_>,
     ready: &mut Ready,
     (origin, pid_file): (Option<&OwnedFd>, FileId),
-    (root, awaited): (Option<&OwnedFd>, Option<&OwnedFd>),
+    (root, awaited, status): (Option<&OwnedFd>, Option<&OwnedFd>, Option<&OwnedFd>),
     reserved: u64,
     log_dirs: [Option<OwnedFd>; 2],
 ) -> Error {
@@ -171,7 +173,7 @@ fn supervise(
         cfg,
         exec,
         (origin, pid_file),
-        (root, awaited),
+        (root, awaited, status),
         reserved,
         log_dirs,
     ) {
@@ -227,7 +229,11 @@ fn setup<'c, 'a>(
     cfg: &'c Daemon<'a>,
     exec: Exec<'a>,
     (origin, pid_file): (Option<&'c OwnedFd>, FileId),
-    (root, awaited): (Option<&'c OwnedFd>, Option<&'c OwnedFd>),
+    (root, awaited, status): (
+        Option<&'c OwnedFd>,
+        Option<&'c OwnedFd>,
+        Option<&'c OwnedFd>,
+    ),
     reserved: u64,
     log_dirs: [Option<OwnedFd>; 2],
 ) -> Result<Supervisor<'c, 'a>, Error> {
@@ -251,6 +257,7 @@ fn setup<'c, 'a>(
         pid_file,
         root,
         awaited,
+        status,
         dog: notify::Watchdog::default(),
         upstream: None,
         me: rustix::process::getpid(),
@@ -518,6 +525,12 @@ impl Supervisor<'_, '_> {
         if let Some(path) = self.cfg.pid_file {
             let start = self.origin.map_or(CWD, AsFd::as_fd);
             crate::path::unlink_if(start, path, self.pid_file);
+            if let Some(id) = self
+                .status
+                .and_then(|fd| crate::path::FileId::of_fd(fd).ok())
+            {
+                crate::status_file::remove(start, path, id);
+            }
         }
     }
 }

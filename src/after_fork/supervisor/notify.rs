@@ -50,7 +50,11 @@ impl Supervisor<'_, '_> {
             let _ = rustix::event::poll(&mut fds, Some(&left));
             let exited = pidfd.is_some() && fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
             self.copy_output();
+            let kept = self.status;
             let mut status = |text: &[u8]| {
+                if let Some(fd) = kept {
+                    crate::status_file::write(fd, text);
+                }
                 if let Some(up) = upstream {
                     crate::notify::status(up, text);
                 }
@@ -76,7 +80,8 @@ impl Supervisor<'_, '_> {
     /// `WATCHDOG=1` from the running program (or a descendant) pushes its watchdog deadline
     /// on; a new run gets a deadline of its own, a program that is not running none. What
     /// the running program says goes on to the service manager (foreground mode), as the
-    /// supervisor's own word (it is the main process), `MAINPID=` left out.
+    /// supervisor's own word (it is the main process), `MAINPID=` left out; its `STATUS=` is
+    /// kept in the status file.
     pub(super) fn notifications(&mut self, state: State) {
         let running = match state {
             State::Running(pid) => Some(pid),
@@ -102,8 +107,12 @@ impl Supervisor<'_, '_> {
             if !crate::sd_notify::from_service(sender, [program, program]) {
                 continue;
             }
-            if self.dog.at.is_some() && crate::sd_notify::Notice::parse(message).watchdog {
+            let notice = crate::sd_notify::Notice::parse(message);
+            if self.dog.at.is_some() && notice.watchdog {
                 self.dog.at = Some(later());
+            }
+            if let (Some(fd), Some(text)) = (self.status, notice.status) {
+                crate::status_file::write(fd, text);
             }
             if let Some(up) = &self.upstream {
                 crate::notify::relay(up, message);

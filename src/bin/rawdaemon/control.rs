@@ -91,6 +91,21 @@ fn report(error: &Error, path: &CStr) {
         .write_line(stderr());
 }
 
+/// With `--notify-await`: the last `STATUS=` PROGRAM sent, kept beside the pid file by the
+/// running daemon `pid`, on stderr (`rawdaemon: status PIDFILE: TEXT`): stdout stays the pid alone, for scripts.
+#[cfg(feature = "tool-notify")]
+fn kept_status(path: &CStr, pid: rawdaemon::control::Pid) {
+    let mut buf = [0_u8; rawdaemon::control::STATUS_TEXT_MAX + 1];
+    if let Some(text) = rawdaemon::control::kept_status(path, pid, &mut buf) {
+        let mut m = Message::new();
+        m.push_str("rawdaemon: status ")
+            .push_path(path.to_bytes(), 256)
+            .push_str(": ")
+            .push(text);
+        m.write_line(stderr());
+    }
+}
+
 /// `--status`: prints the pid of a running daemon; the exit status is the LSB one.
 fn status(path: &CStr) -> i32 {
     let status = match rawdaemon::control::status(path) {
@@ -104,6 +119,8 @@ fn status(path: &CStr) -> i32 {
     if let rawdaemon::control::Status::Running(pid) = status {
         m.push_u32(pid.as_raw_nonzero().get() as u32);
         m.write_line(stdout());
+        #[cfg(feature = "tool-notify")]
+        kept_status(path, pid);
         return 0;
     }
     m.push_str("rawdaemon: status ")

@@ -99,7 +99,9 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        a descendant) sends READY=1; STATUS= lines are printed meanwhile, a
                        descendant named by MAINPID= becomes the daemon (the pid file names
                        it). With -f a small watcher waits beside PROGRAM; with -R the
-                       supervisor waits for the first run
+                       supervisor waits for the first run. With -p, STATUS= is kept in
+                       PIDFILE.status (before READY=1; with -R or -f the latest), and
+                       --status prints it on stderr after the pid
       --notify-timeout SECS  how long --notify-await waits (default 60); then, or if
                        PROGRAM exits first, the start fails and PROGRAM is killed
       --watchdog SECS  with -R and --notify-await: PROGRAM gets WATCHDOG_USEC, and is
