@@ -206,7 +206,7 @@ impl<'a> LogFile<'a> {
         self.out.size = st.st_size as u64;
         let at_name = rustix::fs::statat(&r.dir, r.name, AtFlags::SYMLINK_NOFOLLOW);
         if !at_name.is_ok_and(|n| FileId::of(&n) == FileId::of(&st)) {
-            self.reopen();
+            self.reopen_or_say();
         }
     }
 
@@ -267,7 +267,7 @@ impl<'a> LogFile<'a> {
         let ours = rustix::fs::fstat(self.out.fd()).map(|st| FileId::of(&st));
         let at_name = rustix::fs::statat(&r.dir, r.name, AtFlags::SYMLINK_NOFOLLOW);
         if at_name.map(|st| FileId::of(&st)) != ours {
-            self.reopen();
+            self.reopen_or_say();
             return;
         }
         let (mut from, mut to) = ([0_u8; NAME_ROOM], [0_u8; NAME_ROOM]);
@@ -329,8 +329,7 @@ impl<'a> LogFile<'a> {
                 }
         };
         if moved {
-            self.said = false;
-            self.reopen();
+            self.reopen_or_say();
         } else if !core::mem::replace(&mut self.said, true) && !why.as_bytes().is_empty() {
             if let Some(e) = errno {
                 why.push_errno(e).push_str("; ");
@@ -340,26 +339,48 @@ impl<'a> LogFile<'a> {
         }
     }
 
+    /// [`reopen`](Self::reopen) in the rotation; if `FILE` cannot be opened (another user put
+    /// a directory or a FIFO there after it was renamed), says so once: the file open until
+    /// then stays, and grows no further than the size.
+    fn reopen_or_say(&mut self) {
+        let Err(e) = self.reopen() else {
+            self.said = false;
+            return;
+        };
+        if core::mem::replace(&mut self.said, true) {
+            return;
+        }
+        let Some(r) = &self.rotation else { return };
+        let mut why = Message::new();
+        why.push_str(": cannot open ")
+            .push_path(r.name.to_bytes(), 80)
+            .push_str(" again: ");
+        match e {
+            Some(e) => why.push_errno(e),
+            None => why.push_str("not a plain file"),
+        };
+        why.push_str("; lines past the size are dropped\n");
+        self.out.say(why.as_bytes());
+    }
+
     /// Opens `FILE` (a new one, or the one another tool put there) onto the target
     /// descriptors, by the rules of [`open_log`](crate::path::open_log); a new file is given
-    /// to the daemon's user. If it cannot be opened, the file open until then stays. (Nothing
-    /// is gathered.)
+    /// to the daemon's user. If it cannot be opened (`None`: it is not a plain file), the
+    /// file open until then stays. (Nothing is gathered.)
     ///
     /// # References
     ///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
     ///  - [fchown(2)](https://man7.org/linux/man-pages/man2/fchown.2.html)
-    fn reopen(&mut self) {
-        let Some(r) = &self.rotation else { return };
+    fn reopen(&mut self) -> Result<(), Option<Errno>> {
+        let Some(r) = &self.rotation else {
+            return Ok(());
+        };
         let uid = self.user.map(Credentials::uid);
-        let Ok(Log { fd, created, .. }) = open_log_at(&r.dir, r.name, Mode::from(0o640), uid)
-        else {
-            return;
-        };
-        let Ok(st) = rustix::fs::fstat(&fd) else {
-            return;
-        };
+        let Log { fd, created, .. } = open_log_at(&r.dir, r.name, Mode::from(0o640), uid)
+            .map_err(|(e, detail)| Some(e).filter(|_| detail != Detail::IsSymlink))?;
+        let st = rustix::fs::fstat(&fd).map_err(Some)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return;
+            return Err(None);
         }
         if let (Some(user), true) = (self.user, created) {
             use rustix::fs::{Gid, Uid};
@@ -377,6 +398,7 @@ impl<'a> LogFile<'a> {
         }
         self.out.size = st.st_size as u64;
         self.out.broken = false;
+        Ok(())
     }
 }
 

@@ -230,6 +230,7 @@ fn main() {
         tool_rotate_never_follows_planted_links,
         tool_rotate_stop_keeps_the_shutdown_lines,
         tool_rotate_planted_directories_stop_rotation,
+        tool_rotate_planted_directory_at_the_new_name,
         tool_rotate_logger_keeps_its_oom_score,
         fail_rotate_options,
         // readiness.rs: --ready-when, socket activation passed through, --oknodo, --retry

@@ -719,3 +719,67 @@ pub fn tool_rotate_logger_keeps_its_oom_score() -> TestResult {
     drop(program);
     all_ended()
 }
+
+/// The log renamed by another tool (as logrotate does) and another user's directory put at
+/// its name in a shared sticky directory: the new file cannot be opened; the logger says so
+/// once and goes on in the renamed file, which grows no further than its size; the planted
+/// directory is left as it is.
+pub fn tool_rotate_planted_directory_at_the_new_name() -> TestResult {
+    needs_tool(&["tool-rotate"])?;
+    needs_root()?;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("rotate-sticky-new");
+    let shared = dir.path("shared");
+    fs::create_dir(&shared).map_err(|e| e.to_string())?;
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).map_err(|e| e.to_string())?;
+    let log = shared.join("app.log");
+    let go = dir.path("go");
+    let script = format!(
+        "seq 1 100; while [ ! -e {go} ]; do sleep 0.02; done; seq 101 3000",
+        go = go.display()
+    );
+    let out = run(tool()
+        .args(["--log-max-size", "4K", "--log-keep", "2", "-o"])
+        .arg(&log)
+        .args(["sh", "-c", &script]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        wait_until(|| read_text(&log).is_ok_and(|t| t.ends_with("\n100\n"))),
+        "{:?}",
+        read_text(&log)
+    );
+    let old = shared.join("app.log.old");
+    fs::rename(&log, &old).map_err(|e| e.to_string())?;
+    let plant = run(std::process::Command::new("setpriv")
+        .args(["--reuid=4242", "--regid=4242", "--clear-groups", "mkdir"])
+        .arg(&log));
+    ensure!(plant.status.success(), "{}", describe(&plant));
+    fs::write(&go, "").map_err(|e| e.to_string())?;
+    all_ended()?;
+    let m = fs::symlink_metadata(&log).map_err(|e| e.to_string())?;
+    ensure!(m.is_dir() && m.uid() == 4242, "app.log: {m:?}");
+    ensure_eq!(names(&log)?, Vec::<String>::new());
+    ensure_eq!(names(&shared)?, ["app.log", "app.log.old"]);
+    let text = read_text(&old)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let notice = "rawdaemon: cannot open app.log again: Is a directory; lines past the size are \
+                  dropped";
+    ensure_eq!(
+        lines.iter().filter(|l| **l == notice).count(),
+        1,
+        "{:?}",
+        &lines[lines.len().saturating_sub(5)..]
+    );
+    let numbers: Vec<usize> = lines.iter().filter_map(|l| l.parse().ok()).collect();
+    let k = numbers.len();
+    ensure_eq!(numbers, (1..=k).collect::<Vec<_>>());
+    ensure!(k > 100, "{k} lines");
+    let report = format!("rawdaemon: dropped {} lines of output", 3000 - k);
+    ensure_eq!(lines.last().copied(), Some(report.as_str()));
+    let size = fs::metadata(&old).map_err(|e| e.to_string())?.len();
+    ensure!(
+        size <= 4096 + (notice.len() + report.len() + 2) as u64,
+        "app.log.old grew to {size} bytes"
+    );
+    Ok(())
+}
