@@ -14,7 +14,10 @@
 //! itself); `FILE` is renamed only while it is still the file being written; the new file is
 //! opened by the rules of [`open_log`](crate::path::open_log) (created exclusively, or an
 //! existing one only if it is a plain file of root, this user or the daemon's user, with no
-//! other link).
+//! other link). Something other than a plain file or a symbolic link at a rotated name (a
+//! directory or a FIFO another user put there) is never moved or removed: the file then
+//! cannot rotate, says so once, and grows no further than its size, its lines dropped and
+//! counted as on a full disk.
 //!
 //! [`Daemon::log_rotation`]: crate::Daemon::log_rotation
 //! [`Daemon::log_timestamps`]: crate::Daemon::log_timestamps
