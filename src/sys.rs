@@ -508,6 +508,14 @@ pub(crate) fn reset_signals(runtime: Runtime, signals: u64, clear_mask: bool) ->
 pub(crate) const SIGPIPE: i32 = nr::SIGPIPE as i32;
 /// SIGXFSZ: a write past the file size limit (`RLIMIT_FSIZE`).
 pub(crate) const SIGXFSZ: i32 = nr::SIGXFSZ as i32;
+/// The signals that end a service or its session (`--stop`'s TERM, a terminal's INT, QUIT
+/// and HUP): the logging process ignores them and ends with PROGRAM's output instead.
+pub(crate) const STOP_SIGNALS: [i32; 4] = [
+    nr::SIGTERM as i32,
+    nr::SIGINT as i32,
+    nr::SIGQUIT as i32,
+    nr::SIGHUP as i32,
+];
 
 /// Raw `rt_sigaction(sig, SIG_DFL)`; also used just before `execve`, where the libc's own
 /// reserved signals no longer matter.

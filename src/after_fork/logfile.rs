@@ -14,7 +14,10 @@
 //! itself); `FILE` is renamed only while it is still the file being written; the new file is
 //! opened by the rules of [`open_log`](crate::path::open_log) (created exclusively, or an
 //! existing one only if it is a plain file of root, this user or the daemon's user, with no
-//! other link).
+//! other link). Something other than a plain file or a symbolic link at a rotated name (a
+//! directory or a FIFO another user put there) is never moved or removed: the file then
+//! cannot rotate, says so once, and grows no further than its size, its lines dropped and
+//! counted as on a full disk.
 //!
 //! [`Daemon::log_rotation`]: crate::Daemon::log_rotation
 //! [`Daemon::log_timestamps`]: crate::Daemon::log_timestamps
@@ -23,6 +26,7 @@ use core::ffi::CStr;
 
 use rustix::fd::{BorrowedFd, OwnedFd};
 use rustix::fs::{AtFlags, FileType, Mode};
+use rustix::io::Errno;
 
 use crate::config::{Daemon, output_path};
 use crate::credentials::Credentials;
@@ -100,8 +104,14 @@ pub(crate) struct LogFile<'a> {
     len: usize,
     /// Bytes of the current line already gathered (in pieces).
     written: u64,
-    /// The rest of the current line is dropped (it was cut at the size).
+    /// The rest of the current line is dropped (it was cut at the size, or the file could
+    /// not rotate).
     cut: bool,
+    /// The rotation failed during this read from the pipe: the lines past the size are
+    /// dropped without trying again until the next read.
+    stuck: bool,
+    /// Why the rotation failed was written; nothing more is said until it succeeds again.
+    said: bool,
 }
 
 impl<'a> LogFile<'a> {
@@ -132,6 +142,8 @@ impl<'a> LogFile<'a> {
             len: 0,
             written: 0,
             cut: false,
+            stuck: false,
+            said: false,
         }
     }
 
@@ -139,6 +151,7 @@ impl<'a> LogFile<'a> {
     /// the buffer in pieces; the rest waits for its newline.
     pub(crate) fn feed(&mut self, mut data: &[u8]) {
         self.sync();
+        self.stuck = false;
         while !data.is_empty() {
             if self.len == 0 && self.written == 0 && !self.cut && self.stamps {
                 self.push(&stamp_now());
@@ -163,6 +176,7 @@ impl<'a> LogFile<'a> {
     /// and the count of what was dropped.
     pub(crate) fn finish(&mut self) {
         self.sync();
+        self.stuck = false;
         if self.len > 0 {
             self.emit(false);
         }
@@ -195,12 +209,14 @@ impl<'a> LogFile<'a> {
         self.out.size = st.st_size as u64;
         let at_name = rustix::fs::statat(&r.dir, r.name, AtFlags::SYMLINK_NOFOLLOW);
         if !at_name.is_ok_and(|n| FileId::of(&n) == FileId::of(&st)) {
-            self.reopen();
+            self.reopen_or_say();
         }
     }
 
     /// Gathers the line (or piece) in the buffer: in a new file if it would grow this one
-    /// past the size; a line past the size is cut.
+    /// past the size; a line past the size is cut. If the file cannot rotate, the line is
+    /// dropped and counted, as on a full disk: the file never grows past the size by more
+    /// than a line and the reports.
     fn emit(&mut self, complete: bool) {
         let len = core::mem::take(&mut self.len);
         if self.cut {
@@ -211,7 +227,15 @@ impl<'a> LogFile<'a> {
         if self.written == 0 && self.out.size > 0 && self.out.size.saturating_add(len as u64) > max
         {
             self.out.flush();
-            self.rotate();
+            if !self.stuck {
+                self.rotate();
+            }
+            if self.out.size > 0 && self.out.size.saturating_add(len as u64) > max {
+                self.stuck = true;
+                self.out.dropped = self.out.dropped.saturating_add(1);
+                self.cut = !complete;
+                return;
+            }
         }
         let piece = self.buf.get(..len).unwrap_or_default();
         if self.written.saturating_add(len as u64) > max {
@@ -231,60 +255,135 @@ impl<'a> LogFile<'a> {
     }
 
     /// Renames `FILE.1` ... to `FILE.2` ..., `FILE` to `FILE.1` (only while it is the file
-    /// being written), and starts a new `FILE`. A rename that fails leaves the file being
-    /// written in place: it grows, and the rotation is tried again at the next line.
+    /// being written), and starts a new `FILE`. Nothing is renamed while one of `FILE.1` ...
+    /// `FILE.keep` is something other than a plain file or a symbolic link (a directory or a
+    /// FIFO another user put there is never moved or removed); that, or a rename that fails,
+    /// leaves the file being written in place and is said once in it (see [`emit`](Self::emit)
+    /// for the lines meanwhile); the rotation is tried again at the next read.
     ///
     /// # References
     ///  - [renameat(2)](https://man7.org/linux/man-pages/man2/renameat.2.html)
     ///  - [unlinkat(2)](https://man7.org/linux/man-pages/man2/unlinkat.2.html)
+    ///  - [fstatat(2)](https://man7.org/linux/man-pages/man2/fstatat.2.html)
     fn rotate(&mut self) {
         let Some(r) = &self.rotation else { return };
         let ours = rustix::fs::fstat(self.out.fd()).map(|st| FileId::of(&st));
         let at_name = rustix::fs::statat(&r.dir, r.name, AtFlags::SYMLINK_NOFOLLOW);
         if at_name.map(|st| FileId::of(&st)) != ours {
-            self.reopen();
+            self.reopen_or_say();
             return;
         }
         let (mut from, mut to) = ([0_u8; NAME_ROOM], [0_u8; NAME_ROOM]);
+        let mut why = Message::new();
+        // `what` (renamed to `to`, or removed) and how it failed.
+        let mut failed = |what: &CStr, to: Option<&CStr>, how: &str| {
+            why.push_str(": cannot rotate ")
+                .push_path(r.name.to_bytes(), 80)
+                .push_str(": ")
+                .push_path(what.to_bytes(), 60);
+            if let Some(to) = to {
+                why.push_str(" to ").push_path(to.to_bytes(), 40);
+            }
+            why.push_str(how);
+            false
+        };
+        let mut errno = None;
         let moved = if r.keep == 0 {
-            rustix::fs::unlinkat(&r.dir, r.name, AtFlags::empty()).is_ok()
+            match rustix::fs::unlinkat(&r.dir, r.name, AtFlags::empty()) {
+                Ok(()) => true,
+                Err(e) => {
+                    errno = Some(e);
+                    failed(r.name, None, " (removing): ")
+                }
+            }
+        } else if let Some(n) = (1..=r.keep)
+            .find(|&n| numbered(r.name, n, &mut to).is_some_and(|name| obstacle(&r.dir, name)))
+        {
+            let name = numbered(r.name, n, &mut to).unwrap_or(r.name);
+            failed(name, None, " is not a plain file; ")
         } else {
+            let mut shifted = true;
             for n in (1..r.keep).rev() {
                 if let (Some(a), Some(b)) = (
                     numbered(r.name, n, &mut from),
                     numbered(r.name, n + 1, &mut to),
                 ) {
-                    let _ = rustix::fs::renameat(&r.dir, a, &r.dir, b);
+                    match rustix::fs::renameat(&r.dir, a, &r.dir, b) {
+                        Ok(()) | Err(Errno::NOENT) => {}
+                        Err(e) => {
+                            errno = Some(e);
+                            shifted = failed(a, Some(b), ": ");
+                            break;
+                        }
+                    }
                 }
             }
-            numbered(r.name, 1, &mut to)
-                .is_some_and(|first| rustix::fs::renameat(&r.dir, r.name, &r.dir, first).is_ok())
+            shifted
+                && match numbered(r.name, 1, &mut to) {
+                    Some(first) => match rustix::fs::renameat(&r.dir, r.name, &r.dir, first) {
+                        // Gone under it (another tool's rotation): a new one is opened.
+                        Ok(()) | Err(Errno::NOENT) => true,
+                        Err(e) => {
+                            errno = Some(e);
+                            failed(r.name, Some(first), ": ")
+                        }
+                    },
+                    None => false,
+                }
         };
         if moved {
-            self.reopen();
+            self.reopen_or_say();
+        } else if !core::mem::replace(&mut self.said, true) && !why.as_bytes().is_empty() {
+            if let Some(e) = errno {
+                why.push_errno(e).push_str("; ");
+            }
+            why.push_str("lines past the size are dropped\n");
+            self.out.say(why.as_bytes());
         }
+    }
+
+    /// [`reopen`](Self::reopen) in the rotation; if `FILE` cannot be opened (another user put
+    /// a directory or a FIFO there after it was renamed), says so once: the file open until
+    /// then stays, and grows no further than the size.
+    fn reopen_or_say(&mut self) {
+        let Err(e) = self.reopen() else {
+            self.said = false;
+            return;
+        };
+        if core::mem::replace(&mut self.said, true) {
+            return;
+        }
+        let Some(r) = &self.rotation else { return };
+        let mut why = Message::new();
+        why.push_str(": cannot open ")
+            .push_path(r.name.to_bytes(), 80)
+            .push_str(" again: ");
+        match e {
+            Some(e) => why.push_errno(e),
+            None => why.push_str("not a plain file"),
+        };
+        why.push_str("; lines past the size are dropped\n");
+        self.out.say(why.as_bytes());
     }
 
     /// Opens `FILE` (a new one, or the one another tool put there) onto the target
     /// descriptors, by the rules of [`open_log`](crate::path::open_log); a new file is given
-    /// to the daemon's user. If it cannot be opened, the file open until then stays. (Nothing
-    /// is gathered.)
+    /// to the daemon's user. If it cannot be opened (`None`: it is not a plain file), the
+    /// file open until then stays. (Nothing is gathered.)
     ///
     /// # References
     ///  - [dup2(2)](https://man7.org/linux/man-pages/man2/dup2.2.html)
     ///  - [fchown(2)](https://man7.org/linux/man-pages/man2/fchown.2.html)
-    fn reopen(&mut self) {
-        let Some(r) = &self.rotation else { return };
+    fn reopen(&mut self) -> Result<(), Option<Errno>> {
+        let Some(r) = &self.rotation else {
+            return Ok(());
+        };
         let uid = self.user.map(Credentials::uid);
-        let Ok(Log { fd, created, .. }) = open_log_at(&r.dir, r.name, Mode::from(0o640), uid)
-        else {
-            return;
-        };
-        let Ok(st) = rustix::fs::fstat(&fd) else {
-            return;
-        };
+        let Log { fd, created, .. } = open_log_at(&r.dir, r.name, Mode::from(0o640), uid)
+            .map_err(|(e, detail)| Some(e).filter(|_| detail != Detail::IsSymlink))?;
+        let st = rustix::fs::fstat(&fd).map_err(Some)?;
         if FileType::from_raw_mode(st.st_mode) != FileType::RegularFile {
-            return;
+            return Err(None);
         }
         if let (Some(user), true) = (self.user, created) {
             use rustix::fs::{Gid, Uid};
@@ -302,6 +401,7 @@ impl<'a> LogFile<'a> {
         }
         self.out.size = st.st_size as u64;
         self.out.broken = false;
+        Ok(())
     }
 }
 
@@ -359,6 +459,20 @@ impl Out<'_> {
             self.dropped = self.dropped.saturating_add(lines);
             self.losing = lost.last() != Some(&b'\n');
             self.size = self.size.saturating_sub(left as u64);
+        }
+    }
+
+    /// Writes `NAME` and `text` as a line of its own (stamped as the lines are): why the file
+    /// could not rotate.
+    fn say(&mut self, text: &[u8]) {
+        self.flush();
+        let mut m = Message::new();
+        if self.stamps {
+            m.push(&stamp_now()).push_str(" ");
+        }
+        m.push_str(self.name).push(text);
+        if self.write(m.as_bytes()) == 0 {
+            self.size = self.size.saturating_add(m.as_bytes().len() as u64);
         }
     }
 
@@ -439,6 +553,18 @@ pub(crate) fn open_dirs(
         }
     }
     Ok(dirs)
+}
+
+/// Whether `name` in `dir` is in the way of a rotation: it is there, and neither a plain file
+/// nor a symbolic link (which a rename moves or replaces as it is; a directory or a FIFO is
+/// another user's and stays as it is).
+fn obstacle(dir: &OwnedFd, name: &CStr) -> bool {
+    rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW).is_ok_and(|st| {
+        !matches!(
+            FileType::from_raw_mode(st.st_mode),
+            FileType::RegularFile | FileType::Symlink
+        )
+    })
 }
 
 /// `NAME.N` in `buf`; `None` if it does not fit.

@@ -15,7 +15,9 @@
 //! then 100 ms per second at most), and its lines are dropped and counted meanwhile.
 //!
 //! The logging process and the supervisor ignore SIGPIPE and SIGXFSZ: a write that cannot be
-//! done fails and its line is dropped.
+//! done fails and its line is dropped. The logging process also ignores SIGTERM, SIGINT,
+//! SIGQUIT and SIGHUP: a stop of the service (which reaches its whole session) never ends it
+//! before PROGRAM's last line; it ends at end-of-file on its pipes.
 //!
 //! With log files that rotate or stamp their lines ([`Daemon::log_rotation`],
 //! [`Daemon::log_timestamps`]), [`start_files`] starts the same logger for the files: it
@@ -393,6 +395,13 @@ unsafe fn detached(
                 // the logger (sends to sockets never raise SIGPIPE anyway, see `Syslog`).
                 sys::raw_sigaction_ignore(sys::SIGPIPE);
                 sys::raw_sigaction_ignore(sys::SIGXFSZ);
+                // The logger is in PROGRAM's session and process group: a stop (`--stop`'s
+                // TERM to the group, a terminal's INT, QUIT, HUP) must not end it while
+                // PROGRAM still shuts down and writes; it ends at end-of-file on its pipes,
+                // once PROGRAM and everything it started have exited.
+                for sig in sys::STOP_SIGNALS {
+                    sys::raw_sigaction_ignore(sig);
+                }
                 // Every other descriptor is closed by number (the caller's are never
                 // dropped here: the process ends with `_exit`).
                 if quiet.is_ok() && super::fds::close_all_except(&[], keep).is_ok() {

@@ -569,3 +569,40 @@ pub fn tool_syslog_without_socket_warns() -> TestResult {
     );
     no_process_left()
 }
+
+/// `--stop` during PROGRAM's graceful shutdown with `--syslog`: the TERM that reaches the
+/// whole session spares the logging process, and every shutdown line and `clean exit` are
+/// logged; the stop ends everything without SIGKILL.
+pub fn tool_syslog_stop_keeps_the_shutdown_lines() -> TestResult {
+    needs_tool(&["tool-syslog", "tool-control"])?;
+    let dir = TempDir::new("syslog-stop");
+    let syslogd = Syslogd::start(&dir.path("root"))?;
+    let pid_file = dir.path("r.pid");
+    let out = run(&mut logged(
+        &pid_file,
+        &["--syslog", "slow"],
+        &syslogd.socket(),
+        crate::rotate::SLOW_STOP,
+    ));
+    ensure!(out.status.success(), "{}", describe(&out));
+    syslogd.wait_for(": started")?;
+    let out = stop(&pid_file, &[]);
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        !stderr_of(&out).contains("KILL"),
+        "the stop needed SIGKILL: {}",
+        describe(&out)
+    );
+    only_syslogd_left(&syslogd)?;
+    syslogd.wait_for(": clean exit")?;
+    let said: Vec<String> = syslogd
+        .lines()
+        .iter()
+        .filter_map(|l| l.split_once("]: ").map(|(_, text)| text.to_string()))
+        .collect();
+    let mut want = vec!["started".to_string()];
+    want.extend((1..=20).map(|i| format!("shutdown step {i}")));
+    want.push("clean exit".to_string());
+    ensure_eq!(said, want, "{:?}", syslogd.lines());
+    Ok(())
+}

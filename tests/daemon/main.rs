@@ -228,6 +228,7 @@ fn main() {
         tool_log_with_chroot_and_user,
         tool_syslog_unread_socket_holds_no_one,
         tool_syslog_without_socket_warns,
+        tool_syslog_stop_keeps_the_shutdown_lines,
         // rotate.rs: --log-max-size, --log-keep, --log-timestamps
         tool_rotate_numbered_lines,
         tool_rotate_respawn_restarts_and_hup,
@@ -236,6 +237,10 @@ fn main() {
         tool_log_timestamps,
         tool_rotate_follows_logrotate,
         tool_rotate_never_follows_planted_links,
+        tool_rotate_stop_keeps_the_shutdown_lines,
+        tool_rotate_planted_directories_stop_rotation,
+        tool_rotate_planted_directory_at_the_new_name,
+        tool_rotate_logger_keeps_its_oom_score,
         fail_rotate_options,
         // readiness.rs: --ready-when, socket activation passed through, --oknodo, --retry
         tool_ready_when_waits_for_the_listener,

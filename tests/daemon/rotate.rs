@@ -557,3 +557,229 @@ pub fn fail_rotate_options() -> TestResult {
     ensure!(!log.exists(), "the log file the start created is left");
     Ok(())
 }
+
+/// PROGRAM that shuts down slowly on TERM: twenty lines 0.1 s apart, then `clean exit`.
+pub const SLOW_STOP: &str = "trap 'for i in $(seq 1 20); do echo \"shutdown step $i\"; \
+     sleep 0.1; done; echo \"clean exit\"; exit 0' TERM; echo started; \
+     while :; do sleep 0.1; done";
+
+/// `--stop` during PROGRAM's graceful shutdown: the TERM that reaches the whole session
+/// spares the logging process, which writes every shutdown line and ends with PROGRAM's
+/// output; the stop ends everything without SIGKILL.
+pub fn tool_rotate_stop_keeps_the_shutdown_lines() -> TestResult {
+    needs_tool(&["tool-rotate", "tool-control"])?;
+    let dir = TempDir::new("rotate-stop");
+    let log = dir.path("o.log");
+    let pid_file = dir.path("r.pid");
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--log-max-size", "64K", "-o"])
+        .arg(&log)
+        .args(["sh", "-c", SLOW_STOP]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        wait_until(|| read_text(&log).is_ok_and(|t| t.contains("started\n"))),
+        "{:?}",
+        read_text(&log)
+    );
+    let out = stop(&pid_file, &[]);
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        !stderr_of(&out).contains("KILL"),
+        "the stop needed SIGKILL: {}",
+        describe(&out)
+    );
+    all_ended()?;
+    let mut want = vec!["started".to_string()];
+    want.extend((1..=20).map(|i| format!("shutdown step {i}")));
+    want.push("clean exit".to_string());
+    let text = read_text(&log)?;
+    ensure_eq!(text.lines().collect::<Vec<_>>(), want, "the log");
+    Ok(())
+}
+
+/// Another user's directories (with a file in them, or empty) planted at the rotated names
+/// in a shared sticky directory: root's log cannot rotate; it says so once, names the
+/// obstacle, and grows no further than its size (the lines past it dropped and counted,
+/// exactly those missing); the planted directories are left as they were.
+pub fn tool_rotate_planted_directories_stop_rotation() -> TestResult {
+    needs_tool(&["tool-rotate"])?;
+    needs_root()?;
+    use std::os::unix::fs::PermissionsExt;
+    for filled in [true, false] {
+        let dir = TempDir::new("rotate-sticky");
+        let shared = dir.path("shared");
+        fs::create_dir(&shared).map_err(|e| e.to_string())?;
+        fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777))
+            .map_err(|e| e.to_string())?;
+        let fill = if filled {
+            "&& touch app.log.1/x app.log.2/x"
+        } else {
+            ""
+        };
+        let plant = run(std::process::Command::new("setpriv")
+            .args([
+                "--reuid=4242",
+                "--regid=4242",
+                "--clear-groups",
+                "sh",
+                "-c",
+                &format!("mkdir app.log.1 app.log.2 {fill}"),
+            ])
+            .current_dir(&shared));
+        ensure!(plant.status.success(), "{}", describe(&plant));
+        let planted = |n: u32| -> Result<(u64, u32, i64, Vec<String>), String> {
+            let p = shared.join(format!("app.log.{n}"));
+            let m = fs::symlink_metadata(&p).map_err(|e| e.to_string())?;
+            ensure!(m.is_dir(), "app.log.{n} is no longer a directory");
+            Ok((m.ino(), m.uid(), m.mtime_nsec(), names(&p)?))
+        };
+        let before = [planted(1)?, planted(2)?];
+        let log = shared.join("app.log");
+        let pid_file = dir.path("st.pid");
+        let out = run(tool()
+            .arg("-p")
+            .arg(&pid_file)
+            .args(["--log-max-size", "4K", "--log-keep", "2", "-o"])
+            .arg(&log)
+            .args(["seq", "1", "3000"]));
+        ensure!(out.status.success(), "{}", describe(&out));
+        all_ended()?;
+        ensure_eq!(
+            [planted(1)?, planted(2)?],
+            before,
+            "the planted directories"
+        );
+        ensure_eq!(
+            names(&shared)?,
+            ["app.log", "app.log.1", "app.log.2"],
+            "filled {filled}"
+        );
+        let text = read_text(&log)?;
+        let lines: Vec<&str> = text.lines().collect();
+        // The numbers 1 to k, the reason, the count of the rest at the end.
+        let k = lines
+            .iter()
+            .take_while(|l| l.parse::<u64>().is_ok())
+            .count();
+        ensure!(k > 100, "filled {filled}: {lines:?}");
+        ensure_eq!(
+            lines[..k]
+                .iter()
+                .map(|l| l.parse::<usize>().ok())
+                .collect::<Vec<_>>(),
+            (1..=k).map(Some).collect::<Vec<_>>()
+        );
+        ensure_eq!(
+            &lines[k..],
+            &[
+                "rawdaemon: cannot rotate app.log: app.log.1 is not a plain file; lines past \
+                 the size are dropped"
+                    .to_string(),
+                format!("rawdaemon: dropped {} lines of output", 3000 - k),
+            ],
+            "filled {filled}"
+        );
+        let size = fs::metadata(&log).map_err(|e| e.to_string())?.len();
+        ensure!(
+            size <= 4096 + (lines[k].len() + lines[k + 1].len() + 2) as u64,
+            "app.log grew to {size} bytes"
+        );
+    }
+    Ok(())
+}
+
+/// `--oom-score-adj` is PROGRAM's: the rotation logger (running as root) keeps the score
+/// the launcher had.
+pub fn tool_rotate_logger_keeps_its_oom_score() -> TestResult {
+    needs_tool(&["tool-rotate", "tool-limits"])?;
+    needs_root()?;
+    let dir = TempDir::new("rotate-oom");
+    let log = dir.path("o.log");
+    let pid_file = dir.path("d.pid");
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--oom-score-adj", "500", "--log-max-size", "64K", "-o"])
+        .arg(&log)
+        .args(["sh", "-c", "echo started; exec sleep 30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let program = Guard(read_pid(&pid_file)?);
+    // The logger: our other child (the tool's binary, reparented to this subreaper).
+    let score = |pid: i32| read_text(Path::new(&format!("/proc/{pid}/oom_score_adj")));
+    let loggers: Vec<i32> = children().into_iter().filter(|&p| p != program.0).collect();
+    ensure_eq!(loggers.len(), 1, "{:?}", sweep_children());
+    ensure_eq!(score(program.0)?, "500\n");
+    ensure_eq!(
+        score(loggers[0])?,
+        score(std::process::id() as i32)?,
+        "the logger's"
+    );
+    drop(program);
+    all_ended()
+}
+
+/// The log renamed by another tool (as logrotate does) and another user's directory put at
+/// its name in a shared sticky directory: the new file cannot be opened; the logger says so
+/// once and goes on in the renamed file, which grows no further than its size; the planted
+/// directory is left as it is.
+pub fn tool_rotate_planted_directory_at_the_new_name() -> TestResult {
+    needs_tool(&["tool-rotate"])?;
+    needs_root()?;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("rotate-sticky-new");
+    let shared = dir.path("shared");
+    fs::create_dir(&shared).map_err(|e| e.to_string())?;
+    fs::set_permissions(&shared, fs::Permissions::from_mode(0o1777)).map_err(|e| e.to_string())?;
+    let log = shared.join("app.log");
+    let go = dir.path("go");
+    let script = format!(
+        "seq 1 100; while [ ! -e {go} ]; do sleep 0.02; done; seq 101 3000",
+        go = go.display()
+    );
+    let out = run(tool()
+        .args(["--log-max-size", "4K", "--log-keep", "2", "-o"])
+        .arg(&log)
+        .args(["sh", "-c", &script]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        wait_until(|| read_text(&log).is_ok_and(|t| t.ends_with("\n100\n"))),
+        "{:?}",
+        read_text(&log)
+    );
+    let old = shared.join("app.log.old");
+    fs::rename(&log, &old).map_err(|e| e.to_string())?;
+    let plant = run(std::process::Command::new("setpriv")
+        .args(["--reuid=4242", "--regid=4242", "--clear-groups", "mkdir"])
+        .arg(&log));
+    ensure!(plant.status.success(), "{}", describe(&plant));
+    fs::write(&go, "").map_err(|e| e.to_string())?;
+    all_ended()?;
+    let m = fs::symlink_metadata(&log).map_err(|e| e.to_string())?;
+    ensure!(m.is_dir() && m.uid() == 4242, "app.log: {m:?}");
+    ensure_eq!(names(&log)?, Vec::<String>::new());
+    ensure_eq!(names(&shared)?, ["app.log", "app.log.old"]);
+    let text = read_text(&old)?;
+    let lines: Vec<&str> = text.lines().collect();
+    let notice = "rawdaemon: cannot open app.log again: Is a directory; lines past the size are \
+                  dropped";
+    ensure_eq!(
+        lines.iter().filter(|l| **l == notice).count(),
+        1,
+        "{:?}",
+        &lines[lines.len().saturating_sub(5)..]
+    );
+    let numbers: Vec<usize> = lines.iter().filter_map(|l| l.parse().ok()).collect();
+    let k = numbers.len();
+    ensure_eq!(numbers, (1..=k).collect::<Vec<_>>());
+    ensure!(k > 100, "{k} lines");
+    let report = format!("rawdaemon: dropped {} lines of output", 3000 - k);
+    ensure_eq!(lines.last().copied(), Some(report.as_str()));
+    let size = fs::metadata(&old).map_err(|e| e.to_string())?.len();
+    ensure!(
+        size <= 4096 + (notice.len() + report.len() + 2) as u64,
+        "app.log.old grew to {size} bytes"
+    );
+    Ok(())
+}

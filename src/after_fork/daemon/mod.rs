@@ -194,10 +194,6 @@ fn steps(
         ),
         None => None,
     };
-    if !supervisor {
-        // While /proc is in reach (before chroot); under -R, PROGRAM's process does it.
-        limits::oom_score_adj(cfg)?;
-    }
     // Log files that rotate or stamp their lines: through their own logger, likewise.
     let file_pipes = if cfg.log_files_piped() && !supervisor && cfg.exec.is_some() {
         let files = [prep.stdout.as_ref(), prep.stderr.as_ref()];
@@ -206,6 +202,11 @@ fn steps(
     } else {
         None
     };
+    if !supervisor {
+        // After both loggers started (they keep the default score, not PROGRAM's), while
+        // /proc is in reach (before chroot); under -R, PROGRAM's process does it.
+        limits::oom_score_adj(cfg)?;
+    }
     match (root, supervisor) {
         (Some(dir), false) => enter_root(dir, cfg.chdir)?,
         (Some(_), true) => {
