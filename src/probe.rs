@@ -260,8 +260,10 @@ impl<'a> ReadyWhen<'a> {
         self
     }
 
-    /// [`wait_all`] of these checks; on a failure, with `kill_group`, that process group and
-    /// the `program` are killed (the launcher's cleanup; the supervisor does its own).
+    /// [`wait_all`] of these checks; on a failure, with `kill_group` (the session the start
+    /// created), the service is ended: that session, the `program` and its descendants (the
+    /// launcher's cleanup, [`end_start`](crate::control::end_start); the supervisor does its
+    /// own).
     pub(crate) fn wait(
         &self,
         program: Option<&OwnedFd>,
@@ -280,11 +282,8 @@ fn poll(
     tick: &mut dyn FnMut(),
 ) -> Result<(), Error> {
     wait_all(ready.checks, ready.timeout, program, tick).inspect_err(|_| {
-        if let Some(group) = kill_group {
-            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-            if let Some(pidfd) = program {
-                crate::control::kill(pidfd);
-            }
+        if let Some(session) = kill_group {
+            crate::control::end_start(session, program);
         }
     })
 }

@@ -236,6 +236,7 @@ fn main() {
         fail_ready_when_program_exits_first,
         fail_respawn_ready_when_program_exits_first,
         fail_ready_when_times_out,
+        fail_ready_when_ends_the_whole_service,
         fail_respawn_ready_when_times_out,
         fail_ready_when_usage,
         tool_socket_activation_passed_through,

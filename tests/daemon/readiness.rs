@@ -268,6 +268,62 @@ fn times_out(respawn: bool) -> TestResult {
     Ok(())
 }
 
+/// A failed start ends the whole service, as `--stop` does: a process PROGRAM started in a
+/// session of its own (which its process group does not reach) goes too, so it does not keep
+/// the lock of a removed pid file and a second start then runs alone. The same for
+/// `--ready-when` timing out and `--notify-await` timing out.
+pub fn fail_ready_when_ends_the_whole_service() -> TestResult {
+    needs_tool(&["tool-ready", "tool-notify"])?;
+    let dir = TempDir::new("ready-service");
+    let pid_file = dir.path("d.pid");
+    let never = dir.path("never");
+    let check = format!("path:{}", never.display());
+    for (options, message) in [
+        (
+            vec!["--ready-when", check.as_str()],
+            format!(
+                "rawdaemon: ready-when {check}: not ready before the timeout \
+                 (--notify-timeout); last try: No such file or directory"
+            ),
+        ),
+        (
+            vec!["--notify-await"],
+            String::from(": no READY=1 within 1 s"),
+        ),
+    ] {
+        let mut cmd = start(false, &pid_file, &["--notify-timeout", "1"]);
+        cmd.args(&options)
+            .args(["sh", "-c", "setsid sleep 30 & exec sleep 30"]);
+        let out = run(&mut cmd);
+        let left = sweep_children();
+        ensure_eq!(
+            out.status.code(),
+            Some(1),
+            "{options:?}: {}",
+            describe(&out)
+        );
+        ensure!(
+            stderr_of(&out).contains(&message),
+            "{options:?}: {}",
+            describe(&out)
+        );
+        ensure!(
+            left.is_empty(),
+            "{options:?}: processes left behind: {left:?}"
+        );
+        ensure!(!pid_file.exists(), "{options:?}: pid file left behind");
+        // A second start on the same pid file runs alone.
+        let out = run(&mut sleeper(&pid_file));
+        ensure!(out.status.success(), "{}", describe(&out));
+        let daemon = the_daemon()?;
+        let out = stop(&pid_file, &[]);
+        ensure!(out.status.success(), "{}", describe(&out));
+        drop(daemon);
+        no_process_left()?;
+    }
+    Ok(())
+}
+
 /// Checks that cannot be made are usage errors: a name that needs DNS, a relative path, a
 /// foreground start without `-R` (nothing would wait), a bad timeout.
 pub fn fail_ready_when_usage() -> TestResult {
