@@ -161,7 +161,7 @@ impl Service<'_> {
 }
 
 /// Whether `ancestor` is a parent, grandparent (and so on, up to 64 generations) of `pid`.
-fn descends(pid: Pid, ancestor: Pid) -> bool {
+pub(crate) fn descends(pid: Pid, ancestor: Pid) -> bool {
     let ancestor = ancestor.as_raw_nonzero().get() as u32;
     let mut pid = pid.as_raw_nonzero().get() as u32;
     for _ in 0..64 {

@@ -494,7 +494,7 @@ pub(crate) fn end_start(session: Pid, pidfd: Option<&OwnedFd>) {
 ///
 /// # References
 ///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
-fn pidfd_pid(pidfd: &OwnedFd) -> Option<Pid> {
+pub(crate) fn pidfd_pid(pidfd: &OwnedFd) -> Option<Pid> {
     let fd = rustix::fd::AsRawFd::as_raw_fd(pidfd) as u32;
     let mut digits = [0_u8; 10];
     let digits = crate::decimal::format_u32(fd, &mut digits);

@@ -237,6 +237,7 @@ fn main() {
         fail_respawn_ready_when_program_exits_first,
         fail_ready_when_times_out,
         fail_ready_when_ends_the_whole_service,
+        fail_ready_when_unix_listener_of_another_user,
         fail_respawn_ready_when_times_out,
         fail_ready_when_usage,
         tool_socket_activation_passed_through,
