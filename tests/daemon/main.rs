@@ -159,6 +159,7 @@ fn main() {
         tool_capabilities_keep_only_the_ambient_set,
         tool_no_new_privs_and_secure_bits,
         fail_capabilities,
+        tool_capabilities_without_user_warn,
         tool_resource_limits_and_priorities,
         tool_respawn_limits_apply_to_each_run,
         fail_resource_limits,

@@ -534,6 +534,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             b"",
         ));
     }
+    #[cfg(feature = "tool-limits")]
+    a.limits.check()?;
     #[cfg(feature = "tool-ready")]
     if !a.ready_when.as_slice().is_empty() && a.foreground && a.respawn.is_none() {
         return Err(Stop::Usage(

@@ -136,6 +136,12 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let Ok(user) = user(&args) else {
         return 1;
     };
+    #[cfg(feature = "tool-limits")]
+    if let Some(warning) = args.limits.warning(args.user.is_some()) {
+        let mut m = Message::new();
+        m.push_str(warning);
+        m.write_line(stderr());
+    }
     // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
     #[cfg(feature = "tool-privileges")]
     let account = account.entries(user.as_ref());
