@@ -140,8 +140,8 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 /// signalled or removed); when the holder is not the pid written in the file nor proven to be
 /// a process the start created, `EPERM` with its pid (or [`Detail::Unidentified`] when none
 /// can be named), and nothing is signalled; `ETIMEDOUT` with the pid of a process that
-/// outlives `SIGKILL`, and `EBUSY` with the pid of a process still holding the lock at the end
-/// ([`Detail::None`] if none can be named);
+/// outlives `SIGKILL` ([`Detail::Outlived`]), and `EBUSY` with the pid of a process still
+/// holding the lock at the end ([`Detail::None`] if none can be named);
 /// [`Command::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
 /// [`Command::Status`] as for [`status`].
 ///
@@ -161,7 +161,8 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
 ///
 /// # Errors
 ///
-/// As for [`stop`]; `ETIMEDOUT` with the pid of a process still left after the last step.
+/// As for [`stop`]; `ETIMEDOUT` with the pid of a process still left after the last step,
+/// and that step's signal ([`Detail::Outlived`]).
 pub fn stop_with(
     path: &CStr,
     signal: Signal,
@@ -236,10 +237,11 @@ pub fn stop_with(
             }
         }
         if !exited_everywhere(&service, &snapshot, main)? {
+            let last = then.last().map_or(signal, |&(last, _)| last);
             return Err(Error::with_detail(
                 Command::Stop,
                 Errno::TIMEDOUT,
-                Detail::Pid(left),
+                Detail::Outlived(left, last),
             ));
         }
     }

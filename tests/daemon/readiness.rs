@@ -722,6 +722,13 @@ pub fn tool_stop_retry_schedule() -> TestResult {
     let daemon = begin(&pid_file)?;
     let out = stop(&pid_file, &["--retry", "TERM/1"]);
     ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    // It names the schedule's last signal: no SIGKILL was sent.
+    ensure!(
+        stderr_of(&out).contains(" still runs after signal 15, the last of the schedule\n")
+            && !stderr_of(&out).contains("SIGKILL"),
+        "{}",
+        describe(&out)
+    );
     ensure!(alive(daemon.0), "a schedule without KILL killed it");
     ensure_eq!(read_text(&log)?, "TERM\n");
     // TIMEOUT alone: TERM, then KILL.

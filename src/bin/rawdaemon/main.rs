@@ -280,6 +280,9 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
 
 /// `--oknodo`: a start refused because the daemon already runs (another process holds the
 /// pid file's lock) is success, as LSB's `start` of a running service is: says so, exit 0.
+/// Not when `--status` would say the daemon is gone and only a process it started holds the
+/// lock (it is not running: the start fails as without `--oknodo`, and `--stop` ends that
+/// process).
 ///
 /// # Safety
 ///
@@ -291,7 +294,8 @@ unsafe fn start_oknodo(daemon: &Daemon<'_>, pid_file: Option<&CStr>) -> i32 {
         Ok(_) => 0,
         Err(e)
             if e.step() == Step::PidFileLock
-                && e.errno() == Some(rustix::io::Errno::WOULDBLOCK) =>
+                && e.errno() == Some(rustix::io::Errno::WOULDBLOCK)
+                && !pid_file.is_some_and(orphaned) =>
         {
             let mut m = rawdaemon::Message::new();
             m.push_str("rawdaemon: already running");
@@ -313,6 +317,16 @@ unsafe fn start_oknodo(daemon: &Daemon<'_>, pid_file: Option<&CStr>) -> i32 {
             rawdaemon::exit_code(&e)
         }
     }
+}
+
+/// Whether `--status` of `pid_file` would say the daemon is gone while a process it started
+/// holds the lock.
+#[cfg(feature = "tool-control")]
+fn orphaned(pid_file: &CStr) -> bool {
+    matches!(
+        rawdaemon::control::status(pid_file),
+        Ok(rawdaemon::control::Status::Orphaned(_))
+    )
 }
 
 /// `NOTIFY_SOCKET` in a build without `tool-notify`: a service manager waiting for READY=1
