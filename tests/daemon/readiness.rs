@@ -383,7 +383,7 @@ fn listen_as(uid: u32, name: &str) -> Result<i32, String> {
             name.as_bytes(),
         )
         .map_err(|e| e.to_string())?;
-    let (mut read, write) = std::io::pipe().map_err(|e| e.to_string())?;
+    let (mut read, write) = std::os::unix::net::UnixStream::pair().map_err(|e| e.to_string())?;
     // SAFETY: the runner is single-threaded; the child only makes raw calls, then exits.
     let pid = unsafe { libc::fork() };
     if pid == 0 {
