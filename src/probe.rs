@@ -116,7 +116,7 @@ impl<'a> Check<'a> {
     /// # References
     ///  - [connect(2)](https://man7.org/linux/man-pages/man2/connect.2.html)
     ///  - [access(2)](https://man7.org/linux/man-pages/man2/access.2.html)
-    fn holds(&self, deadline: u64, program: Option<&OwnedFd>) -> Result<(), Errno> {
+    fn holds(&self, deadline: u64, program: Option<&OwnedFd>, service: Owner) -> Result<(), Errno> {
         match self.kind {
             Kind::Path(path) => rustix::fs::access(path, rustix::fs::Access::EXISTS),
             Kind::Unix(path) => {
@@ -126,7 +126,14 @@ impl<'a> Check<'a> {
                     _ => rustix::net::SocketAddrUnix::new(path)?,
                 };
                 // Non-blocking: a full backlog says EAGAIN (not yet) instead of blocking.
-                rustix::net::connect(&fd, &addr)
+                rustix::net::connect(&fd, &addr)?;
+                // Accepted; but by the service? Another user may listen on the name.
+                let peer = rustix::net::sockopt::socket_peercred(&fd)?;
+                if service.has(peer.pid) {
+                    Ok(())
+                } else {
+                    Err(Errno::ACCESS)
+                }
             }
             Kind::Tcp(addr) => {
                 let family = match addr {
@@ -145,6 +152,32 @@ impl<'a> Check<'a> {
                 rustix::net::sockopt::socket_error(&fd)?
             }
         }
+    }
+}
+
+/// Whose Unix socket counts: PROGRAM (its pid, from its pidfd), its descendants and, in the
+/// launcher, the processes of the session the start created.
+#[derive(Clone, Copy)]
+struct Owner {
+    program: Option<Pid>,
+    session: Option<Pid>,
+}
+
+impl Owner {
+    /// Whether `pid` (the process that made a socket listen, from `SO_PEERCRED`) is of the
+    /// service. Without a pidfd of PROGRAM nothing is known, and any listener counts.
+    ///
+    /// # References
+    ///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html) (`SO_PEERCRED`)
+    fn has(self, pid: Pid) -> bool {
+        let Some(program) = self.program else {
+            return true;
+        };
+        pid == program
+            || crate::service::descends(pid, program)
+            || self
+                .session
+                .is_some_and(|sid| crate::sys::getsid(pid) == Ok(sid.as_raw_nonzero().get()))
     }
 }
 
@@ -260,8 +293,10 @@ impl<'a> ReadyWhen<'a> {
         self
     }
 
-    /// [`wait_all`] of these checks; on a failure, with `kill_group`, that process group and
-    /// the `program` are killed (the launcher's cleanup; the supervisor does its own).
+    /// [`wait_all`] of these checks; on a failure, with `kill_group` (the session the start
+    /// created), the service is ended: that session, the `program` and its descendants (the
+    /// launcher's cleanup, [`end_start`](crate::control::end_start); the supervisor does its
+    /// own).
     pub(crate) fn wait(
         &self,
         program: Option<&OwnedFd>,
@@ -279,12 +314,9 @@ fn poll(
     kill_group: Option<Pid>,
     tick: &mut dyn FnMut(),
 ) -> Result<(), Error> {
-    wait_all(ready.checks, ready.timeout, program, tick).inspect_err(|_| {
-        if let Some(group) = kill_group {
-            let _ = rustix::process::kill_process_group(group, rustix::process::Signal::KILL);
-            if let Some(pidfd) = program {
-                crate::control::kill(pidfd);
-            }
+    wait_all(ready.checks, ready.timeout, program, kill_group, tick).inspect_err(|_| {
+        if let Some(session) = kill_group {
+            crate::control::end_start(session, program);
         }
     })
 }
@@ -295,7 +327,9 @@ const PAUSE_MIN: u64 = 5_000_000;
 const PAUSE_MAX: u64 = 100_000_000;
 
 /// Polls `checks` in turn until each holds, `timeout_secs` pass, or `program` (a pidfd)
-/// exits; `Ok` once all held while the program runs. `tick` is called at each pause (the
+/// exits; `Ok` once all held while the program runs. A `unix:` socket counts only once the
+/// process listening on it is the program, a descendant of it, or in `session` (the one the
+/// start created): another user may listen on the name first. `tick` is called at each pause (the
 /// supervisor copies the program's output there).
 ///
 /// # Errors
@@ -310,15 +344,20 @@ pub(crate) fn wait_all(
     checks: &[Check<'_>],
     timeout_secs: u32,
     program: Option<&OwnedFd>,
+    session: Option<Pid>,
     tick: &mut dyn FnMut(),
 ) -> Result<(), Error> {
+    let owner = Owner {
+        program: program.and_then(crate::control::pidfd_pid),
+        session,
+    };
     let deadline =
         crate::sys::monotonic_nanos().saturating_add(u64::from(timeout_secs) * 1_000_000_000);
     for (index, check) in checks.iter().enumerate() {
         let detail = Detail::Check(index as u32);
         let mut pause = PAUSE_MIN;
         loop {
-            let tried = check.holds(deadline, program);
+            let tried = check.holds(deadline, program, owner);
             if exited(program) {
                 return Err(Error::without_errno(Step::ExitedBeforeReady, detail));
             }

@@ -57,6 +57,17 @@ impl Service<'_> {
         }
     }
 
+    /// The processes of `session` (and, once set, the main pid's descendants), with no pid
+    /// file.
+    pub(crate) fn of_session(session: i32) -> Self {
+        Service {
+            ino: 0,
+            session: Some(session),
+            main: None,
+            any_holder: false,
+        }
+    }
+
     /// A process of `session` that holds the lock: proof that this session is the service's
     /// still (its id cannot have been taken by another session while that process lives).
     pub(crate) fn holder_in(&self, session: i32) -> Option<Pid> {
@@ -150,7 +161,7 @@ impl Service<'_> {
 }
 
 /// Whether `ancestor` is a parent, grandparent (and so on, up to 64 generations) of `pid`.
-fn descends(pid: Pid, ancestor: Pid) -> bool {
+pub(crate) fn descends(pid: Pid, ancestor: Pid) -> bool {
     let ancestor = ancestor.as_raw_nonzero().get() as u32;
     let mut pid = pid.as_raw_nonzero().get() as u32;
     for _ in 0..64 {

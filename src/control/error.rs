@@ -40,10 +40,13 @@ pub enum Detail {
     /// Nothing more than the errno.
     None,
     /// With `EPERM`: the lock is held by this process, which is not the pid written in the
-    /// file nor proven to be one the start created: nothing was signalled. With `ETIMEDOUT`
-    /// ([`stop`](super::stop)): this process outlived `SIGKILL`. With `EBUSY`: this process
-    /// still holds the lock once the daemon's processes are gone.
+    /// file nor proven to be one the start created: nothing was signalled. With `EBUSY`: this
+    /// process still holds the lock once the daemon's processes are gone.
     Pid(Pid),
+    /// With `ETIMEDOUT` ([`stop`](super::stop), [`stop_with`](super::stop_with)): this process
+    /// still ran after the schedule's last signal (`SIGKILL` for [`stop`](super::stop)) and
+    /// its wait.
+    Outlived(Pid, rustix::process::Signal),
     /// With `ESRCH`: no process holds the pid file's lock.
     NotRunning,
     /// With `ESRCH`: the lock is held, but not by the pid written in the file, and the holder
@@ -134,7 +137,7 @@ impl Error {
     /// The cause: the command's own explanation, or the errno's text.
     fn write_cause(&self, m: &mut Message) {
         let pid = match self.detail {
-            Detail::Pid(pid) => pid.as_raw_nonzero().get() as u32,
+            Detail::Pid(pid) | Detail::Outlived(pid, _) => pid.as_raw_nonzero().get() as u32,
             _ => 0,
         };
         let (head, number, tail): (&str, Option<u32>, &str) = match (self.detail, self.errno) {
@@ -170,7 +173,17 @@ impl Error {
             (_, Errno::BUSY) if self.command == Command::Stop => {
                 ("still locked by a process it could not stop", None, "")
             }
-            (Detail::Pid(_), Errno::TIMEDOUT) => ("pid ", Some(pid), " still runs after SIGKILL"),
+            (Detail::Outlived(_, rustix::process::Signal::KILL), _) => {
+                ("pid ", Some(pid), " still runs after SIGKILL")
+            }
+            (Detail::Outlived(_, signal), _) => {
+                m.push_str("pid ")
+                    .push_u32(pid)
+                    .push_str(" still runs after signal ")
+                    .push_u32(signal.as_raw() as u32)
+                    .push_str(", the last of the schedule");
+                return;
+            }
             _ => {
                 m.push_errno(self.errno);
                 return;
@@ -227,8 +240,20 @@ mod tests {
                  signalled",
             ),
             (
-                Error::with_detail(Command::Stop, Errno::TIMEDOUT, pid),
+                Error::with_detail(
+                    Command::Stop,
+                    Errno::TIMEDOUT,
+                    Detail::Outlived(Pid::from_raw(42).unwrap(), rustix::process::Signal::KILL),
+                ),
                 "stop: pid 42 still runs after SIGKILL",
+            ),
+            (
+                Error::with_detail(
+                    Command::Stop,
+                    Errno::TIMEDOUT,
+                    Detail::Outlived(Pid::from_raw(42).unwrap(), rustix::process::Signal::TERM),
+                ),
+                "stop: pid 42 still runs after signal 15, the last of the schedule",
             ),
             (
                 Error::new(Command::Stop, Errno::BUSY),

@@ -143,8 +143,8 @@ pub fn signal(path: &CStr, signal: Signal) -> Result<Pid, Error> {
 /// signalled or removed); when the holder is not the pid written in the file nor proven to be
 /// a process the start created, `EPERM` with its pid (or [`Detail::Unidentified`] when none
 /// can be named), and nothing is signalled; `ETIMEDOUT` with the pid of a process that
-/// outlives `SIGKILL`, and `EBUSY` with the pid of a process still holding the lock at the end
-/// ([`Detail::None`] if none can be named);
+/// outlives `SIGKILL` ([`Detail::Outlived`]), and `EBUSY` with the pid of a process still
+/// holding the lock at the end ([`Detail::None`] if none can be named);
 /// [`Command::Signal`] when the signal cannot be sent (`EPERM`: another user's process);
 /// [`Command::Status`] as for [`status`].
 ///
@@ -164,7 +164,8 @@ pub fn stop(path: &CStr, signal: Signal, timeout: Duration) -> Result<Stopped, E
 ///
 /// # Errors
 ///
-/// As for [`stop`]; `ETIMEDOUT` with the pid of a process still left after the last step.
+/// As for [`stop`]; `ETIMEDOUT` with the pid of a process still left after the last step,
+/// and that step's signal ([`Detail::Outlived`]).
 pub fn stop_with(
     path: &CStr,
     signal: Signal,
@@ -239,10 +240,11 @@ pub fn stop_with(
             }
         }
         if !exited_everywhere(&service, &snapshot, main)? {
+            let last = then.last().map_or(signal, |&(last, _)| last);
             return Err(Error::with_detail(
                 Command::Stop,
                 Errno::TIMEDOUT,
-                Detail::Pid(left),
+                Detail::Outlived(left, last),
             ));
         }
     }
@@ -459,6 +461,66 @@ pub(crate) fn kill(pidfd: &OwnedFd) {
     if send(pidfd, Signal::KILL).is_ok() {
         let _ = exited_within(pidfd, KILL_WAIT);
     }
+}
+
+/// Ends what a daemon-mode start that failed after its program ran leaves behind, as
+/// [`stop`] ends a service: the program (`pidfd`), what it started while it ran (its
+/// descendants, found before it is killed: one that made a session of its own too) and every
+/// process of the session the start created (`session`, the intermediate's pid, reserved
+/// while the session has members); all get `SIGKILL`, the program last, and are waited for
+/// (up to five seconds after the last one found). Once they are gone, so are their
+/// descriptors of the pid file's lock: the caller's cleanup then removes the pid file. A
+/// process that left the service before (a double fork: neither a descendant nor in the
+/// session) is not found; nor is one the program handed its descriptor to: neither is
+/// signalled.
+///
+/// Shared by the failures of `--ready-when` and `--notify-await` in the launcher.
+pub(crate) fn end_start(session: Pid, pidfd: Option<&OwnedFd>) {
+    let mut service = Service::of_session(session.as_raw_nonzero().get());
+    let main = pidfd.and_then(|fd| Some((pidfd_pid(fd)?, fd)));
+    service.main = main;
+    let main_pid = main.map(|(p, _)| p);
+    // Descendants outside the session first, while the program still shows them as its own.
+    let snapshot = Snapshot::take(&service, main_pid, Signal::KILL);
+    let _ = rustix::process::kill_process_group(session, Signal::KILL);
+    if let Ok(snapshot) = &snapshot {
+        snapshot.each_left(&mut |_, fd| {
+            let _ = send(fd, Signal::KILL);
+        });
+        if let Ok(None) = wait_gone(&service, snapshot, main, KILL_WAIT, Some(Signal::KILL)) {
+            return;
+        }
+    }
+    if let Some(pidfd) = pidfd {
+        kill(pidfd);
+    }
+}
+
+/// The pid of the process behind `pidfd`, from the `Pid:` line of its `fdinfo`.
+///
+/// # References
+///  - [pidfd_open(2)](https://man7.org/linux/man-pages/man2/pidfd_open.2.html)
+pub(crate) fn pidfd_pid(pidfd: &OwnedFd) -> Option<Pid> {
+    let fd = rustix::fd::AsRawFd::as_raw_fd(pidfd) as u32;
+    let mut digits = [0_u8; 10];
+    let digits = crate::decimal::format_u32(fd, &mut digits);
+    let mut path = [0_u8; 40];
+    let path = crate::lines::join(&mut path, &[b"/proc/self/fdinfo/", digits, b"\0"])?;
+    let info = crate::sys::open(
+        crate::sys::c_str(path)?,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .ok()?;
+    let mut buf = [0_u8; 512];
+    let mut pid = None;
+    let _ = find_line(info.as_fd(), &mut buf, &mut |line| {
+        pid = line
+            .strip_prefix(b"Pid:")
+            .and_then(|p| crate::decimal::parse_pid(p.trim_ascii()));
+        pid.is_some()
+    });
+    pid.and_then(|p| Pid::from_raw(p as i32))
 }
 
 /// `pidfd_send_signal`; a process that has exited already (`ESRCH`) counts as signalled.

@@ -4,7 +4,7 @@
 //! `--status`); a `MAINPID=` worker written to the pid file.
 
 use rustix::fd::OwnedFd;
-use rustix::process::{Pid, Signal};
+use rustix::process::Pid;
 
 use crate::config::Daemon;
 use crate::error::Error;
@@ -96,10 +96,7 @@ impl Daemon<'_> {
                 Ok(main)
             }
             Err(why) => {
-                let _ = rustix::process::kill_process_group(child, Signal::KILL);
-                if let Some(pidfd) = pidfd {
-                    crate::control::kill(pidfd);
-                }
+                crate::control::end_start(child, pidfd);
                 Err(crate::sd_notify::error(why))
             }
         }

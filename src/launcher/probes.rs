@@ -1,7 +1,7 @@
 //! **The launcher's readiness checks** ([`Daemon::ready_when`]) in daemon mode: once the
 //! program is executed (and has written its `ready_fd` line, if asked to), the checks are
-//! polled while a pidfd of the program shows it running; on a failure the program's process
-//! group is killed before the start reports it. Under `respawn` the supervisor polls them
+//! polled while a pidfd of the program shows it running; on a failure the program's service
+//! (its session, its descendants) is killed before the start reports it. Under `respawn` the supervisor polls them
 //! instead (see `after_fork::supervisor`).
 
 use rustix::fd::OwnedFd;
@@ -23,8 +23,9 @@ impl<'a> Daemon<'a> {
 }
 
 /// The checks `ready` (if any), after the program was executed: `Ok` once all hold. On a
-/// failure the program's process group (`group`, the intermediate's pid, reserved while the
-/// group has members) and the program itself are killed; the caller's cleanup then removes
+/// failure the service goes as `--stop` ends it ([`end_start`](crate::control::end_start)):
+/// the session the start created (`group`, the intermediate's pid, reserved while the
+/// session has members), the program and its descendants; the caller's cleanup then removes
 /// the pid file.
 ///
 /// A free function of the values it needs, not a method: the configuration's address must

@@ -50,8 +50,9 @@ impl Capabilities {
     /// Parses the `cap_iab(3)` text form that OpenRC's `--capabilities` takes: a
     /// comma-separated list of capabilities (see [`capability`]), each after prefixes that
     /// say where it goes: `^` ambient and inheritable, `%` (or none) inheritable only, `!`
-    /// out of the bounding set (`!` combines with the others: `!%cap_x`). An empty text sets
-    /// nothing.
+    /// out of the bounding set (`!` combines with the others in the syntax, `!%cap_x`, but a
+    /// start refuses a capability both kept and dropped: see
+    /// [`Limits::capabilities`](super::Limits::capabilities)). An empty text sets nothing.
     ///
     /// # Errors
     ///

@@ -169,7 +169,14 @@ impl Limits {
     ///
     /// Before any fork the launcher checks that it has every ambient and inheritable one in
     /// its own permitted and bounding sets: [`Step::Capabilities`](crate::Step::Capabilities)
-    /// without an errno, and [`Detail::Capability`] naming the first one missing.
+    /// without an errno, and [`Detail::Capability`] naming the first one missing. One both
+    /// kept (ambient or inheritable) and dropped from the bounding set, or ambient ones with
+    /// [`securebits`](Self::securebits) that include `SECBIT_NO_CAP_AMBIENT_RAISE` (0x40),
+    /// are refused there too, with `EINVAL` and the first such one.
+    ///
+    /// Without a [`user`](Daemon::user) the program runs as root and has every capability
+    /// root has, whatever is kept here (unless the secure bits include `SECBIT_NOROOT`):
+    /// these sets then add nothing, and only the bounding set's drops take any away.
     ///
     /// # References
     ///  - [capabilities(7)](https://man7.org/linux/man-pages/man7/capabilities.7.html)

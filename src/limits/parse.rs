@@ -36,9 +36,9 @@ impl ResourceLimit {
         let (name, Some(limits)) = split_once(text, b'=') else {
             return Err("--rlimit needs NAME=SOFT[:HARD]");
         };
-        let resource =
-            resource(name).ok_or("unknown resource (see prlimit(1): nofile, nproc, core, ...)")?;
-        let bad = "a limit must be a number or unlimited";
+        let resource = resource(name)
+            .ok_or("--rlimit needs a resource prlimit(1) names (nofile, nproc, core, ...)")?;
+        let bad = "--rlimit needs each limit a number or unlimited";
         let (soft, hard) = match split_once(limits, b':') {
             (both, None) => {
                 let v = limit_value(both).ok_or(bad)?;
@@ -54,7 +54,9 @@ impl ResourceLimit {
         };
         match (soft, hard) {
             (None, None) => Err(bad),
-            (Some(s), Some(h)) if s > h => Err("the soft limit is above the hard one"),
+            (Some(s), Some(h)) if s > h => {
+                Err("--rlimit needs the soft limit at or below the hard one")
+            }
             _ => Ok(ResourceLimit {
                 resource,
                 soft,
@@ -80,14 +82,14 @@ impl IoPriority {
             b"1" | b"real-time" | b"realtime" => IoClass::RealTime,
             b"2" | b"best-effort" | b"besteffort" => IoClass::BestEffort,
             b"3" | b"idle" => IoClass::Idle,
-            _ => return Err("unknown I/O class (idle, best-effort, real-time, or 0 to 3)"),
+            _ => return Err("--ionice needs a class: idle, best-effort, real-time, or 0 to 3"),
         };
         let default = if class == IoClass::None { 0 } else { 4 };
         let level = match level {
             None => default,
             Some(l) => crate::decimal::parse_u64(l, 10, 1)
                 .filter(|&l| l <= 7 && (class != IoClass::None || l == 0))
-                .ok_or("the I/O level must be 0 to 7 (0 for class none)")?
+                .ok_or("--ionice needs a level from 0 to 7 (0 for class none)")?
                 as u8,
         };
         Ok(IoPriority { class, level })
@@ -110,7 +112,7 @@ impl Scheduling {
             b"rr" => Policy::RoundRobin,
             b"batch" => Policy::Batch,
             b"idle" => Policy::Idle,
-            _ => return Err("unknown scheduling policy (other, fifo, rr, batch, idle)"),
+            _ => return Err("--procsched needs a policy: other, fifo, rr, batch or idle"),
         };
         let real_time = matches!(policy, Policy::Fifo | Policy::RoundRobin);
         let priority = match priority {
@@ -123,8 +125,9 @@ impl Scheduling {
                         p == 0
                     }
                 })
-                .ok_or("the priority must be 1 to 99 for fifo and rr, 0 for the others")?
-                as u32,
+                .ok_or(
+                    "--procsched needs a priority from 1 to 99 for fifo and rr, 0 for the others",
+                )? as u32,
         };
         Ok(Scheduling { policy, priority })
     }

@@ -118,6 +118,37 @@ pub fn tool_capabilities_keep_only_the_ambient_set() -> TestResult {
     no_process_left()
 }
 
+/// `--capabilities ^cap_x` without `-u`: PROGRAM runs as root with every capability, which
+/// the start says on stderr (and starts); with `-u` or `SECBIT_NOROOT` it says nothing.
+pub fn tool_capabilities_without_user_warn() -> TestResult {
+    needs_tool(&["tool-privileges", "tool-limits"])?;
+    needs_root()?;
+    let out = run(tool().args(["--capabilities", "^cap_net_bind_service", "sleep", "30"]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = the_daemon()?;
+    ensure_eq!(
+        stderr_of(&out),
+        "rawdaemon: warning: --capabilities without -u: PROGRAM runs as root and keeps every \
+         capability (only !cap_NAME takes one away)\n"
+    );
+    ensure_eq!(
+        caps(daemon.0, "CapEff")?,
+        caps(std::process::id() as i32, "CapEff")?
+    );
+    drop(daemon);
+    for quiet in [
+        &["-u", "nobody", "--capabilities", "^cap_net_bind_service"][..],
+        &["--capabilities", "!cap_sys_module"],
+    ] {
+        let out = run(tool().args(quiet).args(["sleep", "30"]));
+        ensure!(out.status.success(), "{quiet:?}: {}", describe(&out));
+        let daemon = the_daemon()?;
+        ensure_eq!(stderr_of(&out), "", "{quiet:?}");
+        drop(daemon);
+    }
+    no_process_left()
+}
+
 /// `--no-new-privs --secbits 3` (SECBIT_NOROOT and its lock) as root: PROGRAM's child capsh
 /// reports those secure bits and no-new-privs (both inherited); /proc shows PROGRAM with the
 /// flag, seccomp untouched, and as root without any capability (no root privilege at
@@ -159,40 +190,47 @@ pub fn tool_no_new_privs_and_secure_bits() -> TestResult {
     Ok(())
 }
 
-/// Every failure of the capability options: usage errors (status 2) before anything starts;
-/// a capability the launcher does not have, named before any fork; the kernel's refusals
-/// (no CAP_SETPCAP to drop from the bounding set or set the secure bits; an ambient raise
-/// the secure bits forbid, after the drop), each naming its step. Nothing is left: no
-/// process, no pid file.
+/// Every failure of the capability options: usage errors (status 2) before anything starts,
+/// each naming its option (an unknown capability, an empty entry, a capability both kept and
+/// dropped, ambient ones the secure bits forbid to raise); a capability the launcher does not
+/// have, named before any fork; the kernel's refusals (no CAP_SETPCAP to drop from the
+/// bounding set or set the secure bits), each naming its step. Nothing is left: no process,
+/// no pid file.
 pub fn fail_capabilities() -> TestResult {
     needs_tool(&["tool-privileges", "tool-limits"])?;
     needs_root()?;
     let dir = TempDir::new("capsfail");
     let pid_file = dir.path("d.pid");
-    let usage = |arg: &str| {
-        format!(
-            "rawdaemon: unknown capability (cap_iab syntax: [!^%]cap_NAME,...): {arg} (try --help)"
-        )
-    };
-    for (list, bad) in [
-        ("^cap_bogus", "^cap_bogus"),
-        ("^cap_net_raw,", ""),
-        ("cap_chown,%41", "%41"),
-        ("net_raw", "net_raw"),
+    let unknown = "--capabilities needs known capabilities (cap_iab syntax: [!^%]cap_NAME,...)";
+    let empty = "--capabilities has an empty entry (cap_iab syntax: [!^%]cap_NAME,...)";
+    let both = "--capabilities cannot both keep (^ or %) and drop (!) a capability";
+    for (list, what, bad) in [
+        ("^cap_bogus", unknown, "^cap_bogus"),
+        ("^cap_net_raw,", empty, "^cap_net_raw,"),
+        (",", empty, ","),
+        ("cap_chown,%41", unknown, "%41"),
+        ("net_raw", unknown, "net_raw"),
+        // A capability dropped from the bounding set cannot also be kept: an ambient one
+        // would stay in PROGRAM's permitted, effective and ambient sets.
+        ("!^cap_net_raw", both, "!^cap_net_raw"),
+        (
+            "^cap_net_raw,!cap_net_raw",
+            both,
+            "^cap_net_raw,!cap_net_raw",
+        ),
+        ("!%cap_kill", both, "!%cap_kill"),
     ] {
-        let message = if bad.is_empty() {
-            "rawdaemon: unknown capability (cap_iab syntax: [!^%]cap_NAME,...) (try --help)"
-                .to_string()
-        } else {
-            usage(bad)
-        };
         expect_failure(
-            tool()
-                .arg("-p")
-                .arg(&pid_file)
-                .args(["--capabilities", list, "sleep", "30"]),
+            tool().arg("-p").arg(&pid_file).args([
+                "-u",
+                "nobody",
+                "--capabilities",
+                list,
+                "sleep",
+                "30",
+            ]),
             2,
-            &message,
+            &format!("rawdaemon: {what}: {bad} (try --help)"),
             Some(&pid_file),
         )?;
     }
@@ -202,7 +240,24 @@ pub fn fail_capabilities() -> TestResult {
         "rawdaemon: --secbits needs a number below 0x1000: 0x1000 (try --help)",
         None,
     )?;
-    let starts: [(&[u32], &[&str], &str); 4] = [
+    // Ambient capabilities that the secure bits forbid to raise: refused before anything.
+    expect_failure(
+        tool().arg("-p").arg(&pid_file).args([
+            "-u",
+            "nobody",
+            "--secbits",
+            "0xc0",
+            "--capabilities",
+            "^cap_net_bind_service",
+            "sleep",
+            "30",
+        ]),
+        2,
+        "rawdaemon: --secbits with SECBIT_NO_CAP_AMBIENT_RAISE (0x40) forbids --capabilities \
+         ^cap_NAME (try --help)",
+        Some(&pid_file),
+    )?;
+    let starts: [(&[u32], &[&str], &str); 3] = [
         (
             &[NET_RAW],
             &["-u", "nobody", "--capabilities", "^cap_net_raw"],
@@ -218,18 +273,6 @@ pub fn fail_capabilities() -> TestResult {
             &[SETPCAP],
             &["--secbits", "3"],
             "rawdaemon: prctl securebits: Operation not permitted",
-        ),
-        (
-            &[],
-            &[
-                "-u",
-                "nobody",
-                "--secbits",
-                "0xc0",
-                "--capabilities",
-                "^cap_net_bind_service",
-            ],
-            "rawdaemon: capabilities cap_net_bind_service: Operation not permitted",
         ),
     ];
     for (drop, args, message) in starts {

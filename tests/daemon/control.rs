@@ -556,6 +556,24 @@ pub fn tool_stop_ends_the_marked_session() -> TestResult {
             pid_file.display()
         )
     );
+    // Not running for --oknodo either: its start fails as without it, naming the holder.
+    let out = run(tool()
+        .arg("--oknodo")
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["sleep", "30"]));
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure!(
+        !stderr_of(&out).contains("nothing to do")
+            && stderr_of(&out).contains(&format!("pid {}", child.0)),
+        "{}",
+        describe(&out)
+    );
+    ensure_eq!(children(), vec![child.0], "a second daemon started");
+    let out = run(tool()
+        .args(["--oknodo", "--signal", "HUP", "-p"])
+        .arg(&pid_file));
+    ensure_eq!(out.status.code(), Some(3), "{}", describe(&out));
     let out = stop(&pid_file, &["-t", "5"]);
     ensure_eq!(out.status.code(), Some(0), "{}", describe(&out));
     ensure!(!pid_file.exists(), "pid file left behind");

@@ -268,6 +268,150 @@ fn times_out(respawn: bool) -> TestResult {
     Ok(())
 }
 
+/// A failed start ends the whole service, as `--stop` does: a process PROGRAM started in a
+/// session of its own (which its process group does not reach) goes too, so it does not keep
+/// the lock of a removed pid file and a second start then runs alone. The same for
+/// `--ready-when` timing out and `--notify-await` timing out.
+pub fn fail_ready_when_ends_the_whole_service() -> TestResult {
+    needs_tool(&["tool-ready", "tool-notify"])?;
+    let dir = TempDir::new("ready-service");
+    let pid_file = dir.path("d.pid");
+    let never = dir.path("never");
+    let check = format!("path:{}", never.display());
+    for (options, message) in [
+        (
+            vec!["--ready-when", check.as_str()],
+            format!(
+                "rawdaemon: ready-when {check}: not ready before the timeout \
+                 (--notify-timeout); last try: No such file or directory"
+            ),
+        ),
+        (
+            vec!["--notify-await"],
+            String::from(": no READY=1 within 1 s"),
+        ),
+    ] {
+        let mut cmd = start(false, &pid_file, &["--notify-timeout", "1"]);
+        cmd.args(&options)
+            .args(["sh", "-c", "setsid sleep 30 & exec sleep 30"]);
+        let out = run(&mut cmd);
+        let left = sweep_children();
+        ensure_eq!(
+            out.status.code(),
+            Some(1),
+            "{options:?}: {}",
+            describe(&out)
+        );
+        ensure!(
+            stderr_of(&out).contains(&message),
+            "{options:?}: {}",
+            describe(&out)
+        );
+        ensure!(
+            left.is_empty(),
+            "{options:?}: processes left behind: {left:?}"
+        );
+        ensure!(!pid_file.exists(), "{options:?}: pid file left behind");
+        // A second start on the same pid file runs alone.
+        let out = run(&mut sleeper(&pid_file));
+        ensure!(out.status.success(), "{}", describe(&out));
+        let daemon = the_daemon()?;
+        let out = stop(&pid_file, &[]);
+        ensure!(out.status.success(), "{}", describe(&out));
+        drop(daemon);
+        no_process_left()?;
+    }
+    Ok(())
+}
+
+/// A `unix:` listener counts only if it is the service's: another user listening on the
+/// abstract name first does not make the start succeed (it times out, the last try refused);
+/// a listener PROGRAM's child makes still does.
+pub fn fail_ready_when_unix_listener_of_another_user() -> TestResult {
+    needs_tool(&["tool-ready", "tool-privileges"])?;
+    needs_root()?;
+    let dir = TempDir::new("ready-peer");
+    let pid_file = dir.path("d.pid");
+    let name = format!("rawdaemon-rv-{}", std::process::id());
+    let listener = listen_as(4242, &name)?;
+    let check = format!("unix:@{name}");
+    let mut cmd = start(false, &pid_file, &["--notify-timeout", "1", "-u", "nobody"]);
+    cmd.args(["--ready-when", &check, "sleep", "30"]);
+    let out = run(&mut cmd);
+    kill_and_reap(listener);
+    let left = sweep_children();
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        format!(
+            "rawdaemon: ready-when {check}: not ready before the timeout (--notify-timeout); \
+             last try: Permission denied\n"
+        )
+    );
+    ensure!(left.is_empty(), "processes left behind: {left:?}");
+    ensure!(!pid_file.exists(), "pid file left behind");
+    // PROGRAM's own child listens: that counts.
+    let socket = dir.path("s.sock");
+    let mark = dir.path("listening");
+    let check = format!("unix:{}", socket.display());
+    let script = format!(
+        "\"$0\" --role listen unix {} 100 {} & exec sleep 30",
+        socket.display(),
+        mark.display()
+    );
+    let mut cmd = start(false, &pid_file, &["--ready-when", &check]);
+    cmd.arg("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(std::env::current_exe().map_err(|e| e.to_string())?);
+    let out = run(&mut cmd);
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        mark.exists(),
+        "the launcher exited before the child listened"
+    );
+    let out = stop(&pid_file, &[]);
+    ensure!(out.status.success(), "{}", describe(&out));
+    no_process_left()
+}
+
+/// A child of this process that listens on the abstract Unix socket `name` as `uid` (with
+/// no groups), until killed; its pid.
+fn listen_as(uid: u32, name: &str) -> Result<i32, String> {
+    let addr =
+        <std::os::unix::net::SocketAddr as std::os::linux::net::SocketAddrExt>::from_abstract_name(
+            name.as_bytes(),
+        )
+        .map_err(|e| e.to_string())?;
+    let (mut read, write) = std::os::unix::net::UnixStream::pair().map_err(|e| e.to_string())?;
+    // SAFETY: the runner is single-threaded; the child only makes raw calls, then exits.
+    let pid = unsafe { libc::fork() };
+    if pid == 0 {
+        // SAFETY: plain system calls on values prepared before the fork.
+        unsafe {
+            let ok = libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setresgid(uid, uid, uid) == 0
+                && libc::setresuid(uid, uid, uid) == 0;
+            if ok {
+                if let Ok(_listening) = std::os::unix::net::UnixListener::bind_addr(&addr) {
+                    libc::write(write.as_raw_fd(), b"y".as_ptr().cast(), 1);
+                    loop {
+                        libc::pause();
+                    }
+                }
+            }
+            libc::_exit(1);
+        }
+    }
+    drop(write);
+    let mut byte = [0_u8; 1];
+    if read.read(&mut byte).map_err(|e| e.to_string())? != 1 {
+        kill_and_reap(pid);
+        return Err(format!("uid {uid} could not listen on @{name}"));
+    }
+    Ok(pid)
+}
+
 /// Checks that cannot be made are usage errors: a name that needs DNS, a relative path, a
 /// foreground start without `-R` (nothing would wait), a bad timeout.
 pub fn fail_ready_when_usage() -> TestResult {
@@ -578,6 +722,13 @@ pub fn tool_stop_retry_schedule() -> TestResult {
     let daemon = begin(&pid_file)?;
     let out = stop(&pid_file, &["--retry", "TERM/1"]);
     ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    // It names the schedule's last signal: no SIGKILL was sent.
+    ensure!(
+        stderr_of(&out).contains(" still runs after signal 15, the last of the schedule\n")
+            && !stderr_of(&out).contains("SIGKILL"),
+        "{}",
+        describe(&out)
+    );
     ensure!(alive(daemon.0), "a schedule without KILL killed it");
     ensure_eq!(read_text(&log)?, "TERM\n");
     // TIMEOUT alone: TERM, then KILL.

@@ -254,15 +254,15 @@ pub fn fail_resource_limits() -> TestResult {
         ),
         (
             &["--rlimit", "files=10"],
-            "unknown resource (see prlimit(1): nofile, nproc, core, ...): files=10",
+            "--rlimit needs a resource prlimit(1) names (nofile, nproc, core, ...): files=10",
         ),
         (
             &["--rlimit", "nofile=20:10"],
-            "the soft limit is above the hard one: nofile=20:10",
+            "--rlimit needs the soft limit at or below the hard one: nofile=20:10",
         ),
         (
             &["--rlimit", "nofile=-1"],
-            "a limit must be a number or unlimited: nofile=-1",
+            "--rlimit needs each limit a number or unlimited: nofile=-1",
         ),
         (
             &["--nicelevel", "20"],
@@ -278,19 +278,19 @@ pub fn fail_resource_limits() -> TestResult {
         ),
         (
             &["--ionice", "best-effort:8"],
-            "the I/O level must be 0 to 7 (0 for class none): best-effort:8",
+            "--ionice needs a level from 0 to 7 (0 for class none): best-effort:8",
         ),
         (
             &["--ionice", "fast"],
-            "unknown I/O class (idle, best-effort, real-time, or 0 to 3): fast",
+            "--ionice needs a class: idle, best-effort, real-time, or 0 to 3: fast",
         ),
         (
             &["--procsched", "fifo:0"],
-            "the priority must be 1 to 99 for fifo and rr, 0 for the others: fifo:0",
+            "--procsched needs a priority from 1 to 99 for fifo and rr, 0 for the others: fifo:0",
         ),
         (
             &["--procsched", "deadline"],
-            "unknown scheduling policy (other, fifo, rr, batch, idle): deadline",
+            "--procsched needs a policy: other, fifo, rr, batch or idle: deadline",
         ),
         (
             &["--no-new-privs=1"],

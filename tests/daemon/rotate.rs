@@ -484,6 +484,10 @@ pub fn fail_rotate_options() -> TestResult {
             "--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M): 4095",
         ),
         (
+            &["--log-max-size", "99999999999G", "-o", "L"],
+            "--log-max-size is too large (at most nine digits, then K, M or G): 99999999999G",
+        ),
+        (
             &["--log-max-size", "64X", "-o", "L"],
             "--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M): 64X",
         ),

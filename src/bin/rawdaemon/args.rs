@@ -380,10 +380,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             }
             #[cfg(feature = "tool-rotate")]
             (LOG_MAX_SIZE, Some(v)) => {
-                let size = parse_size(v.to_bytes()).ok_or(Stop::Usage(
-                    "--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M)",
-                    v.to_bytes(),
-                ))?;
+                let size =
+                    parse_size(v.to_bytes()).map_err(|why| Stop::Usage(why, v.to_bytes()))?;
                 a.rotation = Some((size, DEFAULT_KEEP));
             }
             #[cfg(feature = "tool-rotate")]
@@ -534,6 +532,8 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
             b"",
         ));
     }
+    #[cfg(feature = "tool-limits")]
+    a.limits.check()?;
     #[cfg(feature = "tool-ready")]
     if !a.ready_when.as_slice().is_empty() && a.foreground && a.respawn.is_none() {
         return Err(Stop::Usage(
@@ -736,15 +736,20 @@ fn parse_number(s: &[u8]) -> Option<u32> {
 #[cfg(feature = "tool-rotate")]
 /// A size in bytes, with an optional `K`, `M` or `G` (powers of 1024; either case), of
 /// 4096 or more: `--log-max-size`.
-fn parse_size(s: &[u8]) -> Option<u64> {
+fn parse_size(s: &[u8]) -> Result<u64, &'static str> {
     let (digits, shift) = match s.split_last() {
         Some((b'k' | b'K', d)) => (d, 10),
         Some((b'm' | b'M', d)) => (d, 20),
         Some((b'g' | b'G', d)) => (d, 30),
         _ => (s, 0),
     };
-    let n = u64::from(parse_number(digits)?) << shift;
-    (n >= 4096).then_some(n)
+    match parse_number(digits) {
+        Some(n) if u64::from(n) << shift >= 4096 => Ok(u64::from(n) << shift),
+        None if digits.len() > 9 && digits.iter().all(u8::is_ascii_digit) => {
+            Err("--log-max-size is too large (at most nine digits, then K, M or G)")
+        }
+        _ => Err("--log-max-size needs a size of 4096 bytes or more (such as 64K, 10M)"),
+    }
 }
 
 /// A signal by name (`TERM`, `SIGTERM`, any case) or number.

@@ -11,13 +11,48 @@ use crate::args::{
     CAPABILITIES, IONICE, NICELEVEL, NO_NEW_PRIVS, OOM_SCORE_ADJ, PROCSCHED, RLIMIT, SECBITS, Stop,
 };
 
-/// What these options ask for.
-pub struct Options(Limits);
+/// What these options ask for: the settings, and what the checks across options need.
+pub struct Options(Limits, Capabilities, u32);
+
+/// `SECBIT_NOROOT`: root gets no capabilities at `execve`.
+const NOROOT: u32 = 0x1;
+/// `SECBIT_NO_CAP_AMBIENT_RAISE`: no capability may be raised in the ambient set.
+const NO_CAP_AMBIENT_RAISE: u32 = 0x40;
 
 impl Options {
     /// None given.
     pub const fn new() -> Self {
-        Options(Limits::new())
+        Options(
+            Limits::new(),
+            Capabilities {
+                ambient: 0,
+                inheritable: 0,
+                drop_bounding: 0,
+            },
+            0,
+        )
+    }
+
+    /// The usage error of options that contradict each other: ambient capabilities
+    /// (`^cap_x`) with `--secbits` forbidding their raise.
+    pub fn check(&self) -> Result<(), Stop<'static>> {
+        if self.1.ambient != 0 && self.2 & NO_CAP_AMBIENT_RAISE != 0 {
+            return Err(Stop::Usage(
+                "--secbits with SECBIT_NO_CAP_AMBIENT_RAISE (0x40) forbids --capabilities ^cap_NAME",
+                b"",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The warning for capabilities kept without `-u` (and without `SECBIT_NOROOT`): PROGRAM
+    /// runs as root with all of root's capabilities, so keeping some restricts nothing.
+    pub fn warning(&self, user: bool) -> Option<&'static str> {
+        let kept = self.1.ambient | self.1.inheritable != 0;
+        (kept && !user && self.2 & NOROOT == 0).then_some(
+            "rawdaemon: warning: --capabilities without -u: PROGRAM runs as root and keeps \
+             every capability (only !cap_NAME takes one away)",
+        )
     }
 
     /// Takes option `letter` with its value (none for `--no-new-privs`).
@@ -26,18 +61,35 @@ impl Options {
         let l = self.0;
         self.0 = match letter {
             NO_NEW_PRIVS => l.no_new_privs(true),
-            CAPABILITIES => l.capabilities(Capabilities::parse(v).map_err(|entry| {
-                Stop::Usage(
-                    "unknown capability (cap_iab syntax: [!^%]cap_NAME,...)",
-                    entry,
-                )
-            })?),
-            SECBITS => l.securebits(
-                parse_unsigned(v)
+            CAPABILITIES => {
+                let caps = Capabilities::parse(v).map_err(|entry| match entry {
+                    b"" => Stop::Usage(
+                        "--capabilities has an empty entry (cap_iab syntax: [!^%]cap_NAME,...)",
+                        v,
+                    ),
+                    _ => Stop::Usage(
+                        "--capabilities needs known capabilities (cap_iab syntax: \
+                         [!^%]cap_NAME,...)",
+                        entry,
+                    ),
+                })?;
+                if (caps.ambient | caps.inheritable) & caps.drop_bounding != 0 {
+                    return Err(Stop::Usage(
+                        "--capabilities cannot both keep (^ or %) and drop (!) a capability",
+                        v,
+                    ));
+                }
+                self.1 = caps;
+                l.capabilities(caps)
+            }
+            SECBITS => {
+                let bits = parse_unsigned(v)
                     .filter(|&n| n < 0x1000)
                     .ok_or(Stop::Usage("--secbits needs a number below 0x1000", v))?
-                    as u32,
-            ),
+                    as u32;
+                self.2 = bits;
+                l.securebits(bits)
+            }
             // A resource given again: the last value counts.
             RLIMIT => l.rlimit(ResourceLimit::parse(v).map_err(|why| Stop::Usage(why, v))?),
             NICELEVEL => l.nice(

@@ -136,6 +136,12 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let Ok(user) = user(&args) else {
         return 1;
     };
+    #[cfg(feature = "tool-limits")]
+    if let Some(warning) = args.limits.warning(args.user.is_some()) {
+        let mut m = Message::new();
+        m.push_str(warning);
+        m.write_line(stderr());
+    }
     // -u sets USER, LOGNAME and HOME as login does; -E, after them, can still override.
     #[cfg(feature = "tool-privileges")]
     let account = account.entries(user.as_ref());
@@ -274,6 +280,9 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
 
 /// `--oknodo`: a start refused because the daemon already runs (another process holds the
 /// pid file's lock) is success, as LSB's `start` of a running service is: says so, exit 0.
+/// Not when `--status` would say the daemon is gone and only a process it started holds the
+/// lock (it is not running: the start fails as without `--oknodo`, and `--stop` ends that
+/// process).
 ///
 /// # Safety
 ///
@@ -285,7 +294,8 @@ unsafe fn start_oknodo(daemon: &Daemon<'_>, pid_file: Option<&CStr>) -> i32 {
         Ok(_) => 0,
         Err(e)
             if e.step() == Step::PidFileLock
-                && e.errno() == Some(rustix::io::Errno::WOULDBLOCK) =>
+                && e.errno() == Some(rustix::io::Errno::WOULDBLOCK)
+                && !pid_file.is_some_and(orphaned) =>
         {
             let mut m = rawdaemon::Message::new();
             m.push_str("rawdaemon: already running");
@@ -307,6 +317,16 @@ unsafe fn start_oknodo(daemon: &Daemon<'_>, pid_file: Option<&CStr>) -> i32 {
             rawdaemon::exit_code(&e)
         }
     }
+}
+
+/// Whether `--status` of `pid_file` would say the daemon is gone while a process it started
+/// holds the lock.
+#[cfg(feature = "tool-control")]
+fn orphaned(pid_file: &CStr) -> bool {
+    matches!(
+        rawdaemon::control::status(pid_file),
+        Ok(rawdaemon::control::Status::Orphaned(_))
+    )
 }
 
 /// `NOTIFY_SOCKET` in a build without `tool-notify`: a service manager waiting for READY=1
