@@ -102,8 +102,6 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        supervisor waits for the first run. With -p, STATUS= is kept in
                        PIDFILE.status (before READY=1; with -R or -f the latest), and
                        --status prints it on stderr after the pid
-      --notify-timeout SECS  how long --notify-await waits (default 60); then, or if
-                       PROGRAM exits first, the start fails and PROGRAM is killed
       --watchdog SECS  with -R and --notify-await: PROGRAM gets WATCHDOG_USEC, and is
                        killed and restarted when no WATCHDOG=1 comes for SECS
 ",
@@ -115,7 +113,11 @@ once PROGRAM has been executed, or non-zero with a message naming the step that 
                        timeout, exit 1 and kill PROGRAM's process group (with -R the
                        supervisor checks before it reports). Example:
                        --ready-when tcp:127.0.0.1:8080 --ready-when path:/run/app/ready
-      --notify-timeout SECS  how long --ready-when waits (default 60)
+",
+    #[cfg(any(feature = "tool-notify", feature = "tool-ready"))]
+    "      --notify-timeout SECS  how long --notify-await waits for READY=1, and how long
+                       --ready-when waits for its checks (each, default 60); then, or if
+                       PROGRAM exits first, the start fails and PROGRAM is killed
 ",
     "  -h, --help           print this help
   -V, --version        print the version
