@@ -17,6 +17,15 @@ use crate::sys;
 /// The largest notification read whole (systemd's own limit is the same).
 pub(crate) const MESSAGE_MAX: usize = 4096;
 
+/// How many datagrams one turn of a reader takes at most before it looks at its deadline,
+/// the program's pidfd, its signals and PROGRAM's output again: anyone may send to the
+/// socket, and a flood that never lets the queue run empty must not hold the reader.
+pub(crate) const BATCH: usize = 16;
+
+/// How many generations [`from_service`] walks up from a sender (as `--stop` does): each is
+/// one read of `/proc/PID/stat`, and a stranger sends from as deep a chain as it likes.
+const GENERATIONS: usize = 64;
+
 /// A datagram socket bound to the abstract name `address` (`@name`), non-blocking, that
 /// receives each sender's credentials (`SO_PASSCRED`). An abstract name needs no file: it
 /// goes with the last descriptor, it is reached from inside a `chroot` and after the
@@ -95,11 +104,11 @@ impl<'m> Notice<'m> {
 }
 
 /// Whether process `sender` is one of `roots` or a descendant of one (its chain of parents in
-/// `/proc` reaches it). 0, a process gone, or a chain that reaches pid 1 first: no.
+/// `/proc` reaches it within [`GENERATIONS`]). 0, a process gone, a chain that reaches pid 1
+/// first, or one deeper than that: no.
 pub(crate) fn from_service(sender: u32, roots: [u32; 2]) -> bool {
     let mut pid = sender;
-    // A bound, in case /proc changes under the walk.
-    for _ in 0..256 {
+    for _ in 0..=GENERATIONS {
         if pid <= 1 {
             return false;
         }
@@ -135,7 +144,7 @@ pub(crate) fn error((detail, errno): NotReady) -> crate::Error {
 
 /// A wait for `READY=1` from the program (or a descendant), for a time that each
 /// `EXTEND_TIMEOUT_USEC=` pushes to at least that far from its arrival. Its owner polls the
-/// socket (and the watched process's pidfd) and calls [`read`](Self::read) when woken.
+/// socket (and the watched process's pidfd) and calls [`turn`](Self::turn) when woken.
 pub(crate) struct Awaiting {
     /// The program's pid.
     program: u32,
@@ -149,6 +158,8 @@ pub(crate) struct Awaiting {
     timeout_ms: u64,
     /// The last `ERRNO=`.
     errno: u16,
+    /// The watched process has exited (its last words may still be queued).
+    gone: bool,
 }
 
 impl Awaiting {
@@ -163,6 +174,7 @@ impl Awaiting {
             deadline: sys::monotonic_ms().saturating_add(timeout_ms),
             timeout_ms,
             errno: 0,
+            gone: false,
         }
     }
 
@@ -183,11 +195,31 @@ impl Awaiting {
         self.main.1.as_ref().or(program)
     }
 
-    /// Reads every notification waiting on `socket`; `status` is called with each `STATUS=`
-    /// text heard from the service. Whether `READY=1` came.
-    pub(crate) fn read(&mut self, socket: &OwnedFd, status: &mut dyn FnMut(&[u8])) -> bool {
+    /// One turn, once a poll of `socket` and the watched pidfd returned: reads the
+    /// notifications waiting, at most [`BATCH`] of them (the caller polls again for the
+    /// rest, looking at its deadline and its other descriptors in between); `status` is
+    /// called with each `STATUS=` text heard from the service. `exited`: the watched
+    /// pidfd showed its process's end.
+    ///
+    /// `Some(true)`: `READY=1` came (what follows it is the caller's to read). `Some(false)`:
+    /// the watched process is gone and what it said before is read: the wait has failed
+    /// ([`give_up`](Self::give_up)). `None`: wait on. Every notification waiting is read
+    /// before an end counts: a program that says `READY=1` and exits at once was ready, one
+    /// that named its worker first handed over (the worker is watched from then on).
+    pub(crate) fn turn(
+        &mut self,
+        socket: &OwnedFd,
+        exited: bool,
+        status: &mut dyn FnMut(&[u8]),
+    ) -> Option<bool> {
+        let main = self.main.0;
         let mut buf = [0_u8; MESSAGE_MAX];
-        while let Ok((len, sender)) = sys::recv_with_sender(socket.as_fd(), &mut buf) {
+        let mut emptied = false;
+        for _ in 0..BATCH {
+            let Ok((len, sender)) = sys::recv_with_sender(socket.as_fd(), &mut buf) else {
+                emptied = true;
+                break;
+            };
             let Some(message) = buf.get(..len) else {
                 continue; // longer than any notification: not one
             };
@@ -211,12 +243,17 @@ impl Awaiting {
                     self.main = (pid, (pid != self.program).then_some(fd));
                 }
             }
-            // What follows is the caller's to read.
             if notice.ready {
-                return true;
+                return Some(true);
             }
         }
-        false
+        if self.main.0 != main {
+            // Handed over: the new main process's end is the one that counts.
+            self.gone = false;
+            return None;
+        }
+        self.gone |= exited;
+        (self.gone && emptied).then_some(false)
     }
 
     /// The wait is over: the main process's pid, and its pidfd if it is not the program.
@@ -224,13 +261,13 @@ impl Awaiting {
         self.main
     }
 
-    /// Gives up: the program exited (`exited`) or the time ran out. A followed main process
+    /// Gives up: the watched process exited, or the time ran out. A followed main process
     /// is killed.
-    pub(crate) fn give_up(self, exited: bool) -> NotReady {
+    pub(crate) fn give_up(self) -> NotReady {
         if let Some(fd) = &self.main.1 {
             crate::control::kill(fd);
         }
-        let why = if exited {
+        let why = if self.gone {
             Detail::ExitedBeforeReady
         } else {
             Detail::Timeout((self.timeout_ms / 1000) as u32)
@@ -254,7 +291,7 @@ pub(crate) fn await_ready(
     let mut wait = Awaiting::new(program.0, timeout_ms, follow);
     loop {
         let Some(left) = wait.left() else {
-            return Err(wait.give_up(false));
+            return Err(wait.give_up());
         };
         let watched = wait.watched(program.1);
         let mut fds = [
@@ -264,14 +301,51 @@ pub(crate) fn await_ready(
         let n = if watched.is_some() { 2 } else { 1 };
         let _ = rustix::event::poll(fds.get_mut(..n).unwrap_or_default(), Some(&left));
         let exited = n == 2 && fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
-        // Every notification waiting is read before an exit counts: a program that says
-        // READY=1 and exits at once was ready, one that named its worker first handed over.
-        let before = wait.main.0;
-        if wait.read(socket, status) {
-            return Ok(wait.main());
+        match wait.turn(socket, exited, status) {
+            Some(true) => return Ok(wait.main()),
+            Some(false) => return Err(wait.give_up()),
+            None => {}
         }
-        if exited && wait.main.0 == before {
-            return Err(wait.give_up(true));
+    }
+}
+
+/// After `READY=1`, where nobody reads the socket any more: closes it for reading
+/// (`shutdown(SHUT_RD)`), so that every later send to its name fails (`EPIPE`, which
+/// `sd_notify(3)` ignores) instead of being queued, then reads and drops what was queued
+/// before (closing the descriptors sent along: a `BARRIER=1` is answered). Nothing can come
+/// after the shutdown, so the drain ends (bounded all the same). The name stays bound for as
+/// long as a descriptor of the socket is open: whoever keeps one keeps the name from anyone
+/// else, who would otherwise bind it and hear what the program says later.
+///
+/// # References
+///  - [shutdown(2)](https://man7.org/linux/man-pages/man2/shutdown.2.html)
+///  - [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html)
+pub(crate) fn seal(socket: &OwnedFd) {
+    let _ = rustix::net::shutdown(socket, rustix::net::Shutdown::Read);
+    let mut buf = [0_u8; 64];
+    for _ in 0..4096 {
+        if sys::recv_with_sender(socket.as_fd(), &mut buf).is_err() {
+            break;
+        }
+    }
+}
+
+/// Appends the program's `STATUS=` `text` to `m` for a terminal, with every control
+/// character shown as `?`: C0 and DEL, the C1 controls U+0080 to U+009F (as UTF-8, `C2 80`
+/// to `C2 9F`), and every byte that is not part of valid UTF-8 (a lone 0x9B is CSI to a
+/// terminal in an 8-bit mode; Latin-1 text is shown as `?` too). Other UTF-8 is kept. A
+/// program's status never drives the terminal.
+pub(crate) fn push_printable(m: &mut crate::message::Message, text: &[u8]) {
+    for chunk in text.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            let mut utf8 = [0_u8; 4];
+            m.push(match c.is_control() {
+                true => b"?",
+                false => c.encode_utf8(&mut utf8).as_bytes(),
+            });
+        }
+        for _ in chunk.invalid() {
+            m.push(b"?");
         }
     }
 }
@@ -336,5 +410,25 @@ mod tests {
         assert!(from_service(std::process::id(), [std::process::id(), 0]));
         assert!(!from_service(1, [std::process::id(), 0]));
         assert!(!from_service(0, [0, 0]));
+    }
+
+    #[test]
+    fn statuses_never_drive_the_terminal() {
+        let shown = |text: &[u8]| {
+            let mut m = crate::message::Message::new();
+            push_printable(&mut m, text);
+            std::string::String::from_utf8(m.as_bytes().to_vec()).unwrap()
+        };
+        assert_eq!(shown(b"listening on :80"), "listening on :80");
+        // C0, DEL, and C1 both raw (0x9B is CSI in an 8-bit mode) and as UTF-8 (U+009B).
+        assert_eq!(shown(b"a\x1b[2Jb\x07\x7f\r\n"), "a?[2Jb????");
+        assert_eq!(shown(b"\x9b31m\x85\xc2\x9b31m\xc2\x80"), "?31m??31m?");
+        // UTF-8 stays (including U+00A0 and up, and four-byte characters); what is not UTF-8
+        // goes byte by byte, a sequence cut short too.
+        assert_eq!(
+            shown("caf\u{e9} \u{a0}\u{1f600} \u{2028}".as_bytes()),
+            "caf\u{e9} \u{a0}\u{1f600} \u{2028}"
+        );
+        assert_eq!(shown(b"caf\xe9 \xff\xe2\x82"), "caf? ???");
     }
 }

@@ -19,6 +19,7 @@
 //! | logger       | daemon: `fork` (`--syslog`, `--kmsg`, log rotation and time stamps: [`logfile`]) | [`logger`] | `_exit` at end of PROGRAM's output |
 //! | watcher      | daemon: `fork` (foreground mode, `ready_fd` and `NOTIFY_SOCKET`) | [`watcher`] | `_exit` once it has relayed readiness |
 //! | notify watcher | daemon: `fork` before its steps (foreground mode, `notify_await`, no `respawn`) | [`notify_watcher`] | `_exit` once PROGRAM has exited (or failed to become ready) |
+//! | notify holder | launcher: `fork` (double) after `READY=1` (daemon mode, `notify_await`) | [`notify_holder`] | `_exit` once the daemon has exited |
 //!
 //! The rules, which every file here keeps (the library's lints enforce the last two):
 //! - only async-signal-safe work: rustix system calls and `sys` on descriptors
@@ -38,6 +39,7 @@ mod fds;
 pub(crate) mod intermediate;
 pub(crate) mod logfile;
 pub(crate) mod logger;
+pub(crate) mod notify_holder;
 mod notify_watcher;
 mod supervisor;
 mod watcher;

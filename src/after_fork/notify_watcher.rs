@@ -2,7 +2,9 @@
 //! the process itself becomes the program, so a small process beside it holds the
 //! notification socket. It waits for the program's `READY=1` (printing each `STATUS=`), tells
 //! the service manager (`READY=1` with the program's `MAINPID=`), then passes on what the
-//! program says until it exits. If no `READY=1` comes in time it says so, kills the program
+//! program says until it exits (with no service manager and no status file to tell, it
+//! keeps the socket sealed until then, so that nobody else takes its name: see
+//! [`notify_holder`](super::notify_holder)). If no `READY=1` comes in time it says so, kills the program
 //! and removes the pid file; if the program exits first, it says so and removes the pid file.
 
 use rustix::event::{PollFd, PollFlags};
@@ -132,9 +134,7 @@ fn watch(
     let mut status = |text: &[u8]| {
         let mut m = line();
         m.push_path(path, 256).push_str(": ");
-        for &b in text {
-            m.push(&[if b < 0x20 || b == 0x7f { b'?' } else { b }]);
-        }
+        crate::sd_notify::push_printable(&mut m, text);
         m.write_line(sys::stderr());
         if let Some(fd) = kept {
             crate::status_file::write(fd, text);
@@ -151,6 +151,11 @@ fn watch(
             }
             if upstream.is_some() || kept.is_some() {
                 relay(socket, (upstream, kept), (pid, program));
+            } else {
+                // Nobody to tell: the socket is sealed, and kept (its name with it, from
+                // anyone else who would hear PROGRAM) until PROGRAM exits.
+                crate::sd_notify::seal(socket);
+                super::notify_holder::wait_for_end(program);
             }
         }
         Err(why) => {
@@ -171,7 +176,9 @@ fn watch(
 }
 
 /// After `READY=1`: what the program (or a descendant) says goes on to the service manager,
-/// and its `STATUS=` to the status file, until the program exits.
+/// and its `STATUS=` to the status file, until the program exits; at most
+/// [`BATCH`](crate::sd_notify::BATCH) datagrams a turn, so that a flood never hides the
+/// program's end.
 fn relay(
     socket: &OwnedFd,
     (upstream, kept): (Option<&OwnedFd>, Option<&OwnedFd>),
@@ -186,7 +193,10 @@ fn relay(
         if rustix::event::poll(&mut fds, None).is_err() {
             return;
         }
-        while let Ok((len, sender)) = sys::recv_with_sender(socket.as_fd(), &mut buf) {
+        for _ in 0..crate::sd_notify::BATCH {
+            let Ok((len, sender)) = sys::recv_with_sender(socket.as_fd(), &mut buf) else {
+                break;
+            };
             if let Some(message) = buf.get(..len) {
                 if crate::sd_notify::from_service(sender, [pid, pid]) {
                     if let Some(up) = upstream {

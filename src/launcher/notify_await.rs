@@ -3,6 +3,7 @@
 //! printed meanwhile (and passed on to the service manager, and kept in the status file for
 //! `--status`); a `MAINPID=` worker written to the pid file.
 
+use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::OwnedFd;
 use rustix::process::Pid;
 
@@ -68,7 +69,7 @@ impl Daemon<'_> {
             if let Some(fd) = &prep.status {
                 crate::status_file::write(fd, text);
             }
-            push_printable(&mut m, text);
+            crate::sd_notify::push_printable(&mut m, text);
             m.write_line(crate::sys::stderr());
             if let Some(up) = upstream {
                 crate::notify::status(up, text);
@@ -76,18 +77,33 @@ impl Daemon<'_> {
         };
         let timeout = u64::from(self.notify_timeout) * 1000;
         match crate::sd_notify::await_ready(socket, (pid, pidfd), timeout, true, &mut status) {
-            Ok((main, _)) => {
-                // Whatever followed READY=1 is read (a `BARRIER=1` is answered by closing its
-                // descriptor), though nobody is told: the launcher is about to exit.
-                let mut buf = [0_u8; 64];
-                while crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf)
-                    .is_ok()
-                {}
+            Ok((main, main_fd)) => {
+                // Nobody reads the socket after READY=1: it is sealed (later notifications
+                // are refused, what followed READY=1 is dropped), and a small process keeps
+                // its name bound until the daemon exits, so that nobody else can take it and
+                // hear what the daemon says later (see `after_fork::notify_holder`).
+                crate::sd_notify::seal(socket);
+                if let Some(daemon) = main_fd.as_ref().or(pidfd) {
+                    // SAFETY: the launcher runs only inside `detach` or `start` (through
+                    // `run` and `wait`), whose contract is one thread and the right runtime.
+                    unsafe {
+                        crate::after_fork::notify_holder::spawn(
+                            self.runtime,
+                            socket,
+                            daemon,
+                            &prep.devnull,
+                        );
+                    }
+                }
                 if main != pid {
                     if let Some(fd) = &prep.pid_file {
-                        // The worker is the daemon now; the file keeps naming the session.
+                        // The worker is the daemon now; the file names its session.
                         let _ = crate::pidfile::write_pid(fd, main, false);
-                        crate::pidfile::record_session(fd, child.as_raw_nonzero().get() as u32);
+                        let sid = session_of(main, main_fd.as_ref());
+                        crate::pidfile::record_session(
+                            fd,
+                            sid.unwrap_or(child.as_raw_nonzero().get() as u32),
+                        );
                     }
                     if let Some(fd) = &prep.status {
                         crate::status_file::touch(fd);
@@ -103,14 +119,28 @@ impl Daemon<'_> {
     }
 }
 
-/// `text` with each control character shown as `?`: a program's status never drives the
-/// terminal.
-fn push_printable(m: &mut Message, text: &[u8]) {
-    for chunk in text.chunks(64) {
-        let mut clean = [0_u8; 64];
-        for (c, &b) in clean.iter_mut().zip(chunk) {
-            *c = if b < 0x20 || b == 0x7f { b'?' } else { b };
-        }
-        m.push(clean.get(..chunk.len()).unwrap_or_default());
+/// The session of the worker `main` (its pidfd `main_fd`) if it left the start's: a worker
+/// that called `setsid` (or descends from one that did) leads a session of its own, and the
+/// pid file must record that one, or `--stop` and `--status` refuse to take the worker for
+/// the daemon. Such a session was created by a process of the start (the worker descends from
+/// PROGRAM, and a process changes its session only by `setsid`, which makes it the leader of
+/// a new one), and no other process can join it: what `--stop` requires of the session it
+/// trusts. `None` if the worker is gone (its pid may then name another process) or `getsid`
+/// fails: the start's session stays recorded.
+///
+/// # References
+///  - [getsid(2)](https://man7.org/linux/man-pages/man2/getsid.2.html)
+fn session_of(main: u32, main_fd: Option<&OwnedFd>) -> Option<u32> {
+    let pid = Pid::from_raw(i32::try_from(main).ok()?)?;
+    let sid = crate::sys::getsid(pid).ok()?;
+    // Still running after the getsid: the pid named the worker.
+    let mut probe = [PollFd::new(main_fd?, PollFlags::IN)];
+    let zero = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    match rustix::event::poll(&mut probe, Some(&zero)) {
+        Ok(0) => u32::try_from(sid).ok(),
+        _ => None,
     }
 }

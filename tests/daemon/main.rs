@@ -192,6 +192,11 @@ fn main() {
         tool_notify_await_respawn_under_systemd,
         fail_notify_await_foreground,
         tool_respawn_watchdog_restarts,
+        fail_notify_await_flood_keeps_the_timeout,
+        tool_respawn_notify_flood_keeps_output_and_stop,
+        tool_notify_await_name_kept_from_others,
+        tool_respawn_watchdog_without_a_word,
+        tool_notify_await_main_pid_in_its_own_session,
         fail_notify_await_usage,
         fail_notify_await_not_in_this_build,
         // kept_status.rs: --notify-await's STATUS= kept beside the pid file for --status
@@ -307,6 +312,7 @@ fn run_tests(tests: &[Test]) -> ! {
         }
         let started = Instant::now();
         let mut result = test();
+        common::let_holders_go();
         let strays = sweep_children();
         if result.is_ok() && !strays.is_empty() {
             result = Err(format!("left processes behind: {strays:?}"));

@@ -15,8 +15,13 @@ use crate::{ensure, ensure_eq};
 /// abstract `@name` or a path), as `sd_notify(3)` does, then waits until the receiver has
 /// read it, as `sd_notify_barrier(3)` does (`BARRIER=1` with a pipe's write end, which the
 /// receiver closes): the receiver checks the sender's credentials, so the sender must still
-/// be there. Exits 0, or 1 if it could not send.
+/// be there. With `--linger` first, no barrier: it sends the lines alone, then stays 2 s (so
+/// that its datagram is the last one). Exits 0, or 1 if it could not send.
 pub fn sd_notify(lines: &[String]) -> ! {
+    let (linger, lines) = match lines.split_first() {
+        Some((first, rest)) if first == "--linger" => (true, rest),
+        _ => (false, lines),
+    };
     let Ok(address) = std::env::var("NOTIFY_SOCKET") else {
         std::process::exit(1)
     };
@@ -29,7 +34,11 @@ pub fn sd_notify(lines: &[String]) -> ! {
     if socket.connect_addr(&addr).is_err() || socket.send(lines.join("\n").as_bytes()).is_err() {
         std::process::exit(1)
     }
-    barrier(&socket);
+    if linger {
+        std::thread::sleep(Duration::from_secs(2));
+    } else {
+        barrier(&socket);
+    }
     std::process::exit(0)
 }
 
@@ -131,8 +140,8 @@ fn needs_program(program: &str, package: &str) -> TestResult {
 
 /// The launcher waits, blocked, while PROGRAM runs without READY=1; it prints PROGRAM's
 /// STATUS= meanwhile, and exits 0 once READY=1 comes. PROGRAM's NOTIFY_SOCKET is the
-/// start's own abstract socket (not the service manager's), which is gone with the
-/// launcher.
+/// start's own abstract socket (not the service manager's), which refuses what PROGRAM
+/// sends once the launcher is gone.
 pub fn tool_notify_await_waits_for_ready() -> TestResult {
     needs_tool(&["tool-notify"])?;
     let dir = TempDir::new("await");
@@ -194,7 +203,8 @@ pub fn tool_notify_await_waits_for_ready() -> TestResult {
         wait_until(|| comm(program.0).as_deref() == Some("sleep")),
         "program never reached its sleep"
     );
-    // Nobody listens any more: a late notification is refused, not queued.
+    // Nobody listens any more: a late notification is refused, not queued (the socket is
+    // sealed; its holder keeps the name from others).
     let late = Command::new("sh")
         .arg("-c")
         .arg(format!("{} STATUS=late", client()))
@@ -243,11 +253,12 @@ pub fn tool_notify_await_real_clients() -> TestResult {
             describe(&out)
         );
         ensure!(alive(daemon.0), "{program:?}: the daemon is not running");
-        // Only the daemon is left: the client has exited.
+        // Only the daemon is left (and the holder of its notification socket): the client
+        // has exited.
         ensure!(
             wait_until(|| {
                 reap_zombies();
-                children() == vec![daemon.0]
+                the_daemon_is(daemon.0)
             }),
             "{program:?}: processes: {:?}",
             children()
@@ -738,4 +749,409 @@ pub fn fail_notify_await_not_in_this_build() -> TestResult {
         )?;
     }
     Ok(())
+}
+
+/// This process as another user: uid and gid 4242 (no passwd entry), no supplementary
+/// groups; exits 1 if it cannot.
+fn become_another_user() {
+    // SAFETY: plain libc calls with no pointers but a null group list of length 0.
+    let failed = unsafe {
+        libc::setgroups(0, std::ptr::null()) != 0
+            || libc::setresgid(4242, 4242, 4242) != 0
+            || libc::setresuid(4242, 4242, 4242) != 0
+    };
+    if failed {
+        std::process::exit(1)
+    }
+}
+
+/// The role `notify-flood ADDRESS DEPTH SECS`: another user floods the notification socket
+/// ADDRESS (`@name`) from the bottom of a chain of DEPTH nested processes (the receiver walks
+/// up a sender's parents in `/proc`, a read per generation): 6 threads send `STATUS=x` as
+/// fast as the socket takes it, for SECS. The chain is a process group of its own, which
+/// [`Flood`] kills (and each process dies with its parent too, `PR_SET_PDEATHSIG`).
+pub fn flood(args: &[String]) -> ! {
+    let [address, depth, secs] = args else {
+        std::process::exit(2)
+    };
+    let (Ok(depth), Ok(secs)) = (depth.parse::<u32>(), secs.parse::<u64>()) else {
+        std::process::exit(2)
+    };
+    let until = Instant::now() + Duration::from_secs(secs);
+    // SAFETY: no pointers.
+    unsafe { libc::setpgid(0, 0) };
+    become_another_user();
+    for _ in 0..depth {
+        // SAFETY: this process has one thread; each child calls libc, then goes on to fork
+        // its own child (or, at the bottom, to send).
+        match unsafe { libc::fork() } {
+            // SAFETY: no pointers.
+            0 => unsafe {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            },
+            // SAFETY: ends this process at once.
+            -1 => unsafe { libc::_exit(1) },
+            // SAFETY: waits for our own child (no status wanted), then ends this process.
+            child => unsafe {
+                libc::waitpid(child, std::ptr::null_mut(), 0);
+                libc::_exit(0)
+            },
+        }
+    }
+    let name = address.trim_start_matches('@').to_string();
+    let senders: Vec<_> = (0..6)
+        .map(|_| {
+            let name = name.clone();
+            std::thread::spawn(move || {
+                let socket = UnixDatagram::unbound().expect("socket");
+                let _ = socket.set_write_timeout(Some(Duration::from_millis(100)));
+                let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
+                while Instant::now() < until {
+                    let _ = socket.send_to_addr(b"STATUS=x", &addr);
+                }
+            })
+        })
+        .collect();
+    for sender in senders {
+        let _ = sender.join();
+    }
+    // SAFETY: ends this process at once.
+    unsafe { libc::_exit(0) }
+}
+
+/// The role `notify-squat ADDRESS SECS`: another user tries, every millisecond for SECS, to
+/// bind the abstract name of ADDRESS (`@name`), as one who watches `/proc/net/unix` for it
+/// to go would; once bound, prints `bound` and every datagram heard, until SECS are over.
+pub fn squat(args: &[String]) -> ! {
+    let [address, secs] = args else {
+        std::process::exit(2)
+    };
+    let Ok(secs) = secs.parse::<u64>() else {
+        std::process::exit(2)
+    };
+    let until = Instant::now() + Duration::from_secs(secs);
+    become_another_user();
+    let name = address.trim_start_matches('@');
+    let addr = SocketAddr::from_abstract_name(name.as_bytes()).expect("address");
+    let socket = loop {
+        if let Ok(socket) = UnixDatagram::bind_addr(&addr) {
+            break socket;
+        }
+        if Instant::now() > until {
+            std::process::exit(0)
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    };
+    println!("bound");
+    let mut buf = [0_u8; 4096];
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        let _ = socket.set_read_timeout(Some(left.max(Duration::from_millis(1))));
+        if let Ok(n) = socket.recv(&mut buf) {
+            println!("heard {:?}", String::from_utf8_lossy(&buf[..n]));
+        }
+    }
+    std::process::exit(0)
+}
+
+/// A flood (role `notify-flood`) on `address` for `secs`, killed with its whole chain (its
+/// process group) when dropped.
+struct Flood(i32);
+
+impl Flood {
+    fn start(address: &str, secs: &str) -> Result<Flood, String> {
+        Ok(Flood(
+            start_role("notify-flood", &[address, "200", secs])?.id() as i32,
+        ))
+    }
+}
+
+impl Drop for Flood {
+    fn drop(&mut self) {
+        // SAFETY: signals the flood's own process group (its pid is the group's id once it
+        // runs; before, the signal goes to the process alone), then waits for our child.
+        unsafe {
+            libc::kill(-self.0, libc::SIGKILL);
+            libc::kill(self.0, libc::SIGKILL);
+            libc::waitpid(self.0, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
+/// `EXE --role ROLE ARGS...`, started.
+fn start_role(role: &str, args: &[&str]) -> Result<std::process::Child, String> {
+    Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .args(["--role", role])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())
+}
+
+/// The notification socket of the child of this process other than `launcher` that has
+/// one (PROGRAM, re-parented here).
+fn program_socket(launcher: i32) -> Result<String, String> {
+    let mut address = None;
+    wait_until(|| {
+        address = children()
+            .into_iter()
+            .filter(|&p| p != launcher)
+            .find_map(|p| environ(p, "NOTIFY_SOCKET"));
+        address.is_some()
+    });
+    address.ok_or_else(|| "PROGRAM's NOTIFY_SOCKET never showed".to_string())
+}
+
+/// Another user floods the start's socket from deep in a chain of processes (each datagram
+/// costs the launcher `/proc` reads to place its sender): the 2 s `--notify-timeout` still
+/// fails the start in about 2 s while the flood goes on for 20, with nothing left behind.
+pub fn fail_notify_await_flood_keeps_the_timeout() -> TestResult {
+    needs_tool(&["tool-notify"])?;
+    needs_root()?;
+    let dir = TempDir::new("await-flood");
+    let pid_file = dir.path("d.pid");
+    let started = Instant::now();
+    let mut launcher = tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--notify-await", "--notify-timeout", "2", "sleep", "100"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let address = program_socket(launcher.id() as i32);
+    let flood = match &address {
+        Ok(address) => Some(Flood::start(address, "20")?),
+        Err(_) => None,
+    };
+    let deadline = started + Duration::from_secs(30);
+    while launcher.try_wait().map_err(|e| e.to_string())?.is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let took = started.elapsed();
+    let flooding = flood.as_ref().is_some_and(|f| alive(f.0));
+    drop(flood);
+    let _ = launcher.kill();
+    let out = launcher.wait_with_output().map_err(|e| e.to_string())?;
+    address?;
+    ensure!(
+        took < Duration::from_secs(8) && flooding,
+        "the start failed after {took:?} (the flood still on: {flooding}): {}",
+        describe(&out)
+    );
+    ensure_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    ensure_eq!(
+        stderr_of(&out),
+        "rawdaemon: notify-await /usr/bin/sleep: no READY=1 within 2 s\n"
+    );
+    no_process_left()?;
+    ensure!(!pid_file.exists(), "pid file left behind");
+    Ok(())
+}
+
+/// `-R`: while another user floods the notification socket (as above), the supervisor goes
+/// on copying PROGRAM's output to its log, and `--stop` with TERM alone (no SIGKILL in the
+/// schedule) ends it.
+pub fn tool_respawn_notify_flood_keeps_output_and_stop() -> TestResult {
+    needs_tool(&["tool-notify", "tool-respawn", "tool-control"])?;
+    needs_root()?;
+    let dir = TempDir::new("await-flood-R");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("out.log");
+    let script = format!(
+        "{c} READY=1; while :; do echo tick; sleep 0.05; done",
+        c = client()
+    );
+    let out = run(tool().arg("-p").arg(&pid_file).arg("-o").arg(&log).args([
+        "-R",
+        "--notify-await",
+        "sh",
+        "-c",
+        &script,
+    ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = Guard(read_pid(&pid_file)?);
+    let runs = children_of(supervisor.0);
+    let [program] = runs.as_slice() else {
+        return Err(format!("children of the supervisor: {runs:?}"));
+    };
+    let address = environ(*program, "NOTIFY_SOCKET").ok_or("no NOTIFY_SOCKET")?;
+    let flood = Flood::start(&address, "20")?;
+    // The flood is on.
+    std::thread::sleep(Duration::from_secs(1));
+    let size = || std::fs::metadata(&log).map_or(0, |m| m.len());
+    for round in 0..2 {
+        let before = size();
+        ensure!(
+            wait_until(|| size() > before),
+            "round {round}: no output copied during the flood ({before} bytes)"
+        );
+    }
+    let started = Instant::now();
+    let stopped = stop(&pid_file, &["--retry", "TERM/5"]);
+    let took = started.elapsed();
+    ensure!(alive(flood.0), "the flood was over before the stop");
+    drop(flood);
+    ensure!(
+        stopped.status.success(),
+        "after {took:?}: {}",
+        describe(&stopped)
+    );
+    ensure!(!pid_file.exists(), "pid file left after --stop");
+    drop(supervisor);
+    no_process_left()
+}
+
+/// Once PROGRAM has sent READY=1, another user who takes the socket's name as soon as it is
+/// free would hear what PROGRAM says later, descriptors included: the name stays bound
+/// (daemon mode: by a small holder process, until the daemon exits; `-f` without a service
+/// manager: by the watcher, until PROGRAM exits), so such a squatter never binds it and hears
+/// nothing, while PROGRAM's later sends are refused.
+pub fn tool_notify_await_name_kept_from_others() -> TestResult {
+    needs_tool(&["tool-notify", "tool-control"])?;
+    needs_root()?;
+    let dir = TempDir::new("await-squat");
+    let pid_file = dir.path("d.pid");
+    let go = dir.path("go");
+    let script = format!(
+        "{c} READY=1; while [ ! -e {go} ]; do sleep 0.01; done; {c} STATUS=secret; \
+         exec sleep 30",
+        c = client(),
+        go = go.display()
+    );
+    // Daemon mode: the launcher has exited.
+    let out = run(tool()
+        .env_remove("NOTIFY_SOCKET")
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--notify-await", "sh", "-c", &script]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let daemon = Guard(read_pid(&pid_file)?);
+    let address = environ(daemon.0, "NOTIFY_SOCKET").ok_or("no NOTIFY_SOCKET")?;
+    let heard = squat_after_ready(&address, &go, daemon.0)?;
+    ensure_eq!(heard, "", "daemon mode: the squatter's output");
+    let stopped = stop(&pid_file, &[]);
+    ensure!(stopped.status.success(), "{}", describe(&stopped));
+    drop(daemon);
+    // The holder went with the daemon.
+    no_process_left()?;
+    let _ = std::fs::remove_file(&go);
+    // -f, no service manager, no pid file: the watcher has nobody to tell.
+    let child = tool()
+        .env_remove("NOTIFY_SOCKET")
+        .args(["-f", "--notify-await", "sh", "-c", &script])
+        .stdin(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let program = Guard(child.id() as i32);
+    ensure!(
+        wait_until(|| environ(program.0, "NOTIFY_SOCKET").is_some()),
+        "-f: PROGRAM never ran"
+    );
+    let address = environ(program.0, "NOTIFY_SOCKET").unwrap_or_default();
+    let heard = squat_after_ready(&address, &go, program.0)?;
+    ensure_eq!(heard, "", "-f: the squatter's output");
+    drop(program);
+    no_process_left()
+}
+
+/// Runs a squatter (role `notify-squat`) on `address` for 3 s; after it has tried for a
+/// while, creates `go`, on which PROGRAM (`program`) sends `STATUS=secret` and goes to
+/// sleep. What the squatter printed.
+fn squat_after_ready(address: &str, go: &std::path::Path, program: i32) -> Result<String, String> {
+    let squatter = start_role("notify-squat", &[address, "3"])?;
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(go, "").map_err(|e| e.to_string())?;
+    let slept = wait_until(|| comm(program).as_deref() == Some("sleep"));
+    let out = squatter.wait_with_output().map_err(|e| e.to_string())?;
+    ensure!(slept, "PROGRAM never reached its sleep");
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// `-R --watchdog 1` with a PROGRAM that sends READY=1 and then nothing at all (no
+/// WATCHDOG=1, no other datagram, no output): the watchdog runs from each run's start all
+/// the same, so the run is killed and restarted, and the next run too.
+pub fn tool_respawn_watchdog_without_a_word() -> TestResult {
+    needs_tool(&["tool-notify", "tool-respawn"])?;
+    let dir = TempDir::new("watchdog-silent");
+    let pid_file = dir.path("d.pid");
+    let log = dir.path("err.log");
+    let script = format!("{c} --linger READY=1; exec sleep 30", c = client());
+    let out = run(tool().arg("-p").arg(&pid_file).arg("-e").arg(&log).args([
+        "-R",
+        "--notify-await",
+        "--watchdog",
+        "1",
+        "sh",
+        "-c",
+        &script,
+    ]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let supervisor = Guard(read_pid(&pid_file)?);
+    let expired = "rawdaemon: respawn /usr/bin/sh: no WATCHDOG=1 within 1 s; killing it\n";
+    let twice = wait_until(|| read_text(&log).unwrap_or_default().matches(expired).count() >= 2);
+    let text = read_text(&log).unwrap_or_default();
+    ensure!(twice, "log: {text:?}");
+    ensure!(
+        text.starts_with(&format!(
+            "{expired}rawdaemon: respawn /usr/bin/sh: killed by signal 9; restarting in 100 ms\n"
+        )),
+        "log: {text:?}"
+    );
+    let stopped = stop(&pid_file, &[]);
+    ensure!(stopped.status.success(), "{}", describe(&stopped));
+    drop(supervisor);
+    no_process_left()
+}
+
+/// `MAINPID=` naming a worker that left PROGRAM's session (`setsid`): the pid file records
+/// the worker's session, so `--status` finds it running and `--stop` ends it.
+pub fn tool_notify_await_main_pid_in_its_own_session() -> TestResult {
+    needs_tool(&["tool-notify", "tool-control"])?;
+    let dir = TempDir::new("await-mainpid-setsid");
+    let pid_file = dir.path("d.pid");
+    let script = format!(
+        "setsid sleep 60 & w=$!; sleep 0.2; {c} MAINPID=$w READY=1; sleep 0.3",
+        c = client()
+    );
+    let out = run(tool()
+        .arg("-p")
+        .arg(&pid_file)
+        .args(["--notify-await", "sh", "-c", &script]));
+    ensure!(out.status.success(), "{}", describe(&out));
+    let worker = Guard(read_pid(&pid_file)?);
+    ensure_eq!(comm(worker.0), Some("sleep".to_string()));
+    // SAFETY: getsid has no pointers.
+    let sid = unsafe { libc::getsid(worker.0) };
+    ensure_eq!(sid, worker.0, "the worker leads a session of its own");
+    // PROGRAM itself is gone by now.
+    ensure!(
+        wait_until(|| {
+            reap_zombies();
+            the_daemon_is(worker.0)
+        }),
+        "processes: {:?}",
+        children()
+    );
+    let st = status(&pid_file);
+    ensure_eq!(st.status.code(), Some(0), "{}", describe(&st));
+    ensure_eq!(
+        String::from_utf8_lossy(&st.stdout),
+        format!("{}\n", worker.0)
+    );
+    let stopped = stop(&pid_file, &[]);
+    ensure!(stopped.status.success(), "{}", describe(&stopped));
+    ensure!(!alive(worker.0), "the worker runs on after --stop");
+    ensure!(!pid_file.exists(), "pid file left after --stop");
+    drop(worker);
+    no_process_left()
+}
+
+/// Whether `pid` is the one child of this process, notify holders aside.
+fn the_daemon_is(pid: i32) -> bool {
+    children()
+        .into_iter()
+        .filter(|&p| comm(p).as_deref() != Some(HOLDER))
+        .eq([pid])
 }

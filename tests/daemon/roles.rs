@@ -13,6 +13,8 @@
 //!   second after the first (bounded).
 //! - `sd-notify LINE...`: send the lines as one datagram to `$NOTIFY_SOCKET`, as
 //!   `sd_notify(3)` does.
+//! - `notify-flood ADDRESS DEPTH SECS`, `notify-squat ADDRESS SECS`: another user flooding
+//!   a notification socket, or taking its name: see `notify_await.rs`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CString;
@@ -53,6 +55,8 @@ pub fn run(args: &[String]) -> ! {
         Some("hold-fds") => hold_fds(&args[1]),
         Some("count-term") => count_term(&args[1]),
         Some("sd-notify") => crate::notify_await::sd_notify(&args[1..]),
+        Some("notify-flood") => crate::notify_await::flood(&args[1..]),
+        Some("notify-squat") => crate::notify_await::squat(&args[1..]),
         // readiness.rs: a late listener, a socket-activated program
         Some("listen") => crate::readiness::listen_role(&args[1..]),
         Some("activated") => crate::readiness::activated_role(&args[1..]),

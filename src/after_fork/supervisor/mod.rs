@@ -269,6 +269,7 @@ impl Supervisor<'_, '_> {
     /// The run loop, from `state` until [`State::Done`]: its exit status.
     fn supervise(&mut self, mut state: State, restarts: &mut Restarts) -> i32 {
         loop {
+            self.arm_watchdog(state);
             self.wait(match state {
                 State::Backoff(at) => Some(at),
                 _ => self.dog.due(),

@@ -34,7 +34,7 @@ impl Supervisor<'_, '_> {
         let mut wait = Awaiting::new(raw, timeout, false);
         let outcome = loop {
             let Some(left) = wait.left() else {
-                break Err(wait.give_up(false));
+                break Err(wait.give_up());
             };
             let mut fds = [
                 PollFd::new(socket, PollFlags::IN),
@@ -49,6 +49,7 @@ impl Supervisor<'_, '_> {
             }
             let _ = rustix::event::poll(&mut fds, Some(&left));
             let exited = pidfd.is_some() && fds.get(1).is_some_and(|fd| !fd.revents().is_empty());
+            // A turn reads a batch of datagrams at most, and the output is copied at each.
             self.copy_output();
             let kept = self.status;
             let mut status = |text: &[u8]| {
@@ -59,11 +60,10 @@ impl Supervisor<'_, '_> {
                     crate::notify::status(up, text);
                 }
             };
-            if wait.read(socket, &mut status) {
-                break Ok(());
-            }
-            if exited {
-                break Err(wait.give_up(true));
+            match wait.turn(socket, exited, &mut status) {
+                Some(true) => break Ok(()),
+                Some(false) => break Err(wait.give_up()),
+                None => {}
             }
         };
         outcome.map_err(|why| {
@@ -76,31 +76,47 @@ impl Supervisor<'_, '_> {
         })
     }
 
-    /// Reads every notification waiting, from any run: the socket must never fill up. A
-    /// `WATCHDOG=1` from the running program (or a descendant) pushes its watchdog deadline
-    /// on; a new run gets a deadline of its own, a program that is not running none. What
-    /// the running program says goes on to the service manager (foreground mode), as the
-    /// supervisor's own word (it is the main process), `MAINPID=` left out; its `STATUS=` is
-    /// kept in the status file.
-    pub(super) fn notifications(&mut self, state: State) {
+    /// Arms the watchdog for the run `state` names, before each wait: a new run gets a
+    /// deadline of its own from now (its first `WATCHDOG=1` is due within the period, even if
+    /// it never sends a datagram or writes a line), a program that is not running none.
+    pub(super) fn arm_watchdog(&mut self, state: State) {
         let running = match state {
             State::Running(pid) => Some(pid),
             _ => None,
         };
-        let period = self.cfg.watchdog.map_or(0, |secs| u64::from(secs) * 1000);
-        let later = || crate::sys::monotonic_ms().saturating_add(period);
         if self.dog.pid != running {
             self.dog.pid = running;
-            self.dog.at = running.filter(|_| period > 0).map(|_| later());
+            let period = self.cfg.watchdog.map_or(0, |secs| u64::from(secs) * 1000);
+            self.dog.at = running
+                .filter(|_| period > 0)
+                .map(|_| crate::sys::monotonic_ms().saturating_add(period));
         }
+    }
+
+    /// Reads the notifications waiting, from any run, at most
+    /// [`BATCH`](crate::sd_notify::BATCH) of them a turn: the socket must never fill up,
+    /// and a flood of them must not keep the supervisor from PROGRAM's output and its
+    /// signals (the next turn's poll finds the rest). A `WATCHDOG=1` from the running
+    /// program (or a descendant) pushes its watchdog deadline on. What the running program
+    /// says goes on to the service manager (foreground mode), as the supervisor's own word
+    /// (it is the main process), `MAINPID=` left out; its `STATUS=` is kept in the status
+    /// file.
+    pub(super) fn notifications(&mut self, state: State) {
         let Some(socket) = self.awaited else {
             return;
         };
-        let program = running.map_or(0, |pid| pid.as_raw_nonzero().get() as u32);
+        let program = match state {
+            State::Running(pid) => pid.as_raw_nonzero().get() as u32,
+            _ => 0,
+        };
+        let period = self.cfg.watchdog.map_or(0, |secs| u64::from(secs) * 1000);
         let mut buf = [0_u8; crate::sd_notify::MESSAGE_MAX];
-        while let Ok((len, sender)) =
-            crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf)
-        {
+        for _ in 0..crate::sd_notify::BATCH {
+            let Ok((len, sender)) =
+                crate::sys::recv_with_sender(rustix::fd::AsFd::as_fd(socket), &mut buf)
+            else {
+                break;
+            };
             let Some(message) = buf.get(..len) else {
                 continue;
             };
@@ -109,7 +125,7 @@ impl Supervisor<'_, '_> {
             }
             let notice = crate::sd_notify::Notice::parse(message);
             if self.dog.at.is_some() && notice.watchdog {
-                self.dog.at = Some(later());
+                self.dog.at = Some(crate::sys::monotonic_ms().saturating_add(period));
             }
             if let (Some(fd), Some(text)) = (self.status, notice.status) {
                 crate::status_file::write(fd, text);

@@ -56,11 +56,36 @@ pub fn alive(pid: i32) -> bool {
     stat(pid).is_ok_and(|s| s.state != 'Z')
 }
 
-/// The one live child after a launcher has exited: the daemon, re-parented to us.
+/// The name (`/proc/PID/comm`) of a notify holder: the process that keeps a daemon-mode
+/// `--notify-await` start's socket bound once the launcher has exited, until the daemon exits.
+pub const HOLDER: &str = "rawdaemon-hold";
+
+/// Waits (up to 2 s) while notify holders are the only children left: each exits once its
+/// daemon has, a moment after.
+pub fn let_holders_go() {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        reap_zombies();
+        let kids = children();
+        if Instant::now() > deadline || !kids.iter().any(|&p| comm(p).as_deref() == Some(HOLDER)) {
+            return;
+        }
+        if kids.iter().any(|&p| comm(p).as_deref() != Some(HOLDER)) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The one live child after a launcher has exited: the daemon, re-parented to us (a notify
+/// holder beside it is not the daemon).
 pub fn the_daemon() -> Result<Guard, String> {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let kids = children();
+        let kids: Vec<i32> = children()
+            .into_iter()
+            .filter(|&p| comm(p).as_deref() != Some(HOLDER))
+            .collect();
         match kids.as_slice() {
             [pid] => return Ok(Guard(*pid)),
             [] if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
