@@ -483,7 +483,9 @@ impl<'a> Daemon<'a> {
     /// [`notify_timeout`](Self::notify_timeout), the start fails with [`Step::NotifyAwait`],
     /// the program's process group is killed and the pid file removed. With a
     /// [`notify_socket`] (rawdaemon itself under systemd), each `STATUS=` is passed on and
-    /// `READY=1` is sent with the daemon's `MAINPID=`.
+    /// `READY=1` is sent with the daemon's `MAINPID=`. After `READY=1` the socket is sealed
+    /// (later sends fail) and a small process forked by the launcher keeps its name bound
+    /// until the daemon exits, so that nobody else can take it.
     ///
     /// With [`respawn`](Self::respawn), the supervisor keeps the socket: the first run must
     /// send `READY=1` before the start succeeds, `MAINPID=` is ignored (the supervisor is

@@ -1,7 +1,8 @@
 //! [`notify_await`](Daemon::notify_await) in the launcher (daemon mode): once the program is
 //! executed (and past its `ready_fd` line), the wait for its `READY=1`; its `STATUS=` lines
 //! printed meanwhile (and passed on to the service manager, and kept in the status file for
-//! `--status`); a `MAINPID=` worker written to the pid file.
+//! `--status`); a `MAINPID=` worker written to the pid file (with its session, if it left
+//! the start's); then the socket sealed and left to a holder process.
 
 use rustix::event::{PollFd, PollFlags, Timespec};
 use rustix::fd::OwnedFd;
