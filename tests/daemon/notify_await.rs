@@ -712,10 +712,17 @@ pub fn fail_notify_await_usage() -> TestResult {
 
 /// A build without `tool-notify` (the smallest tool) refuses `--notify-await`,
 /// `--notify-timeout` and `--watchdog` with a usage error before anything starts, and leaves
-/// them out of `--help`; a build with it documents each.
+/// them out of `--help`; a build with it documents each (`--notify-timeout` once).
 pub fn fail_notify_await_not_in_this_build() -> TestResult {
     let lacking = tool_lacks().iter().any(|l| l == "tool-notify");
     let help = String::from_utf8_lossy(&run(tool().arg("--help")).stdout).into_owned();
+    // One entry for --notify-timeout, which bounds --notify-await and --ready-when alike.
+    let timeout = !lacking || !tool_lacks().iter().any(|l| l == "tool-ready");
+    ensure_eq!(
+        help.matches("--notify-timeout SECS").count(),
+        usize::from(timeout),
+        "--notify-timeout entries in --help:\n{help}"
+    );
     for (option, line, args) in [
         (
             "--notify-await",
