@@ -274,6 +274,16 @@ pub(crate) fn connect_unix(
     sun_path: &[u8; 108],
     len: usize,
 ) -> Result<(), Errno> {
+    unix_address_call(nr::__NR_connect, socket, sun_path, len)
+}
+
+/// `connect(2)` or `bind(2)` (the system call `nr`) of `socket` to a Unix-domain address.
+fn unix_address_call(
+    nr: u32,
+    socket: rustix::fd::BorrowedFd<'_>,
+    sun_path: &[u8; 108],
+    len: usize,
+) -> Result<(), Errno> {
     use rustix::fd::AsRawFd;
     const AF_UNIX: u16 = 1;
     // struct sockaddr_un: sa_family_t sun_family, then char sun_path[108].
@@ -283,7 +293,7 @@ pub(crate) fn connect_unix(
     // SAFETY: `addr` is a valid sockaddr_un for reading, and `len` is at most its size.
     check(unsafe {
         syscall5(
-            nr::__NR_connect,
+            nr,
             socket.as_raw_fd() as usize,
             addr.as_ptr() as usize,
             2 + len.min(108),
@@ -656,23 +666,7 @@ pub(crate) fn bind_unix(
     sun_path: &[u8; 108],
     len: usize,
 ) -> Result<(), Errno> {
-    use rustix::fd::AsRawFd;
-    const AF_UNIX: u16 = 1;
-    let mut addr = [0_u8; 110];
-    addr[..2].copy_from_slice(&AF_UNIX.to_ne_bytes());
-    addr[2..].copy_from_slice(sun_path);
-    // SAFETY: `addr` is a valid sockaddr_un for reading, and `len` is at most its size.
-    check(unsafe {
-        syscall5(
-            nr::__NR_bind,
-            socket.as_raw_fd() as usize,
-            addr.as_ptr() as usize,
-            2 + len.min(108),
-            0,
-            0,
-        )
-    })
-    .map(drop)
+    unix_address_call(nr::__NR_bind, socket, sun_path, len)
 }
 
 /// One datagram waiting on `socket` (without waiting: `EAGAIN` if none) into `buf`, and the
