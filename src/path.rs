@@ -166,21 +166,25 @@ fn resolve_dir(start: BorrowedFd<'_>, path: &[u8]) -> Result<OwnedFd, Refusal> {
                     return Err((Errno::LOOP, Detail::None));
                 }
                 // The link itself, through its O_PATH descriptor: not another one swapped in
-                // at the same name meanwhile.
-                let mut target = [0_u8; PATH_MAX];
-                let n = rustix::fs::readlinkat_raw(&next, c"", &mut target[..])
-                    .map_err(|e| (e, Detail::None))?;
-                let target = target.get(..n).unwrap_or_default();
-                // The target and a slash before the rest (over the NUL that cut the name).
-                at = at
-                    .checked_sub(n + 1)
+                // at the same name meanwhile. Read into the free start of `buf` (no second
+                // buffer: this runs in processes with a small stack limit), then moved to
+                // just before the rest, with a slash over the NUL that cut the name.
+                let free = at
+                    .checked_sub(1)
                     .ok_or((Errno::NAMETOOLONG, Detail::None))?;
-                let room = buf.get_mut(at..LAST).unwrap_or_default();
-                copy(room, target)?;
-                if let Some(slash) = room.get_mut(n) {
+                let room = buf.get_mut(..free).unwrap_or_default();
+                let n = rustix::fs::readlinkat_raw(&next, c"", &mut *room)
+                    .map_err(|e| (e, Detail::None))?;
+                if n >= free {
+                    // Filled: the target may have been cut.
+                    return Err((Errno::NAMETOOLONG, Detail::None));
+                }
+                at = free - n;
+                buf.copy_within(..n, at);
+                if let Some(slash) = buf.get_mut(free) {
                     *slash = b'/';
                 }
-                if target.first() == Some(&b'/') {
+                if buf.get(at) == Some(&b'/') {
                     dir = open_dir(rustix::fs::CWD, c"/")?;
                 }
                 // A relative target goes on from the link's own directory, `dir`.
