@@ -74,15 +74,10 @@ const RETRY: u8 = 44;
 // Least privilege and resources for PROGRAM (limits.rs): 0xA0 to 0xA7.
 pub const CAPABILITIES: u8 = 0xA0;
 pub const NO_NEW_PRIVS: u8 = 0xA1;
-#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const SECBITS: u8 = 0xA2;
-#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const RLIMIT: u8 = 0xA3;
-#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const NICELEVEL: u8 = 0xA4;
-#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const IONICE: u8 = 0xA5;
-#[cfg_attr(not(feature = "tool-limits"), allow(dead_code))]
 pub const PROCSCHED: u8 = 0xA6;
 pub const OOM_SCORE_ADJ: u8 = 0xA7;
 // notify-await (and --ready-when's bound, --notify-timeout).
@@ -276,9 +271,7 @@ pub fn parse<'a>(argv: &[&'a CStr]) -> Result<Args<'a>, Stop<'a>> {
         let (letter, attached): (u8, Option<&'a CStr>) = if first == b'-' {
             let equals = rest.iter().position(|&b| b == b'=');
             let name = equals.and_then(|at| rest.get(..at)).unwrap_or(rest);
-            let letter = long_to_short(name)
-                .or_else(|| limits_option(name))
-                .ok_or(Stop::Usage("unknown option", text))?;
+            let letter = long_to_short(name).ok_or(Stop::Usage("unknown option", text))?;
             // The value starts past `--`, the name and `=`.
             (letter, equals.map(|at| cstr::tail(arg, at + 3)))
         } else {
@@ -602,6 +595,15 @@ const LONG: &[(&[u8], u8)] = &[
     (b"notify-timeout", NOTIFY_TIMEOUT),
     (b"oknodo", OKNODO),
     (b"retry", RETRY),
+    // Least privilege and resources (limits.rs).
+    (b"capabilities", CAPABILITIES),
+    (b"no-new-privs", NO_NEW_PRIVS),
+    (b"secbits", SECBITS),
+    (b"rlimit", RLIMIT),
+    (b"nicelevel", NICELEVEL),
+    (b"ionice", IONICE),
+    (b"procsched", PROCSCHED),
+    (b"oom-score-adj", OOM_SCORE_ADJ),
     // notify-await.
     (b"notify-await", NOTIFY_AWAIT),
     (b"watchdog", WATCHDOG),
@@ -630,27 +632,6 @@ const fn available(letter: u8) -> bool {
         LOG_MAX_SIZE | LOG_KEEP | LOG_TIMESTAMPS => cfg!(feature = "tool-rotate"),
         _ => true,
     }
-}
-
-/// The long options of `limits.rs` in option-byte order (from [`CAPABILITIES`] on), each
-/// ended by a NUL: one loop over one table costs the smallest tool less than a match arm
-/// each.
-const LIMITS_OPTIONS: &[u8] =
-    b"capabilities\0no-new-privs\0secbits\0rlimit\0nicelevel\0ionice\0procsched\0oom-score-adj\0";
-
-/// The option byte of one of `limits.rs`'s long options.
-fn limits_option(name: &[u8]) -> Option<u8> {
-    let mut rest = LIMITS_OPTIONS;
-    let mut byte = CAPABILITIES;
-    while let Some(end) = rest.iter().position(|&b| b == 0) {
-        let (known, tail) = rest.split_at(end);
-        if known == name {
-            return Some(byte);
-        }
-        byte += 1;
-        rest = tail.get(1..).unwrap_or_default();
-    }
-    None
 }
 
 fn non_empty<'a>(v: &'a CStr, option: &'a [u8]) -> Result<&'a CStr, Stop<'a>> {
