@@ -336,16 +336,24 @@ pub(crate) fn seal(socket: &OwnedFd) {
 /// terminal in an 8-bit mode; Latin-1 text is shown as `?` too). Other UTF-8 is kept. A
 /// program's status never drives the terminal.
 pub(crate) fn push_printable(m: &mut crate::message::Message, text: &[u8]) {
+    printable(text, &mut |piece| {
+        m.push(piece);
+    });
+}
+
+/// [`push_printable`]'s rule, each piece of the shown text handed to `out`: never longer
+/// than `text`.
+pub(crate) fn printable(text: &[u8], out: &mut dyn FnMut(&[u8])) {
     for chunk in text.utf8_chunks() {
         for c in chunk.valid().chars() {
             let mut utf8 = [0_u8; 4];
-            m.push(match c.is_control() {
+            out(match c.is_control() {
                 true => b"?",
                 false => c.encode_utf8(&mut utf8).as_bytes(),
             });
         }
         for _ in chunk.invalid() {
-            m.push(b"?");
+            out(b"?");
         }
     }
 }

@@ -102,10 +102,16 @@ pub(crate) fn create(pid_path: &CStr) -> Option<(OwnedFd, FileId)> {
 pub(crate) fn write<Fd: AsFd>(fd: Fd, text: &[u8]) {
     let mut line = [b'\n'; TEXT_MAX + 1];
     let text = text.get(..TEXT_MAX).unwrap_or(text);
-    for (d, &s) in line.iter_mut().zip(text) {
-        *d = if s < 0x20 || s == 0x7f { b'?' } else { s };
-    }
-    let line = line.get(..=text.len()).unwrap_or_default();
+    // As the launcher prints it (C0, DEL, C1 and what is not UTF-8 as `?`): `--status`
+    // shows the file on a terminal. The shown text is never longer than `text`.
+    let mut len = 0;
+    crate::sd_notify::printable(text, &mut |piece| {
+        if let Some(to) = line.get_mut(len..len + piece.len()) {
+            to.copy_from_slice(piece);
+            len += piece.len();
+        }
+    });
+    let line = line.get(..=len).unwrap_or_default();
     if rustix::io::retry_on_intr(|| rustix::io::pwrite(&fd, line, 0)) == Ok(line.len()) {
         let _ = rustix::fs::ftruncate(&fd, line.len() as u64);
     }
@@ -222,6 +228,13 @@ mod tests {
         assert_eq!(
             read(&cpid, me, &mut text),
             Some(&b"loading?[2J 3 zones"[..])
+        );
+        // C1 controls, raw and as UTF-8, and bytes that are not UTF-8 are kept as `?` too:
+        // `--status` shows the file on a terminal.
+        write(&fd, b"a\x9b31m\xc2\x9bb\xffc caf\xc3\xa9");
+        assert_eq!(
+            read(&cpid, me, &mut text),
+            Some("a?31m?b?c caf\u{e9}".as_bytes())
         );
         write(&fd, &[b'x'; 1000]);
         assert_eq!(read(&cpid, me, &mut text).map(<[u8]>::len), Some(TEXT_MAX));
