@@ -376,13 +376,16 @@ pub fn tool_user_searches_path_as_the_user() -> TestResult {
     let out = run(tool().env("PATH", &path).args(["-u", "nobody", "prog"]));
     ensure!(out.status.success(), "{}", describe(&out));
     let daemon = the_daemon()?;
+    // execve names the process before its arguments are in place: wait for the arguments
+    // themselves (an empty read was seen under qemu), not for the name.
+    let cmdline = || fs::read(format!("/proc/{}/cmdline", daemon.0)).unwrap_or_default();
     ensure!(
-        wait_until(|| comm(daemon.0).as_deref() == Some("sleep")),
-        "never reached sleep"
+        wait_until(|| cmdline().starts_with(b"sleep\x00")),
+        "never reached sleep: {:?}",
+        cmdline()
     );
-    let cmdline = fs::read(format!("/proc/{}/cmdline", daemon.0)).map_err(|e| e.to_string())?;
     ensure_eq!(
-        cmdline,
+        cmdline(),
         b"sleep\x0032\x00".to_vec(),
         "not the copy nobody may run"
     );
