@@ -4,40 +4,10 @@
 
 use core::ffi::CStr;
 
+use crate::Runtime;
 use crate::credentials::Credentials;
 use crate::error::{Error, Step};
 use crate::message::Message;
-
-/// How the process forks, exits and resets signals: the application chooses, explicitly.
-///
-/// It is a value, not a cargo feature, because features unify across a dependency graph: a
-/// switch one crate flips would silently change the fork of every other user in the build.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Runtime {
-    /// Through the C library: `fork(3)` (`_Fork` on musl: no atfork handlers or global locks,
-    /// which a single-threaded start does not need), `_exit(2)` and `sigaction(2)` as the
-    /// libc provides them, so that its own state (cached thread id, reserved signals) stays
-    /// right. **Every process that links a C library must use this**: all std programs, and
-    /// no_std programs linked against musl or glibc.
-    #[cfg(feature = "libc")]
-    Libc,
-    /// Raw system calls: `clone(SIGCHLD)`, `exit_group`, `rt_sigaction` on every signal. Only
-    /// for binaries with no C library at all (their own `_start`); in a process with a libc it
-    /// leaves the libc's state stale (on musl, `abort()` in the child would kill the parent).
-    NoLibc,
-}
-
-impl Runtime {
-    /// `_exit(code)` in this runtime: ends the process at once, with no atexit handlers and no
-    /// flushing of buffered output. What a program with no C library calls to exit.
-    ///
-    /// # References
-    ///  - [_exit(2)](https://man7.org/linux/man-pages/man2/_exit.2.html)
-    pub fn exit(self, code: i32) -> ! {
-        crate::sys::exit(self, code)
-    }
-}
 
 /// Where a standard output stream of the daemon goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

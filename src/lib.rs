@@ -65,7 +65,10 @@ mod path;
 mod pidfile;
 mod probe;
 mod procfs;
+pub mod raw;
 mod ready;
+#[allow(unsafe_code)] // the C library's fork, _exit and signal calls, declared here
+mod runtime;
 mod sd_notify;
 mod service;
 mod status_file;
@@ -73,7 +76,7 @@ mod strerror;
 #[allow(unsafe_code)] // fork, _exit, sigaction, close_range, execve: see the module's `# Safety`
 mod sys;
 
-pub use config::{Daemon, Exec, LogOutput, LogTarget, Output, Runtime};
+pub use config::{Daemon, Exec, LogOutput, LogTarget, Output};
 pub use credentials::Credentials;
 pub use error::{Detail, Error, Step};
 pub use launcher::{Detached, exit_code};
@@ -83,6 +86,7 @@ pub use log::Facility;
 pub use message::Message;
 pub use probe::{Check, CheckError, ReadyWhen};
 pub use ready::Ready;
+pub use runtime::Runtime;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
 pub use rustix::io::Errno;
 /// A process id, as [`Detached::Parent`], [`Detail::Pid`] and the [`control`] functions carry it.

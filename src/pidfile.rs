@@ -67,7 +67,7 @@ pub(crate) struct PidFile {
 /// [`Step::PidFileOpen`] for the open (or a path that is not a regular file); for
 /// [`Step::PidFileLock`] with `EWOULDBLOCK`, the detail is a process holding the lock: the
 /// pid written in the file if it does, else one found in `/proc`, else 0 (always 0 without
-/// the `tool-control` feature).
+/// the `lock-holder` feature).
 ///
 /// # References
 ///  - [open(2)](https://man7.org/linux/man-pages/man2/open.2.html)
@@ -187,9 +187,9 @@ fn check_and_lock(
             // Named only if it really holds the lock: the pid written may be stale. The /proc
             // scan that proves it comes with the tool's stop and status: the smallest build
             // (within 32 KiB) names no pid rather than one it cannot prove.
-            #[cfg(feature = "tool-control")]
+            #[cfg(feature = "lock-holder")]
             let holder = crate::service::lock_holder(read_pid(fd), &st);
-            #[cfg(not(feature = "tool-control"))]
+            #[cfg(not(feature = "lock-holder"))]
             let holder = 0;
             return Err(Error::with_detail(
                 Step::PidFileLock,

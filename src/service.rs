@@ -177,7 +177,7 @@ pub(crate) fn descends(pid: Pid, ancestor: Pid) -> bool {
 /// The pid to name when a start finds the pid file at `stat` locked: the pid `written` in it
 /// if that process holds the lock, else a holder found in `/proc`, else 0 (none this process
 /// may inspect).
-#[cfg_attr(not(feature = "tool-control"), allow(dead_code))]
+#[cfg_attr(not(feature = "lock-holder"), allow(dead_code))]
 pub(crate) fn lock_holder(written: u32, stat: &Stat) -> u32 {
     let service = Service::new(stat);
     let holds = i32::try_from(written)

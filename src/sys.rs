@@ -1,7 +1,8 @@
 //! The system calls rustix does not wrap (the rest of the crate's `unsafe` is the `unsafe fn`
 //! entry points and the calls into this module).
 //!
-//! - `fork`, `_exit` and the signal reset through the C library ([`Runtime::Libc`]): rustix
+//! - `fork`, `_exit` and the signal reset through the C library ([`Runtime::Libc`], its calls
+//!   declared in `runtime.rs`): rustix
 //!   offers no usable `fork` (its `runtime` module is hidden and renamed on purpose), and a raw
 //!   `clone` behind a libc's back leaves the libc's cached thread id stale: on musl `raise()` and
 //!   `abort()` in the child then hit the parent, and `setuid` changes only one thread.
@@ -363,36 +364,6 @@ pub(crate) enum Forked {
     Child,
 }
 
-/// The C library's fork. On musl, `_Fork` (musl 1.2.3 on): the fork a single-threaded
-/// process needs, with the libc's own state kept right (thread id, robust list, signals
-/// blocked around it), but without `fork`'s atfork handlers and the global locks they take,
-/// which only matter with other threads and which pull the libc's lock and timed-wait
-/// machinery (and its vDSO lookup, about 1 KB) into a static binary. Elsewhere `fork(3)`
-/// (glibc has `_Fork` only from 2.34).
-///
-/// # Safety
-///
-/// One thread, as for [`fork`].
-///
-/// # References
-///  - [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
-#[cfg(feature = "libc")]
-unsafe fn libc_fork() -> libc::pid_t {
-    #[cfg(target_env = "musl")]
-    {
-        unsafe extern "C" {
-            fn _Fork() -> libc::pid_t;
-        }
-        // SAFETY: the caller guarantees a single thread.
-        unsafe { _Fork() }
-    }
-    #[cfg(not(target_env = "musl"))]
-    {
-        // SAFETY: the caller guarantees a single thread.
-        unsafe { libc::fork() }
-    }
-}
-
 /// The calling process's pid. In a child [`fork`] just made (`forked`) with [`Runtime::Libc`]
 /// on musl, the thread id the C library recorded when `_Fork` returned in the child (`gettid(3)`
 /// reads it, with no system call): a forked child has one thread, so it is the pid.
@@ -403,19 +374,15 @@ unsafe fn libc_fork() -> libc::pid_t {
 ///  - [gettid(2)](https://man7.org/linux/man-pages/man2/gettid.2.html)
 ///  - [getpid(2)](https://man7.org/linux/man-pages/man2/getpid.2.html)
 pub(crate) fn own_pid(runtime: Runtime, forked: bool) -> rustix::process::Pid {
-    #[cfg(all(feature = "libc", target_env = "musl"))]
-    if forked && runtime == Runtime::Libc {
-        // SAFETY: gettid has no preconditions; it returns the cached thread id.
-        let tid = unsafe { libc::gettid() };
-        if let Some(pid) = rustix::process::Pid::from_raw(tid) {
+    if forked {
+        if let Some(pid) = rustix::process::Pid::from_raw(runtime.cached_tid()) {
             return pid;
         }
     }
-    let _ = (runtime, forked);
     rustix::process::getpid()
 }
 
-/// `fork()`—through the C library (see [`libc_fork`]), or as a raw `clone(SIGCHLD)` with no
+/// `fork()`—through the C library (see [`Runtime`]), or as a raw `clone(SIGCHLD)` with no
 /// libc.
 ///
 /// # Safety
@@ -427,26 +394,23 @@ pub(crate) fn own_pid(runtime: Runtime, forked: bool) -> rustix::process::Pid {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/fork.2.html)
 pub(crate) unsafe fn fork(runtime: Runtime) -> Result<Forked, Errno> {
-    let ret: isize = match runtime {
-        #[cfg(feature = "libc")]
-        // SAFETY: the caller guarantees a single thread.
-        Runtime::Libc => match unsafe { libc_fork() } {
-            -1 => return Err(Errno::from_raw_os_error(last_libc_errno())),
-            pid => pid as isize,
-        },
-        Runtime::NoLibc => {
-            // clone(SIGCHLD, 0, 0, 0, 0): a new process sharing nothing, like fork(2). The
-            // argument order after `flags` differs per architecture; all are zero here.
-            // SAFETY: without CLONE_VM the child gets a copy of this stack, as with fork.
-            let ret = unsafe { syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0) };
-            check(ret)? as isize
-        }
-    };
-    Ok(match ret {
-        0 => Forked::Child,
-        // SAFETY: fork returned a positive pid.
-        pid => Forked::Parent(unsafe { rustix::process::Pid::from_raw_unchecked(pid as i32) }),
+    // SAFETY: the caller's contract.
+    Ok(match unsafe { runtime.fork() }? {
+        None => Forked::Child,
+        Some(pid) => Forked::Parent(pid),
     })
+}
+
+/// Raw `clone(SIGCHLD, 0, 0, 0, 0)`: a new process sharing nothing, like fork(2); the child's
+/// pid, 0 in the child, or `-errno`.
+///
+/// # Safety
+///
+/// As for [`fork`], with no C library in the process.
+pub(crate) unsafe fn raw_fork() -> isize {
+    // The argument order after `flags` differs per architecture; all are zero here.
+    // SAFETY: without CLONE_VM the child gets a copy of this stack, as with fork.
+    unsafe { syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0) }
 }
 
 /// `_exit(code)`—end the process at once: no atexit handlers, no buffer flushing.
@@ -454,21 +418,21 @@ pub(crate) unsafe fn fork(runtime: Runtime) -> Result<Forked, Errno> {
 /// # References
 ///  - [Linux](https://man7.org/linux/man-pages/man2/exit.2.html)
 pub(crate) fn exit(runtime: Runtime, code: i32) -> ! {
-    match runtime {
-        #[cfg(feature = "libc")]
-        // SAFETY: `_exit` is always safe to call and never returns.
-        Runtime::Libc => unsafe { libc::_exit(code) },
-        Runtime::NoLibc => loop {
-            // SAFETY: exit_group takes no pointers and does not return.
-            unsafe { syscall5(nr::__NR_exit_group, code as usize, 0, 0, 0, 0) };
-        },
+    runtime.exit(code)
+}
+
+/// Raw `exit_group(code)`.
+pub(crate) fn raw_exit(code: i32) -> ! {
+    loop {
+        // SAFETY: exit_group takes no pointers and does not return.
+        unsafe { syscall5(nr::__NR_exit_group, code as usize, 0, 0, 0, 0) };
     }
 }
 
 /// Resets to `SIG_DFL` every signal whose bit (signal `n` is bit `n - 1`) is set in `signals`,
 /// and empties the signal mask if `clear_mask` is set.
 ///
-/// With the C library, signals the libc reserves for itself are refused by its `sigaction` and
+/// With the C library, signals the libc reserves for itself are refused by its `signal` and
 /// stay as they are; with no libc every signal is reset. SIGKILL and SIGSTOP are skipped.
 ///
 /// # References
@@ -479,39 +443,12 @@ pub(crate) fn reset_signals(runtime: Runtime, signals: u64, clear_mask: bool) ->
         if signals & (1 << (sig - 1)) == 0 || sig == 9 || sig == 19 {
             continue;
         }
-        match runtime {
-            #[cfg(feature = "libc")]
-            Runtime::Libc => {
-                // SAFETY: a zeroed sigaction is SIG_DFL with no flags and an empty mask; errors
-                // (the libc's reserved signals) are ignored on purpose.
-                unsafe {
-                    let mut act: libc::sigaction = core::mem::zeroed();
-                    act.sa_sigaction = libc::SIG_DFL;
-                    libc::sigaction(sig, &act, core::ptr::null_mut());
-                }
-            }
-            Runtime::NoLibc => raw_sigaction_default(sig),
-        }
+        runtime.default_signal(sig);
     }
-    if !clear_mask {
-        return Ok(());
+    if clear_mask {
+        runtime.unblock_all()?;
     }
-    match runtime {
-        #[cfg(feature = "libc")]
-        Runtime::Libc => {
-            // SAFETY: an empty set on the stack; the old set is not wanted.
-            let ret = unsafe {
-                let mut set: libc::sigset_t = core::mem::zeroed();
-                libc::sigemptyset(&mut set);
-                libc::sigprocmask(libc::SIG_SETMASK, &set, core::ptr::null_mut())
-            };
-            if ret != 0 {
-                return Err(Errno::from_raw_os_error(last_libc_errno()));
-            }
-            Ok(())
-        }
-        Runtime::NoLibc => raw_unblock_all(),
-    }
+    Ok(())
 }
 
 /// SIGPIPE: a write to a pipe or socket without a reader.
@@ -620,6 +557,25 @@ pub(crate) fn signalfd(mask: u64) -> Result<rustix::fd::OwnedFd, Errno> {
     })?;
     // SAFETY: the kernel just returned this new descriptor, owned by nobody else.
     Ok(unsafe { rustix::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Raw `getcwd(buf, len)`: the kernel's length includes the terminating NUL.
+///
+/// # References
+///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)
+pub(crate) fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
+    // SAFETY: `buf` is writable for its length.
+    let n = check(unsafe {
+        syscall5(
+            nr::__NR_getcwd,
+            buf.as_mut_ptr() as usize,
+            buf.len(),
+            0,
+            0,
+            0,
+        )
+    })?;
+    Ok(n.saturating_sub(1))
 }
 
 /// `ioprio_set(IOPRIO_WHO_PROCESS, 0, class << 13 | level)`: the calling process's I/O
@@ -782,13 +738,6 @@ pub(crate) fn recv_with_sender(
         at += len.next_multiple_of(WORD);
     }
     Ok((n, pid))
-}
-
-/// The calling thread's `errno` after a failed libc call.
-#[cfg(feature = "libc")]
-fn last_libc_errno() -> i32 {
-    // SAFETY: `__errno_location` returns a valid pointer to this thread's errno (glibc, musl).
-    unsafe { *libc::__errno_location() }
 }
 
 #[cfg(test)]

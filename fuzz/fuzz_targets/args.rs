@@ -1,4 +1,4 @@
-//! The tool's command line: `args::parse` of `src/bin/rawdaemon/args.rs`, the real file
+//! The tool's command line: `args::parse` of `tool/src/args.rs`, the real file
 //! (the binary's modules are included here, since they are not in the library).
 //!
 //! Input: the arguments after `argv[0]`, separated by NUL bytes.
@@ -19,14 +19,14 @@ use libfuzzer_sys::fuzz_target;
 use rawdaemon::log::Facility;
 use rawdaemon::{LogOutput, LogTarget};
 
-#[path = "../../src/bin/rawdaemon/args.rs"]
+#[path = "../../tool/src/args.rs"]
 #[allow(dead_code)]
 mod args;
 // `args` and `search` use `cstr`.
-#[path = "../../src/bin/rawdaemon/cstr.rs"]
+#[path = "../../tool/src/cstr.rs"]
 #[allow(dead_code)]
 mod cstr;
-#[path = "../../src/bin/rawdaemon/search.rs"]
+#[path = "../../tool/src/search.rs"]
 #[allow(dead_code)]
 mod search;
 

@@ -44,7 +44,7 @@ mod notify_watcher;
 mod supervisor;
 mod watcher;
 
-use crate::config::Runtime;
+use crate::Runtime;
 use crate::sys;
 
 /// The exit status of a forked process that panicked (`EX_SOFTWARE`).

@@ -16,7 +16,7 @@ use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{AsRawFd, OwnedFd};
 use rustix::io::Errno;
 
-use crate::config::Runtime;
+use crate::Runtime;
 use crate::sys;
 
 /// The holder's name (`/proc/PID/comm`, `ps -o comm`).

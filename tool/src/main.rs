@@ -2,7 +2,8 @@
 //!
 //! A thin layer over the library: parse the command line in place, find PROGRAM, build its
 //! environment in a fixed array, then [`Daemon::start`] with [`Exec`]. `#![no_std]` and
-//! `#![no_main]`: the C library's `_start` calls `main`, and nothing here allocates.
+//! `#![no_main]`, with no C library: its own `_start` (`start.rs`) calls `main`, every system
+//! call is a raw one ([`Runtime::NoLibc`]), and nothing here allocates.
 //!
 //! Every file of the tool runs in the launching process only: the tool never runs its own
 //! code after a fork; the library does. This one holds the entry point, the scratch storage
@@ -14,7 +15,9 @@
 //!  - `search.rs`: finding PROGRAM as a shell does;
 //!  - `output.rs`: writing to stdout and stderr;
 //!  - `cstr.rs`: C strings cut out of byte slices;
-//!  - `listen.rs`: socket activation passed through to PROGRAM.
+//!  - `listen.rs`: socket activation passed through to PROGRAM;
+//!  - `start.rs`: `_start` for each CPU, the auxiliary vector and the panic handler;
+//!  - `mem.rs`: `memcpy` and the other memory functions `core` calls.
 #![no_std]
 #![no_main]
 #![deny(
@@ -33,10 +36,12 @@ mod env;
 mod limits;
 #[cfg(feature = "tool-ready")]
 mod listen;
+mod mem;
 #[cfg(feature = "tool-notify")]
 mod notify_await;
 mod output;
 mod search;
+mod start;
 mod usage;
 
 use core::ffi::CStr;
@@ -88,20 +93,18 @@ static mut SCRATCH: Scratch = Scratch {
     keep: [0; args::MAX_REPEATS + listen::MAX_LISTEN],
 };
 
-/// The entry point the C library's `_start` calls.
+/// Called once by `_start` with `argc` valid pointers in `argv` (followed by a null) and a
+/// null-terminated `envp`; returns the exit status.
 ///
 /// # Safety
 ///
-/// Called once by the C runtime with `argc` valid pointers in `argv` (followed by a null) and a
-/// null-terminated `envp`.
-#[unsafe(no_mangle)]
-pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *const u8) -> i32 {
+/// Called once, with the kernel's `argv` and `envp`.
+unsafe fn main(argc: usize, argv: *const *const u8, envp: *const *const u8) -> i32 {
     // A reader that went away (`rawdaemon --help | head -1`, a closed log pipe) makes a
     // write fail with EPIPE instead of killing this process: the exit status stays one of
     // those documented. The daemon gets SIGPIPE back at its default (the start resets every
     // signal /proc/self/status shows ignored).
-    // SAFETY: setting a disposition to SIG_IGN installs no handler.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    Runtime::NoLibc.ignore_signal(rawdaemon::raw::SIGPIPE);
     // SAFETY: `main` runs once, in this process's only thread: nothing else ever refers to
     // SCRATCH.
     let scratch = unsafe { &mut *core::ptr::addr_of_mut!(SCRATCH) };
@@ -117,8 +120,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         #[cfg(feature = "tool-ready")]
         keep,
     } = scratch;
-    // SAFETY: the C runtime passes argc pointers followed by a null.
-    let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc.max(0) as usize + 1) };
+    // SAFETY: the kernel passes argc pointers followed by a null.
+    let raw_argv = unsafe { core::slice::from_raw_parts(argv, argc + 1) };
     // SAFETY: as for raw_argv; the strings live as long as the process.
     let Some(strings) = (unsafe { arguments(raw_argv, strings) }) else {
         return usage_error("too many arguments", b"");
@@ -147,7 +150,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     let account = account.entries(user.as_ref());
     #[cfg(not(feature = "tool-privileges"))]
     let account = core::iter::empty();
-    // SAFETY: the C runtime's environment is null-terminated, its strings live as long as
+    // SAFETY: the kernel's environment is null-terminated, its strings live as long as
     // the process.
     let inherited = unsafe { env::inherited(envp) };
     // --notify-await: PROGRAM's NOTIFY_SOCKET is the start's own socket (after -E's, so it
@@ -212,7 +215,7 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
     else {
         return usage_error("no program given", b"");
     };
-    // SAFETY: envp's entries are the C runtime's, -E's and -u's strings, which live as long
+    // SAFETY: envp's entries are the kernel's, -E's and -u's strings, which live as long
     // as the process.
     let search_path = unsafe { env::find(envp, b"PATH") };
     // With -u a plain name is looked up by the daemon, as USER (a directory only root may
@@ -271,8 +274,8 @@ pub unsafe extern "C" fn main(argc: i32, argv: *const *const u8, envp: *const *c
         // SAFETY: as for start below.
         return unsafe { start_oknodo(&daemon, args.pid_file) };
     }
-    // SAFETY: this program never starts a thread; it links a C library, hence Runtime::Libc;
-    // argv and envp come from the C runtime and the fixed array above, all null-terminated.
+    // SAFETY: this program never starts a thread; it links no C library, hence Runtime::NoLibc;
+    // argv and envp come from the kernel and the fixed array above, all null-terminated.
     let _never = unsafe { daemon.start() };
     // Not reached: start() exits in the original process and execs (or exits) in the daemon.
     1
@@ -378,7 +381,7 @@ fn configure<'a>(
         Output::Null
     };
     let out = |path: Option<&'a CStr>| path.map_or(keep, Output::Append);
-    let mut d = Daemon::new(Runtime::Libc)
+    let mut d = Daemon::new(Runtime::NoLibc)
         .chdir(args.chdir)
         .stdout(out(args.stdout))
         .stderr(out(args.stderr))
@@ -512,19 +515,3 @@ fn user(args: &Args<'_>) -> Result<Option<Credentials>, ()> {
 fn user(_: &Args<'_>) -> Result<Option<Credentials>, ()> {
     Ok(None)
 }
-
-#[cfg(not(feature = "std"))]
-#[panic_handler]
-fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
-    let _ = rustix::io::write(stderr(), b"rawdaemon: internal error\n");
-    // 101, the status of a Rust program whose main thread panicked and unwound. Not
-    // `abort()`: its signal machinery (and musl's lock around it) would be a fifth of the
-    // smallest build's C library.
-    Runtime::Libc.exit(101)
-}
-
-/// Debug builds of `core` refer to the unwinder's personality routine even with
-/// `panic = "abort"`; nothing ever unwinds here.
-#[cfg(all(debug_assertions, not(feature = "std")))]
-#[unsafe(no_mangle)]
-pub extern "C" fn rust_eh_personality() {}

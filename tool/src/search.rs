@@ -185,26 +185,13 @@ fn candidate(
     out.push(name)
 }
 
-/// Appends the current directory (the raw `getcwd` system call: the libc function would
-/// link `malloc` for the case of a null buffer).
+/// Appends the current directory (the raw `getcwd` system call).
 ///
 /// # References
 ///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)
 fn push_cwd(out: &mut PathBuffer) -> Result<(), Errno> {
     let start = out.len;
-    // All the room past `start` but one byte, kept for the terminating NUL.
-    let Some((_, room)) = out.buf.get_mut(start..).and_then(<[u8]>::split_last_mut) else {
-        return Err(Errno::NAMETOOLONG);
-    };
-    // SAFETY: `room` is writable for its length.
-    let ret = unsafe { libc::syscall(libc::SYS_getcwd, room.as_mut_ptr(), room.len()) };
-    if ret < 0 {
-        // SAFETY: `__errno_location` gives this thread's errno.
-        return Err(Errno::from_raw_os_error(unsafe {
-            *libc::__errno_location()
-        }));
-    }
-    // The kernel returns the length including the terminating NUL.
-    out.len = start + (ret as usize).saturating_sub(1);
+    let room = out.buf.get_mut(start..).ok_or(Errno::NAMETOOLONG)?;
+    out.len = start + rawdaemon::raw::getcwd(room)?;
     Ok(())
 }

@@ -41,14 +41,7 @@ impl AwaitEnv {
     ///  - [getauxval(3)](https://man7.org/linux/man-pages/man3/getauxval.3.html) (`AT_RANDOM`)
     ///  - [sd_watchdog_enabled(3)](https://www.freedesktop.org/software/systemd/man/latest/sd_watchdog_enabled.html)
     pub fn fill(&mut self, watchdog_secs: Option<u32>) -> Option<Awaited<'_>> {
-        let mut random = [0_u8; 8];
-        // SAFETY: AT_RANDOM is the address of 16 bytes the kernel put on the stack at execve
-        // (or 0 if the kernel gave none), valid for the whole process.
-        let at = unsafe { libc::getauxval(libc::AT_RANDOM) } as *const [u8; 8];
-        if !at.is_null() {
-            // SAFETY: as above: at least 8 readable bytes.
-            random = unsafe { at.read_unaligned() };
-        }
+        let random = crate::start::random_bytes().unwrap_or_default();
         let mut hex = [0_u8; 16];
         for (pair, byte) in hex.chunks_exact_mut(2).zip(random) {
             for (digit, nibble) in pair.iter_mut().zip([byte >> 4, byte & 15]) {

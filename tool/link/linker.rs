@@ -1,4 +1,4 @@
-// Included (`include!`) by the build scripts of this repository's binaries: the root package's
+// Included (`include!`) by the build scripts of this repository's binaries: the tool's
 // and the examples'. Not a module of the crate.
 
 /// Whether the linker cargo resolved for the target is a bare linker rather than a C compiler
@@ -10,6 +10,7 @@
 /// visible here: configure it through cargo instead. Cargo reruns the build script when the
 /// environment variable changes, not when a configuration file does: after changing the
 /// linker there, `cargo clean -p` the package.
+#[allow(dead_code)] // not every build script links with no C library
 fn bare_linker() -> bool {
     if let Ok(target) = std::env::var("TARGET") {
         let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
@@ -32,4 +33,38 @@ fn linker_arg(arg: &str) -> String {
     } else {
         format!("-Wl,{arg}")
     }
+}
+
+/// The arguments of a static link with no C library, no start files and no interpreter (a
+/// plain executable at a fixed address, with no dynamic section), spelled for the linker
+/// cargo resolved; the linker script goes after them.
+#[allow(dead_code)]
+fn link_args() -> Vec<String> {
+    let linker = [
+        "-static",
+        "--no-pie",
+        "--no-eh-frame-hdr", // nothing unwinds
+        "-z",
+        "norelro", // nothing to protect: no dynamic relocations
+        "-z",
+        "noseparate-code", // no page padding between segments
+        "-z",
+        "nognustack", // no PT_GNU_STACK header
+        "--build-id=none",
+    ];
+    if bare_linker() {
+        return linker.iter().map(|a| a.to_string()).collect();
+    }
+    // Through the C compiler driver: no start files, no libc or libgcc, and each linker
+    // argument after -Wl, (`-z X` as one `-Wl,-z,X`).
+    let mut args = vec!["-nostartfiles".to_string(), "-nostdlib".to_string(), "-static".to_string(), "-no-pie".to_string()];
+    let mut rest = linker.iter().skip(2);
+    while let Some(arg) = rest.next() {
+        if *arg == "-z" {
+            args.push(format!("-Wl,-z,{}", rest.next().unwrap_or(&"")));
+        } else {
+            args.push(format!("-Wl,{arg}"));
+        }
+    }
+    args
 }

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use super::{SKIP, TestResult, run};
 
-/// The tool under test: `RAWDAEMON_BIN` if set (the static musl build), else cargo's build.
+/// The tool under test: `RAWDAEMON_BIN` if set (a release build, another CPU's), else cargo's build.
 pub fn tool() -> Command {
     Command::new(
         std::env::var_os("RAWDAEMON_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_rawdaemon").into()),

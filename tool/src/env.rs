@@ -7,7 +7,7 @@ use core::ffi::CStr;
 #[cfg(feature = "tool-privileges")]
 use rawdaemon::Credentials;
 
-/// The C runtime's environment as a slice (without the final null).
+/// The environment `_start` was given, as a slice (without the final null).
 ///
 /// # Safety
 ///

@@ -877,7 +877,7 @@ pub fn openrc_runs_the_shipped_script() -> TestResult {
     }
     let script = dir.path("init.d/agent");
     fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/init/openrc/agent"),
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/init/openrc/agent"),
         &script,
     )
     .map_err(|e| e.to_string())?;
