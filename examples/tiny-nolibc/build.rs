@@ -17,5 +17,8 @@ fn main() {
     for arg in link_args() {
         println!("cargo::rustc-link-arg-bins={arg}");
     }
-    println!("cargo::rustc-link-arg-bins={}", linker_arg(&format!("-T{script}")));
+    println!(
+        "cargo::rustc-link-arg-bins={}",
+        linker_arg(&format!("-T{script}"))
+    );
 }

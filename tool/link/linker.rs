@@ -13,7 +13,10 @@
 #[allow(dead_code)] // not every build script links with no C library
 fn bare_linker() -> bool {
     if let Ok(target) = std::env::var("TARGET") {
-        let var = format!("CARGO_TARGET_{}_LINKER", target.to_uppercase().replace('-', "_"));
+        let var = format!(
+            "CARGO_TARGET_{}_LINKER",
+            target.to_uppercase().replace('-', "_")
+        );
         println!("cargo::rerun-if-env-changed={var}");
     }
     let linker = std::env::var("RUSTC_LINKER").unwrap_or_default();
@@ -57,7 +60,12 @@ fn link_args() -> Vec<String> {
     }
     // Through the C compiler driver: no start files, no libc or libgcc, and each linker
     // argument after -Wl, (`-z X` as one `-Wl,-z,X`).
-    let mut args = vec!["-nostartfiles".to_string(), "-nostdlib".to_string(), "-static".to_string(), "-no-pie".to_string()];
+    let mut args = vec![
+        "-nostartfiles".to_string(),
+        "-nostdlib".to_string(),
+        "-static".to_string(),
+        "-no-pie".to_string(),
+    ];
     let mut rest = linker.iter().skip(2);
     while let Some(arg) = rest.next() {
         if *arg == "-z" {
