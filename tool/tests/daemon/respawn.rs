@@ -409,15 +409,16 @@ pub fn tool_respawn_logrotate_hup_spares_the_program() -> TestResult {
         ensure!(out.status.success(), "{}", describe(&out));
         let supervisor = the_daemon()?;
         let program = program_of(supervisor.0, "sh")?;
-        ensure_eq!(
-            sigset(program, "SigCgt")? & 1,
-            u64::from(traps),
-            "HUP of {script:?}"
-        );
+        // The script's first line ran (its trap is set) once it has written "start".
         ensure!(
             wait_until(|| read_text(&log).is_ok_and(|t| t.contains("start\ntick\n"))),
             "log: {:?}",
             read_text(&log)
+        );
+        ensure_eq!(
+            sigset(program, "SigCgt")? & 1,
+            u64::from(traps),
+            "HUP of {script:?}"
         );
         logrotate(&dir, &log, &postrotate)?;
         ensure!(
