@@ -116,6 +116,12 @@ impl Runtime {
         (self.0.unblock_all)()
     }
 
+    /// Whether this is a C library's runtime (else [`Runtime::NoLibc`]): read from the table,
+    /// so that a constant runtime folds the test away.
+    pub(crate) fn has_libc(self) -> bool {
+        self.0.libc
+    }
+
     /// The calling thread's id as the C library cached it, read with no system call (musl's
     /// `gettid(3)`), or 0 where there is none.
     pub(crate) fn cached_tid(self) -> i32 {

@@ -9,6 +9,7 @@ mod notify_await;
 pub(crate) mod prepare;
 mod probes;
 mod rotation;
+pub(crate) mod shared;
 mod wait;
 
 use crate::after_fork;
@@ -56,11 +57,15 @@ impl Daemon<'_> {
         match unsafe { self.run(true) } {
             Ok(Detached::Daemon(ready)) => ready,
             Ok(Detached::Parent { .. }) => sys::exit(self.runtime, 0),
-            Err(e) => {
-                self.message(&e).write_line(sys::stderr());
-                sys::exit(self.runtime, exit_code(&e))
-            }
+            Err(e) => self.fail(&e),
         }
+    }
+
+    /// The end of a failed [`start`](Self::start) in the original process: the one-line
+    /// message on stderr, and `_exit` with [`exit_code`].
+    fn fail(&self, e: &Error) -> ! {
+        self.message(e).write_line(sys::stderr());
+        sys::exit(self.runtime, exit_code(e))
     }
 
     /// Daemonizes and returns the outcome in both processes instead of exiting: the original
@@ -89,16 +94,31 @@ impl Daemon<'_> {
     // example went from 17,736 to 16,064 bytes).
     #[inline]
     unsafe fn run(&self, exit: bool) -> Result<Detached, Error> {
-        let prep = prepare::prepare(self)?;
+        let mut prep = prepare::prepare(self)?;
         if !self.foreground {
-            // SAFETY: the caller guarantees one thread and the right runtime.
-            match unsafe { sys::fork(self.runtime) } {
+            // Without a C library, a start that ends the launcher and whose daemon only execs
+            // copies no memory (see `shared`); refused, it forks.
+            // SAFETY: the caller guarantees one thread and the right runtime; `start` (`exit`)
+            // never returns into its caller in the launcher, and the children end in `execve`
+            // or `_exit`.
+            let cloned = exit
+                && self.copies_nothing()
+                && unsafe { shared::clone_intermediate(self, &prep) }.is_ok();
+            let forked = match cloned {
+                true => Ok(Forked::Child),
+                // SAFETY: the caller guarantees one thread and the right runtime.
+                false => unsafe { sys::fork(self.runtime) },
+            };
+            match forked {
                 Err(e) => return Err(self.abandon(prep, Error::new(Step::Fork, e))),
                 Ok(Forked::Parent(child)) => return self.wait(prep, child, exit),
-                // SAFETY: as above; returns only in the daemon.
-                Ok(Forked::Child) => unsafe {
-                    after_fork::intermediate::intermediate(self.runtime, &prep)
-                },
+                Ok(Forked::Child) => {
+                    // After the shared clone every signal is blocked: the daemon unblocks
+                    // them once it has reset their dispositions.
+                    prep.blocked |= cloned;
+                    // SAFETY: as above; returns only in the daemon.
+                    unsafe { after_fork::intermediate::intermediate(self.runtime, &prep, cloned) }
+                }
             }
         }
         // The one call of the daemon's steps (so that the compiler can fold a constant

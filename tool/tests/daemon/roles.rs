@@ -4,6 +4,9 @@
 //!   [notify=ADDRESS] [fg]`: daemonize with [`Daemon::start`] (in foreground mode with `fg`),
 //!   then sleep (bounded) and exit.
 //! - `alloc REPORT PIDFILE`: count allocations across [`Daemon::detach`] in both processes.
+//! - `exec-nolibc [refuse-vm] PIDFILE PROGRAM ARGS...`: [`Daemon::start`] with
+//!   [`Runtime::NoLibc`] and an [`Exec`], the start that clones without copying memory (see
+//!   `shared_clone.rs`); with `refuse-vm`, such a clone is refused as qemu-user refuses it.
 //! - `send-fds SOCKET [exit]`: send every other open descriptor from 3 up through the Unix
 //!   socket on descriptor SOCKET (`SCM_RIGHTS`), then sleep (bounded), or exit with `exit`.
 //! - `hold-fds SOCKET`: receive descriptors on SOCKET and hold them (bounded): a process of
@@ -21,7 +24,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rawdaemon::{Daemon, Detached, Runtime};
+use rawdaemon::{Daemon, Detached, Exec, Runtime};
 
 /// Counts every allocation of this binary.
 struct Counting;
@@ -51,6 +54,7 @@ pub fn run(args: &[String]) -> ! {
     match args.first().map(String::as_str) {
         Some("daemon") => daemon(&args[1..]),
         Some("alloc") => alloc(&args[1], &args[2]),
+        Some("exec-nolibc") => exec_nolibc(&args[1..]),
         Some("send-fds") => send_fds(&args[1], args.get(2).is_some_and(|a| a == "exit")),
         Some("hold-fds") => hold_fds(&args[1]),
         Some("count-term") => count_term(&args[1]),
@@ -175,6 +179,96 @@ fn alloc(report: &str, pid_file: &str) -> ! {
             eprintln!("{e}");
             std::process::exit(1)
         }
+    }
+}
+
+/// A start with [`Runtime::NoLibc`] whose daemon only executes PROGRAM (with an empty
+/// environment), and a caught SIGUSR2 on top of what [`dirty`](crate::common::dirty) leaves
+/// (ignored, blocked signals): the launcher's handler must not reach the daemon.
+///
+/// This binary links glibc, which `NoLibc` is not for (see [`Runtime`]). It is acceptable here
+/// only because after the first clone the children run nothing but the library's raw system
+/// calls and `execve` (no libc call, no allocation, nothing that reads libc's thread state),
+/// and the launcher only raw calls until it exits: the very path the tool with no C library
+/// takes.
+fn exec_nolibc(args: &[String]) -> ! {
+    let (refuse, args) = match args {
+        [first, rest @ ..] if first == "refuse-vm" => (true, rest),
+        _ => (false, args),
+    };
+    let [pid_file, program @ ..] = args else {
+        panic!("exec-nolibc [refuse-vm] PIDFILE PROGRAM ARGS...")
+    };
+    extern "C" fn caught(_: libc::c_int) {}
+    // SAFETY: a handler that does nothing.
+    unsafe { libc::signal(libc::SIGUSR2, caught as extern "C" fn(libc::c_int) as usize) };
+    if refuse {
+        refuse_shared_clones();
+    }
+    let pid_file = CString::new(pid_file.as_str()).unwrap();
+    let program: Vec<CString> = program
+        .iter()
+        .map(|a| CString::new(a.as_str()).unwrap())
+        .collect();
+    let argv: Vec<*const u8> = program
+        .iter()
+        .map(|a| a.as_ptr().cast())
+        .chain([std::ptr::null()])
+        .collect();
+    let envp = [std::ptr::null()];
+    // SAFETY: both vectors end with a null, their strings live until the process ends.
+    let exec = unsafe { Exec::new(&program[0], &argv, &envp) };
+    let d = Daemon::new(Runtime::NoLibc)
+        .name("libexec")
+        .pid_file(&pid_file)
+        .exec(exec);
+    // SAFETY: single-threaded; see above for the runtime.
+    let _never = unsafe { d.start() };
+    unreachable!("start returned with an Exec")
+}
+
+/// From here on (and in every child), `clone` with `CLONE_VM` but without `CLONE_THREAD`
+/// fails with `EINVAL`, as under qemu-user: a seccomp filter (`seccomp(2)`, classic BPF over
+/// `struct seccomp_data`: `nr` at 0, `arch` at 4, the low half of `args[0]` at 16).
+fn refuse_shared_clones() {
+    #[cfg(target_arch = "x86_64")]
+    const AUDIT_ARCH: u32 = 0xC000_003E;
+    #[cfg(target_arch = "aarch64")]
+    const AUDIT_ARCH: u32 = 0xC000_00B7;
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    const JSET_K: u16 = 0x45;
+    const RET_K: u16 = 0x06;
+    const ALLOW: u32 = 0x7fff_0000;
+    const ERRNO: u32 = 0x0005_0000;
+    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
+    let filter = [
+        op(LD_W_ABS, 0, 0, 4),
+        op(JEQ_K, 0, 5, AUDIT_ARCH),
+        op(LD_W_ABS, 0, 0, 0),
+        op(JEQ_K, 0, 3, libc::SYS_clone as u32),
+        op(LD_W_ABS, 0, 0, 16),
+        op(JSET_K, 0, 1, libc::CLONE_VM as u32),
+        op(JSET_K, 0, 1, libc::CLONE_THREAD as u32),
+        op(RET_K, 0, 0, ALLOW),
+        op(RET_K, 0, 0, ERRNO | libc::EINVAL as u32),
+    ];
+    let prog = libc::sock_fprog {
+        len: filter.len() as u16,
+        filter: filter.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points to the filter, both valid for the call.
+    unsafe {
+        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+        assert_eq!(
+            libc::prctl(
+                libc::PR_SET_SECCOMP,
+                libc::SECCOMP_MODE_FILTER,
+                &prog as *const libc::sock_fprog
+            ),
+            0,
+            "seccomp"
+        );
     }
 }
 
