@@ -33,6 +33,8 @@ use crate::sys;
 ///   every signal. Only for binaries with no C library at all (their own `_start`); in a
 ///   process with a libc it leaves the libc's state stale (on musl, `abort()` in the child
 ///   would kill the parent).
+///   A [`Daemon::start`](crate::Daemon::start) whose daemon only executes a program copies
+///   no memory at all with it: see that function's section "The start that copies nothing".
 #[derive(Clone, Copy)]
 pub struct Runtime(&'static Calls);
 

@@ -48,10 +48,45 @@ impl Daemon<'_> {
     ///   linked.
     /// - With [`Exec`](crate::Exec), every non-null pointer in its `argv` and `envp` points to a
     ///   NUL-terminated string.
+    /// - With [`Runtime::NoLibc`](crate::Runtime::NoLibc) and an [`Exec`](crate::Exec): what
+    ///   the next section asks.
+    ///
+    /// # The start that copies nothing
+    ///
+    /// With [`Runtime::NoLibc`](crate::Runtime::NoLibc), an [`Exec`](crate::Exec), and nothing
+    /// that keeps rawdaemon's code running after the fork or makes the daemon wait for this
+    /// process (no [`respawn`](Self::respawn), [`ready_fd`](Self::ready_fd),
+    /// [`notify_await`](Self::notify_await), [`ready_when`](Self::ready_when),
+    /// [`log_output`](Self::log_output), rotating or time-stamped log files, no foreground
+    /// mode), `start` makes the intermediate and the daemon by `clone(CLONE_VM |
+    /// CLONE_VFORK)`: no memory is copied, not even the page tables. Where that clone is
+    /// refused (qemu-user refuses `CLONE_VM` without a thread: `EINVAL`), it forks, as
+    /// [`detach`](Self::detach) always does.
+    ///
+    /// - **The stack**: each child runs on this thread's stack, in the caller's own frames,
+    ///   exactly where a forked child would (so it needs no more stack than after a fork, and
+    ///   the daemon's steps are the same code), while this process is suspended. This process
+    ///   never returns into those frames: once the intermediate has exited (right after the
+    ///   daemon's `execve` or its failure), it reads the daemon's verdict and exits, below them.
+    /// - **Memory**: the children share this process's memory until the daemon's `execve`.
+    ///   They make only raw system calls, on their own stack data and on what the
+    ///   configuration points to, which they only read, except the
+    ///   [`ListenPid`](crate::ListenPid) slot, which the daemon fills in this process's memory
+    ///   too. Nothing the configuration points to may change meanwhile (no other thread: see
+    ///   above).
+    /// - **Signals**: every signal is blocked from before the first clone, so that no handler
+    ///   of this process runs in a child, on its memory; the daemon resets every disposition,
+    ///   then empties its mask, as after a fork. This process's own mask is put back before it
+    ///   waits for the verdict.
     ///
     /// # References
     ///  - [daemon(7)](https://man7.org/linux/man-pages/man7/daemon.7.html)
-    #[inline]
+    ///  - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+    ///  - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
+    // Always inlined into its (one) caller, so that a constant configuration folds into every
+    // step (see `run`): with the clone that copies nothing, `start` outgrew what the compiler
+    // inlines by itself at `opt-level = "z"`, and the smallest tool doubled.
+    #[inline(always)]
     pub unsafe fn start(&self) -> Ready {
         // SAFETY: the caller upholds detach's contract, which is this function's.
         match unsafe { self.run(true) } {
@@ -62,7 +97,9 @@ impl Daemon<'_> {
     }
 
     /// The end of a failed [`start`](Self::start) in the original process: the one-line
-    /// message on stderr, and `_exit` with [`exit_code`].
+    /// message on stderr, and `_exit` with [`exit_code`]. Inlined, so that the message's parts
+    /// fold with a constant configuration.
+    #[inline(always)]
     fn fail(&self, e: &Error) -> ! {
         self.message(e).write_line(sys::stderr());
         sys::exit(self.runtime, exit_code(e))

@@ -83,7 +83,10 @@ impl Daemon<'_> {
 /// [`Daemon::start`]'s contract with [`Runtime::NoLibc`] (one thread, no C library), and
 /// [`copies_nothing`](Daemon::copies_nothing) holds; the caller's child ends in `execve` or
 /// `_exit` (the intermediate and the daemon after it), and never unwinds out of the caller.
-#[inline]
+// Out of line: inlined, it made `start` too large for the compiler to inline into its caller,
+// and a constant configuration no longer folded (the smallest tool doubled). The child
+// returns from it as from any call: the frame is intact, the parent never comes back to it.
+#[inline(never)]
 pub(super) unsafe fn clone_intermediate(cfg: &Daemon<'_>, prep: &Prepared) -> Result<(), Errno> {
     let mask = sys::block_all()?;
     // SAFETY: the slot is this thread's alone (one thread); the lifetime is only erased: the

@@ -203,7 +203,7 @@ fn exec_nolibc(args: &[String]) -> ! {
     // SAFETY: a handler that does nothing.
     unsafe { libc::signal(libc::SIGUSR2, caught as extern "C" fn(libc::c_int) as usize) };
     if refuse {
-        refuse_shared_clones();
+        crate::shared_clone::refuse_shared_clones().expect("seccomp");
     }
     let pid_file = CString::new(pid_file.as_str()).unwrap();
     let program: Vec<CString> = program
@@ -225,51 +225,6 @@ fn exec_nolibc(args: &[String]) -> ! {
     // SAFETY: single-threaded; see above for the runtime.
     let _never = unsafe { d.start() };
     unreachable!("start returned with an Exec")
-}
-
-/// From here on (and in every child), `clone` with `CLONE_VM` but without `CLONE_THREAD`
-/// fails with `EINVAL`, as under qemu-user: a seccomp filter (`seccomp(2)`, classic BPF over
-/// `struct seccomp_data`: `nr` at 0, `arch` at 4, the low half of `args[0]` at 16).
-fn refuse_shared_clones() {
-    #[cfg(target_arch = "x86_64")]
-    const AUDIT_ARCH: u32 = 0xC000_003E;
-    #[cfg(target_arch = "aarch64")]
-    const AUDIT_ARCH: u32 = 0xC000_00B7;
-    const LD_W_ABS: u16 = 0x20;
-    const JEQ_K: u16 = 0x15;
-    const JSET_K: u16 = 0x45;
-    const RET_K: u16 = 0x06;
-    const ALLOW: u32 = 0x7fff_0000;
-    const ERRNO: u32 = 0x0005_0000;
-    let op = |code, jt, jf, k| libc::sock_filter { code, jt, jf, k };
-    let filter = [
-        op(LD_W_ABS, 0, 0, 4),
-        op(JEQ_K, 0, 5, AUDIT_ARCH),
-        op(LD_W_ABS, 0, 0, 0),
-        op(JEQ_K, 0, 3, libc::SYS_clone as u32),
-        op(LD_W_ABS, 0, 0, 16),
-        op(JSET_K, 0, 1, libc::CLONE_VM as u32),
-        op(JSET_K, 0, 1, libc::CLONE_THREAD as u32),
-        op(RET_K, 0, 0, ALLOW),
-        op(RET_K, 0, 0, ERRNO | libc::EINVAL as u32),
-    ];
-    let prog = libc::sock_fprog {
-        len: filter.len() as u16,
-        filter: filter.as_ptr().cast_mut(),
-    };
-    // SAFETY: `prog` points to the filter, both valid for the call.
-    unsafe {
-        assert_eq!(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
-        assert_eq!(
-            libc::prctl(
-                libc::PR_SET_SECCOMP,
-                libc::SECCOMP_MODE_FILTER,
-                &prog as *const libc::sock_fprog
-            ),
-            0,
-            "seccomp"
-        );
-    }
 }
 
 /// Room for up to 16 descriptors in one `SCM_RIGHTS` message.
