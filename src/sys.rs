@@ -426,8 +426,9 @@ pub(crate) type Resume = extern "C" fn(arg: usize, child: i32) -> !;
 /// once the child has exec'd or exited, the parent calls `resume(arg, pid)` on the same stack
 /// pointer, a function that never returns and must not read anything on the stack above it
 /// (`arg` should point to static memory). The only way back is the refusal: `Err` with no
-/// child made (`EINVAL` where `CLONE_VM` without `CLONE_THREAD` is taken for a thread, as
-/// qemu-user does), in the parent's own frames, untouched.
+/// child made (`EINVAL` where `CLONE_VM` without `CLONE_THREAD` is taken for a thread), in
+/// the parent's own frames, untouched. (qemu-user 7.2 makes a plain fork of this clone: the
+/// parent then calls `resume` at once, on its own copy of everything, which is as right.)
 ///
 /// Not [`syscall5`]: a clone that shares memory must not return into Rust code in the
 /// parent. The argument order after `flags` differs per architecture (x86_64: stack, parent

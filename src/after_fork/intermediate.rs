@@ -17,7 +17,7 @@ use crate::{Runtime, sys};
 /// With `shared` (the launcher made this process by a clone that shares its memory, and so
 /// the daemon will only `execve`), the daemon is made the same way: it runs on, in this
 /// process's frames, while the intermediate waits suspended until it has exec'd (or exited),
-/// then exits 0 without returning. Refused (qemu-user), it forks instead.
+/// then exits 0 without returning. Refused, it forks instead.
 ///
 /// A failure is sent through the readiness channel and the intermediate exits with status 1.
 ///

@@ -60,8 +60,9 @@ impl Daemon<'_> {
     /// [`log_output`](Self::log_output), rotating or time-stamped log files, no foreground
     /// mode), `start` makes the intermediate and the daemon by `clone(CLONE_VM |
     /// CLONE_VFORK)`: no memory is copied, not even the page tables. Where that clone is
-    /// refused (qemu-user refuses `CLONE_VM` without a thread: `EINVAL`), it forks, as
-    /// [`detach`](Self::detach) always does.
+    /// refused (`EINVAL` from an emulator or a seccomp filter that takes `CLONE_VM` without
+    /// `CLONE_THREAD` for a thread), it forks, as [`detach`](Self::detach) always does;
+    /// qemu-user 7.2 makes a plain fork of the clone itself, which works as well.
     ///
     /// - **The stack**: each child runs on this thread's stack, in the caller's own frames,
     ///   exactly where a forked child would (so it needs no more stack than after a fork, and

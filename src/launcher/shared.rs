@@ -18,8 +18,11 @@
 //! (`sys::reset_signals`), and in the launcher until `resume` (or the refusal) puts its own
 //! mask back.
 //!
-//! Where the clone is refused (qemu-user takes `CLONE_VM` without `CLONE_THREAD` for a thread:
-//! `EINVAL`), the launcher forks as with a C library's runtime, chosen at run time.
+//! Where the clone is refused (`EINVAL`: qemu-user takes `CLONE_VM` without `CLONE_THREAD`
+//! for a thread it cannot make, and a sandbox's seccomp filter may do the same), the launcher
+//! forks as with a C library's runtime, chosen at run time. qemu-user 7.2 drops `CLONE_VM`
+//! when `CLONE_VFORK` comes with it: the clone is a plain fork there, and the parent goes on
+//! in `resume` at once, on its own copy, which is as right.
 
 use core::cell::UnsafeCell;
 use core::mem::MaybeUninit;

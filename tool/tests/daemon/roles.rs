@@ -6,7 +6,7 @@
 //! - `alloc REPORT PIDFILE`: count allocations across [`Daemon::detach`] in both processes.
 //! - `exec-nolibc [refuse-vm] PIDFILE PROGRAM ARGS...`: [`Daemon::start`] with
 //!   [`Runtime::NoLibc`] and an [`Exec`], the start that clones without copying memory (see
-//!   `shared_clone.rs`); with `refuse-vm`, such a clone is refused as qemu-user refuses it.
+//!   `shared_clone.rs`); with `refuse-vm`, such a clone is refused (`EINVAL`).
 //! - `send-fds SOCKET [exit]`: send every other open descriptor from 3 up through the Unix
 //!   socket on descriptor SOCKET (`SCM_RIGHTS`), then sleep (bounded), or exit with `exit`.
 //! - `hold-fds SOCKET`: receive descriptors on SOCKET and hold them (bounded): a process of

@@ -1,6 +1,6 @@
 //! The start that copies no memory: with `Runtime::NoLibc` and a daemon that only executes
 //! PROGRAM, the launcher makes the intermediate, and the intermediate the daemon, by
-//! `clone(CLONE_VM | CLONE_VFORK)`; where such a clone is refused (qemu-user: `EINVAL`), they
+//! `clone(CLONE_VM | CLONE_VFORK)`; where such a clone is refused (`EINVAL`), they
 //! fork. Through this binary re-executed as the `exec-nolibc` role (see roles.rs): strace shows
 //! which clones were made, and the daemon's state in /proc is the same either way.
 
@@ -13,7 +13,7 @@ use crate::common::*;
 use crate::{ensure, ensure_eq};
 
 /// From here on (and in every child), `clone` with `CLONE_VM` but without `CLONE_THREAD`
-/// fails with `EINVAL`, as under qemu-user: a seccomp filter (`seccomp(2)`, classic BPF over
+/// fails with `EINVAL`, as qemu-user refuses it without `CLONE_VFORK`: a seccomp filter (`seccomp(2)`, classic BPF over
 /// `struct seccomp_data`: `nr` at 0, `arch` at 4, the low half of `args[0]` at 16). Only
 /// system calls on stack data: fit for a `pre_exec`.
 pub fn refuse_shared_clones() -> std::io::Result<()> {
@@ -152,8 +152,8 @@ impl Launcher {
             Launcher::Tool => {
                 if let Some(emulator) = emulator() {
                     return Err(format!(
-                        "{SKIP}the tool runs in {emulator}, which refuses the clone that copies \
-                         nothing (the fallback is all there is to see) and would be traced itself"
+                        "{SKIP}the tool runs in {emulator}, which makes a plain fork of the clone \
+                         that copies nothing, and would be traced itself"
                     ));
                 }
                 let mut cmd = tool();
@@ -225,8 +225,8 @@ fn clones_without_copying(launcher: Launcher) -> TestResult {
     no_process_left()
 }
 
-/// Where that clone is refused (`EINVAL`, as qemu-user refuses `CLONE_VM` without
-/// `CLONE_THREAD`), the launcher forks instead, and so does the intermediate; the start
+/// Where that clone is refused (`EINVAL`, as an emulator or a sandbox may refuse `CLONE_VM`
+/// without `CLONE_THREAD`), the launcher forks instead, and so does the intermediate; the start
 /// succeeds.
 fn falls_back_to_fork(launcher: Launcher) -> TestResult {
     let (clones, _, launcher, daemon) = traced_start(launcher, true)?;
