@@ -25,7 +25,8 @@ const LEN: usize = NAME.len() + 10 + 1;
 pub struct ListenPid(UnsafeCell<[u8; LEN]>);
 
 // SAFETY: the bytes are written only by the process about to `execve` (after a fork, its own
-// copy), through `fill`, whose contract excludes any concurrent reader.
+// copy; after the clone that shares memory, the launcher's too, which is suspended meanwhile
+// and only exits afterwards), through `fill`, whose contract excludes any concurrent reader.
 #[allow(unsafe_code)]
 unsafe impl Sync for ListenPid {}
 

@@ -33,6 +33,8 @@ use crate::sys;
 ///   every signal. Only for binaries with no C library at all (their own `_start`); in a
 ///   process with a libc it leaves the libc's state stale (on musl, `abort()` in the child
 ///   would kill the parent).
+///   A [`Daemon::start`](crate::Daemon::start) whose daemon only executes a program copies
+///   no memory at all with it: see that function's section "The start that copies nothing".
 #[derive(Clone, Copy)]
 pub struct Runtime(&'static Calls);
 
@@ -114,6 +116,12 @@ impl Runtime {
     /// Empties the signal mask.
     pub(crate) fn unblock_all(self) -> Result<(), Errno> {
         (self.0.unblock_all)()
+    }
+
+    /// Whether this is a C library's runtime (else [`Runtime::NoLibc`]): read from the table,
+    /// so that a constant runtime folds the test away.
+    pub(crate) fn has_libc(self) -> bool {
+        self.0.libc
     }
 
     /// The calling thread's id as the C library cached it, read with no system call (musl's

@@ -413,6 +413,189 @@ pub(crate) unsafe fn raw_fork() -> isize {
     unsafe { syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0) }
 }
 
+/// What the parent of [`clone_shared`] runs once its child has exec'd or exited: it gets the
+/// `arg` given to `clone_shared` and the child's pid, and never returns.
+pub(crate) type Resume = extern "C" fn(arg: usize, child: i32) -> !;
+
+/// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD, 0)`: `vfork(2)` without its trap. The child shares
+/// this address space and runs **on this very stack, in these very frames**, while the parent
+/// is suspended; so it is the child that returns from here (`Ok(())`), and goes on with the
+/// caller's code as a child of [`fork`] would: nothing is copied, not even the page tables.
+///
+/// The parent never returns into those frames, which the child has since used as its own:
+/// once the child has exec'd or exited, the parent calls `resume(arg, pid)` on the same stack
+/// pointer, a function that never returns and must not read anything on the stack above it
+/// (`arg` should point to static memory). The only way back is the refusal: `Err` with no
+/// child made (`EINVAL` where `CLONE_VM` without `CLONE_THREAD` is taken for a thread), in
+/// the parent's own frames, untouched. (qemu-user 7.2 makes a plain fork of this clone: the
+/// parent then calls `resume` at once, on its own copy of everything, which is as right.)
+///
+/// Not [`syscall5`]: a clone that shares memory must not return into Rust code in the
+/// parent. The argument order after `flags` differs per architecture (x86_64: stack, parent
+/// tid, child tid, tls; the others: stack, parent tid, tls, child tid); all of them are zero
+/// here, so that the child keeps the stack pointer.
+///
+/// # Safety
+///
+/// - [`Runtime::NoLibc`]: no C library in the process (it would share its state with the
+///   child, and `vfork`'s rules would apply to every libc call the child makes).
+/// - The process has one thread, and every signal is blocked (no handler of the parent may
+///   run in the child, on the parent's memory); the child resets the dispositions before it
+///   unblocks them.
+/// - The child writes nothing the parent reads after the clone except through its own copies
+///   of the caller's locals: no statics, no memory `arg` points to. It ends with `execve` or
+///   `_exit`, never by returning from the function that called this one, and it must not
+///   unwind out of it either.
+/// - `resume` reads only memory the child leaves alone (statics, the caller's data that the
+///   child only reads), and ends the process.
+///
+/// # References
+///  - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+///  - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
+#[inline(always)]
+pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errno> {
+    let flags = (nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD) as usize;
+    let ret: isize;
+    // On every architecture: the system call's result is the child's pid in the parent,
+    // 0 in the child, -errno on failure. The child (0) and a failure (negative) leave the
+    // block as any system call would; the parent (positive) aligns the stack pointer for the
+    // call and never comes back: `resume` does not return (the trap after it is never
+    // reached). The registers `resume` and `arg` are in are neither inputs of the system call
+    // nor clobbered by it. The caller upholds the rest.
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: as said above.
+    unsafe {
+        core::arch::asm!(
+            "syscall",
+            "test rax, rax",
+            "jle 2f",
+            "mov rdi, {arg}",
+            "mov esi, eax",
+            "and rsp, -16",
+            "call {resume}",
+            "ud2",
+            "2:",
+            resume = in(reg) resume,
+            arg = in(reg) arg,
+            inlateout("rax") nr::__NR_clone as isize => ret,
+            in("rdi") flags, in("rsi") 0, in("rdx") 0, in("r10") 0, in("r8") 0,
+            out("rcx") _, out("r11") _,
+        );
+    }
+    #[cfg(target_arch = "aarch64")]
+    // SAFETY: as said above.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            "cmp x0, #0",
+            "b.le 2f",
+            "mov x1, x0",
+            "mov x0, {arg}",
+            "blr {resume}",
+            "udf #0",
+            "2:",
+            resume = in(reg) resume,
+            arg = in(reg) arg,
+            in("x8") nr::__NR_clone as usize,
+            inlateout("x0") flags as isize => ret,
+            in("x1") 0, in("x2") 0, in("x3") 0, in("x4") 0,
+        );
+    }
+    #[cfg(target_arch = "riscv64")]
+    // SAFETY: as said above.
+    unsafe {
+        core::arch::asm!(
+            "ecall",
+            "blez a0, 2f",
+            "mv a1, a0",
+            "mv a0, {arg}",
+            "jalr {resume}",
+            "unimp",
+            "2:",
+            resume = in(reg) resume,
+            arg = in(reg) arg,
+            in("a7") nr::__NR_clone as usize,
+            inlateout("a0") flags as isize => ret,
+            in("a1") 0, in("a2") 0, in("a3") 0, in("a4") 0,
+        );
+    }
+    #[cfg(target_arch = "arm")]
+    // SAFETY: as said above.
+    unsafe {
+        core::arch::asm!(
+            "svc 0",
+            "cmp r0, #0",
+            "ble 2f",
+            "mov r1, r0",
+            "mov r0, {arg}",
+            // 8-byte alignment for the call, through r2 (valid in ARM and Thumb-2 state).
+            "mov r2, sp",
+            "bic r2, r2, #7",
+            "mov sp, r2",
+            "blx {resume}",
+            "udf #0",
+            "2:",
+            resume = in(reg) resume,
+            arg = in(reg) arg,
+            in("r7") nr::__NR_clone as usize,
+            inlateout("r0") flags as isize => ret,
+            in("r1") 0, in("r2") 0, in("r3") 0, in("r4") 0,
+        );
+    }
+    #[cfg(not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        target_arch = "riscv64",
+        target_arch = "arm"
+    )))]
+    {
+        // No shared clone written for this architecture: refused, so the caller forks.
+        let _ = (flags, resume, arg);
+        ret = -(Errno::NOSYS.raw_os_error() as isize);
+    }
+    check(ret).map(drop)
+}
+
+/// Blocks every signal; returns the mask as it was (signal `n` is bit `n - 1`), to be put back
+/// with [`set_mask`].
+///
+/// # References
+///  - [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub(crate) fn block_all() -> Result<u64, Errno> {
+    let all = !0_u64;
+    let mut old = 0_u64;
+    // SAFETY: both sets are valid for the call; sigsetsize is 8.
+    check(unsafe {
+        syscall5(
+            nr::__NR_rt_sigprocmask,
+            nr::SIG_SETMASK as usize,
+            &all as *const u64 as usize,
+            &mut old as *mut u64 as usize,
+            8,
+            0,
+        )
+    })?;
+    Ok(old)
+}
+
+/// Raw `rt_sigprocmask(SIG_SETMASK, mask)`.
+///
+/// # References
+///  - [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub(crate) fn set_mask(mask: u64) {
+    // SAFETY: `mask` is valid for reading, the old mask is not wanted, sigsetsize is 8.
+    let _ = unsafe {
+        syscall5(
+            nr::__NR_rt_sigprocmask,
+            nr::SIG_SETMASK as usize,
+            &mask as *const u64 as usize,
+            0,
+            8,
+            0,
+        )
+    };
+}
+
 /// `_exit(code)`—end the process at once: no atexit handlers, no buffer flushing.
 ///
 /// # References

@@ -12,8 +12,8 @@
 //! | process      | created by                  | module                    | ends with                                   |
 //! |--------------|-----------------------------|---------------------------|---------------------------------------------|
 //! | launcher     | the caller (`rawdaemon`, or the application) | [`launcher`](crate::launcher) | exit 0 once ready, or the error; returns in `detach` |
-//! | intermediate | launcher: `fork`            | [`intermediate`]          | `_exit(0)` after its `fork`                 |
-//! | daemon       | intermediate: `fork` (foreground mode: none, the launcher itself) | [`daemon`] | `execve` of PROGRAM, return of [`Ready`](crate::Ready) to the application, or `_exit` after its failure is sent |
+//! | intermediate | launcher: `fork` (no C library and a daemon that only execs: `clone(CLONE_VM\|CLONE_VFORK)`, see [`launcher::shared`](crate::launcher::shared)) | [`intermediate`] | `_exit(0)` after its `fork` (or that clone) |
+//! | daemon       | intermediate: `fork` or that clone (foreground mode: none, the launcher itself) | [`daemon`] | `execve` of PROGRAM, return of [`Ready`](crate::Ready) to the application, or `_exit` after its failure is sent |
 //! | supervisor   | the daemon becomes it (`-R`) | [`supervisor`]           | `_exit` when PROGRAM's runs are over        |
 //! | PROGRAM      | supervisor: `fork`, each run | `supervisor::program` then [`exec`] | `execve`                          |
 //! | logger       | daemon: `fork` (`--syslog`, `--kmsg`, log rotation and time stamps: [`logfile`]) | [`logger`] | `_exit` at end of PROGRAM's output |

@@ -9,6 +9,7 @@ mod notify_await;
 pub(crate) mod prepare;
 mod probes;
 mod rotation;
+pub(crate) mod shared;
 mod wait;
 
 use crate::after_fork;
@@ -47,20 +48,62 @@ impl Daemon<'_> {
     ///   linked.
     /// - With [`Exec`](crate::Exec), every non-null pointer in its `argv` and `envp` points to a
     ///   NUL-terminated string.
+    /// - With [`Runtime::NoLibc`](crate::Runtime::NoLibc) and an [`Exec`](crate::Exec): what
+    ///   the next section asks.
+    ///
+    /// # The start that copies nothing
+    ///
+    /// With [`Runtime::NoLibc`](crate::Runtime::NoLibc), an [`Exec`](crate::Exec), and nothing
+    /// that keeps rawdaemon's code running after the fork or makes the daemon wait for this
+    /// process (no [`respawn`](Self::respawn), [`ready_fd`](Self::ready_fd),
+    /// [`notify_await`](Self::notify_await), [`ready_when`](Self::ready_when),
+    /// [`log_output`](Self::log_output), rotating or time-stamped log files, no foreground
+    /// mode), `start` makes the intermediate and the daemon by `clone(CLONE_VM |
+    /// CLONE_VFORK)`: no memory is copied, not even the page tables. Where that clone is
+    /// refused (`EINVAL` from an emulator or a seccomp filter that takes `CLONE_VM` without
+    /// `CLONE_THREAD` for a thread), it forks, as [`detach`](Self::detach) always does;
+    /// qemu-user 7.2 makes a plain fork of the clone itself, which works as well.
+    ///
+    /// - **The stack**: each child runs on this thread's stack, in the caller's own frames,
+    ///   exactly where a forked child would (so it needs no more stack than after a fork, and
+    ///   the daemon's steps are the same code), while this process is suspended. This process
+    ///   never returns into those frames: once the intermediate has exited (right after the
+    ///   daemon's `execve` or its failure), it reads the daemon's verdict and exits, below them.
+    /// - **Memory**: the children share this process's memory until the daemon's `execve`.
+    ///   They make only raw system calls, on their own stack data and on what the
+    ///   configuration points to, which they only read, except the
+    ///   [`ListenPid`](crate::ListenPid) slot, which the daemon fills in this process's memory
+    ///   too. Nothing the configuration points to may change meanwhile (no other thread: see
+    ///   above).
+    /// - **Signals**: every signal is blocked from before the first clone, so that no handler
+    ///   of this process runs in a child, on its memory; the daemon resets every disposition,
+    ///   then empties its mask, as after a fork. This process's own mask is put back before it
+    ///   waits for the verdict.
     ///
     /// # References
     ///  - [daemon(7)](https://man7.org/linux/man-pages/man7/daemon.7.html)
-    #[inline]
+    ///  - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
+    ///  - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
+    // Always inlined into its (one) caller, so that a constant configuration folds into every
+    // step (see `run`): with the clone that copies nothing, `start` outgrew what the compiler
+    // inlines by itself at `opt-level = "z"`, and the smallest tool doubled.
+    #[inline(always)]
     pub unsafe fn start(&self) -> Ready {
         // SAFETY: the caller upholds detach's contract, which is this function's.
         match unsafe { self.run(true) } {
             Ok(Detached::Daemon(ready)) => ready,
             Ok(Detached::Parent { .. }) => sys::exit(self.runtime, 0),
-            Err(e) => {
-                self.message(&e).write_line(sys::stderr());
-                sys::exit(self.runtime, exit_code(&e))
-            }
+            Err(e) => self.fail(&e),
         }
+    }
+
+    /// The end of a failed [`start`](Self::start) in the original process: the one-line
+    /// message on stderr, and `_exit` with [`exit_code`]. Inlined, so that the message's parts
+    /// fold with a constant configuration.
+    #[inline(always)]
+    fn fail(&self, e: &Error) -> ! {
+        self.message(e).write_line(sys::stderr());
+        sys::exit(self.runtime, exit_code(e))
     }
 
     /// Daemonizes and returns the outcome in both processes instead of exiting: the original
@@ -89,16 +132,31 @@ impl Daemon<'_> {
     // example went from 17,736 to 16,064 bytes).
     #[inline]
     unsafe fn run(&self, exit: bool) -> Result<Detached, Error> {
-        let prep = prepare::prepare(self)?;
+        let mut prep = prepare::prepare(self)?;
         if !self.foreground {
-            // SAFETY: the caller guarantees one thread and the right runtime.
-            match unsafe { sys::fork(self.runtime) } {
+            // Without a C library, a start that ends the launcher and whose daemon only execs
+            // copies no memory (see `shared`); refused, it forks.
+            // SAFETY: the caller guarantees one thread and the right runtime; `start` (`exit`)
+            // never returns into its caller in the launcher, and the children end in `execve`
+            // or `_exit`.
+            let cloned = exit
+                && self.copies_nothing()
+                && unsafe { shared::clone_intermediate(self, &prep) }.is_ok();
+            let forked = match cloned {
+                true => Ok(Forked::Child),
+                // SAFETY: the caller guarantees one thread and the right runtime.
+                false => unsafe { sys::fork(self.runtime) },
+            };
+            match forked {
                 Err(e) => return Err(self.abandon(prep, Error::new(Step::Fork, e))),
                 Ok(Forked::Parent(child)) => return self.wait(prep, child, exit),
-                // SAFETY: as above; returns only in the daemon.
-                Ok(Forked::Child) => unsafe {
-                    after_fork::intermediate::intermediate(self.runtime, &prep)
-                },
+                Ok(Forked::Child) => {
+                    // After the shared clone every signal is blocked: the daemon unblocks
+                    // them once it has reset their dispositions.
+                    prep.blocked |= cloned;
+                    // SAFETY: as above; returns only in the daemon.
+                    unsafe { after_fork::intermediate::intermediate(self.runtime, &prep, cloned) }
+                }
             }
         }
         // The one call of the daemon's steps (so that the compiler can fold a constant

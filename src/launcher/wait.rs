@@ -103,8 +103,10 @@ impl Daemon<'_> {
     /// The original process after the fork: the daemon's verdict (and with a
     /// [`ready_fd`](Daemon::ready_fd) the program's), the service manager told, and cleanup on
     /// failure. Each option's part is behind a test of the configuration itself, so that a
-    /// constant configuration without it folds it away.
-    #[inline]
+    /// constant configuration without it folds it away. Always inlined: besides `run`,
+    /// [`shared`](super::shared)'s `resume` calls it, and a second caller must not make it a
+    /// function of its own, which no constant configuration reaches.
+    #[inline(always)]
     pub(super) fn wait(
         &self,
         mut prep: Prepared,

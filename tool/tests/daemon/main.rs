@@ -30,6 +30,7 @@ mod resources;
 mod respawn;
 mod roles;
 mod rotate;
+mod shared_clone;
 mod system;
 
 use std::time::Instant;
@@ -57,6 +58,7 @@ use readiness::*;
 use resources::*;
 use respawn::*;
 use rotate::*;
+use shared_clone::*;
 use system::*;
 
 fn main() {
@@ -275,6 +277,13 @@ fn main() {
         lib_refuses_threads,
         lib_cannot_acquire_a_terminal,
         lib_makes_no_allocation,
+        // shared_clone.rs: the start that copies no memory, and its fork fallback
+        lib_nolibc_exec_clones_without_copying,
+        lib_nolibc_exec_falls_back_to_fork,
+        lib_nolibc_exec_daemon_as_with_fork,
+        tool_clones_without_copying,
+        tool_falls_back_to_fork_where_the_clone_is_refused,
+        tool_daemon_without_copying_as_with_fork,
         // faults/: every system call of the start path made to fail
         fault_table_covers_the_start_path,
         fault_injection_every_step,

@@ -4,6 +4,9 @@
 //!   [notify=ADDRESS] [fg]`: daemonize with [`Daemon::start`] (in foreground mode with `fg`),
 //!   then sleep (bounded) and exit.
 //! - `alloc REPORT PIDFILE`: count allocations across [`Daemon::detach`] in both processes.
+//! - `exec-nolibc [refuse-vm] PIDFILE PROGRAM ARGS...`: [`Daemon::start`] with
+//!   [`Runtime::NoLibc`] and an [`Exec`], the start that clones without copying memory (see
+//!   `shared_clone.rs`); with `refuse-vm`, such a clone is refused (`EINVAL`).
 //! - `send-fds SOCKET [exit]`: send every other open descriptor from 3 up through the Unix
 //!   socket on descriptor SOCKET (`SCM_RIGHTS`), then sleep (bounded), or exit with `exit`.
 //! - `hold-fds SOCKET`: receive descriptors on SOCKET and hold them (bounded): a process of
@@ -21,7 +24,7 @@ use std::ffi::CString;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use rawdaemon::{Daemon, Detached, Runtime};
+use rawdaemon::{Daemon, Detached, Exec, Runtime};
 
 /// Counts every allocation of this binary.
 struct Counting;
@@ -51,6 +54,7 @@ pub fn run(args: &[String]) -> ! {
     match args.first().map(String::as_str) {
         Some("daemon") => daemon(&args[1..]),
         Some("alloc") => alloc(&args[1], &args[2]),
+        Some("exec-nolibc") => exec_nolibc(&args[1..]),
         Some("send-fds") => send_fds(&args[1], args.get(2).is_some_and(|a| a == "exit")),
         Some("hold-fds") => hold_fds(&args[1]),
         Some("count-term") => count_term(&args[1]),
@@ -176,6 +180,51 @@ fn alloc(report: &str, pid_file: &str) -> ! {
             std::process::exit(1)
         }
     }
+}
+
+/// A start with [`Runtime::NoLibc`] whose daemon only executes PROGRAM (with an empty
+/// environment), and a caught SIGUSR2 on top of what [`dirty`](crate::common::dirty) leaves
+/// (ignored, blocked signals): the launcher's handler must not reach the daemon.
+///
+/// This binary links glibc, which `NoLibc` is not for (see [`Runtime`]). It is acceptable here
+/// only because after the first clone the children run nothing but the library's raw system
+/// calls and `execve` (no libc call, no allocation, nothing that reads libc's thread state),
+/// and the launcher only raw calls until it exits: the very path the tool with no C library
+/// takes.
+fn exec_nolibc(args: &[String]) -> ! {
+    let (refuse, args) = match args {
+        [first, rest @ ..] if first == "refuse-vm" => (true, rest),
+        _ => (false, args),
+    };
+    let [pid_file, program @ ..] = args else {
+        panic!("exec-nolibc [refuse-vm] PIDFILE PROGRAM ARGS...")
+    };
+    extern "C" fn caught(_: libc::c_int) {}
+    // SAFETY: a handler that does nothing.
+    unsafe { libc::signal(libc::SIGUSR2, caught as extern "C" fn(libc::c_int) as usize) };
+    if refuse {
+        crate::shared_clone::refuse_shared_clones().expect("seccomp");
+    }
+    let pid_file = CString::new(pid_file.as_str()).unwrap();
+    let program: Vec<CString> = program
+        .iter()
+        .map(|a| CString::new(a.as_str()).unwrap())
+        .collect();
+    let argv: Vec<*const u8> = program
+        .iter()
+        .map(|a| a.as_ptr().cast())
+        .chain([std::ptr::null()])
+        .collect();
+    let envp = [std::ptr::null()];
+    // SAFETY: both vectors end with a null, their strings live until the process ends.
+    let exec = unsafe { Exec::new(&program[0], &argv, &envp) };
+    let d = Daemon::new(Runtime::NoLibc)
+        .name("libexec")
+        .pid_file(&pid_file)
+        .exec(exec);
+    // SAFETY: single-threaded; see above for the runtime.
+    let _never = unsafe { d.start() };
+    unreachable!("start returned with an Exec")
 }
 
 /// Room for up to 16 descriptors in one `SCM_RIGHTS` message.

@@ -176,10 +176,15 @@ impl Env {
         }
         if let Some((r, c)) = inject {
             cmd.arg("-e").arg(format!(
-                "inject={}:{}:when={}{}",
+                "inject={}:{}:when={}{}{}",
                 c.name,
                 r.fault,
                 c.when,
+                if r.again > 0 {
+                    format!("..{}", c.when + r.again)
+                } else {
+                    String::new()
+                },
                 if r.persistent { "+" } else { "" }
             ));
         }
@@ -191,8 +196,13 @@ impl Env {
                 .ok_or(format!("row {} needs perl, which is not installed", r.id))?;
             let (nr, flags) =
                 fork_syscall(c.name).ok_or(format!("no wrapper call for {}", c.name))?;
-            cmd.arg(perl)
-                .args(["-e", WRAPPER, &nr.to_string(), &flags.to_string()]);
+            cmd.arg(perl).args([
+                "-e",
+                WRAPPER,
+                &nr.to_string(),
+                &flags.to_string(),
+                &(1 + r.again).to_string(),
+            ]);
         }
         cmd.arg(&self.tool).args(args);
         let path_dir = self.sleep.parent().unwrap_or(Path::new("/"));
@@ -262,14 +272,17 @@ pub(super) fn start_args(pid_file: &Path, log: &Path) -> Vec<OsString> {
     ]
 }
 
-/// The wrapper: makes the raw call `$ARGV[0]` (a fork-like `clone(flags)` or `fork`) once,
-/// which strace fails, then executes the tool. Should the call succeed after all, the copy
-/// exits at once and is waited for.
+/// The wrapper: makes the raw call `$ARGV[0]` (a fork-like `clone(flags)` or `fork`) as many
+/// times as `$ARGV[2]` says (one, and one more for each of the row's `again`), which strace
+/// fails, then executes the tool. Should a call succeed after all, the copy exits at once and
+/// is waited for.
 const WRAPPER: &str = r#"use POSIX ();
-my $nr = shift; my $flags = shift;
-my $r = syscall($nr + 0, $flags + 0, 0, 0, 0, 0);
-POSIX::_exit(0) if $r == 0;
-waitpid($r, 0) if $r > 0;
+my $nr = shift; my $flags = shift; my $n = shift;
+for (1 .. $n) {
+    my $r = syscall($nr + 0, $flags + 0, 0, 0, 0, 0);
+    POSIX::_exit(0) if $r == 0;
+    waitpid($r, 0) if $r > 0;
+}
 exec { $ARGV[0] } @ARGV or die "exec $ARGV[0]: $!\n";"#;
 
 /// The number and first argument of a fork-like system call for the wrapper.
