@@ -108,13 +108,34 @@ unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> 
     ret
 }
 
+/// See the x86_64 variant.
+///
+/// # Safety
+///
+/// As for the x86_64 variant.
+#[cfg(target_arch = "x86")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the i386 `int 0x80` convention: number in eax, arguments in ebx, ecx, edx, esi,
+    // edi, result in eax; nothing else changes. LLVM keeps esi for itself (its base pointer),
+    // so `asm!` cannot take it as an operand: `d` comes in any free register, is swapped into
+    // esi for the call and swapped back, which leaves esi as it was. No stack is used.
+    unsafe {
+        asm!("xchg esi, {d}", "int 0x80", "xchg esi, {d}", d = in(reg) d,
+             inlateout("eax") n as isize => ret, in("ebx") a, in("ecx") b, in("edx") c,
+             in("edi") e, options(nostack, preserves_flags));
+    }
+    ret
+}
+
 #[cfg(not(any(
     target_arch = "x86_64",
+    target_arch = "x86",
     target_arch = "aarch64",
     target_arch = "riscv64",
     target_arch = "arm"
 )))]
-compile_error!("rawdaemon supports x86_64, aarch64, riscv64 and arm (EABI) Linux");
+compile_error!("rawdaemon supports x86_64, x86 (i686), aarch64, riscv64 and arm (EABI) Linux");
 
 /// `close_range(first, last, 0)`—close every descriptor in `first..=last`.
 ///
