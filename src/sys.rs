@@ -108,13 +108,53 @@ unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> 
     ret
 }
 
+/// See the x86_64 variant.
+///
+/// # Safety
+///
+/// As for the x86_64 variant.
+#[cfg(target_arch = "x86")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the i386 `int 0x80` convention: number in eax, arguments in ebx, ecx, edx, esi,
+    // edi, result in eax; nothing else changes. LLVM keeps esi for itself (its base pointer),
+    // so `asm!` cannot take it as an operand: `d` comes in any free register, is swapped into
+    // esi for the call and swapped back, which leaves esi as it was. No stack is used.
+    unsafe {
+        asm!("xchg esi, {d}", "int 0x80", "xchg esi, {d}", d = in(reg) d,
+             inlateout("eax") n as isize => ret, in("ebx") a, in("ecx") b, in("edx") c,
+             in("edi") e, options(nostack, preserves_flags));
+    }
+    ret
+}
+
+/// See the x86_64 variant.
+///
+/// # Safety
+///
+/// As for the x86_64 variant.
+#[cfg(target_arch = "s390x")]
+unsafe fn syscall5(n: u32, a: usize, b: usize, c: usize, d: usize, e: usize) -> isize {
+    let ret: isize;
+    // SAFETY: the s390x convention: number in r1, arguments in r2..r6, result in r2.
+    unsafe {
+        asm!("svc 0", in("r1") n as usize, inlateout("r2") a as isize => ret, in("r3") b,
+             in("r4") c, in("r5") d, in("r6") e, options(nostack));
+    }
+    ret
+}
+
 #[cfg(not(any(
     target_arch = "x86_64",
+    target_arch = "x86",
     target_arch = "aarch64",
     target_arch = "riscv64",
-    target_arch = "arm"
+    target_arch = "arm",
+    target_arch = "s390x"
 )))]
-compile_error!("rawdaemon supports x86_64, aarch64, riscv64 and arm (EABI) Linux");
+compile_error!(
+    "rawdaemon supports x86_64, x86 (i686), aarch64, riscv64, arm (EABI) and s390x Linux"
+);
 
 /// `close_range(first, last, 0)`—close every descriptor in `first..=last`.
 ///
@@ -408,9 +448,14 @@ pub(crate) unsafe fn fork(runtime: Runtime) -> Result<Forked, Errno> {
 ///
 /// As for [`fork`], with no C library in the process.
 pub(crate) unsafe fn raw_fork() -> isize {
-    // The argument order after `flags` differs per architecture; all are zero here.
+    // The argument order after `flags` differs per architecture; all are zero here. s390x
+    // takes the new stack first and the flags second (the kernel's CLONE_BACKWARDS2).
+    #[cfg(not(target_arch = "s390x"))]
+    let args = (nr::SIGCHLD as usize, 0);
+    #[cfg(target_arch = "s390x")]
+    let args = (0, nr::SIGCHLD as usize);
     // SAFETY: without CLONE_VM the child gets a copy of this stack, as with fork.
-    unsafe { syscall5(nr::__NR_clone, nr::SIGCHLD as usize, 0, 0, 0, 0) }
+    unsafe { syscall5(nr::__NR_clone, args.0, args.1, 0, 0, 0) }
 }
 
 /// What the parent of [`clone_shared`] runs once its child has exec'd or exited: it gets the

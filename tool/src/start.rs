@@ -84,14 +84,31 @@ core::arch::global_asm!(
     entry = sym entry,
 );
 
+#[cfg(target_arch = "s390x")]
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start, @function",
+    "_start:",
+    "lgr %r2, %r15",        // argc, argv..., NULL, envp..., NULL, auxv
+    "lghi %r0, -16",
+    "ngr %r15, %r0",        // 16-byte alignment (the ABI asks for 8)
+    "aghi %r15, -160",      // the register save area the callee may use
+    "lghi %r0, 0",
+    "stg %r0, 0(%r15)",     // a null back chain: the outermost frame
+    "brasl %r14, {entry}",
+    ".2byte 0",             // an invalid instruction
+    entry = sym entry,
+);
+
 #[cfg(not(any(
     target_arch = "x86_64",
     target_arch = "x86",
     target_arch = "aarch64",
     target_arch = "arm",
-    target_arch = "riscv64"
+    target_arch = "riscv64",
+    target_arch = "s390x"
 )))]
-compile_error!("the tool's _start is written for x86_64, x86, aarch64, arm and riscv64");
+compile_error!("the tool's _start is written for x86_64, x86, aarch64, arm, riscv64 and s390x");
 
 /// `AT_RANDOM` of the auxiliary vector: the address of 16 random bytes the kernel put on the
 /// stack at `execve`, or 0.

@@ -882,8 +882,14 @@ pub fn openrc_runs_the_shipped_script() -> TestResult {
     )
     .map_err(|e| e.to_string())?;
     let agent = dir.path("agent.sh");
-    fs::write(&agent, "#!/bin/sh\nsleep 300.25 &\nexec sleep 1000.25\n")
-        .map_err(|e| e.to_string())?;
+    // The sleeps' arguments are this run's own (.PID, a fraction of a second), so that the
+    // check for leftovers below sees no other run's (.ci/cross runs two suites at once).
+    let mark = std::process::id();
+    fs::write(
+        &agent,
+        format!("#!/bin/sh\nsleep 300.{mark} &\nexec sleep 1000.{mark}\n"),
+    )
+    .map_err(|e| e.to_string())?;
     use std::os::unix::fs::PermissionsExt;
     for f in [&script, &agent] {
         fs::set_permissions(f, fs::Permissions::from_mode(0o755)).map_err(|e| e.to_string())?;
@@ -901,15 +907,17 @@ pub fn openrc_runs_the_shipped_script() -> TestResult {
         ),
     )
     .map_err(|e| e.to_string())?;
-    let steps = "for d in started starting stopping inactive failed exclusive daemons options \
+    let steps = format!(
+        "for d in started starting stopping inactive failed exclusive daemons options \
                  scheduled wasinactive hotplugged tmp; do mkdir -p /run/openrc/$d; done; \
                  echo default > /run/openrc/softlevel; \
                  \"$1\" start; echo \"start=$?\"; \"$1\" status; echo \"status=$?\"; \
                  \"$1\" stop; echo \"stop=$?\"; \
-                 if pgrep -f '^sleep (300|1000)[.]25$' >/dev/null; then echo left; else echo none; fi; \
-                 \"$1\" start; echo \"start2=$?\"; \"$1\" stop; echo \"stop2=$?\"";
+                 if pgrep -f '^sleep (300|1000)[.]{mark}$' >/dev/null; then echo left; else echo none; fi; \
+                 \"$1\" start; echo \"start2=$?\"; \"$1\" stop; echo \"stop2=$?\""
+    );
     let mut cmd = Command::new("sh");
-    cmd.args(["-c", steps, "sh"]).arg(&script);
+    cmd.args(["-c", &steps, "sh"]).arg(&script);
     in_private_mounts(&mut cmd, || {
         // SAFETY: mount in the child only.
         let mounted = unsafe {

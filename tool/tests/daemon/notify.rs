@@ -130,6 +130,14 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
     // The program runs (exec'd: `sh` re-parented to us, its descriptor 3 a socket), and the
     // launcher sits in poll(2) on the readiness socket.
     let mut program = None;
+    // Blocked in poll(2) on the readiness socket and the program's pidfd: poll or ppoll
+    // (x86_64 7 and 271; aarch64 has only ppoll, 73; a 32-bit x86 launcher, on an x86_64
+    // kernel: poll 168, ppoll 309 or ppoll_time64 414).
+    let polls: &[&str] = if runs_i386(launcher_pid) {
+        &["168", "309", "414"]
+    } else {
+        &["7", "271", "73"]
+    };
     let waiting = wait_until(|| {
         let syscall =
             std::fs::read_to_string(format!("/proc/{launcher_pid}/syscall")).unwrap_or_default();
@@ -139,10 +147,8 @@ pub fn tool_ready_fd_waits_for_the_line() -> TestResult {
                 && std::fs::read_link(format!("/proc/{p}/fd/3"))
                     .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
         });
-        // Blocked in poll(2) on the readiness socket and the program's pidfd: poll or ppoll
-        // (x86_64 7 and 271; aarch64 has only ppoll, 73).
         let nr = syscall.split(' ').next().unwrap_or("");
-        program.is_some() && ["7", "271", "73"].contains(&nr)
+        program.is_some() && polls.contains(&nr)
     });
     let program = program.map(Guard);
     if !waiting {

@@ -18,6 +18,7 @@
 //!   `sd_notify(3)` does.
 //! - `notify-flood ADDRESS DEPTH SECS`, `notify-squat ADDRESS SECS`: another user flooding
 //!   a notification socket, or taking its name: see `notify_await.rs`.
+//! - `i386-fork-then-exec NR FLAGS TOOL ARGS...`: see `faults/strace.rs`.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::CString;
@@ -64,6 +65,8 @@ pub fn run(args: &[String]) -> ! {
         // readiness.rs: a late listener, a socket-activated program
         Some("listen") => crate::readiness::listen_role(&args[1..]),
         Some("activated") => crate::readiness::activated_role(&args[1..]),
+        // faults/: the wrapper of a 32-bit x86 tool
+        Some("i386-fork-then-exec") => crate::faults::i386_fork_then_exec(&args[1..]),
         other => panic!("unknown role {other:?}"),
     }
 }

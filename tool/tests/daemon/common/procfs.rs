@@ -112,6 +112,24 @@ pub fn cwd(pid: i32) -> Result<PathBuf, String> {
     fs::read_link(format!("/proc/{pid}/cwd")).map_err(|e| e.to_string())
 }
 
+/// Whether `pid` runs a 32-bit x86 program (`EM_386` in its executable's ELF header), such as
+/// an i686 tool on an x86_64 kernel: `/proc/PID/syscall` then numbers its calls as i386 does.
+pub fn runs_i386(pid: i32) -> bool {
+    is_i386(format!("/proc/{pid}/exe").as_ref())
+}
+
+/// Whether the file at `path` is a 32-bit x86 ELF program (`e_machine` `EM_386`).
+pub fn is_i386(path: &Path) -> bool {
+    /// `e_machine` of a 32-bit x86 ELF file.
+    const EM_386: u16 = 3;
+    let mut header = [0_u8; 20];
+    fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut header))
+        .is_ok_and(|()| {
+            header.starts_with(b"\x7fELF") && u16::from_le_bytes([header[18], header[19]]) == EM_386
+        })
+}
+
 /// The command name of `pid`, while it exists.
 pub fn comm(pid: i32) -> Option<String> {
     fs::read_to_string(format!("/proc/{pid}/comm"))

@@ -25,10 +25,12 @@ impl Vars {
     }
 }
 
-/// The call a row fails: its system call, its index in the process's calls, strace's `when`.
+/// The call a row fails: its system call, the pattern it matches when it fails (the row's,
+/// or its alternative's), its index in the process's calls, strace's `when`.
 #[derive(Debug)]
 pub(super) struct Chosen {
     pub(super) name: &'static str,
+    pub(super) failed_args: &'static str,
     pub(super) index: usize,
     pub(super) when: usize,
 }
@@ -37,9 +39,13 @@ impl Row {
     /// The call this row fails in `trace`.
     pub(super) fn resolve(&self, trace: &Trace, vars: &Vars) -> Option<Chosen> {
         let calls = trace.calls_of(self.process)?;
-        let pattern = vars.fill(self.args);
-        for name in self.syscall.split('|') {
-            let floor = floor(self.args, calls);
+        let names = self
+            .syscall
+            .split('|')
+            .map(|name| (name, self.args, self.args));
+        for (name, args, failed_args) in names.chain(self.alternative) {
+            let pattern = vars.fill(args);
+            let floor = floor(args, calls);
             let index = calls
                 .iter()
                 .enumerate()
@@ -49,7 +55,12 @@ impl Row {
                 .nth(self.nth - 1);
             if let Some(index) = index {
                 let when = occurrence(self.process, calls, index);
-                return Some(Chosen { name, index, when });
+                return Some(Chosen {
+                    name,
+                    failed_args,
+                    index,
+                    when,
+                });
             }
         }
         None

@@ -32,6 +32,7 @@ use std::path::Path;
 use crate::common::*;
 use crate::{ensure, ensure_eq};
 use calls::{Chosen, Vars, counted, floor, glob, occurrence};
+pub use strace::i386_fork_then_exec;
 use strace::{Baseline, DEADLINE, Env, start_args};
 use table::{
     Any, Daemon, FRESH, Intermediate, Launcher, NOT_INJECTED, Proc, ROWS, Row, STALE, STALE_CONTENT,
@@ -179,7 +180,7 @@ impl Env {
                     && calls[i].name == chosen.name
                     && occurrence(r.process, calls, i) == chosen.when
             })?;
-            Some((&calls[index], index >= floor(r.args, calls)))
+            Some((&calls[index], index >= floor(chosen.failed_args, calls)))
         });
         match hit {
             None => problems.push(format!(
@@ -189,11 +190,12 @@ impl Env {
             Some((call, _)) if !call.text.contains("(INJECTED)") => {
                 problems.push(format!("{how}: not injected: {}({}", call.name, call.text));
             }
-            Some((call, above)) if !above || !glob(&vars.fill(r.args), &call.text) => problems
-                .push(format!(
+            Some((call, above)) if !above || !glob(&vars.fill(chosen.failed_args), &call.text) => {
+                problems.push(format!(
                     "{how}: the wrong call failed: {}({}",
                     call.name, call.text
-                )),
+                ))
+            }
             Some(_) => {}
         }
         if out.timed_out {

@@ -25,6 +25,8 @@ pub(super) struct Env {
     pub(super) strace: PathBuf,
     pub(super) perl: Option<PathBuf>,
     pub(super) tool: OsString,
+    /// The tool is a 32-bit x86 program (an i686 build on an x86_64 kernel).
+    pub(super) i386: bool,
     /// PROGRAM as the tool finds it with `PATH` set to its directory alone.
     pub(super) sleep: PathBuf,
 }
@@ -66,6 +68,7 @@ impl Env {
             strace,
             perl: which("perl"),
             tool: tool().get_program().to_owned(),
+            i386: is_i386(tool().get_program().as_ref()),
             sleep,
         })
     }
@@ -189,7 +192,19 @@ impl Env {
             ));
         }
         cmd.arg("--");
-        if let Some((r, c)) = wrapper {
+        if let Some((_, c)) = wrapper.filter(|_| self.i386) {
+            // strace counts `when=` per personality: perl's x86_64 call would not count for
+            // the 32-bit tool's. This binary makes it through `int 0x80` instead.
+            let (nr, flags) =
+                fork_syscall_i386(c.name).ok_or(format!("no wrapper call for {}", c.name))?;
+            cmd.arg(std::env::current_exe().map_err(|e| e.to_string())?)
+                .args([
+                    "--role",
+                    "i386-fork-then-exec",
+                    &nr.to_string(),
+                    &flags.to_string(),
+                ]);
+        } else if let Some((r, c)) = wrapper {
             let perl = self
                 .perl
                 .as_ref()
@@ -295,6 +310,73 @@ fn fork_syscall(name: &str) -> Option<(i64, i64)> {
         "vfork" => Some((libc::SYS_fork, 0)),
         _ => None,
     }
+}
+
+/// The i386 number and first argument of a fork-like system call, for the wrapper of a
+/// 32-bit tool.
+fn fork_syscall_i386(name: &str) -> Option<(u32, u32)> {
+    /// i386's `clone`, `fork` and `vfork` (arch/x86/entry/syscalls/syscall_32.tbl).
+    const CLONE: u32 = 120;
+    const FORK: u32 = 2;
+    const VFORK: u32 = 190;
+    match name {
+        "clone" => Some((CLONE, libc::SIGCHLD as u32)),
+        "fork" => Some((FORK, 0)),
+        "vfork" => Some((VFORK, 0)),
+        _ => None,
+    }
+}
+
+/// `--role i386-fork-then-exec NR FLAGS TOOL ARGS...`: [`WRAPPER`] for a 32-bit x86 tool:
+/// the fork-like call `NR(FLAGS, 0, 0, 0, 0)` made once through `int 0x80`, which an x86_64
+/// kernel (and strace) take as an i386 system call, then `execv` of the tool, with the
+/// signal state the wrapper was started with (but SIGPIPE, which Rust's runtime ignored).
+pub fn i386_fork_then_exec(args: &[String]) -> ! {
+    use std::ffi::CString;
+    let number = |i: usize| args.get(i).and_then(|a| a.parse::<u32>().ok());
+    let (Some(nr), Some(flags)) = (number(0), number(1)) else {
+        eprintln!("usage: --role i386-fork-then-exec NR FLAGS TOOL ARGS...");
+        std::process::exit(2);
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let ret: i32 = {
+        let _ = (nr, flags);
+        eprintln!("--role i386-fork-then-exec: only on an x86_64 kernel");
+        std::process::exit(2)
+    };
+    #[cfg(target_arch = "x86_64")]
+    let ret: i32;
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: an i386 system call from a 64-bit process: number in eax, arguments in ebx,
+    // ecx, edx, esi, edi (rbx is LLVM's, so swapped in and back); the kernel may change r8
+    // to r11. A fork-like call copies the process: the copy exits at once below.
+    unsafe {
+        std::arch::asm!("xchg rbx, {flags}", "int 0x80", "xchg rbx, {flags}",
+            flags = inout(reg) u64::from(flags) => _, inlateout("eax") nr => ret,
+            in("ecx") 0, in("edx") 0, in("esi") 0, in("edi") 0,
+            lateout("r8") _, lateout("r9") _, lateout("r10") _, lateout("r11") _);
+    }
+    if ret == 0 {
+        // SAFETY: the copy ends at once.
+        unsafe { libc::_exit(0) };
+    }
+    if ret > 0 {
+        // SAFETY: waits for the copy; no pointers but null.
+        unsafe { libc::waitpid(ret, std::ptr::null_mut(), 0) };
+    }
+    let argv: Vec<CString> = args[2..]
+        .iter()
+        .map(|a| CString::new(a.as_bytes()).expect("no NUL in arguments"))
+        .collect();
+    let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
+    ptrs.push(std::ptr::null());
+    // SAFETY: argv is a null-terminated array of C strings that outlive the call.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::execv(ptrs[0], ptrs.as_ptr());
+    }
+    eprintln!("exec {}: {}", args[2], std::io::Error::last_os_error());
+    std::process::exit(127)
 }
 
 /// `name` on the test's `PATH`, if it is an executable file.

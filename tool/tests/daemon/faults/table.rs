@@ -63,6 +63,11 @@ pub(super) struct Row {
     /// clone that copies nothing is refused. With the wrapper, perl makes as many more calls
     /// before it executes the tool, so that the launcher's own call is spared still.
     pub(super) again: usize,
+    /// Another system call that makes the same step in other builds, tried after
+    /// [`Row::syscall`]'s: its name, its pattern in a successful start and its pattern when it
+    /// fails (the first may look at the result). An `fstat` of a 32-bit build is a `statx`
+    /// of the descriptor (see [`fstat_row`]).
+    pub(super) alternative: Option<(&'static str, &'static str, &'static str)>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -90,6 +95,7 @@ const fn row(
         wrapper: false,
         persistent: false,
         again: 0,
+        alternative: None,
     }
 }
 
@@ -109,6 +115,28 @@ const fn row_persistent(
     Row {
         persistent: true,
         ..row(id, syscall, process, args, nth, fault, stale, code, line)
+    }
+}
+
+/// A [`row`] for the launcher's `fstat` (`nth` of them) of a file it opened. rustix makes
+/// `fstat` on 32-bit CPUs (i686, armv7) as `statx(FD, "", AT_EMPTY_PATH)`, for times past
+/// 2038: the same spelling as the checks of a path's directories, told apart here by the
+/// regular file it reports.
+const fn fstat_row(
+    id: &'static str,
+    nth: usize,
+    fault: &'static str,
+    stale: bool,
+    code: i32,
+    line: &'static str,
+) -> Row {
+    Row {
+        alternative: Some((
+            "statx",
+            "*\"\", *AT_EMPTY_PATH*stx_mode=S_IFREG",
+            "*\"\", *AT_EMPTY_PATH",
+        )),
+        ..row(id, "fstat", Launcher, "*", nth, fault, stale, code, line)
     }
 }
 
@@ -139,14 +167,14 @@ pub(super) const ROWS: &[Row] = &[
         "rawdaemon: pid file {pid}: Permission denied"),
     row("pidfile-reopen", "open|openat", Launcher, "*\"d.pid\", O_RDWR|O_NOCTTY", 1, "error=EACCES", STALE, 1,
         "rawdaemon: pid file {pid}: Permission denied"),
-    row("pidfile-fstat", "fstat", Launcher, "*", 1, "error=EIO", FRESH, 1,
+    fstat_row("pidfile-fstat", 1, "error=EIO", FRESH, 1,
         "rawdaemon: pid file {pid}: Input/output error"),
     // A stale pid file from before pid files were private (0644) is made 0640.
     row("pidfile-chmod", "fchmod", Launcher, "*", 1, "error=EPERM", STALE, 1,
         "rawdaemon: pid file {pid}: Operation not permitted"),
     row("pidfile-lock-open", "openat", Launcher, "*\"d.pid\", O_RDONLY", 1, "error=EACCES", FRESH, 1,
         "rawdaemon: pid file {pid}: Permission denied"),
-    row("pidfile-lock-fstat", "fstat", Launcher, "*", 2, "error=EIO", STALE, 1,
+    fstat_row("pidfile-lock-fstat", 2, "error=EIO", STALE, 1,
         "rawdaemon: pid file {pid}: Input/output error"),
     row("pidfile-flock", "flock", Launcher, "*", 1, "error=ENOLCK", FRESH, 1,
         "rawdaemon: pid file {pid}: No locks available"),
@@ -159,7 +187,7 @@ pub(super) const ROWS: &[Row] = &[
         "rawdaemon: open stdout {log}: Permission denied"),
     row("log", "open|openat", Launcher, "*\"d.log\"", 1, "error=EACCES", FRESH, 1,
         "rawdaemon: open stdout {log}: Permission denied"),
-    row("log-fstat", "fstat", Launcher, "*", 3, "error=EIO", FRESH, 1,
+    fstat_row("log-fstat", 3, "error=EIO", FRESH, 1,
         "rawdaemon: open stdout {log}: Input/output error"),
     row("socketpair", "socketpair", Launcher, "*", 1, "error=EMFILE", STALE, 1,
         "rawdaemon: socketpair: Too many open files"),
@@ -195,12 +223,12 @@ pub(super) const ROWS: &[Row] = &[
         "rawdaemon: write pid file {pid}: No space left on device"),
     row("pidfile-short-write", "pwrite64", Daemon, "*", 1, "retval=1", FRESH, 1,
         "rawdaemon: write pid file {pid}: No space left on device"),
-    row("pidfile-truncate", "ftruncate", Daemon, "*", 1, "error=EIO", STALE, 1,
+    row("pidfile-truncate", "ftruncate|ftruncate64", Daemon, "*", 1, "error=EIO", STALE, 1,
         "rawdaemon: write pid file {pid}: Input/output error"),
     // The session's record in the pid file's modification time is an aid for --stop: a
     // failure of any of its calls leaves the file without it, and the start stands.
     row("session-getsid", "getsid", Daemon, "*", 1, "error=ESRCH", FRESH, 0, ""),
-    row("session-record", "utimensat", Daemon, "*", 1, "error=EROFS", FRESH, 0, ""),
+    row("session-record", "utimensat|utimensat_time64", Daemon, "*", 1, "error=EROFS", FRESH, 0, ""),
     // The daemon's record "about to exec" cannot be sent: the launcher sees end-of-file
     // without a record, so the daemon must not go on to run PROGRAM.
     // The daemon's report: a transient failure is tried again and the start stands; one that
@@ -236,6 +264,7 @@ pub(super) const NOT_INJECTED: &[(&str, Proc, &str, &str)] = &[
     ("getpid", Daemon, "*", "cannot fail: getpid(2) has no error return"),
     ("geteuid", Launcher, "*",
      "cannot fail: geteuid(2) has no error return (the owner check of an existing pid file)"),
+    ("geteuid32", Launcher, "*", "cannot fail: geteuid's name on i686"),
     ("umask", Daemon, "*", "cannot fail: umask(2) always succeeds and returns the previous mask"),
     ("close", Launcher, "*",
      "the launcher's close of /proc/self/status and of its copy of the channel's write end: \
@@ -274,10 +303,15 @@ pub(super) const NOT_INJECTED: &[(&str, Proc, &str, &str)] = &[
       session-getsid and session-record show that a failed record leaves the start standing; \
       strace's per-process count cannot single out the daemon's first fstat, the launcher's \
       own makes the same call first)"),
+    ("statx", Daemon, "*\"\", *AT_EMPTY_PATH",
+     "the daemon's fstat of the pid file as a 32-bit build makes it (see the fstat entry)"),
     ("openat", Launcher, "*O_NOFOLLOW*O_PATH",
      "each directory of the pid file's and the log's paths is opened as the first one is \
       (row pidfile-dir): a failure of any takes the same path"),
     ("newfstatat", Launcher, "*\"\", *AT_EMPTY_PATH",
      "each directory of the pid file's and the log's paths is checked as the first one is \
       (row pidfile-dir-stat): a failure of any takes the same path"),
+    ("statx", Launcher, "*\"\", *AT_EMPTY_PATH*stx_mode=S_IFDIR",
+     "the checks of the paths' directories as a 32-bit build makes them (see the newfstatat \
+      entry)"),
 ];
