@@ -12,7 +12,9 @@ pub const SIGPIPE: i32 = sys::SIGPIPE;
 ///
 /// # Errors
 ///
-/// `ERANGE` if it does not fit, `ENOENT` if the directory was removed, as `getcwd(2)`.
+/// `ERANGE` if it does not fit, `ENOENT` if the directory was removed, as `getcwd(2)`;
+/// `ENOENT` too for a directory outside the process's root (which the system call returns
+/// as a path starting with `(unreachable)`).
 ///
 /// # References
 ///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)

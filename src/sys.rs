@@ -462,6 +462,24 @@ pub(crate) unsafe fn raw_fork() -> isize {
 /// `arg` given to `clone_shared` and the child's pid, and never returns.
 pub(crate) type Resume = extern "C" fn(arg: usize, child: i32) -> !;
 
+/// The stack the parent of [`clone_shared`] resumes on: static memory (`.bss`, no size in the
+/// binary, pages touched only when used) that no child ever runs on. 64 KiB: the launcher's
+/// verdict reads the record, may remove the files it created and prints one message; the
+/// launcher's whole `--stop` fits 48 KiB.
+struct ResumeStack(core::cell::UnsafeCell<[u128; RESUME_STACK_WORDS]>);
+
+/// [`ResumeStack`]'s size in 16-byte words.
+const RESUME_STACK_WORDS: usize = 64 * 1024 / 16;
+
+// SAFETY: used only as a stack, by the parent of `clone_shared` after its child has exec'd or
+// exited, in a process with one thread (the intermediate's parent side, then the launcher's,
+// one after the other: each is suspended while the other runs).
+unsafe impl Sync for ResumeStack {}
+
+/// See [`ResumeStack`].
+static RESUME_STACK: ResumeStack =
+    ResumeStack(core::cell::UnsafeCell::new([0; RESUME_STACK_WORDS]));
+
 /// `clone(CLONE_VM | CLONE_VFORK | SIGCHLD, 0)`: `vfork(2)` without its trap. The child shares
 /// this address space and runs **on this very stack, in these very frames**, while the parent
 /// is suspended; so it is the child that returns from here (`Ok(())`), and goes on with the
@@ -494,19 +512,26 @@ pub(crate) type Resume = extern "C" fn(arg: usize, child: i32) -> !;
 /// - `resume` reads only memory the child leaves alone (statics, the caller's data that the
 ///   child only reads), and ends the process.
 ///
+/// The parent runs `resume` on a stack of its own ([`RESUME_STACK`]), never again on the
+/// shared one: its child may have left it while a grandchild made the same way still runs
+/// there (the intermediate killed by SIGKILL while the daemon it cloned goes on with its
+/// steps).
+///
 /// # References
 ///  - [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html)
 ///  - [vfork(2)](https://man7.org/linux/man-pages/man2/vfork.2.html)
 #[inline(always)]
 pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errno> {
     let flags = (nr::CLONE_VM | nr::CLONE_VFORK | nr::SIGCHLD) as usize;
+    // The top of the resume stack, 16-byte aligned (the array is of u128).
+    let stack = RESUME_STACK.0.get() as usize + RESUME_STACK_WORDS * 16;
     let ret: isize;
     // On every architecture: the system call's result is the child's pid in the parent,
     // 0 in the child, -errno on failure. The child (0) and a failure (negative) leave the
-    // block as any system call would; the parent (positive) aligns the stack pointer for the
-    // call and never comes back: `resume` does not return (the trap after it is never
-    // reached). The registers `resume` and `arg` are in are neither inputs of the system call
-    // nor clobbered by it. The caller upholds the rest.
+    // block as any system call would; the parent (positive) moves to the resume stack (top
+    // 16-byte aligned) for the call and never comes back: `resume` does not return (the trap
+    // after it is never reached). The registers `resume`, `arg` and `stack` are in are neither
+    // inputs of the system call nor clobbered by it. The caller upholds the rest.
     #[cfg(target_arch = "x86_64")]
     // SAFETY: as said above.
     unsafe {
@@ -516,12 +541,13 @@ pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errn
             "jle 2f",
             "mov rdi, {arg}",
             "mov esi, eax",
-            "and rsp, -16",
+            "mov rsp, {stack}",
             "call {resume}",
             "ud2",
             "2:",
             resume = in(reg) resume,
             arg = in(reg) arg,
+            stack = in(reg) stack,
             inlateout("rax") nr::__NR_clone as isize => ret,
             in("rdi") flags, in("rsi") 0, in("rdx") 0, in("r10") 0, in("r8") 0,
             out("rcx") _, out("r11") _,
@@ -536,11 +562,13 @@ pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errn
             "b.le 2f",
             "mov x1, x0",
             "mov x0, {arg}",
+            "mov sp, {stack}",
             "blr {resume}",
             "udf #0",
             "2:",
             resume = in(reg) resume,
             arg = in(reg) arg,
+            stack = in(reg) stack,
             in("x8") nr::__NR_clone as usize,
             inlateout("x0") flags as isize => ret,
             in("x1") 0, in("x2") 0, in("x3") 0, in("x4") 0,
@@ -554,11 +582,13 @@ pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errn
             "blez a0, 2f",
             "mv a1, a0",
             "mv a0, {arg}",
+            "mv sp, {stack}",
             "jalr {resume}",
             "unimp",
             "2:",
             resume = in(reg) resume,
             arg = in(reg) arg,
+            stack = in(reg) stack,
             in("a7") nr::__NR_clone as usize,
             inlateout("a0") flags as isize => ret,
             in("a1") 0, in("a2") 0, in("a3") 0, in("a4") 0,
@@ -573,15 +603,13 @@ pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errn
             "ble 2f",
             "mov r1, r0",
             "mov r0, {arg}",
-            // 8-byte alignment for the call, through r2 (valid in ARM and Thumb-2 state).
-            "mov r2, sp",
-            "bic r2, r2, #7",
-            "mov sp, r2",
+            "mov sp, {stack}",
             "blx {resume}",
             "udf #0",
             "2:",
             resume = in(reg) resume,
             arg = in(reg) arg,
+            stack = in(reg) stack,
             in("r7") nr::__NR_clone as usize,
             inlateout("r0") flags as isize => ret,
             in("r1") 0, in("r2") 0, in("r3") 0, in("r4") 0,
@@ -595,7 +623,7 @@ pub(crate) unsafe fn clone_shared(resume: Resume, arg: usize) -> Result<(), Errn
     )))]
     {
         // No shared clone written for this architecture: refused, so the caller forks.
-        let _ = (flags, resume, arg);
+        let _ = (flags, resume, arg, stack);
         ret = -(Errno::NOSYS.raw_os_error() as isize);
     }
     check(ret).map(drop)

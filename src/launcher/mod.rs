@@ -58,17 +58,23 @@ impl Daemon<'_> {
     /// process (no [`respawn`](Self::respawn), [`ready_fd`](Self::ready_fd),
     /// [`notify_await`](Self::notify_await), [`ready_when`](Self::ready_when),
     /// [`log_output`](Self::log_output), rotating or time-stamped log files, no foreground
-    /// mode), `start` makes the intermediate and the daemon by `clone(CLONE_VM |
-    /// CLONE_VFORK)`: no memory is copied, not even the page tables. Where that clone is
-    /// refused (`EINVAL` from an emulator or a seccomp filter that takes `CLONE_VM` without
-    /// `CLONE_THREAD` for a thread), it forks, as [`detach`](Self::detach) always does;
-    /// qemu-user 7.2 makes a plain fork of the clone itself, which works as well.
+    /// mode) and no [`user`](Self::user) to change to, `start` makes the intermediate and the
+    /// daemon by `clone(CLONE_VM | CLONE_VFORK)`: no memory is copied, not even the page
+    /// tables. Where that clone fails (`EINVAL` from an emulator or a seccomp filter that
+    /// takes `CLONE_VM` without `CLONE_THREAD` for a thread, or any other error), it forks, as
+    /// [`detach`](Self::detach) always does; qemu-user 7.2 makes a plain fork of the clone
+    /// itself, which works as well.
     ///
     /// - **The stack**: each child runs on this thread's stack, in the caller's own frames,
     ///   exactly where a forked child would (so it needs no more stack than after a fork, and
     ///   the daemon's steps are the same code), while this process is suspended. This process
     ///   never returns into those frames: once the intermediate has exited (right after the
-    ///   daemon's `execve` or its failure), it reads the daemon's verdict and exits, below them.
+    ///   daemon's `execve` or its failure, or killed), it reads the daemon's verdict and exits
+    ///   on a static stack of its own, which no child uses.
+    /// - **Signals to this process**: from the clone until the daemon's `execve` it waits in
+    ///   the kernel with every signal blocked: SIGTERM or Ctrl-C take effect once the daemon
+    ///   has exec'd (or failed), SIGKILL at once. A daemon that changes user never takes this
+    ///   path, so no other user can hold it there (by stopping the daemon).
     /// - **Memory**: the children share this process's memory until the daemon's `execve`.
     ///   They make only raw system calls, on their own stack data and on what the
     ///   configuration points to, which they only read, except the

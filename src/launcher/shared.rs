@@ -18,8 +18,8 @@
 //! (`sys::reset_signals`), and in the launcher until `resume` (or the refusal) puts its own
 //! mask back.
 //!
-//! Where the clone is refused (`EINVAL`: qemu-user takes `CLONE_VM` without `CLONE_THREAD`
-//! for a thread it cannot make, and a sandbox's seccomp filter may do the same), the launcher
+//! Where the clone fails (`EINVAL`: qemu-user takes `CLONE_VM` without `CLONE_THREAD` for a
+//! thread it cannot make, and a sandbox's seccomp filter may do the same; or any error), the launcher
 //! forks as with a C library's runtime, chosen at run time. qemu-user 7.2 drops `CLONE_VM`
 //! when `CLONE_VFORK` comes with it: the clone is a plain fork there, and the parent goes on
 //! in `resume` at once, on its own copy, which is as right.
@@ -73,6 +73,11 @@ impl Daemon<'_> {
             && self.ready_when.is_none()
             && self.log_output.is_none()
             && !self.log_files_piped()
+            // Not for a daemon that changes user: from the change on, that user may stop it
+            // (SIGSTOP) before its `execve`, and the launcher, in the clone's wait, could then
+            // be ended by SIGKILL only; and the memory the daemon still shares with root's
+            // launcher would be the user's to trace where `fs.suid_dumpable` is 1.
+            && self.user.is_none()
     }
 }
 
@@ -112,7 +117,8 @@ pub(super) unsafe fn clone_intermediate(cfg: &Daemon<'_>, prep: &Prepared) -> Re
 
 /// The launcher after the intermediate, made by [`clone_intermediate`], has exited: its
 /// signal mask back, then the daemon's verdict as after a fork, and the end of the process as
-/// [`Daemon::start`] ends it. Runs on the launcher's stack below the frames the children used,
+/// [`Daemon::start`] ends it. Runs on the static stack `sys::clone_shared` moves to (never
+/// the one the children used: a daemon may still run there if the intermediate was killed),
 /// reading only the static slot.
 ///
 /// The options that keep this path from being taken are set to their defaults in the copy, so

@@ -284,6 +284,7 @@ fn main() {
         tool_clones_without_copying,
         tool_falls_back_to_fork_where_the_clone_is_refused,
         tool_daemon_without_copying_as_with_fork,
+        tool_changing_user_forks,
         // faults/: every system call of the start path made to fail
         fault_table_covers_the_start_path,
         fault_injection_every_step,

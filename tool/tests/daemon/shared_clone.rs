@@ -341,3 +341,51 @@ pub fn tool_falls_back_to_fork_where_the_clone_is_refused() -> TestResult {
 pub fn tool_daemon_without_copying_as_with_fork() -> TestResult {
     daemon_as_with_fork(Launcher::Tool)
 }
+
+/// A daemon that changes user (`-u`) is made by fork, never by the clone that shares memory:
+/// from the change on, that user could stop it (SIGSTOP) before its `execve` and so hold
+/// root's launcher in the clone's wait, which only SIGKILL ends, and could trace the memory it
+/// shares with root's launcher where `fs.suid_dumpable` is 1.
+pub fn tool_changing_user_forks() -> TestResult {
+    needs_tool(&["tool-privileges"])?;
+    needs_root()?;
+    if let Some(emulator) = emulator() {
+        return Err(format!(
+            "{SKIP}the tool runs in {emulator}, which would be traced itself"
+        ));
+    }
+    let strace = which("strace").map_err(|e| format!("{SKIP}{e} (apt-get install strace)"))?;
+    let program = which("true")?.display().to_string();
+    let dir = TempDir::new("shared-clone-user");
+    let pid_file = dir.path("d.pid");
+    let trace = dir.path("trace");
+    let mut cmd = Command::new(strace);
+    cmd.args([
+        "-f",
+        "-qq",
+        "-e",
+        "trace=clone,clone3,fork,vfork,execve",
+        "-o",
+    ])
+    .arg(&trace)
+    .arg(tool().get_program())
+    .args(["-u", "nobody", "-p"])
+    .arg(&pid_file)
+    .args(["--", &program])
+    .env_remove("NOTIFY_SOCKET");
+    let out = run(&mut cmd);
+    let (clones, execs) = clones_and_execs(&read_text(&trace)?);
+    let daemon = read_pid(&pid_file).unwrap_or(-1);
+    reap_zombies();
+    ensure!(out.status.success(), "{}", describe(&out));
+    ensure!(
+        execs.contains(&(daemon, program)),
+        "the daemon {daemon} executed PROGRAM: {execs:?}"
+    );
+    ensure_eq!(clones.len(), 2, "a fork and a second fork: {clones:?}");
+    ensure!(
+        clones.iter().all(|c| c.flags == "SIGCHLD"),
+        "forks only: {clones:?}"
+    );
+    no_process_left()
+}
