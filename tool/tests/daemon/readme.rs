@@ -40,7 +40,9 @@ fn example(readme: &str) -> Result<Vec<(String, String)>, String> {
 fn ensure_fence(line: Option<&str>, fence: &str) -> Result<(), String> {
     match line {
         Some(l) if l == fence => Ok(()),
-        other => Err(format!("expected {fence:?} after the marker, found {other:?}")),
+        other => Err(format!(
+            "expected {fence:?} after the marker, found {other:?}"
+        )),
     }
 }
 
@@ -98,7 +100,9 @@ pub fn readme_tool_example() -> TestResult {
     let mut outputs = text.split(separator.as_str());
     ensure_eq!(outputs.next(), Some(""), "output before the first command");
     for (command, expected) in &steps {
-        let got = outputs.next().unwrap_or("<the shell ended before this command>");
+        let got = outputs
+            .next()
+            .unwrap_or("<the shell ended before this command>");
         ensure_eq!(got, expected.as_str(), "the output of `{command}`");
     }
     Ok(())
