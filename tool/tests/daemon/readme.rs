@@ -55,7 +55,12 @@ pub fn readme_tool_example() -> TestResult {
             "{SKIP}the example stops the daemon and asks its status (tool-control)"
         ));
     }
-    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+    // The repository's README (the tool's package carries a copy at its root).
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme_path = [manifest.join("../README.md"), manifest.join("README.md")]
+        .into_iter()
+        .find(|p| p.exists())
+        .ok_or("no README.md beside the tool's package")?;
     let readme = read_text(&readme_path)?;
     let steps = example(&readme)?;
     ensure!(steps.len() >= 4, "the example has {} commands", steps.len());
