@@ -8,7 +8,8 @@
 //! `/dev/null` (or log files), close every other descriptor with one `close_range`, write the
 //! pid, drop privileges if asked; then the daemon reports **ready** to the original process,
 //! which exits 0, or the failed step and its errno, which it prints before exiting 1. The
-//! steps, who forks whom and the readiness channel are in `docs/design.md` of the repository.
+//! steps, who forks whom and the readiness channel are in the repository's
+//! [design document](https://github.com/rawdaemon/rawdaemon/blob/main/docs/design.md).
 //!
 //! The `rawdaemon` command-line tool (package `rawdaemon-tool`) is a program on this library.
 //!
@@ -158,11 +159,15 @@
 //! The library needs neither std nor an allocator. On musl or glibc, a `no_std`, `no_main`
 //! program uses [`Runtime::Libc`] and links the C library itself (`cargo::rustc-link-arg-bins=-lc`
 //! in its build script: the library links nothing). A doctest cannot be built with
-//! `panic = "abort"`, which a `no_std` binary needs, so this sketch is not compiled here: its
-//! complete forms are `examples/tiny-musl` (musl, `Runtime::Libc`) and `examples/tiny-nolibc`
-//! (no C library at all: its own `_start`, [`Runtime::NoLibc`]), which CI builds and runs, and
-//! the repository's `docs/static-builds.md` says how small they are and how to make your own
-//! from `examples/tiny-nolibc`, a template that builds outside the repository.
+//! `panic = "abort"`, which a `no_std` binary needs, so this sketch is not compiled here. Its
+//! complete forms, which CI builds and runs, are [`examples/tiny-musl`][tiny-musl] (musl,
+//! `Runtime::Libc`) and [`examples/tiny-nolibc`][tiny-nolibc] (no C library at all: its own
+//! `_start`, [`Runtime::NoLibc`]), a template that builds wherever it is copied;
+//! [`docs/static-builds.md`][static-builds] says how small they are.
+//!
+//! [tiny-musl]: https://github.com/rawdaemon/rawdaemon/tree/main/examples/tiny-musl
+//! [tiny-nolibc]: https://github.com/rawdaemon/rawdaemon/tree/main/examples/tiny-nolibc
+//! [static-builds]: https://github.com/rawdaemon/rawdaemon/blob/main/docs/static-builds.md
 //!
 //! ```ignore
 //! #![no_std]
@@ -236,7 +241,7 @@
 //! - [`foreground`](Daemon::foreground) does every step except the forks and the new
 //!   session, for supervisors and containers.
 //!
-//! The tool's manual (`docs/tool.md` in the repository) describes each of these in use.
+//! [The tool's manual](https://github.com/rawdaemon/rawdaemon/blob/main/docs/tool.md) describes each of these in use.
 //!
 //! # Cargo features
 //!
@@ -269,7 +274,7 @@
 //! - [`error`]: the types of a start's failure, also at the root.
 //!
 //! How the code is laid out by the process that runs it (who forks whom) is in
-//! `docs/design.md`.
+//! [`docs/design.md`](https://github.com/rawdaemon/rawdaemon/blob/main/docs/design.md#the-process-map).
 #![no_std]
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
