@@ -271,6 +271,7 @@
 //!   daemon's own log lines without allocation;
 //! - [`limits`]: the capabilities, resource limits and priorities of a start;
 //! - [`raw`]: system calls a program with no C library needs beside a start;
+//! - [`fd`]: the descriptor types and traits the API takes and returns (re-exported);
 //! - [`error`]: the types of a start's failure, also at the root.
 //!
 //! How the code is laid out by the process that runs it (who forks whom) is in
@@ -348,6 +349,23 @@ pub use message::Message;
 pub use probe::{Check, CheckError, ReadyWhen};
 pub use ready::Ready;
 pub use runtime::Runtime;
+/// Descriptor types and traits, as [`Message::write_line`], [`log::Syslog::fd`] and
+/// [`log::Kmsg::fd`] take and return them (this crate's `rustix` builds them without std: they
+/// are not `std::os::fd`'s, and a caller needs no `rustix` dependency of its own for them).
+///
+/// ```
+/// use rawdaemon::fd::{AsRawFd, BorrowedFd};
+/// use rawdaemon::{Daemon, Errno, Error, Runtime, Step};
+///
+/// let daemon = Daemon::new(Runtime::Libc).chdir(c"/srv/agent");
+/// let error = Error::new(Step::Chdir, Errno::NOENT);
+/// // SAFETY: descriptor 2 stays open while it is borrowed here.
+/// let stderr = unsafe { BorrowedFd::borrow_raw(2) };
+/// assert_eq!(stderr.as_raw_fd(), 2);
+/// // rawdaemon: chdir /srv/agent: No such file or directory
+/// daemon.message(&error).write_line(stderr);
+/// ```
+pub use rustix::fd;
 /// An errno, as [`Error::errno`] and [`Ready::fail`] carry it.
 pub use rustix::io::Errno;
 /// A process id, as [`Detached::Parent`], [`Detail::Pid`] and the [`control`] functions carry it.
