@@ -129,6 +129,9 @@
 //! let _ = log.send(Severity::Info, b"started");
 //! ```
 //!
+//! [`log::Syslog`]'s own documentation has an example that runs: the lines a log daemon
+//! receives, in both formats.
+//!
 //! The program's own stdout and stderr can go to syslog or the kernel log too
 //! ([`log_output`](Daemon::log_output)), or to log files that rotate themselves
 //! ([`log_rotation`](Daemon::log_rotation), [`log_timestamps`](Daemon::log_timestamps)).
