@@ -497,6 +497,18 @@ impl Detail {
 /// It is what every entry point returns and what the daemon sends back to the original process
 /// through the readiness channel. [`Display`](fmt::Display) prints `step: strerror`; for the full
 /// line with the path involved use [`Daemon::message`](crate::Daemon::message).
+///
+/// ```
+/// use rawdaemon::{Daemon, Errno, Error, Runtime, Step};
+///
+/// let error = Error::new(Step::Chdir, Errno::NOENT);
+/// assert_eq!(error.to_string(), "chdir: No such file or directory");
+/// let daemon = Daemon::new(Runtime::Libc).chdir(c"/srv/agent");
+/// assert_eq!(
+///     daemon.message(&error).as_str(),
+///     "rawdaemon: chdir /srv/agent: No such file or directory"
+/// );
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Error {
     step: Step,

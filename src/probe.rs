@@ -71,6 +71,22 @@ impl<'a> Check<'a> {
     /// Parses `tcp:HOST:PORT` (HOST an IPv4 address, `[IPv6]`, or `localhost`, which means
     /// 127.0.0.1; never a name to look up), `unix:PATH` (an absolute path, or `@name` for
     /// an abstract socket) or `path:PATH` (an absolute path).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rawdaemon::{Check, CheckError, ReadyWhen};
+    ///
+    /// let checks = [
+    ///     Check::parse(c"tcp:127.0.0.1:8080").unwrap(),
+    ///     Check::parse(c"unix:/run/api.sock").unwrap(),
+    /// ];
+    /// // Ready once both hold, within 30 seconds; for Daemon::ready_when, with an Exec.
+    /// let ready = ReadyWhen::new(&checks).timeout(30);
+    /// # let _ = ready;
+    /// assert_eq!(Check::parse(c"tcp:example.com:80").unwrap_err(), CheckError::Host);
+    /// assert_eq!(Check::parse(c"path:relative").unwrap_err(), CheckError::Relative);
+    /// ```
     pub fn parse(spec: &'a CStr) -> Result<Self, CheckError> {
         let text = spec.to_bytes_with_nul();
         let rest = |n: usize| {

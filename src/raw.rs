@@ -18,6 +18,16 @@ pub const SIGPIPE: i32 = sys::SIGPIPE;
 ///
 /// # References
 ///  - [getcwd(2)](https://man7.org/linux/man-pages/man2/getcwd.2.html)
+///
+/// # Examples
+///
+/// ```
+/// let mut buf = [0_u8; 4096];
+/// let len = rawdaemon::raw::getcwd(&mut buf).unwrap();
+/// assert_eq!(buf[len], 0);
+/// assert!(buf[..len].starts_with(b"/"));
+/// assert_eq!(rawdaemon::raw::getcwd(&mut [0_u8; 1]), Err(rawdaemon::Errno::RANGE));
+/// ```
 pub fn getcwd(buf: &mut [u8]) -> Result<usize, Errno> {
     sys::getcwd(buf)
 }

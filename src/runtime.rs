@@ -35,6 +35,16 @@ use crate::sys;
 ///   would kill the parent).
 ///   A [`Daemon::start`](crate::Daemon::start) whose daemon only executes a program copies
 ///   no memory at all with it: see that function's section "The start that copies nothing".
+///
+/// ```
+/// use rawdaemon::{Daemon, Runtime};
+///
+/// // A std program (or a no_std one on musl or glibc): the C library's fork.
+/// const WITH_LIBC: Daemon = Daemon::new(Runtime::Libc);
+/// // A program with no C library at all (its own `_start`): raw system calls.
+/// const WITHOUT: Daemon = Daemon::new(Runtime::NoLibc);
+/// # let _ = (WITH_LIBC, WITHOUT);
+/// ```
 #[derive(Clone, Copy)]
 pub struct Runtime(&'static Calls);
 

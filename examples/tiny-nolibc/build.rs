@@ -5,15 +5,15 @@
 //! and for a bare linker such as `rust-lld`, which cross-links the other CPUs' builds (see
 //! `.ci/cross`) and adds no start files or libraries of its own.
 
-include!("../../tool/link/linker.rs");
+include!("link/linker.rs");
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
-    println!("cargo::rerun-if-changed=../../tool/link/linker.rs");
-    println!("cargo::rerun-if-changed=../../tool/link/image.ld");
-    // The tool's link: a static executable with no C library, no start files and no
-    // interpreter, laid out by its linker script.
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tool/link/image.ld");
+    println!("cargo::rerun-if-changed=link/linker.rs");
+    println!("cargo::rerun-if-changed=link/image.ld");
+    // A static executable with no C library, no start files and no interpreter, laid out by
+    // the linker script (the same link as the rawdaemon tool's).
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/link/image.ld");
     for arg in link_args() {
         println!("cargo::rustc-link-arg-bins={arg}");
     }

@@ -86,6 +86,25 @@ impl Credentials {
     ///  - [passwd(5)](https://man7.org/linux/man-pages/man5/passwd.5.html)
     ///  - [group(5)](https://man7.org/linux/man-pages/man5/group.5.html)
     ///  - [initgroups(3)](https://man7.org/linux/man-pages/man3/initgroups.3.html)
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rawdaemon::{Credentials, Daemon, Detail, Runtime};
+    ///
+    /// let root = Credentials::lookup(b"root").unwrap();
+    /// assert_eq!((root.uid(), root.gid()), (0, 0));
+    /// assert_eq!(root.name(), Some(&b"root"[..]));
+    /// // A number needs no entry, but then a group.
+    /// let nobody = Credentials::lookup(b"65534:65534").unwrap();
+    /// assert_eq!(nobody.uid(), 65534);
+    /// let missing = Credentials::lookup(b"no-such-user-here").unwrap_err();
+    /// assert_eq!(missing.detail(), Detail::NoSuchUser);
+    ///
+    /// // The daemon drops to it as its last step.
+    /// let daemon = Daemon::new(Runtime::Libc).user(&nobody);
+    /// # let _ = daemon;
+    /// ```
     pub fn lookup(spec: &[u8]) -> Result<Credentials, Error> {
         lookup_in(spec, c"/etc/passwd", c"/etc/group")
     }

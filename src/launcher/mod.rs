@@ -172,6 +172,14 @@ impl Daemon<'_> {
 }
 
 /// The exit status of a failed start: 127 and 126 for exec failures as shells use them.
+///
+/// ```
+/// use rawdaemon::{Errno, Error, Step, exit_code};
+///
+/// assert_eq!(exit_code(&Error::new(Step::Exec, Errno::NOENT)), 127); // not found
+/// assert_eq!(exit_code(&Error::new(Step::Exec, Errno::ACCESS)), 126); // not executable
+/// assert_eq!(exit_code(&Error::new(Step::Chdir, Errno::NOENT)), 1);
+/// ```
 pub fn exit_code(e: &Error) -> i32 {
     match (e.step(), e.errno()) {
         (Step::Exec, Some(rustix::io::Errno::NOENT)) => 127,

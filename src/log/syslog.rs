@@ -43,9 +43,37 @@ pub enum Format {
 /// ```no_run
 /// use rawdaemon::log::{Facility, Severity, Syslog};
 ///
-/// let pid = rustix::process::getpid().as_raw_pid() as u32;
-/// let mut log = Syslog::new("agent", Facility::Daemon, pid);
-/// let _ = log.send(Severity::Info, b"started");
+/// let mut log = Syslog::new("agent", Facility::Daemon, std::process::id());
+/// let _ = log.send(Severity::Info, b"started"); // to /dev/log
+/// ```
+///
+/// What a log daemon receives, here a socket of this example's own:
+///
+/// ```
+/// use rawdaemon::log::{Facility, Format, Severity, Syslog};
+/// use std::os::unix::net::UnixDatagram;
+///
+/// let dir = std::env::temp_dir().join(format!("rawdaemon-doc-syslog-{}", std::process::id()));
+/// std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("log");
+/// let log_daemon = UnixDatagram::bind(&path).unwrap();
+///
+/// let socket = path.as_os_str().as_encoded_bytes();
+/// let mut log = Syslog::new("agent", Facility::Daemon, 42).path(socket);
+/// log.send(Severity::Info, b"started").unwrap();
+/// let mut log = log.format(Format::Rfc5424).hostname("host");
+/// log.send(Severity::Err, b"stopped").unwrap();
+///
+/// let mut buf = [0; 1024];
+/// let n = log_daemon.recv(&mut buf).unwrap();
+/// let line = std::str::from_utf8(&buf[..n]).unwrap(); // <30>Dec  4 18:55:45 agent[42]: started
+/// assert!(line.starts_with("<30>") && line.ends_with(" agent[42]: started"), "{line}");
+/// let n = log_daemon.recv(&mut buf).unwrap();
+/// // <27>1 2026-12-04T18:55:45.123456Z host agent 42 - - stopped
+/// let line = std::str::from_utf8(&buf[..n]).unwrap();
+/// assert!(line.starts_with("<27>1 "), "{line}");
+/// assert!(line.ends_with("Z host agent 42 - - stopped"), "{line}");
+/// std::fs::remove_dir_all(&dir).unwrap();
 /// ```
 #[derive(Debug)]
 pub struct Syslog<'a> {

@@ -1,5 +1,5 @@
-// Included (`include!`) by the build scripts of this repository's binaries: the tool's
-// and the examples'. Not a module of the crate.
+// Included (`include!`) by a build script: the tool's and the musl example's (this file), the
+// no-libc example's (a copy, which CI checks is the same). Not a module of the crate.
 
 /// Whether the linker cargo resolved for the target is a bare linker rather than a C compiler
 /// driver, so that link arguments go without `-Wl,`: `rust-lld`, `lld`, `ld`, `ld.bfd`,

@@ -1,9 +1,10 @@
-//! The memory functions `core` calls, which a C library would provide (the tool has none). On
-//! x86_64 `rep movsb` and `rep stosb` in assembly, elsewhere byte loops through volatile
-//! accesses: either way the compiler cannot turn them back into calls to themselves. They are
-//! slow per byte, and the tool copies little: command-line strings, paths of a few KiB at most.
+//! The memory functions `core` calls, which a C library would provide (a program with no C
+//! library, such as the tool, has none). On x86_64 `rep movsb` and `rep stosb` in assembly,
+//! elsewhere byte loops through volatile accesses: either way the compiler cannot turn them
+//! back into calls to themselves. They are slow per byte, and the tool copies little:
+//! command-line strings, paths of a few KiB at most.
 //!
-//! Shared with `examples/tiny-nolibc` (which includes this file).
+//! `examples/tiny-nolibc`, a template to copy, carries the same file (CI checks that it is).
 
 use core::ffi::c_char;
 

@@ -154,6 +154,5 @@ fn panic(_: &core::panic::PanicInfo<'_>) -> ! {
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_eh_personality() {}
 
-// The memory functions `core` calls, which a C library would provide: the tool's own.
-#[path = "../../../tool/src/mem.rs"]
+// The memory functions `core` calls, which a C library would provide (a copy of the tool's).
 mod mem;

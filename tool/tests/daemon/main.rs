@@ -26,6 +26,7 @@ mod options;
 mod pid_file;
 mod privileges;
 mod readiness;
+mod readme;
 mod resources;
 mod respawn;
 mod roles;
@@ -55,6 +56,7 @@ use options::*;
 use pid_file::*;
 use privileges::*;
 use readiness::*;
+use readme::*;
 use resources::*;
 use respawn::*;
 use rotate::*;
@@ -67,6 +69,8 @@ fn main() {
         roles::run(&args[2..]);
     }
     run_tests(tests![
+        // readme.rs: the README's tool example, run as written
+        readme_tool_example,
         // detach.rs: what every daemon must be
         tool_daemon_is_detached_and_clean,
         tool_foreground_does_not_fork,
