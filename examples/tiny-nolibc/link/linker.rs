@@ -52,7 +52,7 @@ fn link_args() -> Vec<String> {
         "-z",
         "noseparate-code", // no page padding between segments
         "-z",
-        "nognustack", // no PT_GNU_STACK header
+        "noexecstack", // a stack that is not executable (see image.ld's PT_GNU_STACK)
         "--build-id=none",
     ];
     if bare_linker() {
