@@ -23,6 +23,7 @@
 # default target/debug/rawdaemon. Needs mandoc, groff, bash-completion and zsh; the
 # examples need busybox, systemd-notify, and where present run systemd-analyze,
 # openrc-run, s6 and runit. One line per check; the exit status is 1 if any failed.
+# shellcheck disable=SC2317 # the helpers are called through check, within and expect
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -273,7 +274,7 @@ tool=${1:-target/debug/rawdaemon}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-for need in mandoc:mandoc groff:groff zsh:zsh; do
+for need in mandoc:mandoc groff:groff-base zsh:zsh; do
     command -v "${need%%:*}" >/dev/null || {
         echo "${need%%:*} is not installed (Debian package ${need#*:})"
         exit 1
