@@ -4,6 +4,7 @@
 # as /usr/share/bash-completion/completions/rawdaemon, which bash-completion loads the first
 # time rawdaemon is completed, or source it after bash-completion. man/check.sh checks that
 # it offers exactly the options `rawdaemon --help` lists.
+# shellcheck disable=SC2207 # COMPREPLY=($(compgen ...)), as bash-completion does: no word has a blank
 
 _rawdaemon()
 {
