@@ -4,8 +4,9 @@
  *   timer bench NOFILE[,NOFILE]... ROUNDS  KEY KIND CMD... ---  KEY KIND CMD... ---  ...
  *       Runs every CMD once per round at each RLIMIT_NOFILE soft limit, in an order that
  *       rotates each round (so drift in machine state hits all launchers alike).
- *       Per KEY and limit it prints "KEY NOFILE EXIT_US EXEC_US READY_US FAILED" (medians
- *       of the good runs; " hung" appended if a launcher never exited):
+ *       Per KEY and limit it prints "KEY NOFILE EXIT_US EXEC_US READY_US FAILED READY_Q1
+ *       READY_Q3" (medians of the good runs, and the quartiles of READY for the spread;
+ *       " hung" appended if a launcher never exited):
  *         EXIT  start of the launcher until the launcher has exited;
  *         EXEC  start until a process it started completed its execve (KIND "exec");
  *         READY the later of the two. Most launchers exit before their daemon exists,
@@ -423,8 +424,11 @@ static int bench(char *limit_list, int rounds, int argc, char **argv)
         for (int k = 0; k < nlimits; k++) {
             struct cell *c = &cells[ri][k];
             double e = median(c->exit_us, c->good), x = median(c->exec_us, c->good);
-            printf("%s %lu %.1f %.1f %.1f %d%s\n", rows[ri].key, limits[k], e, x,
-                   median(c->ready_us, c->good), c->failed, rows[ri].hung ? " hung" : "");
+            double r = median(c->ready_us, c->good); /* sorts ready_us */
+            int g = c->good;
+            printf("%s %lu %.1f %.1f %.1f %d %.1f %.1f%s\n", rows[ri].key, limits[k], e, x, r,
+                   c->failed, g ? c->ready_us[g / 4] : -1, g ? c->ready_us[(3 * g) / 4] : -1,
+                   rows[ri].hung ? " hung" : "");
         }
     }
     return 0;
