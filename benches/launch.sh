@@ -309,8 +309,9 @@ echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -r), $NCPU CPUs: RLIMIT_NOFILE $
 echo "ulimit -Hn); $ROUNDS rounds, every launcher at both limits in each round, order rotating;"
 echo "medians in µs from starting the launcher. exit: the launcher has exited. exec'd: the"
 echo "daemon has completed its execve of $PROG. ready: both (tiny-*: their launcher exits only"
-echo "once the daemon is ready). Times from: $DETECT. ÷ daemon(3), ÷ setsid: ready time over"
-echo "theirs at the same limit (busy: in the contended rounds, one busy loop per CPU, @$LO)."
+echo "once the daemon is ready). Times from: $DETECT."
+echo "÷ daemon(3), ÷ setsid: ready time over theirs at the same limit (busy: in the contended"
+echo "rounds, one busy loop per CPU, @$LO)."
 echo
 echo "| launcher | size (bytes) | syscalls to exit @$LO / @$HI | to ready @$LO / @$HI | exit @$LO | exec'd @$LO | ready @$LO | ÷ daemon(3) | ÷ setsid | ready @$HI | ÷ daemon(3) | ÷ setsid | ready, busy | ÷ daemon(3), busy | idle RSS |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
