@@ -232,6 +232,7 @@ timed() { # SUFFIX LIMITS KEY... : runs the timer over these rows, fills EXIT/EX
 START=$(date +%s) LOAD=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "timing: $ROUNDS rounds, each launcher once per round at each limit, interleaved..." >&2
 timed "" "$(IFS=,; echo "${LIMITS[*]}")" "${KEYS[@]}"
+QUIET=$(($(date +%s) - START))
 NCPU=$(nproc)
 if ((CONTENTION)); then
     echo "timing under contention: one busy loop per CPU ($NCPU), $ROUNDS rounds @$LO..." >&2
@@ -466,7 +467,7 @@ echo "median): rawdaemon $(spread rd "$LO"), daemon(3) $(spread d3 "$LO"), setsi
 if ((CONTENTION)); then
     echo "busy: rawdaemon $(spread rd "$LO$BUSYSFX"), daemon(3) $(spread d3 "$LO$BUSYSFX")."
 fi
-echo "Timing took ${TIMED} s; load average (1, 5, 15 min) when it began: $LOAD."
+echo "Timing took ${TIMED} s (quiet rounds ${QUIET} s); load average (1, 5, 15 min) when it began: $LOAD."
 
 if ((${#NOTES[@]})); then
     echo
