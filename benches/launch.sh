@@ -73,20 +73,56 @@ fi
 # with one feature at a time. One target directory for all of them, each binary copied out.
 FEATURES=(tool-control tool-notify tool-privileges tool-ready tool-respawn tool-syslog tool-limits tool-rotate)
 mkdir -p "$B/parts"
-lean() { # FEATURE... -> builds the smallest tool with them
+lean() { # FEATURE... -> builds the smallest tool with them, stripped and (for its symbols) not
     local f=(--no-default-features)
     (($#)) && f+=(--features "$(IFS=,; echo "$*")")
-    cargo build -q --release -p rawdaemon-tool "${f[@]}" --target-dir target/lean
+    cargo build -q --release -p rawdaemon-tool "${f[@]}" --target-dir target/lean &&
+        CARGO_PROFILE_RELEASE_STRIP=false cargo build -q --release -p rawdaemon-tool "${f[@]}" \
+            --target-dir target/lean-symbols
 }
-declare -A PART
-for f in "${FEATURES[@]}"; do
-    if lean "$f"; then
-        cp target/lean/release/rawdaemon "$B/parts/$f"
-        PART[$f]=$(stat -c %s "$B/parts/$f")
-    else note "smallest tool + $f: build failed"; fi
+# Code by module. GROUP is an awk function: the module of a demangled function name, down to
+# the first type or the function itself, at most three modules below the crate; a function
+# at a crate's root is its own group (the tool's main). LTO inlines freely, so a module's
+# figure is the code that stayed out of line in it.
+GROUP='
+function group(name,   p, n, i, g, whole, last) {
+    if (name ~ /^core::ptr::drop_in_place<rawdaemon::/) name = substr(name, 26)
+    if (name ~ /^</) { name = substr(name, 2); sub(/^impl /, "", name); sub(/ (as|for) .*/, "", name); whole = 1 }
+    if (match(name, /::<impl /)) { name = substr(name, 1, RSTART - 1); whole = 1 }
+    sub(/[<>({ ].*/, "", name); sub(/::$/, "", name)
+    n = split(name, p, "::")
+    if (n <= 1) return "(no module: memory functions, _start)"
+    if (p[1] != "rawdaemon") return p[1]
+    if (n == 2 && !whole) return name
+    g = p[1]; last = whole ? n : n - 1
+    for (i = 2; i <= last && i <= 4 && p[i] !~ /^[A-Z]/; i++) g = g "::" p[i]
+    return g
+}'
+modules() { # UNSTRIPPED_BINARY -> "MODULE<tab>BYTES" lines, sorted by module
+    nm -S -C -t d "$1" | awk -F'\t' "$GROUP"'
+        { split($0, f, " ") }
+        f[3] ~ /^[tTwW]$/ {
+            name = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", name)
+            sum[group(name)] += f[2]
+        }
+        END { for (g in sum) printf "%s\t%d\n", g, sum[g] }' | sort -t $'\t' -k1,1
+}
+declare -A PART GROWTH
+for f in "" "${FEATURES[@]}"; do
+    name=${f:-smallest}
+    if lean ${f:+"$f"}; then
+        cp target/lean/release/rawdaemon "$B/parts/$name"
+        modules target/lean-symbols/release/rawdaemon >"$B/parts/$name.modules"
+        PART[$name]=$(stat -c %s "$B/parts/$name")
+    else note "smallest tool${f:+ + $f}: build failed"; fi
 done
-lean
-cp target/lean/release/rawdaemon "$B/parts/smallest"
+# Where each feature's bytes go: the modules that grew most over the smallest build.
+for f in "${FEATURES[@]}"; do
+    [[ -f $B/parts/$f.modules && -f $B/parts/smallest.modules ]] || continue
+    GROWTH[$f]=$(join -t $'\t' -a 2 -e 0 -o 0,1.2,2.2 "$B/parts/smallest.modules" "$B/parts/$f.modules" |
+        awk -F'\t' '$3 - $2 >= 500 { printf "%d\t%s\n", $3 - $2, $1 }' | sort -rn | head -5 |
+        awk -F'\t' '{ printf "%s%s +%d", (NR > 1 ? ", " : ""), $2, $1 }')
+done
 RDL=$(realpath "$B/parts/smallest")
 
 # The example daemons are packages of their own: a missing or broken one only costs its row.
@@ -346,26 +382,28 @@ over() { if [[ -n ${1:-} ]]; then bytes "$(printf '%+d' $(($1 - $2)))"; else ech
 echo
 echo "The tool's parts (stripped x86_64 builds of this tree; each feature alone on the smallest):"
 echo
-echo "| build | size (bytes) | over the smallest |"
-echo "|---|---:|---:|"
-echo "| smallest: \`--no-default-features\` | $(bytes "$SMALL") | — |"
+echo "| build | size (bytes) | over the smallest | where it grew most (code by module, unstripped build) |"
+echo "|---|---:|---:|---|"
+echo "| smallest: \`--no-default-features\` | $(bytes "$SMALL") | — | |"
 for f in "${FEATURES[@]}"; do
-    echo "| smallest + \`$f\` | $(bytes "${PART[$f]:-}") | $(over "${PART[$f]:-}" "$SMALL") |"
+    echo "| smallest + \`$f\` | $(bytes "${PART[$f]:-}") | $(over "${PART[$f]:-}" "$SMALL") | ${GROWTH[$f]:-} |"
 done
-echo "| every option (default features) | $(bytes "$FULLSZ") | $(over "$FULLSZ" "$SMALL") |"
+echo "| every option (default features) | $(bytes "$FULLSZ") | $(over "$FULLSZ" "$SMALL") | |"
 if [[ -n $RDB ]]; then
     b=$(stat -c %s "$RDB")
-    echo "| rawdaemon (base), $RDB | $(bytes "$b") | $(over "$b" "$SMALL") |"
+    echo "| rawdaemon (base), $RDB | $(bytes "$b") | $(over "$b" "$SMALL") | |"
 fi
 if [[ $RD != "$FULL" ]]; then
     r=$(stat -c %s "$RD")
-    echo "| timed rawdaemon, $RD | $(bytes "$r") | $(over "$r" "$SMALL") |"
+    echo "| timed rawdaemon, $RD | $(bytes "$r") | $(over "$r" "$SMALL") | |"
 fi
 sum=0
 for f in "${FEATURES[@]}"; do [[ -n ${PART[$f]:-} ]] && sum=$((sum + PART[$f] - SMALL)); done
 echo
 echo "The features' costs one at a time add up to $(bytes "$sum") B; all of them together add $(over "$FULLSZ" "$SMALL") B"
-echo "(parts they share, such as the long-option table and message helpers, count once there)."
+echo "(what several features pull in, e.g. the library's supervisor and log sinks, counts once"
+echo "there). Module names: rawdaemon::main is the tool's own main with what LTO inlined into"
+echo "it; the other rawdaemon:: modules are the library's, or the tool's where the names meet."
 
 if [[ -n $TN ]]; then
     TNS=$(stat -c %s "$TN")
@@ -389,20 +427,19 @@ if [[ -n $TN ]]; then
         echo
         echo "| module | bytes | biggest functions |"
         echo "|---|---:|---|"
-        nm -S -C -t d --size-sort "$U" | awk -v text="$text" '
-            NF >= 4 && $3 ~ /^[tTwW]$/ {
-                sz = $2 + 0; name = $4; for (i = 5; i <= NF; i++) name = name " " $i
-                base = name; sub(/[<({].*/, "", base); sub(/::$/, "", base)
-                if (name ~ /^core::ptr::drop_in_place<rawdaemon::/) { base = name; sub(/^core::ptr::drop_in_place</, "", base); sub(/[<>].*/, "", base) }
-                n = split(base, p, "::")
-                # rawdaemon: its modules down to the first type or the function (at most 3 deep)
-                if (p[1] == "rawdaemon") { g = p[1]; for (i = 2; i < n && i <= 4 && p[i] !~ /^[A-Z]/; i++) g = g "::" p[i] }
-                else if (p[1] == "tiny_nolibc") g = "tiny_nolibc (entry: the example, with what LTO inlined)"
-                else if (n == 1) g = "memory functions, _start"
-                else g = p[1]
+        nm -S -C -t d --size-sort "$U" | awk -v text="$text" "$GROUP"'
+            { split($0, f, " ") }
+            f[3] ~ /^[tTwW]$/ {
+                sz = f[2] + 0; name = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", name)
+                g = group(name)
+                if (g == "tiny_nolibc") g = "tiny_nolibc (entry: the example, with what LTO inlined)"
+                base = name; sub(/[<>({ ].*/, "", base); sub(/::$/, "", base)
                 sum[g] += sz; all += sz
                 short = base; sub(/^.*::/, "", short)
-                if (name ~ /^core::ptr::drop_in_place</) short = "drop_in_place<" short ">"
+                if (name ~ /^core::ptr::drop_in_place</) {
+                    short = substr(name, 26); sub(/[<>].*/, "", short); sub(/^.*::/, "", short)
+                    short = "drop_in_place<" short ">"
+                }
                 # nm lists them smallest first: the biggest go in front, four at most
                 if (sz >= 100 && nt[g]++ < 64) top[g] = short " " sz (top[g] == "" ? "" : ", ") top[g]
             }
