@@ -351,7 +351,9 @@ static int launch(struct row *r, double *exit_us, double *exec_us, double *ready
     int ok = !r->hung && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
     if (cn >= 0) {
-        cn_read(&t, 5000);
+        /* A failed launch is dropped anyway: waiting for an exec that never comes would cost
+         * five seconds a run (start-stop-daemon fails at once while any sleep runs). */
+        cn_read(&t, ok ? 5000 : 0);
         ok = ok && complete(&t);
     } else {
         /* No events: our own clock, and the daemon's idle sleep found by polling. */
