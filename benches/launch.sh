@@ -277,7 +277,7 @@ if ((CONTENTION)); then
     timed " busy" "$LO" "${CONTENDED[@]}"
     stop_busy
 fi
-TIMED=$(($(date +%s) - START))
+TIMED=$(($(date +%s) - START)) LOADEND=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---- system calls ----------------------------------------------------------------------
 # Counted: every system call line of every process (launcher, intermediates, daemon), from the
@@ -502,7 +502,8 @@ echo "median): rawdaemon $(spread rd "$LO"), daemon(3) $(spread d3 "$LO"), setsi
 if ((CONTENTION)); then
     echo "busy: rawdaemon $(spread rd "$LO$BUSYSFX"), daemon(3) $(spread d3 "$LO$BUSYSFX")."
 fi
-echo "Timing took ${TIMED} s (quiet rounds ${QUIET} s); load average (1, 5, 15 min) when it began: $LOAD."
+echo "Timing took ${TIMED} s (quiet rounds ${QUIET} s); load average (1, 5, 15 min) when it"
+echo "began: $LOAD, when it ended: $LOADEND (this run's own launches and busy loops count in it)."
 
 if ((${#NOTES[@]})); then
     echo
