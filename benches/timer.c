@@ -23,6 +23,8 @@
  * connector (no CAP_NET_ADMIN) it falls back to its own clock and to polling /proc for the
  * daemon's idle sleep, and says so (TIMER_POLL=1 forces that).
  *
+ * TIMER_UNLINK=FILE[:FILE]... names files to remove after each run (pid files).
+ *
  * No daemon may outlive a run: the timer is a child subreaper, so every orphan of a
  * launcher is re-parented to it, and after each run it kills and reaps its children by pid
  * until none is left.
@@ -326,6 +328,25 @@ static void set_nofile(unsigned long n)
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* TIMER_UNLINK=FILE[:FILE]...: files removed after each run, such as the pid files of
+ * daemons just killed, so that every launch starts as a first start does and none finds a
+ * stale file. */
+static void unlink_leftovers(void)
+{
+    const char *list = getenv("TIMER_UNLINK");
+    char path[4096];
+    while (list && *list) {
+        const char *end = strchr(list, ':');
+        size_t n = end ? (size_t)(end - list) : strlen(list);
+        if (n && n < sizeof path) {
+            memcpy(path, list, n);
+            path[n] = 0;
+            unlink(path);
+        }
+        list += n + (end != NULL);
+    }
+}
+
 /* One launch of `r`: 1 and the three times (µs after t0) if it worked. With the connector
  * all three are kernel timestamps, so our own wake-up latency is in none of them. */
 static int launch(struct row *r, double *exit_us, double *exec_us, double *ready_us)
@@ -366,6 +387,7 @@ static int launch(struct row *r, double *exit_us, double *exec_us, double *ready
         }
     }
     kill_children(0);
+    unlink_leftovers();
     *exit_us = t.exit_us - t0;
     *exec_us = t.need_exec ? t.exec_us - t0 : -1;
     *ready_us = *exec_us > *exit_us ? *exec_us : *exit_us;
@@ -454,6 +476,7 @@ static int run(char **cmd)
     kill(l, SIGKILL);
     waitpid(l, NULL, 0);
     kill_children(0);
+    unlink_leftovers();
     return d ? 0 : 1;
 }
 
