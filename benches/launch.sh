@@ -520,7 +520,9 @@ left=$(ours | awk -v before="$BEFORE" '
     !($1 in old)')
 echo
 if [[ -n $left ]]; then
-    echo "Started during this run and still there (pid ppid stat comm):"
+    echo "Processes of these names started during this run and still there (pid ppid stat comm; the"
+    echo "timer reaps every orphan of a launch, so one of ours would be a child of init, ppid 1; others"
+    echo "belong to other work on this machine):"
     echo "$left"
 else
     echo "No process started by this run is left."
