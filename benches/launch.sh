@@ -439,7 +439,7 @@ if [[ -n $TN ]]; then
                 short = base; sub(/^.*::/, "", short)
                 if (name ~ /^core::ptr::drop_in_place</) {
                     short = substr(name, 26); sub(/[<>].*/, "", short); sub(/^.*::/, "", short)
-                    short = "drop_in_place<" short ">"
+                    short = "drop of " short   # no angle brackets: markdown takes them for HTML
                 }
                 # nm lists them smallest first: the biggest go in front, four at most
                 if (sz >= 100 && nt[g]++ < 64) top[g] = short " " sz (top[g] == "" ? "" : ", ") top[g]
