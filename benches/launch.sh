@@ -54,8 +54,8 @@ rustup target add x86_64-unknown-linux-musl >/dev/null 2>&1 ||
 
 # ---- builds ----------------------------------------------------------------------------
 echo "building..." >&2
-# The tool as shipped: every tool-* feature, no C library, static, built as README's "Static
-# builds" says (at the root, with the library: the library's default libc feature then unifies
+# The tool as shipped: every tool-* feature, no C library, static, built as
+# docs/static-builds.md says (at the root, with the library: the library's default libc feature then unifies
 # into the tool's build, which moves its size by a few bytes against `-p rawdaemon-tool`).
 cargo build -q --release
 FULL=$(realpath target/release/rawdaemon)
@@ -147,8 +147,8 @@ example tiny-nolibc x86_64-unknown-linux-gnu
 TN=$EX
 
 # What the no-libc example's parts cost. Variants: a copy of the example under target/ (at
-# the same depth as examples/NAME, so that its relative paths still reach the library and the
-# tool's link files) with one change to its main.rs; the example itself is never changed.
+# the same depth as examples/NAME, so that its path to the library still holds) with one
+# change to its main.rs; the example itself is never changed.
 # Sizes do not add up: LTO inlines and folds differently in each variant.
 declare -A VSIZE
 VARIANTS=(shipped nopid nothreads keepdir nothing)
@@ -170,8 +170,8 @@ if [[ -n $TN ]]; then
     for v in "${VARIANTS[@]}"; do
         d=target/tiny-nolibc-$v
         rm -rf "$d" && mkdir -p "$d"
-        cp -r examples/tiny-nolibc/{Cargo.toml,Cargo.lock,build.rs,src} "$d/" 2>/dev/null ||
-            cp -r examples/tiny-nolibc/{Cargo.toml,build.rs,src} "$d/"
+        # everything but its build output (the template carries its own link files)
+        for f in examples/tiny-nolibc/*; do [[ $f == */target ]] || cp -r "$f" "$d/"; done
         sed -i "${VSED[$v]}" "$d/src/main.rs"
         if [[ $v != shipped ]] && cmp -s examples/tiny-nolibc/src/main.rs "$d/src/main.rs"; then
             note "tiny-nolibc variant '$v': its change no longer applies to main.rs, skipped"
