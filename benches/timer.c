@@ -4,8 +4,9 @@
  *   timer bench NOFILE[,NOFILE]... ROUNDS  KEY KIND CMD... ---  KEY KIND CMD... ---  ...
  *       Runs every CMD once per round at each RLIMIT_NOFILE soft limit, in an order that
  *       rotates each round (so drift in machine state hits all launchers alike).
- *       Per KEY and limit it prints "KEY NOFILE EXIT_US EXEC_US READY_US FAILED" (medians
- *       of the good runs; " hung" appended if a launcher never exited):
+ *       Per KEY and limit it prints "KEY NOFILE EXIT_US EXEC_US READY_US FAILED READY_Q1
+ *       READY_Q3" (medians of the good runs, and the quartiles of READY for the spread;
+ *       " hung" appended if a launcher never exited):
  *         EXIT  start of the launcher until the launcher has exited;
  *         EXEC  start until a process it started completed its execve (KIND "exec");
  *         READY the later of the two. Most launchers exit before their daemon exists,
@@ -21,6 +22,8 @@
  * launcher on a 2-core machine, and its own wake-up latency is in no figure. Without the
  * connector (no CAP_NET_ADMIN) it falls back to its own clock and to polling /proc for the
  * daemon's idle sleep, and says so (TIMER_POLL=1 forces that).
+ *
+ * TIMER_UNLINK=FILE[:FILE]... names files to remove after each run (pid files).
  *
  * No daemon may outlive a run: the timer is a child subreaper, so every orphan of a
  * launcher is re-parented to it, and after each run it kills and reaps its children by pid
@@ -325,6 +328,25 @@ static void set_nofile(unsigned long n)
 
 static void on_alarm(int sig) { (void)sig; }
 
+/* TIMER_UNLINK=FILE[:FILE]...: files removed after each run, such as the pid files of
+ * daemons just killed, so that every launch starts as a first start does and none finds a
+ * stale file. */
+static void unlink_leftovers(void)
+{
+    const char *list = getenv("TIMER_UNLINK");
+    char path[4096];
+    while (list && *list) {
+        const char *end = strchr(list, ':');
+        size_t n = end ? (size_t)(end - list) : strlen(list);
+        if (n && n < sizeof path) {
+            memcpy(path, list, n);
+            path[n] = 0;
+            unlink(path);
+        }
+        list += n + (end != NULL);
+    }
+}
+
 /* One launch of `r`: 1 and the three times (µs after t0) if it worked. With the connector
  * all three are kernel timestamps, so our own wake-up latency is in none of them. */
 static int launch(struct row *r, double *exit_us, double *exec_us, double *ready_us)
@@ -350,7 +372,9 @@ static int launch(struct row *r, double *exit_us, double *exec_us, double *ready
     int ok = !r->hung && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 
     if (cn >= 0) {
-        cn_read(&t, 5000);
+        /* A failed launch is dropped anyway: waiting for an exec that never comes would cost
+         * five seconds a run (start-stop-daemon fails at once while any sleep runs). */
+        cn_read(&t, ok ? 5000 : 0);
         ok = ok && complete(&t);
     } else {
         /* No events: our own clock, and the daemon's idle sleep found by polling. */
@@ -363,6 +387,7 @@ static int launch(struct row *r, double *exit_us, double *exec_us, double *ready
         }
     }
     kill_children(0);
+    unlink_leftovers();
     *exit_us = t.exit_us - t0;
     *exec_us = t.need_exec ? t.exec_us - t0 : -1;
     *ready_us = *exec_us > *exit_us ? *exec_us : *exit_us;
@@ -423,8 +448,11 @@ static int bench(char *limit_list, int rounds, int argc, char **argv)
         for (int k = 0; k < nlimits; k++) {
             struct cell *c = &cells[ri][k];
             double e = median(c->exit_us, c->good), x = median(c->exec_us, c->good);
-            printf("%s %lu %.1f %.1f %.1f %d%s\n", rows[ri].key, limits[k], e, x,
-                   median(c->ready_us, c->good), c->failed, rows[ri].hung ? " hung" : "");
+            double r = median(c->ready_us, c->good); /* sorts ready_us */
+            int g = c->good;
+            printf("%s %lu %.1f %.1f %.1f %d %.1f %.1f%s\n", rows[ri].key, limits[k], e, x, r,
+                   c->failed, g ? c->ready_us[g / 4] : -1, g ? c->ready_us[(3 * g) / 4] : -1,
+                   rows[ri].hung ? " hung" : "");
         }
     }
     return 0;
@@ -448,6 +476,7 @@ static int run(char **cmd)
     kill(l, SIGKILL);
     waitpid(l, NULL, 0);
     kill_children(0);
+    unlink_leftovers();
     return d ? 0 : 1;
 }
 
