@@ -150,6 +150,12 @@ impl Launcher {
                 lib(&args)
             }
             Launcher::Tool => {
+                if is_i386(tool().get_program().as_ref()) {
+                    return Err(format!(
+                        "{SKIP}the tool is built for i686, for which no clone that copies \
+                         nothing is written: it always forks"
+                    ));
+                }
                 if let Some(emulator) = emulator() {
                     return Err(format!(
                         "{SKIP}the tool runs in {emulator}, which makes a plain fork of the clone \

@@ -177,14 +177,17 @@ impl Env {
             // launcher's.)
             cmd.args(["-b", "execve"]);
         }
+        // The clone that copies nothing is the launcher's and the intermediate's first try
+        // only where it is written: an i686 tool forks at once (no such clone for i686).
+        let again = |r: &Row| if self.i386 { 0 } else { r.again };
         if let Some((r, c)) = inject {
             cmd.arg("-e").arg(format!(
                 "inject={}:{}:when={}{}{}",
                 c.name,
                 r.fault,
                 c.when,
-                if r.again > 0 {
-                    format!("..{}", c.when + r.again)
+                if again(r) > 0 {
+                    format!("..{}", c.when + again(r))
                 } else {
                     String::new()
                 },
@@ -216,7 +219,7 @@ impl Env {
                 WRAPPER,
                 &nr.to_string(),
                 &flags.to_string(),
-                &(1 + r.again).to_string(),
+                &(1 + again(r)).to_string(),
             ]);
         }
         cmd.arg(&self.tool).args(args);
