@@ -11,11 +11,11 @@ const USAGE: &[&str] = &[
 Usage: rawdaemon [OPTIONS] [--] PROGRAM [ARG]...
 ",
     #[cfg(feature = "tool-control")]
-    "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS | --retry SCHEDULE]
+    "       rawdaemon --stop -p PIDFILE [-s SIGNAL] [-t SECONDS | --retry SCHEDULE] [--oknodo]
        rawdaemon --status -p PIDFILE
-       rawdaemon --signal SIGNAL -p PIDFILE
+       rawdaemon --signal SIGNAL -p PIDFILE [--oknodo]
 ",
-    "\
+    "       rawdaemon -h | -V
 Start PROGRAM as a daemon: fork, setsid, fork, chdir, umask, stdio on /dev/null (or log
 files), every other descriptor closed, signals reset, pid file written and locked. Exits 0
 once PROGRAM has been executed, or non-zero with a message naming the step that failed.
