@@ -93,7 +93,10 @@ impl Daemon<'_> {
     // Always inlined into its (one) caller, so that a constant configuration folds into every
     // step (see `run`): with the clone that copies nothing, `start` outgrew what the compiler
     // inlines by itself at `opt-level = "z"`, and the smallest tool doubled.
-    #[inline(always)]
+    // Not in debug builds: nothing folds there, and inlined into the caller its locals would
+    // sit in the caller's frame beside those of every other branch (the tool's `main`),
+    // where unoptimized code shares no stack slots.
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub unsafe fn start(&self) -> Ready {
         // SAFETY: the caller upholds detach's contract, which is this function's.
         match unsafe { self.run(true) } {
@@ -106,7 +109,7 @@ impl Daemon<'_> {
     /// The end of a failed [`start`](Self::start) in the original process: the one-line
     /// message on stderr, and `_exit` with [`exit_code`]. Inlined, so that the message's parts
     /// fold with a constant configuration.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn fail(&self, e: &Error) -> ! {
         self.message(e).write_line(sys::stderr());
         sys::exit(self.runtime, exit_code(e))

@@ -106,7 +106,7 @@ impl Daemon<'_> {
     /// constant configuration without it folds it away. Always inlined: besides `run`,
     /// [`shared`](super::shared)'s `resume` calls it, and a second caller must not make it a
     /// function of its own, which no constant configuration reaches.
-    #[inline(always)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(super) fn wait(
         &self,
         mut prep: Prepared,

@@ -7,8 +7,12 @@ use std::process::{Command, Stdio};
 use crate::common::*;
 use crate::{ensure, ensure_eq};
 
-/// `cmd` runs with a stack limit of `kib` KiB (`ulimit -s`).
+/// `cmd` runs with a stack limit of `kib` KiB (`ulimit -s`), and an environment of `PATH`
+/// alone: the kernel puts the environment on the stack too, and the test runner's own (cargo's
+/// variables, CI's) would otherwise decide how much of the limit is left for the tool.
 fn small_stack(cmd: &mut Command, kib: u64) -> &mut Command {
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     // SAFETY: setrlimit is async-signal-safe.
     unsafe {
         cmd.pre_exec(move || {
