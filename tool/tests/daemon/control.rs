@@ -804,7 +804,7 @@ pub fn tool_signal_without_stop() -> TestResult {
     }
     let help = String::from_utf8_lossy(&run(tool().arg("--help")).stdout).into_owned();
     ensure!(
-        help.contains("\n       rawdaemon --signal SIGNAL -p PIDFILE\n"),
+        help.contains("\n       rawdaemon --signal SIGNAL -p PIDFILE [--oknodo]\n"),
         "--help: {help}"
     );
     no_process_left()
